@@ -1,0 +1,5 @@
+//! The subcommands.
+
+pub mod build;
+pub mod new;
+pub mod run;

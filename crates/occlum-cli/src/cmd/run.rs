@@ -1,0 +1,186 @@
+//! `occlum run`: start the simulated enclave and run one program of the
+//! built image in it; exit with the program's status.
+
+use std::fmt;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Result};
+use occlum_config::Config;
+use occlum_libos::{BootConfig, BootError, ExitStatus, Program};
+
+use super::build::load_config;
+use crate::instance::Instance;
+
+/// A failure with a specific exit status (like a shell: 126 for a file that
+/// cannot be executed, 127 for one that does not exist).
+#[derive(Debug)]
+pub struct RunFailure {
+    /// The status `occlum run` exits with.
+    pub exit_code: u8,
+    message: String,
+}
+
+impl fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RunFailure {}
+
+fn failure(exit_code: u8, message: String) -> anyhow::Error {
+    RunFailure { exit_code, message }.into()
+}
+
+/// Most symbolic links followed while resolving one path (as Linux's ELOOP).
+const MAX_SYMLINKS: usize = 40;
+
+/// Resolves the absolute image path `path` to a host path under `root`,
+/// following symbolic links as if `root` were `/`.
+fn resolve_in_image(root: &Path, path: &str) -> Result<PathBuf, String> {
+    let mut pending: Vec<String> = path
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(String::from)
+        .collect();
+    let mut cur: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = pending.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                cur.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let host = root.join(cur.join("/")).join(&c);
+        match fs::symlink_metadata(&host) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err("too many levels of symbolic links".into());
+                }
+                let target = fs::read_link(&host).map_err(|e| e.to_string())?;
+                let t = target.to_string_lossy().into_owned();
+                if t.starts_with('/') {
+                    cur.clear();
+                }
+                pending.extend(
+                    t.split('/')
+                        .filter(|c| !c.is_empty())
+                        .rev()
+                        .map(String::from),
+                );
+            }
+            Ok(_) => cur.push(c),
+            Err(_) => return Err("no such file in the image".into()),
+        }
+    }
+    Ok(root.join(cur.join("/")))
+}
+
+fn is_under(path: &str, entry_point: &str) -> bool {
+    let ep = entry_point.trim_end_matches('/');
+    ep.is_empty()
+        || path == ep
+        || path
+            .strip_prefix(ep)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn environment(config: &Config) -> Vec<Vec<u8>> {
+    let mut env: Vec<String> = config.env.default.clone();
+    for name in &config.env.untrusted {
+        if let Ok(value) = std::env::var(name) {
+            let entry = format!("{name}={value}");
+            match env.iter_mut().find(|e| e.split('=').next() == Some(name)) {
+                Some(e) => *e = entry,
+                None => env.push(entry),
+            }
+        }
+    }
+    env.into_iter().map(String::into_bytes).collect()
+}
+
+/// Signal names for messages.
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        31 => "SIGSYS",
+        _ => "signal",
+    }
+}
+
+/// Runs `path` with `args`; returns the exit status for `occlum run`.
+pub fn run(path: &str, args: &[String]) -> Result<u8> {
+    let inst = Instance::current()?;
+    if !inst.built_config_path().is_file() || !inst.built_image_dir().is_dir() {
+        bail!("the instance is not built (no build/ directory); run `occlum build` first");
+    }
+    let config = load_config(&inst.built_config_path())?;
+    if !path.starts_with('/')
+        || Path::new(path)
+            .components()
+            .any(|c| c == Component::ParentDir)
+    {
+        bail!("`{path}`: expected an absolute path without `..` inside the image, e.g. /bin/hello");
+    }
+    if !config.entry_points.iter().any(|ep| is_under(path, ep)) {
+        bail!(
+            "`{path}` is not under an entry point of Occlum.json (entry_points: {:?})",
+            config.entry_points
+        );
+    }
+    let host_path = resolve_in_image(&inst.built_image_dir(), path).map_err(|e| {
+        failure(
+            127,
+            format!("{path}: {e} (looked in build/image; did you run `occlum build`?)"),
+        )
+    })?;
+    if !host_path.is_file() {
+        return Err(failure(126, format!("{path}: not a regular file")));
+    }
+    let bytes = fs::read(&host_path)?;
+    let boot = BootConfig {
+        user_space_size: config.resource_limits.user_space_size.0 as usize,
+        kernel_stack_size: config.resource_limits.kernel_space_stack_size.0 as usize,
+        stack_size: config.process.default_stack_size.0 as usize,
+        heap_size: config.process.default_heap_size.0 as usize,
+        max_threads: config.resource_limits.max_num_of_threads as usize,
+    };
+    let mut argv = vec![path.as_bytes().to_vec()];
+    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+    let program = Program {
+        path: path.to_string(),
+        bytes,
+        argv,
+        envp: environment(&config),
+    };
+    match occlum_libos::run(&boot, program) {
+        Ok(ExitStatus::Exited(code)) => Ok(code),
+        Ok(ExitStatus::Killed(sig)) => {
+            eprintln!(
+                "occlum run: {path}: terminated by signal {sig} ({})",
+                signal_name(sig)
+            );
+            Ok((128 + sig) as u8)
+        }
+        Ok(ExitStatus::LibosBug) => Err(failure(
+            134,
+            format!("{path}: ended by a LibOS bug (see the message above)"),
+        )),
+        Err(BootError::Load(e)) => Err(failure(126, format!("{path}: {e}"))),
+        Err(e) => Err(e.into()),
+    }
+}

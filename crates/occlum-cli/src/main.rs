@@ -1,0 +1,83 @@
+//! `occlum`: create, build and run LibOS instances.
+
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod instance;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Run unmodified Linux programs inside the Occlum-compatible LibOS.
+#[derive(Parser)]
+#[command(name = "occlum", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new instance directory with a default Occlum.json and image/.
+    New {
+        /// The directory to create.
+        dir: std::path::PathBuf,
+        /// Re-initialize an existing instance (overwrites its Occlum.json).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make the current directory an instance.
+    Init {
+        /// Re-initialize an existing instance (overwrites its Occlum.json).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate Occlum.json and build the image into build/.
+    Build {
+        /// Rebuild everything, even unchanged files.
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Run a program of the built image inside the LibOS.
+    Run {
+        /// Path of the program inside the image (under an entry point).
+        path: String,
+        /// Arguments for the program.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn init_logging() {
+    let level = std::env::var("OCCLUM_LOG_LEVEL").unwrap_or_else(|_| "error".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let (name, result) = match cli.command {
+        Command::New { dir, force } => ("new", cmd::new::new(&dir, force).map(|_| 0)),
+        Command::Init { force } => ("init", cmd::new::init(force).map(|_| 0)),
+        Command::Build { force } => ("build", cmd::build::build(force).map(|_| 0)),
+        Command::Run { path, args } => ("run", cmd::run::run(&path, &args)),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("occlum {name}: {e:#}");
+            let code = e
+                .downcast_ref::<cmd::run::RunFailure>()
+                .map_or(1, |f| f.exit_code);
+            ExitCode::from(code)
+        }
+    }
+}

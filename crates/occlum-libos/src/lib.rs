@@ -1,0 +1,21 @@
+//! The LibOS kernel: it loads Linux programs into the user-space region and
+//! serves their system calls. All hardware- and host-facing work goes through
+//! [`occlum_pal`]; this crate contains no unsafe code.
+
+#![forbid(unsafe_code)]
+
+pub mod boot;
+pub mod fs;
+pub mod loader;
+pub mod process;
+pub mod syscall;
+pub mod user;
+pub mod vm;
+
+mod trap;
+
+pub use boot::{run, BootConfig, BootError, ExitStatus, Program};
+pub use occlum_pal::Errno;
+
+/// Result of LibOS operations that fail with a Linux error number.
+pub type Result<T> = std::result::Result<T, Errno>;

@@ -1,0 +1,192 @@
+//! ELF parsing and mapping of `PT_LOAD` segments.
+
+use goblin::elf::header::{EM_X86_64, ET_DYN, ET_EXEC};
+use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
+use goblin::elf::Elf;
+
+use super::LoadError;
+use crate::vm::{page_down, page_up, Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::Errno;
+
+/// A parsed, checked ELF executable.
+pub struct ElfImage {
+    entry: u64,
+    phoff: u64,
+    loads: Vec<Segment>,
+    phdr_vaddr: Option<u64>,
+    phnum: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Segment {
+    vaddr: u64,
+    memsz: u64,
+    offset: u64,
+    filesz: u64,
+    flags: u32,
+}
+
+/// Where the program landed.
+pub struct Loaded {
+    /// Entry point.
+    pub entry: u64,
+    /// Address of the program headers in memory (`AT_PHDR`).
+    pub phdr: u64,
+    /// One past the highest loaded address.
+    pub end: usize,
+}
+
+fn noexec(msg: impl Into<String>) -> LoadError {
+    LoadError::new(Errno::ENOEXEC, msg)
+}
+
+impl ElfImage {
+    /// Parses and checks an executable: x86_64, 64-bit, `ET_DYN` without an
+    /// interpreter (static-PIE).
+    pub fn parse(bytes: &[u8]) -> Result<ElfImage, LoadError> {
+        if bytes.get(..4) != Some(b"\x7fELF") {
+            return Err(noexec("not an ELF file"));
+        }
+        let elf = Elf::parse(bytes).map_err(|e| noexec(format!("malformed ELF file: {e}")))?;
+        if !elf.is_64 || elf.header.e_machine != EM_X86_64 {
+            return Err(noexec("not an x86_64 64-bit ELF program"));
+        }
+        match elf.header.e_type {
+            ET_DYN => {}
+            ET_EXEC => {
+                return Err(noexec(
+                    "non-PIE (ET_EXEC) programs are not supported yet; build with -static-pie",
+                ))
+            }
+            _ => return Err(noexec("not an executable ELF file")),
+        }
+        if elf.program_headers.iter().any(|p| p.p_type == PT_INTERP) {
+            return Err(noexec(
+                "dynamically linked programs (PT_INTERP) are not supported yet; build a static-PIE (gcc -static-pie)",
+            ));
+        }
+        let loads: Vec<Segment> = elf
+            .program_headers
+            .iter()
+            .filter(|p| p.p_type == PT_LOAD)
+            .map(|p| Segment {
+                vaddr: p.p_vaddr,
+                memsz: p.p_memsz,
+                offset: p.p_offset,
+                filesz: p.p_filesz,
+                flags: p.p_flags,
+            })
+            .collect();
+        if loads.is_empty() {
+            return Err(noexec("ELF file has no loadable segment"));
+        }
+        for s in &loads {
+            let file_end = s.offset.checked_add(s.filesz);
+            if s.filesz > s.memsz
+                || file_end.is_none_or(|e| e > bytes.len() as u64)
+                || s.vaddr.checked_add(s.memsz).is_none()
+            {
+                return Err(noexec("ELF segment lies outside the file or is malformed"));
+            }
+            if s.vaddr % 4096 != s.offset % 4096 {
+                return Err(noexec("ELF segment is not page-aligned consistently"));
+            }
+        }
+        Ok(ElfImage {
+            entry: elf.header.e_entry,
+            phoff: elf.header.e_phoff,
+            phdr_vaddr: elf
+                .program_headers
+                .iter()
+                .find(|p| p.p_type == PT_PHDR)
+                .map(|p| p.p_vaddr),
+            phnum: elf.program_headers.len(),
+            loads,
+        })
+    }
+
+    /// Number of program headers (`AT_PHNUM`).
+    pub fn phnum(&self) -> usize {
+        self.phnum
+    }
+
+    fn span(&self) -> (u64, u64) {
+        let lo = self.loads.iter().map(|s| s.vaddr).min().unwrap_or(0);
+        let hi = self
+            .loads
+            .iter()
+            .map(|s| s.vaddr + s.memsz)
+            .max()
+            .unwrap_or(0);
+        (page_down(lo as usize) as u64, hi)
+    }
+
+    /// Maps the segments into `vm` at a free place and copies their contents.
+    pub fn map_into(&self, vm: &mut VmSpace, bytes: &[u8]) -> Result<Loaded, LoadError> {
+        let (lo, hi) = self.span();
+        let span = page_up((hi - lo) as usize).ok_or(Errno::ENOMEM)?;
+        let base = vm.map(Placement::Hint(vm.base()), span, PROT_READ | PROT_WRITE)?;
+        let bias = base as u64 - lo;
+        for s in &self.loads {
+            let data = &bytes[s.offset as usize..(s.offset + s.filesz) as usize];
+            crate::user::write_bytes(bias + s.vaddr, data)?;
+        }
+        // Final protections; a page shared by two segments gets both.
+        let mut prots: Vec<(usize, usize, u32)> = Vec::new();
+        for s in &self.loads {
+            let start = page_down((bias + s.vaddr) as usize);
+            let end = page_up((bias + s.vaddr + s.memsz) as usize).ok_or(Errno::ENOMEM)?;
+            prots.push((start, end, prot_of(s.flags)));
+        }
+        prots.sort_unstable();
+        let mut covered = base;
+        for (i, &(start, end, prot)) in prots.iter().enumerate() {
+            if start > covered {
+                vm.unmap(covered, start - covered)?;
+            }
+            let start = start.max(covered);
+            if start >= end {
+                continue;
+            }
+            let shared_last = prots.get(i + 1).filter(|n| n.0 < end).map(|n| n.2);
+            match shared_last {
+                Some(next) => {
+                    vm.protect(start, end - start - 4096, prot).ok();
+                    vm.protect(end - 4096, 4096, prot | next)?;
+                }
+                None => vm.protect(start, end - start, prot)?,
+            }
+            covered = end;
+        }
+        let phdr = match self.phdr_vaddr {
+            Some(v) => bias + v,
+            None => {
+                let seg = self
+                    .loads
+                    .iter()
+                    .find(|s| s.offset <= self.phoff && self.phoff < s.offset + s.filesz)
+                    .ok_or_else(|| noexec("program headers are not in a loaded segment"))?;
+                bias + seg.vaddr + (self.phoff - seg.offset)
+            }
+        };
+        Ok(Loaded {
+            entry: bias + self.entry,
+            phdr,
+            end: (bias + hi) as usize,
+        })
+    }
+}
+
+fn prot_of(flags: u32) -> u32 {
+    let mut p = 0;
+    if flags & PF_R != 0 {
+        p |= PROT_READ;
+    }
+    if flags & PF_W != 0 {
+        p |= PROT_WRITE;
+    }
+    if flags & PF_X != 0 {
+        p |= PROT_EXEC;
+    }
+    p
+}

@@ -1,0 +1,104 @@
+//! The program loader: maps an ELF executable into a fresh address space and
+//! builds its initial stack, as Linux's `execve` does.
+
+mod elf;
+mod init_stack;
+
+use std::fmt;
+
+pub use elf::ElfImage;
+pub use init_stack::{build_init_stack, StackInfo};
+
+use crate::vm::VmSpace;
+use crate::Errno;
+
+/// Why a program could not be loaded: the errno `execve` would give and a
+/// message for the user.
+#[derive(Debug)]
+pub struct LoadError {
+    /// The error number.
+    pub errno: Errno,
+    /// What is wrong, for humans.
+    pub message: String,
+}
+
+impl LoadError {
+    /// A load error with a message.
+    pub fn new(errno: Errno, message: impl Into<String>) -> LoadError {
+        LoadError {
+            errno,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<Errno> for LoadError {
+    fn from(e: Errno) -> Self {
+        let message = match e {
+            Errno::ENOMEM => {
+                "not enough user space to load the program (see resource_limits.user_space_size)"
+                    .into()
+            }
+            e => format!("cannot load the program: {e}"),
+        };
+        LoadError { errno: e, message }
+    }
+}
+
+/// Where a loaded program starts.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// First instruction.
+    pub pc: u64,
+    /// Initial stack pointer.
+    pub sp: u64,
+}
+
+/// Sizes for the new address space.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// Stack size.
+    pub stack_size: usize,
+    /// Maximum size of the `brk` heap.
+    pub heap_size: usize,
+}
+
+/// Loads `bytes` (an ELF executable) into `vm`, which must be empty, and
+/// builds the initial stack with `argv`, `envp` and `execfn`.
+pub fn load(
+    vm: &mut VmSpace,
+    layout: Layout,
+    bytes: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    execfn: &[u8],
+) -> Result<Entry, LoadError> {
+    let image = ElfImage::parse(bytes)?;
+    let loaded = image.map_into(vm, bytes)?;
+    let stack = init_stack::map_stack(vm, layout.stack_size)?;
+    let brk_start = crate::vm::page_up(loaded.end).ok_or(Errno::ENOMEM)?;
+    vm.set_layout(brk_start, layout.heap_size, stack.start)?;
+    let sp = build_init_stack(
+        stack.top,
+        &StackInfo {
+            argv,
+            envp,
+            execfn,
+            phdr: loaded.phdr,
+            phnum: image.phnum(),
+            entry: loaded.entry,
+        },
+    )?;
+    Ok(Entry {
+        pc: loaded.entry,
+        sp,
+    })
+}

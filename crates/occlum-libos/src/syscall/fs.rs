@@ -1,0 +1,175 @@
+//! File syscalls (for now over the standard streams only).
+
+use super::SyscallCtx;
+use crate::fs::{Fd, FileRef};
+use crate::process::ExitStatus;
+use crate::user;
+use crate::{Errno, Result};
+
+/// Largest chunk copied between user memory and a file at once.
+const CHUNK: usize = 1 << 20;
+const SIGPIPE: i32 = 13;
+const AT_FDCWD: i64 = -100;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_NO_AUTOMOUNT: u64 = 0x800;
+const TCGETS: u64 = 0x5401;
+const TIOCGWINSZ: u64 = 0x5413;
+
+fn file(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<FileRef> {
+    ctx.process().files().get(fd as i32)
+}
+
+/// A write to a pipe without readers: the process gets SIGPIPE, whose
+/// default action (the only one until user signal handlers exist) ends it.
+fn check_epipe(ctx: &mut SyscallCtx<'_, '_>, r: Result<usize>) -> Result<usize> {
+    if r == Err(Errno::EPIPE) {
+        ctx.exit_process(ExitStatus::Killed(SIGPIPE));
+    }
+    r
+}
+
+fn write_from_user(
+    ctx: &mut SyscallCtx<'_, '_>,
+    f: &FileRef,
+    addr: u64,
+    len: usize,
+) -> Result<usize> {
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(CHUNK);
+        let chunk = match user::read_bytes(addr + done as u64, n) {
+            Ok(c) => c,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        match check_epipe(ctx, f.write(&chunk)) {
+            Ok(w) => {
+                done += w;
+                if w < n {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+pub(super) fn sys_write(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let f = file(ctx, a[0])?;
+    write_from_user(ctx, &f, a[1], a[2].min(isize::MAX as u64) as usize).map(|n| n as u64)
+}
+
+pub(super) fn sys_read(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let f = file(ctx, a[0])?;
+    let mut buf = vec![0u8; (a[2] as usize).min(CHUNK)];
+    let n = f.read(&mut buf)?;
+    user::write_bytes(a[1], &buf[..n])?;
+    Ok(n as u64)
+}
+
+pub(super) fn sys_writev(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let f = file(ctx, a[0])?;
+    let iov = user::read_iovecs(a[1], a[2])?;
+    let total: usize = iov.iter().map(|v| v.len).sum();
+    if total <= CHUNK {
+        // Gather into one buffer so that the data is written in one piece.
+        let mut buf = Vec::with_capacity(total);
+        for v in &iov {
+            buf.extend_from_slice(&user::read_bytes(v.base, v.len)?);
+        }
+        return check_epipe(ctx, f.write(&buf)).map(|n| n as u64);
+    }
+    let mut done = 0;
+    for v in &iov {
+        let r = write_from_user(ctx, &f, v.base, v.len);
+        match r {
+            Ok(n) => {
+                done += n;
+                if n < v.len {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done as u64)
+}
+
+pub(super) fn sys_readv(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let f = file(ctx, a[0])?;
+    let iov = user::read_iovecs(a[1], a[2])?;
+    let total: usize = iov.iter().map(|v| v.len).sum();
+    let mut buf = vec![0u8; total.min(CHUNK)];
+    let mut n = f.read(&mut buf)?;
+    let mut off = 0;
+    for v in &iov {
+        if n == 0 {
+            break;
+        }
+        let take = v.len.min(n);
+        user::write_bytes(v.base, &buf[off..off + take])?;
+        off += take;
+        n -= take;
+    }
+    Ok(off as u64)
+}
+
+pub(super) fn sys_close(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process().files().remove(a[0] as i32)?;
+    Ok(0)
+}
+
+pub(super) fn sys_ioctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let f = file(ctx, a[0])?;
+    match a[1] & 0xffff_ffff {
+        TCGETS => user::write_bytes(a[2], &f.tcgets()?)?,
+        TIOCGWINSZ => {
+            let ws = f.winsize()?;
+            let bytes: Vec<u8> = ws.iter().flat_map(|v| v.to_le_bytes()).collect();
+            user::write_bytes(a[2], &bytes)?;
+        }
+        _ => return Err(Errno::ENOTTY),
+    }
+    Ok(0)
+}
+
+fn write_stat(f: &FileRef, addr: u64) -> Result<u64> {
+    user::write_bytes(addr, &f.stat()?.to_bytes())?;
+    Ok(0)
+}
+
+pub(super) fn sys_fstat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    write_stat(&file(ctx, a[0])?, a[1])
+}
+
+pub(super) fn sys_newfstatat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (dirfd, path, statbuf, flags) = (a[0] as i32 as i64, a[1], a[2], a[3]);
+    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user::read_cstring(path, user::MAX_STRING)?;
+    if path.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd == AT_FDCWD {
+            return Err(Errno::ENOENT);
+        }
+        return write_stat(&file(ctx, dirfd as Fd as u64)?, statbuf);
+    }
+    // There is no file system yet: no path names an existing file.
+    Err(Errno::ENOENT)
+}
+
+pub(super) fn sys_lseek(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let f = file(ctx, a[0])?;
+    let whence = a[2] as i32;
+    if !(0..=4).contains(&whence) {
+        return Err(Errno::EINVAL);
+    }
+    f.seek(a[1] as i64, whence)
+}

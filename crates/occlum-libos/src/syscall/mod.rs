@@ -1,0 +1,165 @@
+//! The syscall table and dispatcher. Every user syscall arrives here with the
+//! trapped user context; the table states, per syscall, the handler that
+//! serves it. Anything not in the table fails with `ENOSYS` and is logged once
+//! by name.
+
+mod fs;
+mod misc;
+mod process;
+mod time;
+mod vm;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use occlum_pal::trap::TrapFrame;
+use syscalls::Sysno;
+
+use crate::process::{ExitStatus, Process, Thread};
+use crate::{Errno, Result};
+
+/// What a syscall handler works with.
+pub struct SyscallCtx<'a, 'f> {
+    thread: &'a Arc<Thread>,
+    frame: &'a mut TrapFrame<'f>,
+    exiting: bool,
+}
+
+impl<'f> SyscallCtx<'_, 'f> {
+    /// The calling thread.
+    pub fn thread(&self) -> &Arc<Thread> {
+        self.thread
+    }
+
+    /// The calling process.
+    pub fn process(&self) -> &Arc<Process> {
+        self.thread.process()
+    }
+
+    /// The trapped user context.
+    pub fn frame(&mut self) -> &mut TrapFrame<'f> {
+        self.frame
+    }
+
+    /// Ends the calling process with `status` once the handler returns.
+    pub fn exit_process(&mut self, status: ExitStatus) {
+        self.process().set_exit_status(status);
+        self.exiting = true;
+    }
+}
+
+/// A syscall handler: the six raw arguments in, the return value or an errno out.
+pub type Handler = fn(&mut SyscallCtx<'_, '_>, [u64; 6]) -> Result<u64>;
+
+macro_rules! table {
+    ($($nr:ident => $handler:path),* $(,)?) => {
+        /// Every supported syscall with its handler.
+        static TABLE: &[(Sysno, Handler)] = &[$((Sysno::$nr, $handler)),*];
+    };
+}
+
+table! {
+    read => fs::sys_read,
+    write => fs::sys_write,
+    readv => fs::sys_readv,
+    writev => fs::sys_writev,
+    close => fs::sys_close,
+    ioctl => fs::sys_ioctl,
+    fstat => fs::sys_fstat,
+    newfstatat => fs::sys_newfstatat,
+    lseek => fs::sys_lseek,
+    brk => vm::sys_brk,
+    mmap => vm::sys_mmap,
+    munmap => vm::sys_munmap,
+    mprotect => vm::sys_mprotect,
+    mremap => vm::sys_mremap,
+    madvise => vm::sys_madvise,
+    exit => process::sys_exit,
+    exit_group => process::sys_exit_group,
+    getpid => process::sys_getpid,
+    getppid => process::sys_getppid,
+    gettid => process::sys_gettid,
+    getuid => process::sys_getid,
+    geteuid => process::sys_getid,
+    getgid => process::sys_getid,
+    getegid => process::sys_getid,
+    set_tid_address => process::sys_set_tid_address,
+    set_robust_list => process::sys_set_robust_list,
+    rseq => process::sys_rseq,
+    arch_prctl => process::sys_arch_prctl,
+    prlimit64 => process::sys_prlimit64,
+    getrlimit => process::sys_getrlimit,
+    setrlimit => process::sys_setrlimit,
+    fork => process::sys_fork,
+    clock_gettime => time::sys_clock_gettime,
+    clock_getres => time::sys_clock_getres,
+    gettimeofday => time::sys_gettimeofday,
+    time => time::sys_time,
+    nanosleep => time::sys_nanosleep,
+    clock_nanosleep => time::sys_clock_nanosleep,
+    uname => misc::sys_uname,
+    getrandom => misc::sys_getrandom,
+    sched_yield => misc::sys_sched_yield,
+}
+
+/// Names of the syscalls the LibOS serves, in table order.
+pub fn supported() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|(nr, _)| nr.name())
+}
+
+fn lookup(nr: u64) -> Option<Handler> {
+    static INDEX: OnceLock<Vec<Option<Handler>>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let len = TABLE
+            .iter()
+            .map(|(nr, _)| nr.id() as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut v: Vec<Option<Handler>> = vec![None; len];
+        for (nr, h) in TABLE {
+            v[nr.id() as usize] = Some(*h);
+        }
+        v
+    });
+    usize::try_from(nr)
+        .ok()
+        .and_then(|i| index.get(i).copied().flatten())
+}
+
+fn log_unsupported(nr: u64, exe: &str) {
+    static SEEN: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.get_or_insert_with(HashSet::new).insert(nr) {
+        let name = usize::try_from(nr)
+            .ok()
+            .and_then(Sysno::new)
+            .map_or("unknown", |s| s.name());
+        tracing::warn!("{exe}: unsupported syscall {name} ({nr}): returning ENOSYS");
+    }
+}
+
+/// Serves the syscall in `frame`. Returns whether the thread must leave user
+/// code for good.
+pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) -> bool {
+    let nr = frame.syscall_nr();
+    let args = frame.syscall_args();
+    let mut ctx = SyscallCtx {
+        thread,
+        frame: &mut *frame,
+        exiting: false,
+    };
+    let ret = match lookup(nr) {
+        Some(h) => h(&mut ctx, args),
+        None => {
+            log_unsupported(nr, thread.process().exe_path());
+            Err(Errno::ENOSYS)
+        }
+    };
+    tracing::trace!(nr, ?args, ?ret, "syscall");
+    let exiting = ctx.exiting;
+    frame.set_syscall_ret(match ret {
+        Ok(v) => v,
+        Err(e) => e.as_syscall_ret(),
+    });
+    exiting
+}

@@ -1,0 +1,82 @@
+//! Time syscalls: clocks and sleeps, served from the host's clocks.
+
+use std::time::Duration;
+
+use occlum_pal::host;
+
+use super::SyscallCtx;
+use crate::user;
+use crate::{Errno, Result};
+
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_MONOTONIC: i32 = 1;
+const CLOCK_BOOTTIME: i32 = 7;
+const TIMER_ABSTIME: u64 = 1;
+
+fn clock_id(a: u64) -> Result<i32> {
+    let id = a as i32;
+    // REALTIME, MONOTONIC, PROCESS/THREAD_CPUTIME_ID, MONOTONIC_RAW,
+    // the COARSE clocks and BOOTTIME.
+    if (0..=7).contains(&id) {
+        Ok(id)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+pub(super) fn sys_clock_gettime(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let t = host::clock_gettime(clock_id(a[0])?)?;
+    user::write_time(a[1], t, false)?;
+    Ok(0)
+}
+
+pub(super) fn sys_clock_getres(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let t = host::clock_getres(clock_id(a[0])?)?;
+    if a[1] != 0 {
+        user::write_time(a[1], t, false)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_gettimeofday(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    if a[0] != 0 {
+        user::write_time(a[0], host::clock_gettime(CLOCK_REALTIME)?, true)?;
+    }
+    if a[1] != 0 {
+        // struct timezone: minutes west of Greenwich and DST type, both 0 (UTC).
+        user::write_bytes(a[1], &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_time(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let secs = host::clock_gettime(CLOCK_REALTIME)?.as_secs();
+    if a[0] != 0 {
+        user::write_u64(a[0], secs)?;
+    }
+    Ok(secs)
+}
+
+fn sleep(d: Duration) -> Result<u64> {
+    if !d.is_zero() {
+        host::sleep(d);
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    sleep(user::read_timespec(a[0])?)
+}
+
+pub(super) fn sys_clock_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (clock, flags, req) = (a[0] as i32, a[1], a[2]);
+    if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
+        return Err(Errno::EINVAL);
+    }
+    let t = user::read_timespec(req)?;
+    if flags & TIMER_ABSTIME != 0 {
+        let now = host::clock_gettime(clock)?;
+        return sleep(t.saturating_sub(now));
+    }
+    sleep(t)
+}

@@ -1,0 +1,144 @@
+//! Memory syscalls: `brk`, `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`.
+
+use super::SyscallCtx;
+use crate::vm::{Placement, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::{Errno, Result};
+
+const MAP_TYPE: u64 = 0x0f;
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_SHARED_VALIDATE: u64 = 0x03;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+/// Flags `MAP_SHARED_VALIDATE` accepts (Linux's `LEGACY_MAP_MASK` and friends).
+const MAP_KNOWN: u64 = 0x0f
+    | 0x10
+    | 0x20
+    | 0x100
+    | 0x800
+    | 0x1000
+    | 0x2000
+    | 0x4000
+    | 0x8000
+    | 0x1_0000
+    | 0x2_0000
+    | 0x4_0000
+    | 0x8_0000
+    | 0x10_0000;
+const PROT_GROWS: u64 = 0x0100_0000 | 0x0200_0000;
+
+const MREMAP_MAYMOVE: u64 = 1;
+const MREMAP_FIXED: u64 = 2;
+const MREMAP_DONTUNMAP: u64 = 4;
+
+const MADV_NORMAL: u64 = 0;
+const MADV_DONTNEED: u64 = 4;
+const MADV_FREE: u64 = 8;
+
+fn check_prot(prot: u64) -> Result<u32> {
+    let prot = prot & !PROT_GROWS;
+    if prot & !((PROT_READ | PROT_WRITE | PROT_EXEC) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(prot as u32)
+}
+
+pub(super) fn sys_brk(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    Ok(ctx.process().vm().brk(a[0] as usize) as u64)
+}
+
+pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, prot, flags, fd, offset) =
+        (a[0] as usize, a[1] as usize, a[2], a[3], a[4] as i32, a[5]);
+    let prot = check_prot(prot)?;
+    match flags & MAP_TYPE {
+        MAP_SHARED | MAP_PRIVATE => {}
+        MAP_SHARED_VALIDATE if flags & !MAP_KNOWN == 0 => {}
+        MAP_SHARED_VALIDATE => return Err(Errno::EOPNOTSUPP),
+        _ => return Err(Errno::EINVAL),
+    }
+    if len == 0 || offset % 4096 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MAP_ANONYMOUS == 0 {
+        // Only the standard streams exist so far, and they cannot be mapped.
+        ctx.process().files().get(fd)?;
+        return Err(Errno::ENODEV);
+    }
+    let placement = if flags & MAP_FIXED_NOREPLACE != 0 {
+        Placement::FixedNoReplace(addr)
+    } else if flags & MAP_FIXED != 0 {
+        Placement::Fixed(addr)
+    } else {
+        Placement::Hint(addr)
+    };
+    if matches!(
+        placement,
+        Placement::Fixed(_) | Placement::FixedNoReplace(_)
+    ) && addr % 4096 != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    // Shared anonymous memory behaves as private while a process has no
+    // children to share it with.
+    let addr = ctx.process().vm().map(placement, len, prot)?;
+    Ok(addr as u64)
+}
+
+pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process().vm().unmap(a[0] as usize, a[1] as usize)?;
+    Ok(0)
+}
+
+pub(super) fn sys_mprotect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let prot = check_prot(a[2])?;
+    ctx.process()
+        .vm()
+        .protect(a[0] as usize, a[1] as usize, prot)?;
+    Ok(0)
+}
+
+pub(super) fn sys_mremap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (old, old_len, new_len, flags, new_addr) = (
+        a[0] as usize,
+        a[1] as usize,
+        a[2] as usize,
+        a[3],
+        a[4] as usize,
+    );
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        // Needs a second mapping of the same pages; not supported yet.
+        return Err(Errno::EINVAL);
+    }
+    let fixed = (flags & MREMAP_FIXED != 0).then_some(new_addr);
+    if fixed.is_some_and(|a| a % 4096 != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let addr =
+        ctx.process()
+            .vm()
+            .remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)?;
+    Ok(addr as u64)
+}
+
+pub(super) fn sys_madvise(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, advice) = (a[0] as usize, a[1] as usize, a[2]);
+    let known = matches!(advice, MADV_NORMAL..=MADV_DONTNEED | MADV_FREE | 9..=19 | 100..=101);
+    if !known {
+        return Err(Errno::EINVAL);
+    }
+    let mut vm = ctx.process().vm();
+    if advice == MADV_DONTNEED || advice == MADV_FREE {
+        vm.discard(addr, len)?;
+    } else {
+        vm.check_mapped(addr, len)?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,128 @@
+//! Access to user memory: every user pointer goes through these helpers, which
+//! use the PAL's checked copies (bad pointers give `EFAULT`).
+
+use occlum_pal::uspace::{self, UserSpace};
+
+use crate::{Errno, Result};
+
+/// Longest path or string argument accepted from user space, with its NUL.
+pub const MAX_STRING: usize = 4096;
+
+fn space() -> Result<&'static UserSpace> {
+    uspace::get().ok_or(Errno::EFAULT)
+}
+
+/// Copies `len` bytes from user address `addr`.
+pub fn read_bytes(addr: u64, len: usize) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    space()?.read(addr as usize, &mut buf)?;
+    Ok(buf)
+}
+
+/// Copies user memory at `addr` into `buf`.
+pub fn read_into(addr: u64, buf: &mut [u8]) -> Result<()> {
+    space()?.read(addr as usize, buf)
+}
+
+/// Copies `data` to user address `addr`.
+pub fn write_bytes(addr: u64, data: &[u8]) -> Result<()> {
+    space()?.write(addr as usize, data)
+}
+
+/// Reads a little-endian `u64` at `addr`.
+pub fn read_u64(addr: u64) -> Result<u64> {
+    let mut b = [0u8; 8];
+    read_into(addr, &mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+/// Writes a little-endian `u64` at `addr`.
+pub fn write_u64(addr: u64, v: u64) -> Result<()> {
+    write_bytes(addr, &v.to_le_bytes())
+}
+
+/// Writes a little-endian `i32` at `addr`.
+pub fn write_i32(addr: u64, v: i32) -> Result<()> {
+    write_bytes(addr, &v.to_le_bytes())
+}
+
+/// Reads a NUL-terminated string of at most `max` bytes (NUL included);
+/// `ENAMETOOLONG` if longer.
+pub fn read_cstring(addr: u64, max: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut cur = addr;
+    const PAGE: u64 = uspace::PAGE_SIZE as u64;
+    while out.len() < max {
+        // Never read past the current page: the next one may be unmapped.
+        let chunk = ((PAGE - cur % PAGE) as usize).min(max - out.len());
+        let bytes = read_bytes(cur, chunk)?;
+        if let Some(i) = bytes.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&bytes[..i]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&bytes);
+        cur += chunk as u64;
+    }
+    Err(Errno::ENAMETOOLONG)
+}
+
+/// One `struct iovec`.
+#[derive(Clone, Copy, Debug)]
+pub struct IoVec {
+    /// Base address.
+    pub base: u64,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+/// Most iovecs one call accepts (`IOV_MAX`).
+pub const IOV_MAX: u64 = 1024;
+
+/// Reads an iovec array of `count` entries; `EINVAL` for a bad count or a
+/// total length that overflows `ssize_t`.
+pub fn read_iovecs(addr: u64, count: u64) -> Result<Vec<IoVec>> {
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let raw = read_bytes(addr, count as usize * 16)?;
+    let mut total: u64 = 0;
+    let mut v = Vec::with_capacity(count as usize);
+    for c in raw.chunks_exact(16) {
+        let base = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
+        let len = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
+        total = total.checked_add(len).ok_or(Errno::EINVAL)?;
+        if total > isize::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        v.push(IoVec {
+            base,
+            len: len as usize,
+        });
+    }
+    Ok(v)
+}
+
+/// Reads a `struct timespec` and checks it (`EINVAL` for a negative or
+/// out-of-range value).
+pub fn read_timespec(addr: u64) -> Result<std::time::Duration> {
+    let b = read_bytes(addr, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+    let nsec = i64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(std::time::Duration::new(sec as u64, nsec as u32))
+}
+
+/// Writes a `struct timespec` (or, with `micros`, a `struct timeval`).
+pub fn write_time(addr: u64, t: std::time::Duration, micros: bool) -> Result<()> {
+    let frac = if micros {
+        t.subsec_micros()
+    } else {
+        t.subsec_nanos()
+    } as u64;
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&t.as_secs().to_le_bytes());
+    b[8..].copy_from_slice(&frac.to_le_bytes());
+    write_bytes(addr, &b)
+}

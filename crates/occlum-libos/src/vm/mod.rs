@@ -1,0 +1,308 @@
+//! A process's user memory: the mappings inside its part of the user-space
+//! region, the program break, and the Linux semantics of `mmap`, `munmap`,
+//! `mprotect`, `mremap`, `madvise` and `brk` over them. Pages themselves are
+//! mapped by the PAL.
+
+mod vmas;
+
+use occlum_pal::uspace::{Prot, UserSpace, PAGE_SIZE};
+
+pub use vmas::Vma;
+use vmas::VmaSet;
+
+use crate::{Errno, Result};
+
+/// `PROT_READ`.
+pub const PROT_READ: Prot = 1;
+/// `PROT_WRITE`.
+pub const PROT_WRITE: Prot = 2;
+/// `PROT_EXEC`.
+pub const PROT_EXEC: Prot = 4;
+
+/// Rounds `v` up to a page boundary (`None` on overflow).
+pub fn page_up(v: usize) -> Option<usize> {
+    v.checked_next_multiple_of(PAGE_SIZE)
+}
+
+/// Rounds `v` down to a page boundary.
+pub fn page_down(v: usize) -> usize {
+    v & !(PAGE_SIZE - 1)
+}
+
+/// Where a new mapping may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere free; the address is a hint.
+    Hint(usize),
+    /// Exactly here, replacing existing mappings (`MAP_FIXED`).
+    Fixed(usize),
+    /// Exactly here, failing with `EEXIST` on overlap (`MAP_FIXED_NOREPLACE`).
+    FixedNoReplace(usize),
+}
+
+/// The memory of one process.
+#[derive(Debug)]
+pub struct VmSpace {
+    space: &'static UserSpace,
+    vmas: VmaSet,
+    /// Lowest address of the area where `mmap` places mappings.
+    mmap_lo: usize,
+    /// One past the highest address of that area.
+    mmap_hi: usize,
+    brk_start: usize,
+    brk_cur: usize,
+    brk_limit: usize,
+}
+
+impl VmSpace {
+    /// An empty address space over the whole user-space region.
+    pub fn new(space: &'static UserSpace) -> VmSpace {
+        VmSpace {
+            space,
+            vmas: VmaSet::default(),
+            mmap_lo: space.base(),
+            mmap_hi: space.end(),
+            brk_start: space.base(),
+            brk_cur: space.base(),
+            brk_limit: space.base(),
+        }
+    }
+
+    /// Lowest address of the address space.
+    pub fn base(&self) -> usize {
+        self.space.base()
+    }
+
+    /// The mappings, in address order.
+    pub fn vmas(&self) -> impl Iterator<Item = &Vma> {
+        self.vmas.iter()
+    }
+
+    /// Sets the program break area to `[start, start+max)` and the `mmap`
+    /// area to what lies between it and `mmap_hi`.
+    pub fn set_layout(&mut self, brk_start: usize, brk_max: usize, mmap_hi: usize) -> Result<()> {
+        let limit = brk_start.checked_add(brk_max).ok_or(Errno::ENOMEM)?;
+        if brk_start % PAGE_SIZE != 0 || limit > mmap_hi || mmap_hi > self.space.end() {
+            return Err(Errno::ENOMEM);
+        }
+        self.brk_start = brk_start;
+        self.brk_cur = brk_start;
+        self.brk_limit = limit;
+        self.mmap_lo = limit;
+        self.mmap_hi = mmap_hi;
+        Ok(())
+    }
+
+    fn check_range(&self, addr: usize, len: usize) -> Result<usize> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if !self.space.contains(addr, len) {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(len)
+    }
+
+    /// Maps `len` bytes of zero pages with protection `prot`; returns the address.
+    pub fn map(&mut self, placement: Placement, len: usize, prot: Prot) -> Result<usize> {
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let addr = match placement {
+            Placement::Fixed(a) => {
+                self.check_range(a, len)?;
+                a
+            }
+            Placement::FixedNoReplace(a) => {
+                self.check_range(a, len)?;
+                if self.vmas.overlaps(a, a + len) {
+                    return Err(Errno::EEXIST);
+                }
+                a
+            }
+            Placement::Hint(h) => {
+                let h = page_down(h);
+                if h != 0
+                    && self.space.contains(h, len)
+                    && !self.vmas.overlaps(h, h + len)
+                    && !self.in_brk_area(h, len)
+                {
+                    h
+                } else {
+                    self.vmas
+                        .find_free_top_down(self.mmap_lo, self.mmap_hi, len)
+                        .ok_or(Errno::ENOMEM)?
+                }
+            }
+        };
+        self.space.map(addr, len, prot)?;
+        self.vmas.remove(addr, addr + len);
+        self.vmas.insert(addr, addr + len, prot);
+        Ok(addr)
+    }
+
+    fn in_brk_area(&self, addr: usize, len: usize) -> bool {
+        addr < self.brk_limit && self.brk_start < addr + len
+    }
+
+    /// Unmaps `[addr, addr+len)`; unmapped parts are fine, as on Linux.
+    pub fn unmap(&mut self, addr: usize, len: usize) -> Result<()> {
+        if len == 0 || addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        let (lo, hi) = (addr.max(self.space.base()), end.min(self.space.end()));
+        if lo >= hi {
+            return Ok(());
+        }
+        for (s, e) in self.vmas.remove(lo, hi) {
+            self.space.unmap(s, e - s)?;
+        }
+        Ok(())
+    }
+
+    /// Changes the protection of `[addr, addr+len)`, which must be mapped.
+    pub fn protect(&mut self, addr: usize, len: usize, prot: Prot) -> Result<()> {
+        if addr % PAGE_SIZE != 0 || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let len = self.check_range(addr, len)?;
+        if !self.vmas.covers(addr, addr + len) {
+            return Err(Errno::ENOMEM);
+        }
+        self.space.protect(addr, len, prot)?;
+        self.vmas.remove(addr, addr + len);
+        self.vmas.insert(addr, addr + len, prot);
+        Ok(())
+    }
+
+    /// Drops the contents of mapped pages (`MADV_DONTNEED`).
+    pub fn discard(&mut self, addr: usize, len: usize) -> Result<()> {
+        let len = self.check_mapped(addr, len)?;
+        if len != 0 {
+            self.space.discard(addr, len)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `[addr, addr+len)` is page-aligned and fully mapped;
+    /// returns the page-rounded length.
+    pub fn check_mapped(&self, addr: usize, len: usize) -> Result<usize> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+        let len = self.check_range(addr, len)?;
+        if !self.vmas.covers(addr, addr + len) {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(len)
+    }
+
+    /// Resizes the mapping at `old` (`mremap`), moving it if `may_move`
+    /// (to `fixed` if given). Returns the new address.
+    pub fn remap(
+        &mut self,
+        old: usize,
+        old_len: usize,
+        new_len: usize,
+        may_move: bool,
+        fixed: Option<usize>,
+    ) -> Result<usize> {
+        if old % PAGE_SIZE != 0 || new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).ok_or(Errno::ENOMEM)?;
+        let Some(vma) = self.vmas.containing(old) else {
+            return Err(Errno::EFAULT);
+        };
+        if old_len == 0 || old.checked_add(old_len).is_none_or(|e| e > vma.end) {
+            // Linux: the old range must lie within one mapping (old_len 0
+            // duplicates shared mappings only).
+            return Err(Errno::EFAULT);
+        }
+        let prot = vma.prot;
+        if let Some(dst) = fixed {
+            let len = self.check_range(dst, new_len)?;
+            if dst < old + old_len && old < dst + len {
+                return Err(Errno::EINVAL);
+            }
+            self.unmap(dst, len)?;
+            return self.move_mapping(old, old_len, dst, new_len, prot);
+        }
+        if new_len <= old_len {
+            if new_len < old_len {
+                self.unmap(old + new_len, old_len - new_len)?;
+            }
+            return Ok(old);
+        }
+        let grow_end = old + new_len;
+        let can_grow = self.space.contains(old, new_len)
+            && !self.vmas.overlaps(old + old_len, grow_end)
+            && !self.in_brk_area(old + old_len, new_len - old_len);
+        if can_grow {
+            self.space.map(old + old_len, new_len - old_len, prot)?;
+            self.vmas.insert(old + old_len, grow_end, prot);
+            return Ok(old);
+        }
+        if !may_move {
+            return Err(Errno::ENOMEM);
+        }
+        let dst = self
+            .vmas
+            .find_free_top_down(self.mmap_lo, self.mmap_hi, new_len)
+            .ok_or(Errno::ENOMEM)?;
+        self.move_mapping(old, old_len, dst, new_len, prot)
+    }
+
+    fn move_mapping(
+        &mut self,
+        old: usize,
+        old_len: usize,
+        dst: usize,
+        new_len: usize,
+        prot: Prot,
+    ) -> Result<usize> {
+        self.space.move_pages(old, old_len, dst, new_len)?;
+        self.vmas.remove(old, old + old_len);
+        self.vmas.insert(dst, dst + new_len, prot);
+        Ok(dst)
+    }
+
+    /// The `brk` syscall: moves the program break to `addr` if possible and
+    /// returns the (possibly unchanged) break.
+    pub fn brk(&mut self, addr: usize) -> usize {
+        if addr < self.brk_start || addr > self.brk_limit {
+            return self.brk_cur;
+        }
+        let (Some(old_top), Some(new_top)) = (page_up(self.brk_cur), page_up(addr)) else {
+            return self.brk_cur;
+        };
+        if new_top > old_top {
+            if self
+                .space
+                .map(old_top, new_top - old_top, PROT_READ | PROT_WRITE)
+                .is_err()
+            {
+                return self.brk_cur;
+            }
+            self.vmas.insert(old_top, new_top, PROT_READ | PROT_WRITE);
+        } else if new_top < old_top {
+            if self.space.unmap(new_top, old_top - new_top).is_err() {
+                return self.brk_cur;
+            }
+            self.vmas.remove(new_top, old_top);
+        }
+        self.brk_cur = addr;
+        self.brk_cur
+    }
+}

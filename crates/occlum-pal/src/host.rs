@@ -1,0 +1,203 @@
+//! The host interface ("ocalls"): every request the LibOS makes to the host OS.
+//!
+//! On SGX these calls would leave the enclave, so every value the host returns
+//! is treated as untrusted and checked before the LibOS sees it: counts never
+//! exceed the buffer, times are normalized, file types are known values.
+
+use std::time::Duration;
+
+use crate::errno::Errno;
+
+fn check_count(rc: isize, max: usize) -> Result<usize, Errno> {
+    if rc < 0 {
+        return Err(Errno::last());
+    }
+    let n = rc as usize;
+    if n > max {
+        tracing::error!("host returned {n} bytes for a {max}-byte request");
+        return Err(Errno::EIO);
+    }
+    Ok(n)
+}
+
+/// Writes `buf` to host descriptor `fd`; returns the count written.
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: `buf` is a valid readable buffer of the given length.
+    let rc = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    check_count(rc, buf.len())
+}
+
+/// Reads from host descriptor `fd` into `buf`; returns the count read.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: `buf` is a valid writable buffer of the given length.
+    let rc = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    check_count(rc, buf.len())
+}
+
+/// Repositions host descriptor `fd`; returns the new offset.
+pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<u64, Errno> {
+    // SAFETY: no memory is passed.
+    let rc = unsafe { libc::lseek(fd, offset, whence) };
+    if rc < 0 {
+        return Err(Errno::last());
+    }
+    Ok(rc as u64)
+}
+
+/// The type of a host file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostFileKind {
+    /// A regular file.
+    Regular,
+    /// A pipe or FIFO.
+    Fifo,
+    /// A character device (e.g. a terminal).
+    CharDevice,
+    /// A socket.
+    Socket,
+    /// Anything else (directory, block device).
+    Other,
+}
+
+/// What the LibOS may learn about a host descriptor.
+#[derive(Clone, Copy, Debug)]
+pub struct HostFileInfo {
+    /// File type.
+    pub kind: HostFileKind,
+    /// Size in bytes (regular files only; 0 otherwise).
+    pub size: u64,
+    /// Device number of a character device (0 otherwise).
+    pub rdev: u64,
+}
+
+/// Describes host descriptor `fd`.
+pub fn fstat(fd: i32) -> Result<HostFileInfo, Errno> {
+    // SAFETY: `st` is a valid out-buffer for fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(Errno::last());
+    }
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => HostFileKind::Regular,
+        libc::S_IFIFO => HostFileKind::Fifo,
+        libc::S_IFCHR => HostFileKind::CharDevice,
+        libc::S_IFSOCK => HostFileKind::Socket,
+        _ => HostFileKind::Other,
+    };
+    Ok(HostFileInfo {
+        kind,
+        size: if kind == HostFileKind::Regular {
+            st.st_size.max(0) as u64
+        } else {
+            0
+        },
+        rdev: if kind == HostFileKind::CharDevice {
+            st.st_rdev
+        } else {
+            0
+        },
+    })
+}
+
+/// The terminal attributes of host descriptor `fd` (kernel `struct termios`,
+/// as `TCGETS` returns it), or `ENOTTY`.
+pub fn tcgets(fd: i32) -> Result<[u8; 36], Errno> {
+    let mut buf = [0u8; 64];
+    // SAFETY: TCGETS writes a 36-byte kernel termios; the buffer is larger.
+    if unsafe { libc::ioctl(fd, libc::TCGETS, buf.as_mut_ptr()) } != 0 {
+        return Err(Errno::last());
+    }
+    let mut out = [0u8; 36];
+    out.copy_from_slice(&buf[..36]);
+    Ok(out)
+}
+
+/// The window size of the terminal at host descriptor `fd` (`TIOCGWINSZ`).
+pub fn winsize(fd: i32) -> Result<[u16; 4], Errno> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one struct winsize.
+    if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok([ws.ws_row, ws.ws_col, ws.ws_xpixel, ws.ws_ypixel])
+}
+
+/// Reads host clock `clock` (`CLOCK_REALTIME`, `CLOCK_MONOTONIC`, ...).
+pub fn clock_gettime(clock: i32) -> Result<Duration, Errno> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-buffer.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return Err(Errno::last());
+    }
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        tracing::error!("host returned an invalid time");
+        return Err(Errno::EIO);
+    }
+    Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// The resolution of host clock `clock`.
+pub fn clock_getres(clock: i32) -> Result<Duration, Errno> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-buffer.
+    if unsafe { libc::clock_getres(clock, &mut ts) } != 0 {
+        return Err(Errno::last());
+    }
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(Errno::EIO);
+    }
+    Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// Sleeps the calling host thread.
+pub fn sleep(d: Duration) {
+    std::thread::sleep(d);
+}
+
+/// Fills `buf` with random bytes from the host. (On SGX this would be RDRAND
+/// inside the enclave, never the host.)
+pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is a valid writable buffer.
+        let rc = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        done += check_count(rc, rest.len())?;
+    }
+    Ok(())
+}
+
+/// `(AT_HWCAP, AT_HWCAP2)` of the host CPU.
+pub fn hwcap() -> (u64, u64) {
+    // SAFETY: getauxval has no preconditions.
+    unsafe {
+        (
+            libc::getauxval(libc::AT_HWCAP),
+            libc::getauxval(libc::AT_HWCAP2),
+        )
+    }
+}
+
+/// Address of the kernel's vDSO in this process, if any.
+pub fn vdso_base() -> Option<u64> {
+    // SAFETY: getauxval has no preconditions.
+    let v = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) };
+    (v != 0).then_some(v)
+}
+
+/// Ends the whole host process (the enclave) with `status`.
+pub fn exit(status: i32) -> ! {
+    std::process::exit(status)
+}

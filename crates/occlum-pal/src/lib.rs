@@ -1,0 +1,28 @@
+//! Platform abstraction layer (PAL) of the LibOS.
+//!
+//! This is the only crate of the project that contains `unsafe` code. It wraps
+//! every low-level operation the LibOS needs in a safe API, in the spirit of
+//! Asterinas' OSTD:
+//!
+//! * [`thread`]: per-host-thread set-up (the thread block reached through GS base,
+//!   the alternate signal stack, Syscall User Dispatch) and [`thread::enter_user`],
+//!   the only way to run user code;
+//! * [`trap`]: the signal handlers that turn trapped `syscall` instructions and CPU
+//!   faults of user code into calls of the LibOS's registered trap handler, with a
+//!   safe view of the user's registers ([`trap::TrapFrame`]);
+//! * [`uspace`]: the user-space region reserved at start, page mapping inside it,
+//!   and fault-tolerant copies between LibOS memory and user memory;
+//! * [`host`]: the host interface ("ocalls"), the one narrow door to the host OS,
+//!   which validates every value the host returns.
+//!
+//! Backend: simulation. The "enclave" is this host process; nothing here gives
+//! hardware protection.
+
+mod arch;
+pub mod errno;
+pub mod host;
+pub mod thread;
+pub mod trap;
+pub mod uspace;
+
+pub use errno::Errno;

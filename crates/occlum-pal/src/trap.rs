@@ -1,0 +1,329 @@
+//! Traps from user code: trapped `syscall` instructions (SIGSYS from Syscall
+//! User Dispatch) and CPU faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP).
+//!
+//! The LibOS registers one [`TrapHandler`]; it runs on the thread's alternate
+//! signal stack with the LibOS's FS base, and sees the interrupted user state
+//! through a [`TrapFrame`]. The interrupted code is always user code, which
+//! never holds a LibOS lock, so the handler may use any LibOS facility.
+//! Design note: serving the trap inside the signal handler (rather than
+//! switching to a separate LibOS stack) keeps a trapped syscall at one signal
+//! delivery plus one `rt_sigreturn`, the floor that SUD allows.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::OnceLock;
+
+use crate::arch;
+use crate::errno::Errno;
+use crate::thread::with_current_block;
+
+/// The LibOS's handler for traps from user code.
+pub type TrapHandler = fn(&mut TrapFrame<'_>);
+
+/// The value [`crate::thread::UserThread::enter_user`] returns when the trap
+/// handler panicked (a LibOS bug): the PAL left user code for good.
+pub const EXIT_LIBOS_PANIC: i64 = i64::MIN;
+
+static HANDLER: OnceLock<TrapHandler> = OnceLock::new();
+static INSTALLED: OnceLock<Result<(), Errno>> = OnceLock::new();
+
+const SYS_USER_DISPATCH: i32 = 2;
+const SA_RESTORER: u64 = 0x0400_0000;
+/// Signals raised synchronously by user code: never blocked while LibOS code runs.
+const SYNC_SIGNALS: [i32; 6] = [
+    libc::SIGSYS,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGTRAP,
+];
+
+/// Why user code stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    /// A `syscall` instruction; number in RAX, arguments in the usual registers.
+    Syscall,
+    /// A CPU fault turned into signal `signo` (with `si_code` `code`; `addr` is
+    /// the faulting address for SIGSEGV/SIGBUS, the instruction otherwise).
+    Fault { signo: i32, code: i32, addr: u64 },
+}
+
+/// The general registers of user code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct UserRegs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+}
+
+/// The state of the interrupted user code, as the trap handler sees and edits it.
+pub struct TrapFrame<'a> {
+    uc: &'a mut libc::ucontext_t,
+    fs: &'a mut u64,
+    kind: TrapKind,
+}
+
+impl TrapFrame<'_> {
+    /// Why user code stopped.
+    pub fn kind(&self) -> TrapKind {
+        self.kind
+    }
+
+    fn greg(&self, r: libc::c_int) -> u64 {
+        self.uc.uc_mcontext.gregs[r as usize] as u64
+    }
+
+    fn set_greg(&mut self, r: libc::c_int, v: u64) {
+        self.uc.uc_mcontext.gregs[r as usize] = v as i64;
+    }
+
+    /// The syscall number (RAX).
+    pub fn syscall_nr(&self) -> u64 {
+        self.greg(libc::REG_RAX)
+    }
+
+    /// The six syscall arguments (RDI, RSI, RDX, R10, R8, R9).
+    pub fn syscall_args(&self) -> [u64; 6] {
+        [
+            self.greg(libc::REG_RDI),
+            self.greg(libc::REG_RSI),
+            self.greg(libc::REG_RDX),
+            self.greg(libc::REG_R10),
+            self.greg(libc::REG_R8),
+            self.greg(libc::REG_R9),
+        ]
+    }
+
+    /// Sets the syscall's return value (RAX), as the `syscall` instruction would.
+    pub fn set_syscall_ret(&mut self, v: u64) {
+        self.set_greg(libc::REG_RAX, v);
+    }
+
+    /// All general registers of the user code.
+    pub fn regs(&self) -> UserRegs {
+        use libc::*;
+        UserRegs {
+            rax: self.greg(REG_RAX),
+            rbx: self.greg(REG_RBX),
+            rcx: self.greg(REG_RCX),
+            rdx: self.greg(REG_RDX),
+            rsi: self.greg(REG_RSI),
+            rdi: self.greg(REG_RDI),
+            rbp: self.greg(REG_RBP),
+            rsp: self.greg(REG_RSP),
+            r8: self.greg(REG_R8),
+            r9: self.greg(REG_R9),
+            r10: self.greg(REG_R10),
+            r11: self.greg(REG_R11),
+            r12: self.greg(REG_R12),
+            r13: self.greg(REG_R13),
+            r14: self.greg(REG_R14),
+            r15: self.greg(REG_R15),
+            rip: self.greg(REG_RIP),
+            rflags: self.greg(REG_EFL),
+        }
+    }
+
+    /// Replaces the general registers the user code resumes with. Only the
+    /// user-controllable RFLAGS bits are taken from `r.rflags`.
+    pub fn set_regs(&mut self, r: &UserRegs) {
+        use libc::*;
+        const USER_FLAGS: u64 = 0xcd5; // CF, PF, AF, ZF, SF, DF, OF
+        let flags = (self.greg(REG_EFL) & !USER_FLAGS) | (r.rflags & USER_FLAGS);
+        for (reg, v) in [
+            (REG_RAX, r.rax),
+            (REG_RBX, r.rbx),
+            (REG_RCX, r.rcx),
+            (REG_RDX, r.rdx),
+            (REG_RSI, r.rsi),
+            (REG_RDI, r.rdi),
+            (REG_RBP, r.rbp),
+            (REG_RSP, r.rsp),
+            (REG_R8, r.r8),
+            (REG_R9, r.r9),
+            (REG_R10, r.r10),
+            (REG_R11, r.r11),
+            (REG_R12, r.r12),
+            (REG_R13, r.r13),
+            (REG_R14, r.r14),
+            (REG_R15, r.r15),
+            (REG_RIP, r.rip),
+            (REG_EFL, flags),
+        ] {
+            self.set_greg(reg, v);
+        }
+    }
+
+    /// The user's FS base (its thread pointer).
+    pub fn user_fs(&self) -> u64 {
+        *self.fs
+    }
+
+    /// Sets the FS base the user code resumes with (`arch_prctl(ARCH_SET_FS)`).
+    pub fn set_user_fs(&mut self, v: u64) {
+        *self.fs = v;
+    }
+
+    /// Leaves user code for good: when the handler returns, the thread resumes
+    /// in [`crate::thread::UserThread::enter_user`], which returns `value`.
+    pub fn exit_user(&mut self, value: i64) {
+        let saved_rsp = with_current_block(|b| b.map(|b| (b.saved_rsp, b.libos_fs)));
+        let Some((rsp, libos_fs)) = saved_rsp else {
+            return;
+        };
+        self.set_greg(libc::REG_RSP, rsp);
+        self.set_greg(
+            libc::REG_RIP,
+            arch::occlum_pal_user_exited as *const () as usize as u64,
+        );
+        self.set_greg(libc::REG_RAX, value as u64);
+        *self.fs = libos_fs;
+    }
+}
+
+/// Registers the LibOS's trap handler (once per process).
+pub fn set_trap_handler(h: TrapHandler) -> Result<(), Errno> {
+    HANDLER.set(h).map_err(|_| Errno::EBUSY)
+}
+
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Installs the PAL's signal handlers and ignores SIGPIPE (host writes to a
+/// closed pipe then fail with EPIPE, and the LibOS decides what user code sees).
+pub(crate) fn ensure_installed() -> Result<(), Errno> {
+    *INSTALLED.get_or_init(|| {
+        let hwcap2 = crate::host::hwcap().1;
+        if hwcap2 & 2 == 0 {
+            tracing::error!("the CPU or kernel does not allow FSGSBASE in user mode");
+            return Err(Errno::ENOSYS);
+        }
+        let mut mask: u64 = !0;
+        for s in SYNC_SIGNALS {
+            mask &= !(1u64 << (s - 1));
+        }
+        for s in SYNC_SIGNALS {
+            let act = KernelSigaction {
+                handler: arch::occlum_pal_signal_entry as *const () as usize,
+                flags: (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | SA_RESTORER,
+                restorer: arch::occlum_pal_restorer as *const () as usize,
+                mask,
+            };
+            // SAFETY: a valid kernel sigaction; the handler is the PAL's entry stub,
+            // which follows the signal-handler ABI.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    s,
+                    &act as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8usize,
+                )
+            };
+            if rc != 0 {
+                return Err(Errno::last());
+            }
+        }
+        // SAFETY: setting SIGPIPE's disposition to ignore has no memory effects.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        Ok(())
+    })
+}
+
+fn write_stderr(msg: &str) {
+    // SAFETY: writes a valid buffer to fd 2; async-signal-safe.
+    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+}
+
+/// A fault inside LibOS code: report and let the default action end the process.
+fn libos_fault(sig: i32, rip: u64, addr: u64) {
+    write_stderr(&format!(
+        "occlum: LibOS bug: signal {sig} in LibOS code at rip {rip:#x} (address {addr:#x})\n"
+    ));
+    // SAFETY: resetting a disposition; returning re-executes the faulting
+    // instruction, which then takes the default action (the process dies).
+    unsafe { libc::signal(sig, libc::SIG_DFL) };
+}
+
+/// Called by the assembly entry stub with the LibOS FS base already loaded.
+///
+/// # Safety
+/// Only the entry stub calls this, with the kernel's `siginfo` and `ucontext`
+/// for this signal and a pointer to the saved FS base of the interrupted code.
+#[no_mangle]
+unsafe extern "C" fn occlum_pal_signal_dispatch(
+    sig: libc::c_int,
+    info: *mut libc::siginfo_t,
+    uc: *mut libc::c_void,
+    fs_slot: *mut u64,
+) {
+    // SAFETY: the kernel passes valid, exclusive siginfo/ucontext pointers for the
+    // duration of the handler; fs_slot points into the entry stub's frame.
+    let (info, uc, fs) = unsafe { (&*info, &mut *uc.cast::<libc::ucontext_t>(), &mut *fs_slot) };
+    let rip = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
+    let is_copy_fault = (sig == libc::SIGSEGV || sig == libc::SIGBUS)
+        && rip == arch::occlum_pal_copy_insn as *const () as usize as u64;
+    if is_copy_fault {
+        uc.uc_mcontext.gregs[libc::REG_RIP as usize] =
+            arch::occlum_pal_copy_fixup as *const () as usize as i64;
+        return;
+    }
+    // SAFETY: si_addr is valid to read for the fault signals handled here.
+    let addr = unsafe { info.si_addr() } as u64;
+    let from_user = with_current_block(|b| match b {
+        Some(b) if b.depth == 0 => {
+            b.depth = 1;
+            true
+        }
+        _ => false,
+    });
+    let handler = HANDLER.get();
+    if !from_user || handler.is_none() {
+        libos_fault(sig, rip, addr);
+        return;
+    }
+    let kind = if sig == libc::SIGSYS && info.si_code == SYS_USER_DISPATCH {
+        TrapKind::Syscall
+    } else {
+        TrapKind::Fault {
+            signo: sig,
+            code: info.si_code,
+            addr: if sig == libc::SIGSEGV || sig == libc::SIGBUS {
+                addr
+            } else {
+                rip
+            },
+        }
+    };
+    let mut frame = TrapFrame { uc, fs, kind };
+    let h = *handler.expect("checked above");
+    if panic::catch_unwind(AssertUnwindSafe(|| h(&mut frame))).is_err() {
+        frame.exit_user(EXIT_LIBOS_PANIC);
+    }
+    with_current_block(|b| {
+        if let Some(b) = b {
+            b.depth = 0;
+        }
+    });
+}

@@ -1,0 +1,225 @@
+//! The user-space region: one range of the address space reserved at start,
+//! inside which all user code and data live, and the only memory that user
+//! pointers may name.
+//!
+//! Pages are mapped, protected and unmapped here on the LibOS's orders; the
+//! LibOS keeps the bookkeeping. Copies to and from user memory check the range
+//! and survive faults (unmapped or protected pages give `EFAULT`, also when
+//! another thread unmaps the pages during the copy).
+
+use std::ptr;
+use std::sync::OnceLock;
+
+use crate::arch;
+use crate::errno::Errno;
+
+/// Page size of the user space.
+pub const PAGE_SIZE: usize = 4096;
+
+static USPACE: OnceLock<UserSpace> = OnceLock::new();
+
+/// The reserved user-space region.
+#[derive(Debug)]
+pub struct UserSpace {
+    base: usize,
+    size: usize,
+}
+
+/// Page protection bits (`PROT_READ`, `PROT_WRITE`, `PROT_EXEC`).
+pub type Prot = u32;
+
+/// Reserves the user-space region of `size` bytes (rounded up to pages). Once
+/// per process.
+pub fn init(size: usize) -> Result<&'static UserSpace, Errno> {
+    let size = size
+        .checked_next_multiple_of(PAGE_SIZE)
+        .ok_or(Errno::ENOMEM)?;
+    if size == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut result = Err(Errno::EBUSY);
+    USPACE.get_or_init(|| {
+        // SAFETY: a fresh inaccessible reservation; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                size,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            result = Err(Errno::ENOMEM);
+            return UserSpace { base: 0, size: 0 };
+        }
+        result = Ok(());
+        UserSpace {
+            base: p as usize,
+            size,
+        }
+    });
+    result?;
+    Ok(USPACE.get().expect("initialized above"))
+}
+
+/// The user-space region, once [`init`] succeeded.
+pub fn get() -> Option<&'static UserSpace> {
+    USPACE.get().filter(|u| u.size != 0)
+}
+
+impl UserSpace {
+    /// First address of the region.
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// Size of the region in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// One past the last address of the region.
+    pub fn end(&self) -> usize {
+        self.base + self.size
+    }
+
+    /// Whether `[addr, addr+len)` lies inside the region.
+    pub fn contains(&self, addr: usize, len: usize) -> bool {
+        addr >= self.base && addr.checked_add(len).is_some_and(|e| e <= self.end())
+    }
+
+    fn check_pages(&self, addr: usize, len: usize) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 || !self.contains(addr, len) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Maps fresh zero pages at `[addr, addr+len)` with protection `prot`,
+    /// replacing whatever was there.
+    pub fn map(&self, addr: usize, len: usize, prot: Prot) -> Result<(), Errno> {
+        self.check_pages(addr, len)?;
+        self.mmap_fixed(addr, len, prot as i32, 0)
+    }
+
+    /// Unmaps `[addr, addr+len)`: the pages become inaccessible and their
+    /// contents are dropped; the range stays reserved.
+    pub fn unmap(&self, addr: usize, len: usize) -> Result<(), Errno> {
+        self.check_pages(addr, len)?;
+        self.mmap_fixed(addr, len, libc::PROT_NONE, libc::MAP_NORESERVE)
+    }
+
+    fn mmap_fixed(&self, addr: usize, len: usize, prot: i32, flags: i32) -> Result<(), Errno> {
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range was checked to lie inside the reserved region, which
+        // holds only user memory, never LibOS data.
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | flags,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// Changes the protection of `[addr, addr+len)`.
+    pub fn protect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), Errno> {
+        self.check_pages(addr, len)?;
+        // SAFETY: the range lies inside the user region (checked above).
+        let rc = unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot as i32) };
+        if rc != 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
+    /// Drops the contents of `[addr, addr+len)`: private pages read back as zero.
+    pub fn discard(&self, addr: usize, len: usize) -> Result<(), Errno> {
+        self.check_pages(addr, len)?;
+        // SAFETY: the range lies inside the user region (checked above).
+        let rc = unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        if rc != 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
+    /// Moves the pages of `[old, old+old_len)` to `[new, new+new_len)` keeping
+    /// contents and protection (growing with zero pages); the old range becomes
+    /// unmapped. The two ranges must not overlap.
+    pub fn move_pages(
+        &self,
+        old: usize,
+        old_len: usize,
+        new: usize,
+        new_len: usize,
+    ) -> Result<(), Errno> {
+        self.check_pages(old, old_len)?;
+        self.check_pages(new, new_len)?;
+        if old < new + new_len && new < old + old_len {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: both ranges lie inside the user region and do not overlap.
+        let p = unsafe {
+            libc::mremap(
+                old as *mut libc::c_void,
+                old_len,
+                new_len,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                new as *mut libc::c_void,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::ENOMEM);
+        }
+        // mremap left a hole in the reservation: fill it again.
+        self.unmap(old, old_len)
+    }
+
+    /// Copies `buf.len()` bytes of user memory at `addr` into `buf` (nothing
+    /// is checked for an empty buffer, as on Linux).
+    pub fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if !self.contains(addr, buf.len()) {
+            return Err(Errno::EFAULT);
+        }
+        // SAFETY: the destination is a valid exclusive buffer; the source lies in
+        // the user region and the copy routine turns any fault into an error.
+        let failed =
+            unsafe { arch::occlum_pal_copy(buf.as_mut_ptr(), addr as *const u8, buf.len()) };
+        if failed != 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+
+    /// Copies `buf` into user memory at `addr`.
+    pub fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if !self.contains(addr, buf.len()) {
+            return Err(Errno::EFAULT);
+        }
+        // SAFETY: the destination lies in the user region (never LibOS data) and
+        // the copy routine turns any fault into an error; the source is valid.
+        let failed = unsafe { arch::occlum_pal_copy(addr as *mut u8, buf.as_ptr(), buf.len()) };
+        if failed != 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+}
