@@ -86,7 +86,7 @@ impl fmt::Display for ByteSize {
             return f.write_str("0B");
         }
         for (unit, factor) in [("GB", GB), ("MB", MB), ("KB", KB)] {
-            if n % factor == 0 {
+            if n.is_multiple_of(factor) {
                 return write!(f, "{}{}", n / factor, unit);
             }
         }

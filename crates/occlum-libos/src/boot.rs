@@ -28,6 +28,9 @@ pub struct BootConfig {
     pub heap_size: usize,
     /// Most LibOS threads at once.
     pub max_threads: usize,
+    /// Testing aid: panic inside the LibOS when this syscall number is served,
+    /// to check that a LibOS bug ends only the calling process.
+    pub inject_panic_at_syscall: Option<u64>,
 }
 
 /// The program to run.
@@ -81,6 +84,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     trap::set_trap_handler(crate::trap::on_trap)
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
+    crate::syscall::set_injected_panic(cfg.inject_panic_at_syscall);
     let mut user_thread = UserThread::init_current(cfg.kernel_stack_size)
         .map_err(|e| platform("setting up the thread", e))?;
 

@@ -1,6 +1,6 @@
 //! The LibOS kernel: it loads Linux programs into the user-space region and
 //! serves their system calls. All hardware- and host-facing work goes through
-//! [`occlum_pal`]; this crate contains no unsafe code.
+//! [`occlum_pal`]; this crate forbids code the compiler cannot check.
 
 #![forbid(unsafe_code)]
 

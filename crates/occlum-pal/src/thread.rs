@@ -152,10 +152,9 @@ impl UserThread {
         // SAFETY: the block is owned by self and only accessed through raw
         // pointers on this thread; no trap handler runs at this point.
         unsafe { (*self.block).depth = 0 };
-        // SAFETY: the block is this thread's registered block; the assembly saves
-        // the callee-saved registers and the stack pointer, and every way back
-        // (trap::TrapFrame::exit_user) resumes exactly there with the LibOS FS
-        // base restored, so to Rust this is an ordinary function call.
+        // SAFETY: the block is this thread's; the assembly saves callee-saved
+        // registers and RSP, and the only way back (TrapFrame::exit_user) resumes
+        // there with the LibOS FS base restored: to Rust, an ordinary call.
         let v = unsafe { arch::occlum_pal_enter_user(entry, sp, fs, self.block.cast()) };
         // SAFETY: as above; the trap handler that left user code has returned.
         unsafe { (*self.block).depth = 1 };

@@ -91,7 +91,10 @@ impl UserSpace {
     }
 
     fn check_pages(&self, addr: usize, len: usize) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 || !self.contains(addr, len) {
+        if !addr.is_multiple_of(PAGE_SIZE)
+            || !len.is_multiple_of(PAGE_SIZE)
+            || !self.contains(addr, len)
+        {
             return Err(Errno::EINVAL);
         }
         Ok(())

@@ -158,6 +158,9 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         stack_size: config.process.default_stack_size.0 as usize,
         heap_size: config.process.default_heap_size.0 as usize,
         max_threads: config.resource_limits.max_num_of_threads as usize,
+        inject_panic_at_syscall: std::env::var("OCCLUM_TEST_INJECT_PANIC")
+            .ok()
+            .and_then(|v| v.parse().ok()),
     };
     let mut argv = vec![path.as_bytes().to_vec()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));

@@ -138,11 +138,21 @@ fn log_unsupported(nr: u64, exe: &str) {
     }
 }
 
+static INJECTED_PANIC: OnceLock<Option<u64>> = OnceLock::new();
+
+/// Makes serving syscall `nr` panic (see `BootConfig::inject_panic_at_syscall`).
+pub(crate) fn set_injected_panic(nr: Option<u64>) {
+    INJECTED_PANIC.get_or_init(|| nr);
+}
+
 /// Serves the syscall in `frame`. Returns whether the thread must leave user
 /// code for good.
 pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) -> bool {
     let nr = frame.syscall_nr();
     let args = frame.syscall_args();
+    if INJECTED_PANIC.get().copied().flatten() == Some(nr) {
+        panic!("injected panic while serving syscall {nr}");
+    }
     let mut ctx = SyscallCtx {
         thread,
         frame: &mut *frame,

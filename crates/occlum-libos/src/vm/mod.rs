@@ -82,7 +82,7 @@ impl VmSpace {
     /// area to what lies between it and `mmap_hi`.
     pub fn set_layout(&mut self, brk_start: usize, brk_max: usize, mmap_hi: usize) -> Result<()> {
         let limit = brk_start.checked_add(brk_max).ok_or(Errno::ENOMEM)?;
-        if brk_start % PAGE_SIZE != 0 || limit > mmap_hi || mmap_hi > self.space.end() {
+        if !brk_start.is_multiple_of(PAGE_SIZE) || limit > mmap_hi || mmap_hi > self.space.end() {
             return Err(Errno::ENOMEM);
         }
         self.brk_start = brk_start;
@@ -94,7 +94,7 @@ impl VmSpace {
     }
 
     fn check_range(&self, addr: usize, len: usize) -> Result<usize> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -149,7 +149,7 @@ impl VmSpace {
 
     /// Unmaps `[addr, addr+len)`; unmapped parts are fine, as on Linux.
     pub fn unmap(&mut self, addr: usize, len: usize) -> Result<()> {
-        if len == 0 || addr % PAGE_SIZE != 0 {
+        if len == 0 || !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
@@ -166,7 +166,7 @@ impl VmSpace {
 
     /// Changes the protection of `[addr, addr+len)`, which must be mapped.
     pub fn protect(&mut self, addr: usize, len: usize, prot: Prot) -> Result<()> {
-        if addr % PAGE_SIZE != 0 || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
             return Err(Errno::EINVAL);
         }
         if len == 0 {
@@ -194,7 +194,7 @@ impl VmSpace {
     /// Checks that `[addr, addr+len)` is page-aligned and fully mapped;
     /// returns the page-rounded length.
     pub fn check_mapped(&self, addr: usize, len: usize) -> Result<usize> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if len == 0 {
@@ -217,7 +217,7 @@ impl VmSpace {
         may_move: bool,
         fixed: Option<usize>,
     ) -> Result<usize> {
-        if old % PAGE_SIZE != 0 || new_len == 0 {
+        if !old.is_multiple_of(PAGE_SIZE) || new_len == 0 {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;

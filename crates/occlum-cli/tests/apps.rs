@@ -1,0 +1,194 @@
+//! Differential tests: each C program of `tests/apps/` runs natively and
+//! inside the LibOS, built against glibc and musl (static-PIE); standard
+//! output and exit status must match.
+
+mod common;
+
+use common::*;
+
+/// Declares one test per libc for a program run with `args` and `stdin`,
+/// plus extra checks on the (equal) outcome.
+macro_rules! differential_tests {
+    ($($test:ident: $name:literal, $args:expr, $stdin:expr $(, |$o:ident| $check:expr)?;)*) => {
+        mod glibc {
+            use super::*;
+            $(#[test] fn $test() { let _o = differential("glibc", $name, &$args, $stdin); $({ let $o = &_o; $check; })? })*
+        }
+        mod musl {
+            use super::*;
+            $(#[test] fn $test() { let _o = differential("musl", $name, &$args, $stdin); $({ let $o = &_o; $check; })? })*
+        }
+    };
+}
+
+differential_tests! {
+    hello: "hello", ["world", "two words"], b"",
+        |o| assert_eq!(o.stdout, "Hello, world!\nworld\ntwo words\n");
+    echo_env: "echo_env", ["a", "", "b c"], b"", |o| assert!(o.stdout.contains("OCCLUM=yes"));
+    exit_0: "exit_code", ["0"], b"", |o| assert_eq!(o.status, 0);
+    exit_1: "exit_code", ["1"], b"", |o| assert_eq!(o.status, 1);
+    exit_42: "exit_code", ["42"], b"", |o| assert_eq!(o.status, 42);
+    exit_255: "exit_code", ["255"], b"", |o| assert_eq!(o.status, 255);
+    malloc: "malloc", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    mmap: "mmap", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    brk: "brk", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    tls: "tls", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    efault: "efault", [], b"", |o| assert!(o.stdout.contains("write: -1 EFAULT"), "{}", o.stdout);
+    enosys: "enosys", [], b"", |o| assert!(o.stdout.contains("-1 ENOSYS"), "{}", o.stdout);
+    enomem: "enomem", [], b"", |o| assert!(o.stdout.contains("malloc 1 TiB: ENOMEM"), "{}", o.stdout);
+    segv: "segv", [], b"", |o| assert_eq!((o.stdout.as_str(), o.status), ("before\n", 139));
+    fpe: "fpe", [], b"", |o| assert_eq!(o.status, 136);
+    ill: "ill", [], b"", |o| assert_eq!(o.status, 132);
+    cat_small: "cat", [], b"hi\n", |o| assert_eq!(o.stdout, "hi\n");
+    cat_large: "cat", [], &LARGE_INPUT, |o| assert_eq!(o.stdout.len(), LARGE_INPUT.len());
+    cat_empty: "cat", [], b"", |o| assert_eq!(o.stdout, "");
+    bigwrite: "bigwrite", [], b"", |o| assert_eq!(o.stdout.len(), 1 << 20);
+    sysinfo_misc: "sysinfo_misc", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+}
+
+/// 300 KB of varied bytes: more than one pipe buffer and one read chunk.
+static LARGE_INPUT: [u8; 300_000] = {
+    let mut a = [0u8; 300_000];
+    let mut i = 0;
+    while i < a.len() {
+        a[i] = b'a' + (i % 26) as u8;
+        if i % 61 == 60 {
+            a[i] = b'\n';
+        }
+        i += 1;
+    }
+    a
+};
+
+/// Only names listed in `env.untrusted` come from the host.
+#[test]
+fn untrusted_env_passes_only_listed_names() {
+    for libc in ["glibc", "musl"] {
+        let host = [("EXAMPLE", "from-host"), ("SECRET", "must-not-pass")];
+        let expected = run_native(
+            libc,
+            "echo_env",
+            &[],
+            b"",
+            &[("OCCLUM", "yes"), ("EXAMPLE", "from-host")],
+        );
+        let (got, _) = run_libos(libc, "echo_env", &[], b"", &host);
+        // std::process::Command sorts the native environment by name; the
+        // LibOS keeps Occlum.json's order (defaults first). Compare as sets.
+        let entries = |o: &Outcome| {
+            let mut v: Vec<String> = o
+                .stdout
+                .lines()
+                .filter_map(|l| l.split_once("]=").map(|x| x.1.to_string()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(entries(&expected), entries(&got));
+        assert_eq!(expected.status, got.status);
+        assert!(!got.stdout.contains("SECRET"));
+    }
+}
+
+/// Differs from Linux on purpose: the LibOS's user space is
+/// `resource_limits.user_space_size` (300 MB by default), so a 400 MiB
+/// mapping fails with ENOMEM inside it, while 200 MiB fits.
+#[test]
+fn allocation_beyond_user_space_size_is_enomem() {
+    for libc in ["glibc", "musl"] {
+        let (big, _) = run_libos(libc, "enomem", &["400"], b"", &[]);
+        assert!(
+            big.stdout.contains("mmap 400 MiB: ENOMEM"),
+            "{}",
+            big.stdout
+        );
+        assert_eq!(big.status, 0);
+        let (fits, _) = run_libos(libc, "enomem", &["200"], b"", &[]);
+        assert!(fits.stdout.contains("mmap 200 MiB: ok"), "{}", fits.stdout);
+    }
+}
+
+/// A crashing program reports the signal on stderr and only it ends.
+#[test]
+fn fault_is_reported_with_signal_name() {
+    let (o, stderr) = run_libos("glibc", "segv", &[], b"", &[]);
+    assert_eq!(o.status, 139);
+    assert!(stderr.contains("signal 11 (SIGSEGV)"), "{stderr}");
+}
+
+/// A panic inside the LibOS while serving a syscall ends the calling
+/// program with a "LibOS bug" report, not the harness or a hang.
+#[test]
+fn libos_panic_is_contained() {
+    let path = "/bin/glibc/enosys";
+    let out = occlum_in(
+        instance(),
+        &["run", path],
+        &[("OCCLUM_TEST_INJECT_PANIC", "1000")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(shell_status(out.status), 134, "{stderr}");
+    assert!(stderr.contains("LibOS bug"), "{stderr}");
+    let (again, _) = run_libos("glibc", "enosys", &[], b"", &[]);
+    assert_eq!(again.status, 0, "the next run is unaffected");
+}
+
+/// Host pipes work both ways through a real shell pipeline.
+#[test]
+fn host_pipes_through_shell() {
+    let occlum = occlum();
+    let script = format!(
+        "echo hi | '{o}' run /bin/musl/cat && '{o}' run /bin/glibc/bigwrite | wc -c",
+        o = occlum.display()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(instance())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_ok(&out, "pipeline");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    assert_eq!(lines, ["hi", "1048576"]);
+}
+
+/// Writing to a closed pipe ends the program with SIGPIPE, as on Linux.
+#[test]
+fn closed_stdout_pipe_gives_sigpipe() {
+    let pipeline = |program: String| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("set -o pipefail; {program} | head -c 10"))
+            .current_dir(instance())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            shell_status(out.status),
+        )
+    };
+    let native = pipeline(format!(
+        "'{}'",
+        apps_build_dir().join("glibc/bigwrite").display()
+    ));
+    let libos = pipeline(format!("'{}' run /bin/glibc/bigwrite", occlum().display()));
+    assert_eq!(native, ("abcdefghij".to_string(), 141));
+    assert_eq!(libos, native);
+}
+
+/// Programs the loader cannot run yet fail clearly, with the shell's 126.
+#[test]
+fn unsupported_program_kinds_are_refused() {
+    for (name, needle) in [("hello-nopie", "ET_EXEC"), ("hello-dynamic", "PT_INTERP")] {
+        let out = occlum_in(instance(), &["run", &format!("/bin/other/{name}")], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(shell_status(out.status), 126, "{stderr}");
+        assert!(
+            stderr.contains(needle) && stderr.contains("not supported yet"),
+            "{stderr}"
+        );
+    }
+}

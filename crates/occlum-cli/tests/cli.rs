@@ -1,0 +1,218 @@
+//! Tests of the `occlum` command line: new/init, build, run errors.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn new_creates_an_instance_and_refuses_to_overwrite() {
+    let tmp = tempdir();
+    assert_ok(&occlum_in(tmp.path(), &["new", "demo"], &[]), "occlum new");
+    let dir = tmp.path().join("demo");
+    for d in [
+        "bin", "lib", "lib64", "root", "host", "tmp", "dev", "proc", "etc", "sbin",
+    ] {
+        assert!(dir.join("image").join(d).is_dir(), "image/{d} missing");
+    }
+    let config: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("Occlum.json")).unwrap()).unwrap();
+    assert_eq!(config["resource_limits"]["user_space_size"], "300MB");
+    assert_eq!(config["resource_limits"]["max_num_of_threads"], 32);
+    assert_eq!(config["process"]["default_stack_size"], "4MB");
+    assert_eq!(config["entry_points"][0], "/bin");
+
+    fs::write(dir.join("Occlum.json"), "{\"entry_points\": [\"/bin\"]}").unwrap();
+    let again = occlum_in(tmp.path(), &["new", "demo"], &[]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(
+        fs::read_to_string(dir.join("Occlum.json"))
+            .unwrap()
+            .contains("entry_points"),
+        "nothing lost"
+    );
+
+    let init = occlum_in(&dir, &["init"], &[]);
+    assert!(!init.status.success() && stderr(&init).contains("already exists"));
+    assert_ok(
+        &occlum_in(&dir, &["init", "--force"], &[]),
+        "occlum init --force",
+    );
+    assert!(fs::read_to_string(dir.join("Occlum.json"))
+        .unwrap()
+        .contains("resource_limits"));
+}
+
+#[test]
+fn init_in_an_empty_directory() {
+    let tmp = tempdir();
+    assert_ok(&occlum_in(tmp.path(), &["init"], &[]), "occlum init");
+    assert!(tmp.path().join("Occlum.json").is_file() && tmp.path().join("image/bin").is_dir());
+}
+
+fn new_instance() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempdir();
+    assert_ok(&occlum_in(tmp.path(), &["new", "i"], &[]), "occlum new");
+    let dir = tmp.path().join("i");
+    (tmp, dir)
+}
+
+fn build_error(dir: &std::path::Path, config: &str) -> String {
+    fs::write(dir.join("Occlum.json"), config).unwrap();
+    let out = occlum_in(dir, &["build"], &[]);
+    assert!(!out.status.success(), "build accepted {config}");
+    stderr(&out)
+}
+
+#[test]
+fn build_names_the_bad_field() {
+    let (_tmp, dir) = new_instance();
+    let good = fs::read_to_string(dir.join("Occlum.json")).unwrap();
+    let e = build_error(&dir, &good.replace("\"300MB\"", "\"12XB\""));
+    assert!(
+        e.contains("resource_limits.user_space_size") && e.contains("12XB"),
+        "{e}"
+    );
+    let e = build_error(&dir, &good.replace("\"process\"", "\"proces\""));
+    assert!(e.contains("proces"), "{e}");
+    let e = build_error(
+        &dir,
+        &good.replace(
+            "\"max_num_of_threads\": 32",
+            "\"max_num_of_threads\": \"many\"",
+        ),
+    );
+    assert!(e.contains("resource_limits.max_num_of_threads"), "{e}");
+    let e = build_error(&dir, "{ \"entry_points\": [\"/bin\"], ");
+    assert!(e.contains("Occlum.json") && e.contains("line"), "{e}");
+    let e = build_error(&dir, "{ \"entry_points\": [\"/nowhere\"] }");
+    assert!(
+        e.contains("entry_points[0]") && e.contains("/nowhere"),
+        "{e}"
+    );
+}
+
+#[test]
+fn build_is_incremental_and_mirrors_deletions() {
+    let (_tmp, dir) = new_instance();
+    fs::write(dir.join("image/bin/a"), "one").unwrap();
+    fs::write(dir.join("image/etc/b"), "two").unwrap();
+    let first = occlum_in(&dir, &["build"], &[]);
+    assert_ok(&first, "first build");
+    assert!(
+        stderr(&first).contains("2 files, 2 updated"),
+        "{}",
+        stderr(&first)
+    );
+    let second = occlum_in(&dir, &["build"], &[]);
+    assert!(
+        stderr(&second).contains("2 files, 0 updated"),
+        "{}",
+        stderr(&second)
+    );
+
+    fs::write(dir.join("image/bin/a"), "changed!").unwrap();
+    fs::remove_file(dir.join("image/etc/b")).unwrap();
+    let third = occlum_in(&dir, &["build"], &[]);
+    assert!(
+        stderr(&third).contains("1 files, 1 updated"),
+        "{}",
+        stderr(&third)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("build/image/bin/a")).unwrap(),
+        "changed!"
+    );
+    assert!(!dir.join("build/image/etc/b").exists());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("build/image.manifest.json")).unwrap()).unwrap();
+    // SHA-256 of "changed!".
+    assert_eq!(
+        manifest["files"]["/bin/a"]["sha256"],
+        "9d463bde2a7e62f4cec6f00fd5e1b2511e92b5999abe43bdfba68f355f560099"
+    );
+}
+
+#[test]
+fn run_refuses_what_it_cannot_run() {
+    let (_tmp, dir) = new_instance();
+    let before_build = occlum_in(&dir, &["run", "/bin/hello"], &[]);
+    assert!(!before_build.status.success());
+    assert!(
+        stderr(&before_build).contains("occlum build"),
+        "{}",
+        stderr(&before_build)
+    );
+
+    fs::write(dir.join("image/bin/notelf"), "#!/bin/sh\necho hi\n").unwrap();
+    fs::create_dir_all(dir.join("image/usr/bin")).unwrap();
+    fs::copy(
+        apps_build_dir().join("glibc/hello"),
+        dir.join("image/usr/bin/x"),
+    )
+    .unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "build");
+
+    let outside = occlum_in(&dir, &["run", "/usr/bin/x"], &[]);
+    assert!(!outside.status.success());
+    assert!(
+        stderr(&outside).contains("entry point"),
+        "{}",
+        stderr(&outside)
+    );
+
+    let missing = occlum_in(&dir, &["run", "/bin/nothing"], &[]);
+    assert_eq!(shell_status(missing.status), 127);
+    assert!(
+        stderr(&missing).contains("no such file"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let notelf = occlum_in(&dir, &["run", "/bin/notelf"], &[]);
+    assert_eq!(shell_status(notelf.status), 126);
+    assert!(
+        stderr(&notelf).contains("not an ELF"),
+        "{}",
+        stderr(&notelf)
+    );
+
+    let relative = occlum_in(&dir, &["run", "bin/x"], &[]);
+    assert!(!relative.status.success() && stderr(&relative).contains("absolute path"));
+
+    let outside_dir = tempdir();
+    let no_instance = occlum_in(outside_dir.path(), &["run", "/bin/x"], &[]);
+    assert!(
+        stderr(&no_instance).contains("not an Occlum instance"),
+        "{}",
+        stderr(&no_instance)
+    );
+}
+
+#[test]
+fn run_follows_symlinks_inside_the_image() {
+    let (_tmp, dir) = new_instance();
+    fs::copy(
+        apps_build_dir().join("musl/hello"),
+        dir.join("image/bin/hello"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("hello", dir.join("image/bin/hi")).unwrap();
+    std::os::unix::fs::symlink("/bin/hello", dir.join("image/bin/abs")).unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "build");
+    for p in ["/bin/hi", "/bin/abs"] {
+        let out = occlum_in(&dir, &["run", p, "x"], &[]);
+        assert_ok(&out, p);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, world!\nx\n");
+    }
+}

@@ -1,0 +1,175 @@
+//! Shared helpers of the integration tests: the `occlum` binary, the C test
+//! programs of `tests/apps/`, and one built instance holding all of them.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The `occlum` binary under test.
+pub fn occlum() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_occlum"))
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Where `make -C tests/apps` puts the test programs.
+pub fn apps_build_dir() -> PathBuf {
+    let dir = repo_root().join("tests/apps/build");
+    assert!(
+        dir.join("glibc/hello").is_file() && dir.join("musl/hello").is_file(),
+        "the C test programs are not built: run `make -C tests/apps` (the README's test command does)"
+    );
+    dir
+}
+
+/// The status a shell would report: the exit code, or 128 + signal.
+pub fn shell_status(s: ExitStatus) -> i32 {
+    s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+}
+
+/// Runs `cmd` with `stdin` as its standard input and collects its output.
+pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    out
+}
+
+/// Runs `occlum` with `args` in `dir`, with a clean environment plus `env`.
+pub fn occlum_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(occlum());
+    cmd.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied());
+    run_with_stdin(&mut cmd, b"")
+}
+
+/// Asserts that `out` succeeded, showing its stderr otherwise.
+pub fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh temporary directory (removed when dropped).
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("occlum-test-")
+        .tempdir()
+        .unwrap()
+}
+
+/// One built instance with every test program under `/bin/<libc>/<name>`.
+pub fn instance() -> &'static Path {
+    static INSTANCE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &INSTANCE
+        .get_or_init(|| {
+            let tmp = tempdir();
+            let dir = tmp.path().join("instance");
+            let out = occlum_in(tmp.path(), &["new", "instance"], &[]);
+            assert_ok(&out, "occlum new");
+            let apps = apps_build_dir();
+            for libc in ["glibc", "musl", "other"] {
+                let to = dir.join("image/bin").join(libc);
+                std::fs::create_dir_all(&to).unwrap();
+                for e in std::fs::read_dir(apps.join(libc)).unwrap() {
+                    let e = e.unwrap();
+                    std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+                }
+            }
+            assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+            (tmp, dir)
+        })
+        .1
+}
+
+/// What a program did: its standard output and shell status.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub status: i32,
+}
+
+/// The environment `occlum run` gives programs by default (`env.default`).
+pub const DEFAULT_ENV: &[(&str, &str)] = &[("OCCLUM", "yes")];
+
+/// Runs test program `name` natively, as `argv[0]` `/bin/<libc>/<name>`.
+pub fn run_native(
+    libc: &str,
+    name: &str,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> Outcome {
+    let mut cmd = Command::new(apps_build_dir().join(libc).join(name));
+    cmd.arg0(format!("/bin/{libc}/{name}"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied());
+    let out = run_with_stdin(&mut cmd, stdin);
+    Outcome {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        status: shell_status(out.status),
+    }
+}
+
+/// Runs test program `name` inside the LibOS; also returns its stderr.
+pub fn run_libos(
+    libc: &str,
+    name: &str,
+    args: &[&str],
+    stdin: &[u8],
+    host_env: &[(&str, &str)],
+) -> (Outcome, String) {
+    let path = format!("/bin/{libc}/{name}");
+    let mut cmd = Command::new(occlum());
+    cmd.current_dir(instance())
+        .arg("run")
+        .arg(&path)
+        .args(args)
+        .env_clear()
+        .envs(host_env.iter().copied());
+    let out = run_with_stdin(&mut cmd, stdin);
+    (
+        Outcome {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status: shell_status(out.status),
+        },
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `name` natively and inside the LibOS and asserts equal stdout and status.
+pub fn differential(libc: &str, name: &str, args: &[&str], stdin: &[u8]) -> Outcome {
+    let native = run_native(libc, name, args, stdin, DEFAULT_ENV);
+    let (libos, stderr) = run_libos(libc, name, args, stdin, &[]);
+    assert_eq!(
+        native, libos,
+        "{libc}/{name} {args:?}: native (left) and LibOS (right) differ; LibOS stderr:\n{stderr}"
+    );
+    libos
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the host packages the build and the tests need (Debian), when
+# missing: gcc and make, glibc's static libraries, and musl for the musl
+# static-PIE test programs. Needs root only when something is missing.
+set -euo pipefail
+
+missing=()
+command -v gcc >/dev/null || missing+=(gcc)
+command -v make >/dev/null || missing+=(make)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
+[ -f /usr/lib/x86_64-linux-musl/libc.a ] || missing+=(musl-tools)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+    echo "installing: ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

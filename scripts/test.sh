@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds the `occlum` binary and
+# the C test programs, checks that unsafe code stays in the platform crate,
+# and runs every test (unit, CLI and differential native-vs-LibOS tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cargo build --release --locked -j2
+make -s -C tests/apps -j2
+scripts/check-unsafe.sh
+cargo test --release --locked -j2 --workspace
