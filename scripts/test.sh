@@ -9,4 +9,7 @@ scripts/install-deps.sh
 cargo build --release --locked -j2
 make -s -C tests/apps -j2
 scripts/check-unsafe.sh
-cargo test --release --locked -j2 --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --locked -j2 --workspace 2>&1 | tee "$log"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f; exit (p == 0 || f > 0) }' "$log"
