@@ -2,13 +2,15 @@
  * refuses non-zero increments, so libc's sbrk/brk are not used):
  * brk(0) returns the current break; growing by 1 MiB four times returns the
  * requested break and the memory is usable; shrinking works; an absurd request
- * (or one below the start) fails by returning the unchanged break.
+ * (or one below the start) fails by returning the unchanged break, and the
+ * break never grows over another mapping.
  * Args: none. Prints only relative facts ("ok ..." / "FAIL: ..."). Results are
  * collected first and printed after the break is restored, so that malloc
  * (used by stdio) never sees a moved break. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +66,15 @@ int main(void)
     for (size_t j = MIB; zero && j < 2 * MIB; j += 512)
         zero = ((unsigned char *)orig)[j] == 0;
     report(zero, "regrown memory is zero");
+
+    /* A mapping above the break stops it from growing over it. */
+    uintptr_t above = ((orig + 2 * MIB + 4095) & ~(uintptr_t)4095) + MIB;
+    void *m = mmap((void *)above, 4096, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    report(m == (void *)above, "map a page 1 MiB above the break");
+    report(sys_brk(above + MIB) == orig + 2 * MIB, "break does not grow over a mapping");
+    report(sys_brk(above - 4096) == above - 4096, "break grows up to the mapping");
+    munmap(m, 4096);
 
     report(sys_brk(orig) == orig, "restore original break");
 

@@ -6,20 +6,25 @@ mod common;
 
 use common::*;
 
-/// Declares one test per libc for a program run with `args` and `stdin`,
-/// plus extra checks on the (equal) outcome.
+/// Declares, for a program run with `args` and `stdin`, one test per libc
+/// (and one per libc with Syscall User Dispatch forced into exclusive mode,
+/// the mode kernels before 6.17 have), plus extra checks on the (equal) outcome.
 macro_rules! differential_tests {
     ($($test:ident: $name:literal, $args:expr, $stdin:expr $(, |$o:ident| $check:expr)?;)*) => {
-        mod glibc {
+        differential_tests!(@mod glibc, "glibc", &[]; $($test: $name, $args, $stdin $(, |$o| $check)?;)*);
+        differential_tests!(@mod musl, "musl", &[]; $($test: $name, $args, $stdin $(, |$o| $check)?;)*);
+        differential_tests!(@mod glibc_exclusive_sud, "glibc", EXCLUSIVE; $($test: $name, $args, $stdin $(, |$o| $check)?;)*);
+        differential_tests!(@mod musl_exclusive_sud, "musl", EXCLUSIVE; $($test: $name, $args, $stdin $(, |$o| $check)?;)*);
+    };
+    (@mod $mod:ident, $libc:literal, $env:expr; $($test:ident: $name:literal, $args:expr, $stdin:expr $(, |$o:ident| $check:expr)?;)*) => {
+        mod $mod {
             use super::*;
-            $(#[test] fn $test() { let _o = differential("glibc", $name, &$args, $stdin); $({ let $o = &_o; $check; })? })*
-        }
-        mod musl {
-            use super::*;
-            $(#[test] fn $test() { let _o = differential("musl", $name, &$args, $stdin); $({ let $o = &_o; $check; })? })*
+            $(#[test] fn $test() { let _o = differential($libc, $name, &$args, $stdin, $env); $({ let $o = &_o; $check; })? })*
         }
     };
 }
+
+const EXCLUSIVE: &[(&str, &str)] = &[("OCCLUM_SUD_MODE", "exclusive")];
 
 differential_tests! {
     hello: "hello", ["world", "two words"], b"",
@@ -37,6 +42,7 @@ differential_tests! {
     enosys: "enosys", [], b"", |o| assert!(o.stdout.contains("-1 ENOSYS"), "{}", o.stdout);
     enomem: "enomem", [], b"", |o| assert!(o.stdout.contains("malloc 1 TiB: ENOMEM"), "{}", o.stdout);
     segv: "segv", [], b"", |o| assert_eq!((o.stdout.as_str(), o.status), ("before\n", 139));
+    stack_overflow: "stack_overflow", [], b"", |o| assert_eq!((o.stdout.as_str(), o.status), ("start\n", 139));
     fpe: "fpe", [], b"", |o| assert_eq!(o.status, 136);
     ill: "ill", [], b"", |o| assert_eq!(o.status, 132);
     cat_small: "cat", [], b"hi\n", |o| assert_eq!(o.stdout, "hi\n");
@@ -105,6 +111,23 @@ fn allocation_beyond_user_space_size_is_enomem() {
         assert_eq!(big.status, 0);
         let (fits, _) = run_libos(libc, "enomem", &["200"], b"", &[]);
         assert!(fits.stdout.contains("mmap 200 MiB: ok"), "{}", fits.stdout);
+    }
+}
+
+/// Differs from Linux on purpose: a 32-bit system call (`int $0x80`) from
+/// 64-bit code is trapped like any other, and the LibOS, which serves the
+/// x86_64 ABI only, answers ENOSYS instead of running it on the host.
+#[test]
+fn compat_int80_syscall_is_enosys() {
+    for libc in ["glibc", "musl"] {
+        assert_eq!(
+            run_native(libc, "int80", &[], b"", DEFAULT_ENV).stdout,
+            "int80 getpid: ok\n"
+        );
+        for env in [&[][..], EXCLUSIVE] {
+            let (o, _) = run_libos(libc, "int80", &[], b"", env);
+            assert_eq!(o.stdout, "int80 getpid: ENOSYS\n");
+        }
     }
 }
 

@@ -200,6 +200,49 @@ fn run_refuses_what_it_cannot_run() {
 }
 
 #[test]
+fn build_skips_special_files_with_a_warning() {
+    let (_tmp, dir) = new_instance();
+    let fifo = dir.join("image/tmp/fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = occlum_in(&dir, &["build"], &[]);
+    assert_ok(&out, "build with a fifo in the image");
+    assert!(
+        stderr(&out).contains("skipping") && stderr(&out).contains("fifo"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("build/image/tmp/fifo").exists());
+}
+
+#[test]
+fn too_long_arguments_give_e2big() {
+    let (_tmp, dir) = new_instance();
+    fs::copy(
+        apps_build_dir().join("glibc/hello"),
+        dir.join("image/bin/hello"),
+    )
+    .unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "build");
+    // 1.5 MB of arguments: more than a quarter of the 4 MB default stack.
+    let arg = "x".repeat(100_000);
+    let mut args = vec!["run", "/bin/hello"];
+    args.extend(std::iter::repeat_n(arg.as_str(), 15));
+    let out = occlum_in(&dir, &args, &[]);
+    assert_eq!(shell_status(out.status), 126, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("argument list too long"),
+        "{}",
+        stderr(&out)
+    );
+    let fits = occlum_in(&dir, &["run", "/bin/hello", &arg], &[]);
+    assert_ok(&fits, "100 KB argument");
+}
+
+#[test]
 fn run_follows_symlinks_inside_the_image() {
     let (_tmp, dir) = new_instance();
     fs::copy(

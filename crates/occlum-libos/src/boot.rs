@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Once};
 
+pub use occlum_pal::thread::DispatchMode;
 use occlum_pal::thread::UserThread;
 use occlum_pal::trap::{self, EXIT_LIBOS_PANIC};
 use occlum_pal::uspace;
@@ -28,6 +29,8 @@ pub struct BootConfig {
     pub heap_size: usize,
     /// Most LibOS threads at once.
     pub max_threads: usize,
+    /// How Syscall User Dispatch selects the syscalls to trap.
+    pub dispatch_mode: DispatchMode,
     /// Testing aid: panic inside the LibOS when this syscall number is served,
     /// to check that a LibOS bug ends only the calling process.
     pub inject_panic_at_syscall: Option<u64>,
@@ -85,7 +88,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
     crate::syscall::set_injected_panic(cfg.inject_panic_at_syscall);
-    let mut user_thread = UserThread::init_current(cfg.kernel_stack_size)
+    let mut user_thread = UserThread::init_current(cfg.kernel_stack_size, cfg.dispatch_mode)
         .map_err(|e| platform("setting up the thread", e))?;
 
     let mut vm = VmSpace::new(space);

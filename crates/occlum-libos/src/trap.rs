@@ -18,6 +18,10 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
                 frame.exit_user(0);
             }
         }
+        TrapKind::CompatSyscall => {
+            // The LibOS serves the x86_64 syscall ABI only.
+            frame.set_syscall_ret(crate::Errno::ENOSYS.as_syscall_ret());
+        }
         TrapKind::Fault { signo, code, addr } => {
             // No user signal handlers yet: every fault takes the default action,
             // which ends the faulting process only.

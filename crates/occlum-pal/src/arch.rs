@@ -4,7 +4,8 @@
 //!
 //! Thread block layout used here (see `thread::ThreadBlock`):
 //! offset 0: the LibOS's FS base; offset 8: the LibOS stack pointer saved by
-//! `occlum_pal_enter_user`.
+//! `occlum_pal_enter_user`; offset 20: the SUD selector byte (0 = ALLOW while
+//! LibOS code runs, 1 = BLOCK while user code runs).
 
 use std::arch::global_asm;
 
@@ -26,8 +27,23 @@ occlum_pal_signal_entry:
     rdgsbase %rax
     test %rax, %rax
     jz 1f
-    mov (%rax), %rax
-    wrfsbase %rax
+    // A thread with a block: also save the SUD selector and set it to ALLOW
+    // while LibOS code runs (needed in exclusive dispatch mode).
+    movzbl 20(%rax), %ecx
+    push %rcx
+    movb $0, 20(%rax)
+    mov (%rax), %rcx
+    wrfsbase %rcx
+    lea 8(%rsp), %rcx
+    sub $8, %rsp
+    call occlum_pal_signal_dispatch
+    add $8, %rsp
+    pop %rcx
+    rdgsbase %rax
+    mov %cl, 20(%rax)
+    pop %rcx
+    wrfsbase %rcx
+    ret
 1:
     mov %rsp, %rcx
     call occlum_pal_signal_dispatch
@@ -42,6 +58,10 @@ occlum_pal_restorer:
     mov $15, %eax
     syscall
     ud2
+    // In exclusive dispatch mode, [restorer, restorer_end) is the range SUD
+    // always allows; it includes the byte after `syscall`, which SUD checks.
+    .globl occlum_pal_restorer_end
+occlum_pal_restorer_end:
     .size occlum_pal_restorer, .-occlum_pal_restorer
 
     // i64 occlum_pal_enter_user(entry, user_sp, user_fs, block)
@@ -60,6 +80,7 @@ occlum_pal_enter_user:
     push %r14
     push %r15
     mov %rsp, 8(%rcx)
+    movb $1, 20(%rcx)
     wrfsbase %rdx
     mov %rdi, %r11
     mov %rsi, %rsp
@@ -81,6 +102,8 @@ occlum_pal_enter_user:
 
     .globl occlum_pal_user_exited
 occlum_pal_user_exited:
+    rdgsbase %r11
+    movb $0, 20(%r11)
     pop %r15
     pop %r14
     pop %r13
@@ -123,6 +146,7 @@ occlum_pal_default_mxcsr:
 extern "C" {
     pub(crate) fn occlum_pal_signal_entry();
     pub(crate) fn occlum_pal_restorer();
+    pub(crate) fn occlum_pal_restorer_end();
     pub(crate) fn occlum_pal_enter_user(entry: u64, sp: u64, fs: u64, block: *mut u8) -> i64;
     pub(crate) fn occlum_pal_user_exited();
     pub(crate) fn occlum_pal_copy(dst: *mut u8, src: *const u8, len: usize) -> u64;

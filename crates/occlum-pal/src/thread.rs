@@ -14,9 +14,24 @@ use crate::uspace;
 
 const PR_SET_SYSCALL_USER_DISPATCH: libc::c_int = 59;
 const PR_SYS_DISPATCH_OFF: libc::c_ulong = 0;
-/// Dispatch syscalls made from inside the given range only.
+/// Dispatch syscalls made from outside the given range (Linux >= 5.11).
+const PR_SYS_DISPATCH_EXCLUSIVE_ON: libc::c_ulong = 1;
+/// Dispatch syscalls made from inside the given range only (Linux >= 6.17).
 const PR_SYS_DISPATCH_INCLUSIVE_ON: libc::c_ulong = 2;
-const SYSCALL_DISPATCH_FILTER_BLOCK: u8 = 1;
+const SYSCALL_DISPATCH_FILTER_ALLOW: u8 = 0;
+
+/// How Syscall User Dispatch decides which syscalls to trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DispatchMode {
+    /// Inclusive mode where the kernel has it, else exclusive.
+    Auto,
+    /// Trap syscalls made inside the user-space region only: the LibOS's own
+    /// syscalls never trap, whatever the selector says.
+    Inclusive,
+    /// Trap every syscall made while the selector is BLOCK (set while user
+    /// code runs), except `rt_sigreturn` in the PAL's restorer.
+    Exclusive,
+}
 const DISABLED_STACK: libc::stack_t = libc::stack_t {
     ss_sp: ptr::null_mut(),
     ss_flags: libc::SS_DISABLE,
@@ -32,9 +47,16 @@ pub(crate) struct ThreadBlock {
     pub(crate) saved_rsp: u64,
     /// Nesting depth of LibOS code running in trap handlers; 0 while user code runs.
     pub(crate) depth: u32,
-    /// The SUD selector byte.
+    /// The SUD selector byte (offset 20).
     selector: u8,
 }
+
+// The assembly in `arch` relies on these offsets.
+const _: () = {
+    assert!(std::mem::offset_of!(ThreadBlock, libos_fs) == 0);
+    assert!(std::mem::offset_of!(ThreadBlock, saved_rsp) == 8);
+    assert!(std::mem::offset_of!(ThreadBlock, selector) == 20);
+};
 
 thread_local! {
     static CURRENT_BLOCK: Cell<*mut ThreadBlock> = const { Cell::new(ptr::null_mut()) };
@@ -63,7 +85,7 @@ impl UserThread {
     /// Sets up the calling thread: thread block in GS base, an alternate signal
     /// stack of `stack_size` bytes for the LibOS code that serves traps, and
     /// Syscall User Dispatch for syscalls made from the user-space region.
-    pub fn init_current(stack_size: usize) -> Result<UserThread, Errno> {
+    pub fn init_current(stack_size: usize, mode: DispatchMode) -> Result<UserThread, Errno> {
         let space = uspace::get().ok_or(Errno::EINVAL)?;
         crate::trap::ensure_installed()?;
         if CURRENT_BLOCK.with(|c| !c.get().is_null()) {
@@ -91,7 +113,7 @@ impl UserThread {
             libos_fs: arch::read_fs_base(),
             saved_rsp: 0,
             depth: 1,
-            selector: SYSCALL_DISPATCH_FILTER_BLOCK,
+            selector: SYSCALL_DISPATCH_FILTER_ALLOW,
         }));
         let ss = libc::stack_t {
             // SAFETY: in bounds of the mapping made above.
@@ -111,16 +133,22 @@ impl UserThread {
         }
         // SAFETY: `block` is the live allocation made above.
         let selector: *mut u8 = unsafe { ptr::addr_of_mut!((*block).selector) };
-        // SAFETY: the selector byte lives in the boxed block, which stays at the
-        // same address until Drop, where SUD is switched off first.
-        let rc = unsafe {
-            libc::prctl(
-                PR_SET_SYSCALL_USER_DISPATCH,
-                PR_SYS_DISPATCH_INCLUSIVE_ON,
-                space.base() as libc::c_ulong,
-                space.size() as libc::c_ulong,
-                selector,
-            )
+        let restorer = arch::occlum_pal_restorer as *const () as usize;
+        let restorer_len = arch::occlum_pal_restorer_end as *const () as usize - restorer;
+        let enable = |on: libc::c_ulong, start: usize, len: usize| {
+            // SAFETY: the selector byte lives in the boxed block, which stays at
+            // the same address until Drop, where SUD is switched off first.
+            unsafe { libc::prctl(PR_SET_SYSCALL_USER_DISPATCH, on, start, len, selector) }
+        };
+        let inclusive = || enable(PR_SYS_DISPATCH_INCLUSIVE_ON, space.base(), space.size());
+        let exclusive = || enable(PR_SYS_DISPATCH_EXCLUSIVE_ON, restorer, restorer_len);
+        let rc = match mode {
+            DispatchMode::Inclusive => inclusive(),
+            DispatchMode::Exclusive => exclusive(),
+            DispatchMode::Auto => match inclusive() {
+                0 => 0,
+                _ => exclusive(),
+            },
         };
         if rc != 0 {
             let e = Errno::last();

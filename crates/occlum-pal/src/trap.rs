@@ -27,6 +27,8 @@ static HANDLER: OnceLock<TrapHandler> = OnceLock::new();
 static INSTALLED: OnceLock<Result<(), Errno>> = OnceLock::new();
 
 const SYS_USER_DISPATCH: i32 = 2;
+/// `AUDIT_ARCH_X86_64`: the `si_arch` of a 64-bit `syscall`.
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 const SA_RESTORER: u64 = 0x0400_0000;
 /// Signals raised synchronously by user code: never blocked while LibOS code runs.
 const SYNC_SIGNALS: [i32; 6] = [
@@ -43,6 +45,8 @@ const SYNC_SIGNALS: [i32; 6] = [
 pub enum TrapKind {
     /// A `syscall` instruction; number in RAX, arguments in the usual registers.
     Syscall,
+    /// A 32-bit system call (`int $0x80`) from 64-bit code.
+    CompatSyscall,
     /// A CPU fault turned into signal `signo` (with `si_code` `code`; `addr` is
     /// the faulting address for SIGSEGV/SIGBUS, the instruction otherwise).
     Fault { signo: i32, code: i32, addr: u64 },
@@ -304,7 +308,20 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
         return;
     }
     let kind = if sig == libc::SIGSYS && info.si_code == SYS_USER_DISPATCH {
-        TrapKind::Syscall
+        // SAFETY: for SIGSYS the kernel fills `si_arch`, a u32 at offset 28
+        // of siginfo (after si_call_addr and si_syscall).
+        let arch = unsafe {
+            (info as *const libc::siginfo_t)
+                .cast::<u8>()
+                .add(28)
+                .cast::<u32>()
+                .read()
+        };
+        if arch == AUDIT_ARCH_X86_64 {
+            TrapKind::Syscall
+        } else {
+            TrapKind::CompatSyscall
+        }
     } else {
         TrapKind::Fault {
             signo: sig,

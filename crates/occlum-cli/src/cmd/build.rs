@@ -97,7 +97,7 @@ fn sync_tree(src: &Path, dst: &Path, force: bool) -> Result<usize> {
                 std::os::unix::fs::symlink(&target, &to)?;
                 updated += 1;
             }
-        } else {
+        } else if ft.is_file() {
             let meta = entry.metadata()?;
             let same = old.as_ref().is_some_and(|m| {
                 m.is_file()
@@ -114,6 +114,11 @@ fn sync_tree(src: &Path, dst: &Path, force: bool) -> Result<usize> {
                 filetime::set_file_mtime(&to, FileTime::from_last_modification_time(&meta))?;
                 updated += 1;
             }
+        } else {
+            eprintln!(
+                "warning: skipping {}: not a regular file, directory or symbolic link",
+                entry.path().display()
+            );
         }
     }
     for entry in WalkDir::new(dst).contents_first(true) {

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Result};
 use occlum_config::Config;
-use occlum_libos::{BootConfig, BootError, ExitStatus, Program};
+use occlum_libos::{BootConfig, BootError, DispatchMode, ExitStatus, Program};
 
 use super::build::load_config;
 use crate::instance::Instance;
@@ -105,6 +105,17 @@ fn environment(config: &Config) -> Vec<Vec<u8>> {
     env.into_iter().map(String::into_bytes).collect()
 }
 
+/// `OCCLUM_SUD_MODE`: `inclusive`, `exclusive` or `auto` (default). Exclusive
+/// mode is what kernels before 6.17 offer; forcing it lets it be tested here.
+fn dispatch_mode() -> Result<DispatchMode> {
+    match std::env::var("OCCLUM_SUD_MODE").as_deref() {
+        Err(_) | Ok("auto") => Ok(DispatchMode::Auto),
+        Ok("inclusive") => Ok(DispatchMode::Inclusive),
+        Ok("exclusive") => Ok(DispatchMode::Exclusive),
+        Ok(other) => bail!("OCCLUM_SUD_MODE={other}: expected auto, inclusive or exclusive"),
+    }
+}
+
 /// Signal names for messages.
 fn signal_name(sig: i32) -> &'static str {
     match sig {
@@ -158,6 +169,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         stack_size: config.process.default_stack_size.0 as usize,
         heap_size: config.process.default_heap_size.0 as usize,
         max_threads: config.resource_limits.max_num_of_threads as usize,
+        dispatch_mode: dispatch_mode()?,
         inject_panic_at_syscall: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),

@@ -163,10 +163,17 @@ pub fn run_libos(
     )
 }
 
-/// Runs `name` natively and inside the LibOS and asserts equal stdout and status.
-pub fn differential(libc: &str, name: &str, args: &[&str], stdin: &[u8]) -> Outcome {
+/// Runs `name` natively and inside the LibOS and asserts equal stdout and
+/// status; `libos_env` is the host environment of `occlum run`.
+pub fn differential(
+    libc: &str,
+    name: &str,
+    args: &[&str],
+    stdin: &[u8],
+    libos_env: &[(&str, &str)],
+) -> Outcome {
     let native = run_native(libc, name, args, stdin, DEFAULT_ENV);
-    let (libos, stderr) = run_libos(libc, name, args, stdin, &[]);
+    let (libos, stderr) = run_libos(libc, name, args, stdin, libos_env);
     assert_eq!(
         native, libos,
         "{libc}/{name} {args:?}: native (left) and LibOS (right) differ; LibOS stderr:\n{stderr}"

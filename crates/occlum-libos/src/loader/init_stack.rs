@@ -28,9 +28,6 @@ const AT_HWCAP2: u64 = 26;
 const AT_EXECFN: u64 = 31;
 const AT_SYSINFO_EHDR: u64 = 33;
 
-/// Most bytes of argument and environment strings (Linux's `ARG_MAX` default).
-pub const MAX_ARG_BYTES: usize = 128 * 1024;
-
 /// What goes on the initial stack.
 pub struct StackInfo<'a> {
     /// Arguments.
@@ -45,6 +42,8 @@ pub struct StackInfo<'a> {
     pub phnum: usize,
     /// Entry point of the program.
     pub entry: u64,
+    /// Most bytes of argument and environment strings (`E2BIG` beyond).
+    pub max_arg_bytes: usize,
 }
 
 /// The mapped stack.
@@ -67,7 +66,7 @@ pub fn map_stack(vm: &mut VmSpace, size: usize) -> Result<Stack> {
 /// Writes the initial stack below `top`; returns the initial stack pointer.
 pub fn build_init_stack(top: u64, info: &StackInfo<'_>) -> Result<u64> {
     let strings: usize = info.argv.iter().chain(info.envp).map(|s| s.len() + 1).sum();
-    if strings > MAX_ARG_BYTES {
+    if strings > info.max_arg_bytes {
         return Err(Errno::E2BIG);
     }
     let mut cur = top - 8;

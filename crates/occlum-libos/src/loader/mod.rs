@@ -47,6 +47,10 @@ impl From<Errno> for LoadError {
                 "not enough user space to load the program (see resource_limits.user_space_size)"
                     .into()
             }
+            Errno::E2BIG => {
+                "argument list too long (the limit is a quarter of process.default_stack_size)"
+                    .into()
+            }
             e => format!("cannot load the program: {e}"),
         };
         LoadError { errno: e, message }
@@ -61,6 +65,12 @@ pub struct Entry {
     /// Initial stack pointer.
     pub sp: u64,
 }
+
+/// Unmapped space kept below the stack (Linux's `stack_guard_gap`: 256 pages).
+const STACK_GUARD_GAP: usize = 256 * 4096;
+/// Linux allows argument and environment strings of up to a quarter of the
+/// stack limit, and at least 32 pages.
+const MIN_ARG_BYTES: usize = 32 * 4096;
 
 /// Sizes for the new address space.
 #[derive(Clone, Copy, Debug)]
@@ -85,18 +95,23 @@ pub fn load(
     let loaded = image.map_into(vm, bytes)?;
     let stack = init_stack::map_stack(vm, layout.stack_size)?;
     let brk_start = crate::vm::page_up(loaded.end).ok_or(Errno::ENOMEM)?;
-    vm.set_layout(brk_start, layout.heap_size, stack.start)?;
-    let sp = build_init_stack(
-        stack.top,
-        &StackInfo {
-            argv,
-            envp,
-            execfn,
-            phdr: loaded.phdr,
-            phnum: image.phnum(),
-            entry: loaded.entry,
-        },
-    )?;
+    // Keep Linux's guard gap free below the stack, so that a stack overflow
+    // faults instead of running into another mapping.
+    let mmap_hi = stack
+        .start
+        .checked_sub(STACK_GUARD_GAP)
+        .ok_or(Errno::ENOMEM)?;
+    vm.set_layout(brk_start, layout.heap_size, mmap_hi)?;
+    let info = StackInfo {
+        argv,
+        envp,
+        execfn,
+        phdr: loaded.phdr,
+        phnum: image.phnum(),
+        entry: loaded.entry,
+        max_arg_bytes: (layout.stack_size / 4).max(MIN_ARG_BYTES),
+    };
+    let sp = build_init_stack(stack.top, &info)?;
     Ok(Entry {
         pc: loaded.entry,
         sp,

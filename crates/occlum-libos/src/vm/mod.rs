@@ -288,6 +288,10 @@ impl VmSpace {
             return self.brk_cur;
         };
         if new_top > old_top {
+            // Like Linux, never grow over another mapping.
+            if self.vmas.overlaps(old_top, new_top) {
+                return self.brk_cur;
+            }
             if self
                 .space
                 .map(old_top, new_top - old_top, PROT_READ | PROT_WRITE)
