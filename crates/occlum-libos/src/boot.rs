@@ -1,20 +1,21 @@
-//! Starting the LibOS: reserve the user space, set up the host thread, load
-//! the entry program and run it to its end.
+//! Starting the LibOS: reserve the user space, load the first program and run
+//! it as process 1; return when that process ends.
 
 use std::fmt;
-use std::sync::{Arc, Once};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Once, OnceLock, Weak};
 
 pub use occlum_pal::thread::DispatchMode;
-use occlum_pal::thread::UserThread;
-use occlum_pal::trap::{self, EXIT_LIBOS_PANIC};
+use occlum_pal::trap::{self, UserRegs};
 use occlum_pal::uspace;
 
 pub use crate::process::ExitStatus;
 
-use crate::fs::{FileTable, HostStdio};
+use crate::fs::{self, FileTable, HostStdio};
 use crate::loader::{self, Layout, LoadError};
-use crate::process::{self, Process, Rlimits, Thread};
+use crate::process::{self, Process, Rlimits, StartContext, Thread};
 use crate::vm::VmSpace;
+use crate::{task, Errno};
 
 /// Sizes and limits the LibOS runs with (from `Occlum.json`).
 #[derive(Clone, Debug)]
@@ -31,6 +32,8 @@ pub struct BootConfig {
     pub max_threads: usize,
     /// How Syscall User Dispatch selects the syscalls to trap.
     pub dispatch_mode: DispatchMode,
+    /// Host directory holding the image, the LibOS's `/`.
+    pub image_root: PathBuf,
     /// Testing aid: panic inside the LibOS when this syscall number is served,
     /// to check that a LibOS bug ends only the calling process.
     pub inject_panic_at_syscall: Option<u64>,
@@ -39,10 +42,8 @@ pub struct BootConfig {
 /// The program to run.
 #[derive(Clone, Debug)]
 pub struct Program {
-    /// Its path inside the LibOS (`AT_EXECFN`, `/proc/self/exe`).
+    /// Its path inside the image.
     pub path: String,
-    /// The executable file's contents.
-    pub bytes: Vec<u8>,
     /// Arguments, `argv[0]` first.
     pub argv: Vec<Vec<u8>>,
     /// Environment entries (`NAME=value`).
@@ -69,6 +70,13 @@ impl fmt::Display for BootError {
 
 impl std::error::Error for BootError {}
 
+static CONFIG: OnceLock<BootConfig> = OnceLock::new();
+
+/// The configuration the LibOS was started with.
+pub(crate) fn config() -> &'static BootConfig {
+    CONFIG.get().expect("the LibOS is booted")
+}
+
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -78,28 +86,50 @@ fn install_panic_hook() {
     });
 }
 
-/// Runs `program` as the first LibOS process on the calling thread and
-/// returns how it ended. Once per host process.
+/// The layout of a new process's memory.
+pub(crate) fn layout() -> Layout {
+    let cfg = config();
+    Layout {
+        stack_size: cfg.stack_size,
+        heap_size: cfg.heap_size,
+    }
+}
+
+/// Registers generic start-up registers for a program entered at `pc` with
+/// stack pointer `sp`.
+pub(crate) fn start_regs(pc: u64, sp: u64) -> UserRegs {
+    UserRegs {
+        rip: pc,
+        rsp: sp,
+        ..UserRegs::default()
+    }
+}
+
+/// Runs `program` as the first LibOS process and returns how it ended.
+/// Once per host process.
 pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> {
-    let platform = |what: &str, e: crate::Errno| BootError::Platform(format!("{what}: {e}"));
+    let platform = |what: &str, e: Errno| BootError::Platform(format!("{what}: {e}"));
+    if CONFIG.set(cfg.clone()).is_err() {
+        return Err(BootError::Platform(
+            "the LibOS runs once per process".into(),
+        ));
+    }
     let space =
         uspace::init(cfg.user_space_size).map_err(|e| platform("reserving the user space", e))?;
     trap::set_trap_handler(crate::trap::on_trap)
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
     crate::syscall::set_injected_panic(cfg.inject_panic_at_syscall);
-    let mut user_thread = UserThread::init_current(cfg.kernel_stack_size, cfg.dispatch_mode)
-        .map_err(|e| platform("setting up the thread", e))?;
+    task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
+    fs::image::set_root(cfg.image_root.clone());
 
+    let bytes = fs::image::read_program(program.path.as_bytes())
+        .map_err(|e| BootError::Load(LoadError::new(e, format!("cannot read the program: {e}"))))?;
     let mut vm = VmSpace::new(space);
-    let layout = Layout {
-        stack_size: cfg.stack_size,
-        heap_size: cfg.heap_size,
-    };
     let entry = loader::load(
         &mut vm,
-        layout,
-        &program.bytes,
+        layout(),
+        &bytes,
         &program.argv,
         &program.envp,
         program.path.as_bytes(),
@@ -107,7 +137,9 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     .map_err(BootError::Load)?;
     let mut files = FileTable::default();
     for fd in 0..3 {
-        files.insert(Arc::new(HostStdio::new(fd)), false);
+        files
+            .insert(Arc::new(HostStdio::new(fd)), false, usize::MAX)
+            .map_err(|e| platform("stdio", e))?;
     }
     let rlimits = Rlimits::new(
         cfg.stack_size as u64,
@@ -115,12 +147,27 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         cfg.user_space_size as u64,
         cfg.max_threads as u64,
     );
-    let proc = Process::new(1, 0, program.path, vm, files, rlimits);
-    process::set_current(Some(Thread::new(1, proc.clone())));
-    let value = user_thread.enter_user(entry.pc, entry.sp, 0);
-    process::set_current(None);
-    if value == EXIT_LIBOS_PANIC {
-        proc.set_exit_status(ExitStatus::LibosBug);
-    }
-    Ok(proc.exit_status().unwrap_or(ExitStatus::LibosBug))
+    let pid = process::alloc_pid().map_err(|e| platform("pid", e))?;
+    let proc = Process::new(
+        pid,
+        Weak::new(),
+        pid,
+        pid,
+        program.path,
+        Arc::new(Mutex::new(vm)),
+        files,
+        rlimits,
+    );
+    let thread = Thread::new(pid, proc.clone());
+    proc.state().threads.push(thread.clone());
+    process::register_thread(&thread, cfg.max_threads).map_err(|e| platform("threads", e))?;
+    task::spawn(
+        thread,
+        StartContext {
+            regs: start_regs(entry.pc, entry.sp),
+            fs: 0,
+        },
+    )
+    .map_err(|e| platform("starting a host thread", e))?;
+    Ok(proc.wait_until_ended())
 }

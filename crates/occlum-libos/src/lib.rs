@@ -8,7 +8,9 @@ pub mod boot;
 pub mod fs;
 pub mod loader;
 pub mod process;
+pub mod sync;
 pub mod syscall;
+pub mod task;
 pub mod user;
 pub mod vm;
 

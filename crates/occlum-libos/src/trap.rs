@@ -1,27 +1,25 @@
-//! The LibOS's trap handler: what happens when user code stops.
+//! The LibOS's trap handler: what happens when user code stops, and the
+//! checks made before it resumes.
 
-use occlum_pal::trap::{TrapFrame, TrapKind};
+use occlum_pal::trap::{self, TrapFrame, TrapKind};
 
-use crate::process::{self, ExitStatus};
+use crate::process::{self, current, set_current, ExitStatus};
 use crate::syscall;
 
 /// Serves one trap of the current thread (registered with the PAL).
 pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
-    let Some(thread) = process::current() else {
+    let Some(thread) = current() else {
         tracing::error!("trap on a host thread without a LibOS thread");
         frame.exit_user(0);
         return;
     };
     match frame.kind() {
-        TrapKind::Syscall => {
-            if syscall::dispatch(&thread, frame) {
-                frame.exit_user(0);
-            }
-        }
+        TrapKind::Syscall => syscall::dispatch(&thread, frame),
         TrapKind::CompatSyscall => {
             // The LibOS serves the x86_64 syscall ABI only.
             frame.set_syscall_ret(crate::Errno::ENOSYS.as_syscall_ret());
         }
+        TrapKind::Interrupt => {}
         TrapKind::Fault { signo, code, addr } => {
             // No user signal handlers yet: every fault takes the default action,
             // which ends the faulting process only.
@@ -30,8 +28,44 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
                 "{}: signal {signo} (si_code {code}) at rip {rip:#x}, address {addr:#x}",
                 thread.process().exe_path()
             );
-            thread.process().set_exit_status(ExitStatus::Killed(signo));
-            frame.exit_user(0);
+            process::exit_group(&thread, ExitStatus::Killed(signo));
         }
+    }
+    before_user_resumes(frame);
+}
+
+/// Runs before user code resumes: a thread that has ended leaves user code
+/// for good (or gives its host thread back to its suspended `vfork` parent),
+/// and a thread whose process is ending ends.
+fn before_user_resumes(frame: &mut TrapFrame<'_>) {
+    loop {
+        let Some(thread) = current() else { return };
+        if thread.is_ended() {
+            match thread.take_vfork_parent() {
+                Some(parent) => {
+                    let mut regs = parent.regs;
+                    regs.rax = thread.process().pid() as u64;
+                    frame.set_regs(&regs);
+                    frame.set_user_fs(parent.fs);
+                    thread.set_host_tid(0);
+                    parent.thread.set_host_tid(trap::current_host_tid());
+                    set_current(Some(parent.thread));
+                    continue;
+                }
+                None => {
+                    frame.exit_user(0);
+                    return;
+                }
+            }
+        }
+        if let Some(status) = thread.process().exiting() {
+            process::finish_thread(&thread, status);
+            continue;
+        }
+        if thread.exit_requested() {
+            process::finish_thread(&thread, ExitStatus::Exited(0));
+            continue;
+        }
+        return;
     }
 }

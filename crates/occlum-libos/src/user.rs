@@ -41,6 +41,53 @@ pub fn write_u64(addr: u64, v: u64) -> Result<()> {
     write_bytes(addr, &v.to_le_bytes())
 }
 
+/// Reads a `u32` at `addr`.
+pub fn read_u32(addr: u64) -> Result<u32> {
+    let mut b = [0u8; 4];
+    read_into(addr, &mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// Atomically replaces the `u32` at `addr` with `new` if it equals
+/// `expected`; returns the value found.
+pub fn cmpxchg_u32(addr: u64, expected: u32, new: u32) -> Result<u32> {
+    space()?.cmpxchg_u32(addr as usize, expected, new)
+}
+
+/// Reads a NULL-terminated array of string pointers (`argv`, `envp`), at most
+/// `max` entries and `max_bytes` bytes in all (`E2BIG` beyond).
+pub fn read_cstring_array(addr: u64, max: usize, max_bytes: usize) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    let mut total = 0;
+    loop {
+        if out.len() >= max {
+            return Err(Errno::E2BIG);
+        }
+        let p = read_u64(addr + 8 * out.len() as u64)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = read_cstring(p, MAX_ARG_STRLEN).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?;
+        total += s.len() + 1;
+        if total > max_bytes {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+    }
+}
+
+/// Longest single argument or environment string (Linux's `MAX_ARG_STRLEN`).
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+
 /// Writes a little-endian `i32` at `addr`.
 pub fn write_i32(addr: u64, v: i32) -> Result<()> {
     write_bytes(addr, &v.to_le_bytes())

@@ -116,6 +116,43 @@ occlum_pal_user_exited:
     ret
     .size occlum_pal_enter_user, .-occlum_pal_enter_user
 
+    // i64 occlum_pal_enter_user_regs(regs, user_fs, block)
+    // Like occlum_pal_enter_user, but starts user code with every general
+    // register taken from `regs` (a trap::UserRegs), as a `syscall`
+    // instruction returns: RIP is reached through RCX (so RCX ends up holding
+    // RIP, as after `syscall`).
+    .globl occlum_pal_enter_user_regs
+    .type occlum_pal_enter_user_regs,@function
+occlum_pal_enter_user_regs:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, 8(%rdx)
+    movb $1, 20(%rdx)
+    wrfsbase %rsi
+    mov %rdi, %rax
+    mov 8(%rax), %rbx
+    mov 24(%rax), %rdx
+    mov 32(%rax), %rsi
+    mov 40(%rax), %rdi
+    mov 48(%rax), %rbp
+    mov 64(%rax), %r8
+    mov 72(%rax), %r9
+    mov 80(%rax), %r10
+    mov 88(%rax), %r11
+    mov 96(%rax), %r12
+    mov 104(%rax), %r13
+    mov 112(%rax), %r14
+    mov 120(%rax), %r15
+    mov 56(%rax), %rsp
+    mov 128(%rax), %rcx
+    mov 0(%rax), %rax
+    jmp *%rcx
+    .size occlum_pal_enter_user_regs, .-occlum_pal_enter_user_regs
+
     // u64 occlum_pal_copy(dst, src, len): 0 on success, 1 if a fault hit.
     // The SIGSEGV/SIGBUS handler resumes a fault at occlum_pal_copy_insn at
     // occlum_pal_copy_fixup.
@@ -134,6 +171,24 @@ occlum_pal_copy_fixup:
     ret
     .size occlum_pal_copy, .-occlum_pal_copy
 
+    // u64 occlum_pal_cmpxchg32(addr, expected, new, *mut u32 found): 0 on
+    // success (found = the value seen), 1 if a fault hit.
+    .globl occlum_pal_cmpxchg32
+    .type occlum_pal_cmpxchg32,@function
+occlum_pal_cmpxchg32:
+    mov %esi, %eax
+    .globl occlum_pal_cmpxchg32_insn
+occlum_pal_cmpxchg32_insn:
+    lock cmpxchg %edx, (%rdi)
+    mov %eax, (%rcx)
+    xor %eax, %eax
+    ret
+    .globl occlum_pal_cmpxchg32_fixup
+occlum_pal_cmpxchg32_fixup:
+    mov $1, %eax
+    ret
+    .size occlum_pal_cmpxchg32, .-occlum_pal_cmpxchg32
+
     .section .rodata
     .align 4
 occlum_pal_default_mxcsr:
@@ -148,10 +203,19 @@ extern "C" {
     pub(crate) fn occlum_pal_restorer();
     pub(crate) fn occlum_pal_restorer_end();
     pub(crate) fn occlum_pal_enter_user(entry: u64, sp: u64, fs: u64, block: *mut u8) -> i64;
+    pub(crate) fn occlum_pal_enter_user_regs(regs: *const u8, fs: u64, block: *mut u8) -> i64;
     pub(crate) fn occlum_pal_user_exited();
     pub(crate) fn occlum_pal_copy(dst: *mut u8, src: *const u8, len: usize) -> u64;
     pub(crate) fn occlum_pal_copy_insn();
     pub(crate) fn occlum_pal_copy_fixup();
+    pub(crate) fn occlum_pal_cmpxchg32(
+        addr: *mut u32,
+        expected: u32,
+        new: u32,
+        found: *mut u32,
+    ) -> u64;
+    pub(crate) fn occlum_pal_cmpxchg32_insn();
+    pub(crate) fn occlum_pal_cmpxchg32_fixup();
 }
 
 /// Reads the FS base of the calling thread.

@@ -128,6 +128,47 @@ pub fn winsize(fd: i32) -> Result<[u16; 4], Errno> {
     Ok([ws.ws_row, ws.ws_col, ws.ws_xpixel, ws.ws_ypixel])
 }
 
+/// What a host path names, without following a final symbolic link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostPathKind {
+    /// A symbolic link, with its target.
+    Symlink(std::path::PathBuf),
+    /// A directory.
+    Directory,
+    /// A regular file of this size.
+    Regular(u64),
+    /// Anything else.
+    Other,
+}
+
+/// Describes host path `path` (`ENOENT` if it does not exist).
+pub fn lstat_path(path: &std::path::Path) -> Result<HostPathKind, Errno> {
+    let m = std::fs::symlink_metadata(path)?;
+    let ft = m.file_type();
+    Ok(if ft.is_symlink() {
+        HostPathKind::Symlink(std::fs::read_link(path)?)
+    } else if ft.is_dir() {
+        HostPathKind::Directory
+    } else if ft.is_file() {
+        HostPathKind::Regular(m.len())
+    } else {
+        HostPathKind::Other
+    })
+}
+
+/// Reads the whole host file at `path`, refusing files larger than `max`
+/// bytes (`EFBIG`).
+pub fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Errno> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let mut data = Vec::new();
+    f.take(max + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Err(Errno::EFBIG);
+    }
+    Ok(data)
+}
+
 /// Reads host clock `clock` (`CLOCK_REALTIME`, `CLOCK_MONOTONIC`, ...).
 pub fn clock_gettime(clock: i32) -> Result<Duration, Errno> {
     let mut ts = libc::timespec {

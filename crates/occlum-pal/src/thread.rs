@@ -10,6 +10,7 @@ use std::ptr;
 
 use crate::arch;
 use crate::errno::Errno;
+use crate::trap::UserRegs;
 use crate::uspace;
 
 const PR_SET_SYSCALL_USER_DISPATCH: libc::c_int = 59;
@@ -184,6 +185,29 @@ impl UserThread {
         // registers and RSP, and the only way back (TrapFrame::exit_user) resumes
         // there with the LibOS FS base restored: to Rust, an ordinary call.
         let v = unsafe { arch::occlum_pal_enter_user(entry, sp, fs, self.block.cast()) };
+        // SAFETY: as above; the trap handler that left user code has returned.
+        unsafe { (*self.block).depth = 1 };
+        v
+    }
+}
+
+impl UserThread {
+    /// Like [`UserThread::enter_user`], but starts user code with all general
+    /// registers from `regs`, as a `syscall` instruction returns (RCX ends up
+    /// equal to RIP). Used for new threads and processes created by `clone`.
+    pub fn enter_user_regs(&mut self, regs: &UserRegs, fs: u64) -> i64 {
+        // SAFETY: the block is owned by self and only accessed through raw
+        // pointers on this thread; no trap handler runs at this point.
+        unsafe { (*self.block).depth = 0 };
+        // SAFETY: as in enter_user; `regs` is a valid UserRegs (repr(C), the
+        // layout the assembly reads) for the duration of the call.
+        let v = unsafe {
+            arch::occlum_pal_enter_user_regs(
+                (regs as *const UserRegs).cast(),
+                fs,
+                self.block.cast(),
+            )
+        };
         // SAFETY: as above; the trap handler that left user code has returned.
         unsafe { (*self.block).depth = 1 };
         v

@@ -47,13 +47,16 @@ pub enum TrapKind {
     Syscall,
     /// A 32-bit system call (`int $0x80`) from 64-bit code.
     CompatSyscall,
+    /// The thread was interrupted by [`interrupt`] while running user code.
+    Interrupt,
     /// A CPU fault turned into signal `signo` (with `si_code` `code`; `addr` is
     /// the faulting address for SIGSEGV/SIGBUS, the instruction otherwise).
     Fault { signo: i32, code: i32, addr: u64 },
 }
 
-/// The general registers of user code.
+/// The general registers of user code (layout used by the assembly in `arch`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 #[allow(missing_docs)]
 pub struct UserRegs {
     pub rax: u64,
@@ -74,6 +77,37 @@ pub struct UserRegs {
     pub r15: u64,
     pub rip: u64,
     pub rflags: u64,
+}
+
+// The assembly in `arch` relies on these offsets.
+const _: () = {
+    assert!(std::mem::offset_of!(UserRegs, rax) == 0);
+    assert!(std::mem::offset_of!(UserRegs, rsp) == 56);
+    assert!(std::mem::offset_of!(UserRegs, r15) == 120);
+    assert!(std::mem::offset_of!(UserRegs, rip) == 128);
+};
+
+/// The host signal the PAL uses to interrupt a thread running user code
+/// (see [`interrupt`]).
+pub const SIG_INTERRUPT: i32 = 64;
+
+/// Interrupts host thread `host_tid` (of this process): if it is running user
+/// code, the trap handler runs with [`TrapKind::Interrupt`]; if it is running
+/// LibOS code, nothing happens (the LibOS checks its own state before
+/// returning to user code).
+pub fn interrupt(host_tid: i32) -> Result<(), Errno> {
+    // SAFETY: tgkill has no memory effects; SIG_INTERRUPT is handled by the PAL.
+    let rc = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), host_tid, SIG_INTERRUPT) };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// The host thread id of the calling thread (for [`interrupt`]).
+pub fn current_host_tid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
 }
 
 /// The state of the interrupted user code, as the trap handler sees and edits it.
@@ -227,7 +261,10 @@ pub(crate) fn ensure_installed() -> Result<(), Errno> {
         for s in SYNC_SIGNALS {
             mask &= !(1u64 << (s - 1));
         }
-        for s in SYNC_SIGNALS {
+        // SIG_INTERRUPT stays blocked while any PAL handler runs, so that an
+        // interrupt sent while LibOS code serves a trap is delivered right after
+        // the return to user code instead of being lost.
+        for s in SYNC_SIGNALS.into_iter().chain([SIG_INTERRUPT]) {
             let act = KernelSigaction {
                 handler: arch::occlum_pal_signal_entry as *const () as usize,
                 flags: (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | SA_RESTORER,
@@ -286,12 +323,22 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
     // duration of the handler; fs_slot points into the entry stub's frame.
     let (info, uc, fs) = unsafe { (&*info, &mut *uc.cast::<libc::ucontext_t>(), &mut *fs_slot) };
     let rip = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
-    let is_copy_fault = (sig == libc::SIGSEGV || sig == libc::SIGBUS)
-        && rip == arch::occlum_pal_copy_insn as *const () as usize as u64;
-    if is_copy_fault {
-        uc.uc_mcontext.gregs[libc::REG_RIP as usize] =
-            arch::occlum_pal_copy_fixup as *const () as usize as i64;
-        return;
+    if sig == libc::SIGSEGV || sig == libc::SIGBUS {
+        // A fault in one of the user-memory access routines: resume at its fix-up.
+        let fixups = [
+            (
+                arch::occlum_pal_copy_insn as *const (),
+                arch::occlum_pal_copy_fixup as *const (),
+            ),
+            (
+                arch::occlum_pal_cmpxchg32_insn as *const (),
+                arch::occlum_pal_cmpxchg32_fixup as *const (),
+            ),
+        ];
+        if let Some((_, fixup)) = fixups.iter().find(|(insn, _)| *insn as usize as u64 == rip) {
+            uc.uc_mcontext.gregs[libc::REG_RIP as usize] = *fixup as usize as i64;
+            return;
+        }
     }
     // SAFETY: si_addr is valid to read for the fault signals handled here.
     let addr = unsafe { info.si_addr() } as u64;
@@ -303,6 +350,10 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
         _ => false,
     });
     let handler = HANDLER.get();
+    if sig == SIG_INTERRUPT && !from_user {
+        // LibOS code was interrupted: it checks for pending work itself.
+        return;
+    }
     if !from_user || handler.is_none() {
         libos_fault(sig, rip, addr);
         return;
@@ -322,6 +373,8 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
         } else {
             TrapKind::CompatSyscall
         }
+    } else if sig == SIG_INTERRUPT {
+        TrapKind::Interrupt
     } else {
         TrapKind::Fault {
             signo: sig,

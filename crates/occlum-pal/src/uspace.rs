@@ -209,6 +209,27 @@ impl UserSpace {
         Ok(())
     }
 
+    /// Atomically replaces the `u32` at user address `addr` with `new` if it
+    /// equals `expected`; returns the value found. `EINVAL` if `addr` is not
+    /// 4-byte aligned, `EFAULT` if it is not writable user memory.
+    pub fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
+        if !addr.is_multiple_of(4) {
+            return Err(Errno::EINVAL);
+        }
+        if !self.contains(addr, 4) {
+            return Err(Errno::EFAULT);
+        }
+        let mut found = 0u32;
+        // SAFETY: the address lies in the user region (never LibOS data) and is
+        // aligned; the routine turns any fault into an error; `found` is valid.
+        let failed =
+            unsafe { arch::occlum_pal_cmpxchg32(addr as *mut u32, expected, new, &mut found) };
+        if failed != 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(found)
+    }
+
     /// Copies `buf` into user memory at `addr`.
     pub fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
         if buf.is_empty() {

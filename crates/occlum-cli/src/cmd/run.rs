@@ -2,12 +2,12 @@
 //! built image in it; exit with the program's status.
 
 use std::fmt;
-use std::fs;
-use std::path::{Component, Path, PathBuf};
+
+use std::path::{Component, Path};
 
 use anyhow::{bail, Result};
 use occlum_config::Config;
-use occlum_libos::{BootConfig, BootError, DispatchMode, ExitStatus, Program};
+use occlum_libos::{BootConfig, BootError, DispatchMode, Errno, ExitStatus, Program};
 
 use super::build::load_config;
 use crate::instance::Instance;
@@ -31,55 +31,6 @@ impl std::error::Error for RunFailure {}
 
 fn failure(exit_code: u8, message: String) -> anyhow::Error {
     RunFailure { exit_code, message }.into()
-}
-
-/// Most symbolic links followed while resolving one path (as Linux's ELOOP).
-const MAX_SYMLINKS: usize = 40;
-
-/// Resolves the absolute image path `path` to a host path under `root`,
-/// following symbolic links as if `root` were `/`.
-fn resolve_in_image(root: &Path, path: &str) -> Result<PathBuf, String> {
-    let mut pending: Vec<String> = path
-        .split('/')
-        .filter(|c| !c.is_empty())
-        .rev()
-        .map(String::from)
-        .collect();
-    let mut cur: Vec<String> = Vec::new();
-    let mut links = 0;
-    while let Some(c) = pending.pop() {
-        match c.as_str() {
-            "." => continue,
-            ".." => {
-                cur.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let host = root.join(cur.join("/")).join(&c);
-        match fs::symlink_metadata(&host) {
-            Ok(m) if m.file_type().is_symlink() => {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err("too many levels of symbolic links".into());
-                }
-                let target = fs::read_link(&host).map_err(|e| e.to_string())?;
-                let t = target.to_string_lossy().into_owned();
-                if t.starts_with('/') {
-                    cur.clear();
-                }
-                pending.extend(
-                    t.split('/')
-                        .filter(|c| !c.is_empty())
-                        .rev()
-                        .map(String::from),
-                );
-            }
-            Ok(_) => cur.push(c),
-            Err(_) => return Err("no such file in the image".into()),
-        }
-    }
-    Ok(root.join(cur.join("/")))
 }
 
 fn is_under(path: &str, entry_point: &str) -> bool {
@@ -153,16 +104,6 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
             config.entry_points
         );
     }
-    let host_path = resolve_in_image(&inst.built_image_dir(), path).map_err(|e| {
-        failure(
-            127,
-            format!("{path}: {e} (looked in build/image; did you run `occlum build`?)"),
-        )
-    })?;
-    if !host_path.is_file() {
-        return Err(failure(126, format!("{path}: not a regular file")));
-    }
-    let bytes = fs::read(&host_path)?;
     let boot = BootConfig {
         user_space_size: config.resource_limits.user_space_size.0 as usize,
         kernel_stack_size: config.resource_limits.kernel_space_stack_size.0 as usize,
@@ -170,6 +111,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         heap_size: config.process.default_heap_size.0 as usize,
         max_threads: config.resource_limits.max_num_of_threads as usize,
         dispatch_mode: dispatch_mode()?,
+        image_root: inst.built_image_dir(),
         inject_panic_at_syscall: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),
@@ -178,7 +120,6 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
     let program = Program {
         path: path.to_string(),
-        bytes,
         argv,
         envp: environment(&config),
     };
@@ -194,6 +135,10 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         Ok(ExitStatus::LibosBug) => Err(failure(
             134,
             format!("{path}: ended by a LibOS bug (see the message above)"),
+        )),
+        Err(BootError::Load(e)) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => Err(failure(
+            127,
+            format!("{path}: no such file in the image (looked in build/image; did you run `occlum build`?)"),
         )),
         Err(BootError::Load(e)) => Err(failure(126, format!("{path}: {e}"))),
         Err(e) => Err(e.into()),

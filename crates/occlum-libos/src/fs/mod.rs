@@ -2,6 +2,8 @@
 //! standard streams; the VFS arrives with the file-system work.
 
 mod file_table;
+pub mod image;
+pub mod pipe;
 mod stat;
 mod stdio;
 
@@ -11,7 +13,30 @@ pub use stdio::HostStdio;
 
 use std::sync::Arc;
 
+use crate::sync::WaitQueue;
 use crate::{Errno, Result};
+
+/// `O_WRONLY` (access mode bits are kept in the status flags).
+pub const O_WRONLY: u32 = 0o1;
+/// `O_RDWR`.
+pub const O_RDWR: u32 = 0o2;
+/// `O_APPEND`.
+pub const O_APPEND: u32 = 0o2000;
+/// `O_NONBLOCK`.
+pub const O_NONBLOCK: u32 = 0o4000;
+/// `O_CLOEXEC`.
+pub const O_CLOEXEC: u32 = 0o2000000;
+
+/// What a file is ready for (for `poll`, `select`, `epoll`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// A read would not block.
+    pub readable: bool,
+    /// A write would not block.
+    pub writable: bool,
+    /// The other end is gone.
+    pub hangup: bool,
+}
 
 /// An open file description.
 pub trait File: Send + Sync {
@@ -32,6 +57,29 @@ pub trait File: Send + Sync {
 
     /// File metadata.
     fn stat(&self) -> Result<Stat>;
+
+    /// The file status flags (`O_APPEND`, `O_NONBLOCK`, and the access mode).
+    fn status_flags(&self) -> u32 {
+        0
+    }
+
+    /// Sets the changeable status flags (`F_SETFL`).
+    fn set_status_flags(&self, _flags: u32) {}
+
+    /// What the file is ready for now.
+    fn poll(&self) -> Readiness {
+        Readiness {
+            readable: true,
+            writable: true,
+            hangup: false,
+        }
+    }
+
+    /// The queue woken when the readiness may have changed; `None` for files
+    /// that are always ready or that must be polled again (host files).
+    fn poll_queue(&self) -> Option<&WaitQueue> {
+        None
+    }
 
     /// Terminal attributes (`TCGETS`), for terminals only.
     fn tcgets(&self) -> Result<[u8; 36]> {

@@ -97,11 +97,10 @@ pub fn load(
     let brk_start = crate::vm::page_up(loaded.end).ok_or(Errno::ENOMEM)?;
     // Keep Linux's guard gap free below the stack, so that a stack overflow
     // faults instead of running into another mapping.
-    let mmap_hi = stack
-        .start
-        .checked_sub(STACK_GUARD_GAP)
-        .ok_or(Errno::ENOMEM)?;
-    vm.set_layout(brk_start, layout.heap_size, mmap_hi)?;
+    if let Some(gap) = stack.start.checked_sub(STACK_GUARD_GAP) {
+        vm.reserve(gap, STACK_GUARD_GAP);
+    }
+    vm.set_brk_area(brk_start, layout.heap_size)?;
     let info = StackInfo {
         argv,
         envp,

@@ -1,19 +1,34 @@
-//! Processes and threads. A LibOS process owns an address space and a file
-//! table; each of its threads runs on one host thread.
+//! Processes and threads. All LibOS processes share the one user-space
+//! region (each with its own address space inside it); each LibOS thread runs
+//! on one host thread while it runs user code.
 
+mod exit;
 mod rlimit;
+mod table;
+mod thread;
+mod wait;
 
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
+pub use exit::{exit_group, exit_thread, finish_thread};
 pub use rlimit::{Rlimit, Rlimits};
+pub use table::{
+    all_processes, alloc_pid, get_process, live_threads, register_thread, unregister_thread,
+    INIT_PID,
+};
+pub use thread::{current, set_current, wait_event, StartContext, Thread, VforkParent};
+pub use wait::{wait_child, ChildEvent, WaitFilter};
 
 use crate::fs::FileTable;
+use crate::sync::{lock, WaitQueue};
 use crate::vm::VmSpace;
 
 /// A process or thread id.
 pub type Pid = i32;
+
+/// An address space, shared by the threads of a process (and by a `vfork`
+/// child until it execs).
+pub type Vm = Arc<Mutex<VmSpace>>;
 
 /// How a process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,41 +50,85 @@ impl ExitStatus {
             ExitStatus::LibosBug => 128 + 6,
         }
     }
+
+    /// The `wait4` status word.
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => (c as i32) << 8,
+            ExitStatus::Killed(s) => s & 0x7f,
+            ExitStatus::LibosBug => 6,
+        }
+    }
+}
+
+/// What changes as a process lives: its family, its threads, its fate.
+pub struct ProcessState {
+    /// The parent (the init process adopts orphans).
+    pub parent: Weak<Process>,
+    /// Children not yet reaped.
+    pub children: Vec<Arc<Process>>,
+    /// Process group id.
+    pub pgid: Pid,
+    /// Session id.
+    pub sid: Pid,
+    /// Path of the program, as the LibOS sees it.
+    pub exe_path: String,
+    /// Live threads.
+    pub threads: Vec<Arc<Thread>>,
+    /// Set when the process must end (`exit_group`, a fatal signal): every
+    /// thread leaves user code at its next chance.
+    pub exiting: Option<ExitStatus>,
+    /// Set once all threads are gone: the process is a zombie until reaped.
+    pub zombie: Option<ExitStatus>,
+    /// Whether the parent has seen `exec` or the end of this `vfork` child.
+    pub vfork_done: bool,
 }
 
 /// A LibOS process.
 pub struct Process {
     pid: Pid,
-    ppid: Pid,
-    exe_path: String,
-    vm: Mutex<VmSpace>,
+    state: Mutex<ProcessState>,
+    vm: Mutex<Option<Vm>>,
     files: Mutex<FileTable>,
     rlimits: Mutex<Rlimits>,
-    exit_status: Mutex<Option<ExitStatus>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    /// Woken when a child changes state (`wait4`).
+    pub child_events: WaitQueue,
+    /// Woken when a thread of the process ends.
+    pub threads_changed: WaitQueue,
+    ended: Condvar,
 }
 
 impl Process {
     /// A new process.
     pub fn new(
         pid: Pid,
-        ppid: Pid,
+        parent: Weak<Process>,
+        pgid: Pid,
+        sid: Pid,
         exe_path: String,
-        vm: VmSpace,
+        vm: Vm,
         files: FileTable,
         rlimits: Rlimits,
     ) -> Arc<Process> {
         Arc::new(Process {
             pid,
-            ppid,
-            exe_path,
-            vm: Mutex::new(vm),
+            state: Mutex::new(ProcessState {
+                parent,
+                children: Vec::new(),
+                pgid,
+                sid,
+                exe_path,
+                threads: Vec::new(),
+                exiting: None,
+                zombie: None,
+                vfork_done: false,
+            }),
+            vm: Mutex::new(Some(vm)),
             files: Mutex::new(files),
             rlimits: Mutex::new(rlimits),
-            exit_status: Mutex::new(None),
+            child_events: WaitQueue::new(),
+            threads_changed: WaitQueue::new(),
+            ended: Condvar::new(),
         })
     }
 
@@ -78,19 +137,29 @@ impl Process {
         self.pid
     }
 
-    /// Parent's process id.
+    /// The mutable state.
+    pub fn state(&self) -> MutexGuard<'_, ProcessState> {
+        lock(&self.state)
+    }
+
+    /// Parent's process id (0 for the init process).
     pub fn ppid(&self) -> Pid {
-        self.ppid
+        self.state().parent.upgrade().map_or(0, |p| p.pid)
     }
 
     /// Path of the program, as the LibOS sees it.
-    pub fn exe_path(&self) -> &str {
-        &self.exe_path
+    pub fn exe_path(&self) -> String {
+        self.state().exe_path.clone()
     }
 
-    /// The address space.
-    pub fn vm(&self) -> MutexGuard<'_, VmSpace> {
-        lock(&self.vm)
+    /// The address space (`ESRCH` once the process has ended).
+    pub fn vm(&self) -> crate::Result<Vm> {
+        lock(&self.vm).clone().ok_or(crate::Errno::ESRCH)
+    }
+
+    /// Replaces the address space (`execve`); returns the old one.
+    pub fn set_vm(&self, vm: Option<Vm>) -> Option<Vm> {
+        std::mem::replace(&mut *lock(&self.vm), vm)
     }
 
     /// The descriptor table.
@@ -103,67 +172,24 @@ impl Process {
         lock(&self.rlimits)
     }
 
-    /// Records how the process ends; the first record wins.
-    pub fn set_exit_status(&self, status: ExitStatus) {
-        lock(&self.exit_status).get_or_insert(status);
+    /// Whether the process must end, and how.
+    pub fn exiting(&self) -> Option<ExitStatus> {
+        self.state().exiting
     }
 
-    /// How the process ended, once it has.
+    /// How the process ended, once all its threads are gone.
     pub fn exit_status(&self) -> Option<ExitStatus> {
-        *lock(&self.exit_status)
-    }
-}
-
-/// A LibOS thread.
-pub struct Thread {
-    tid: Pid,
-    process: Arc<Process>,
-    clear_child_tid: AtomicU64,
-    robust_list: AtomicU64,
-}
-
-impl Thread {
-    /// A new thread of `process`.
-    pub fn new(tid: Pid, process: Arc<Process>) -> Arc<Thread> {
-        Arc::new(Thread {
-            tid,
-            process,
-            clear_child_tid: AtomicU64::new(0),
-            robust_list: AtomicU64::new(0),
-        })
+        self.state().zombie
     }
 
-    /// Thread id.
-    pub fn tid(&self) -> Pid {
-        self.tid
+    /// Blocks the calling host thread until the process has ended.
+    pub fn wait_until_ended(&self) -> ExitStatus {
+        let mut st = self.state();
+        loop {
+            if let Some(s) = st.zombie {
+                return s;
+            }
+            st = self.ended.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
     }
-
-    /// The process the thread belongs to.
-    pub fn process(&self) -> &Arc<Process> {
-        &self.process
-    }
-
-    /// Records the `set_tid_address` pointer.
-    pub fn set_clear_child_tid(&self, addr: u64) {
-        self.clear_child_tid.store(addr, Ordering::Relaxed);
-    }
-
-    /// Records the `set_robust_list` head.
-    pub fn set_robust_list(&self, addr: u64) {
-        self.robust_list.store(addr, Ordering::Relaxed);
-    }
-}
-
-thread_local! {
-    static CURRENT: RefCell<Option<Arc<Thread>>> = const { RefCell::new(None) };
-}
-
-/// Makes `thread` the LibOS thread of the calling host thread.
-pub fn set_current(thread: Option<Arc<Thread>>) {
-    CURRENT.with(|c| *c.borrow_mut() = thread);
-}
-
-/// The LibOS thread of the calling host thread.
-pub fn current() -> Option<Arc<Thread>> {
-    CURRENT.with(|c| c.borrow().clone())
 }

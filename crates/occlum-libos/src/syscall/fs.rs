@@ -2,7 +2,7 @@
 
 use super::SyscallCtx;
 use crate::fs::{Fd, FileRef};
-use crate::process::ExitStatus;
+use crate::process::{self, ExitStatus};
 use crate::user;
 use crate::{Errno, Result};
 
@@ -24,7 +24,7 @@ fn file(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<FileRef> {
 /// default action (the only one until user signal handlers exist) ends it.
 fn check_epipe(ctx: &mut SyscallCtx<'_, '_>, r: Result<usize>) -> Result<usize> {
     if r == Err(Errno::EPIPE) {
-        ctx.exit_process(ExitStatus::Killed(SIGPIPE));
+        process::exit_group(ctx.thread(), ExitStatus::Killed(SIGPIPE));
     }
     r
 }

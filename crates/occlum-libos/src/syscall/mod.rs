@@ -3,11 +3,15 @@
 //! serves it. Anything not in the table fails with `ENOSYS` and is logged once
 //! by name.
 
+mod clone;
+mod fd;
 mod fs;
+mod futex;
 mod misc;
 mod process;
 mod time;
 mod vm;
+mod wait;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,14 +19,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use occlum_pal::trap::TrapFrame;
 use syscalls::Sysno;
 
-use crate::process::{ExitStatus, Process, Thread};
+use crate::process::{Process, Thread};
 use crate::{Errno, Result};
 
 /// What a syscall handler works with.
 pub struct SyscallCtx<'a, 'f> {
     thread: &'a Arc<Thread>,
     frame: &'a mut TrapFrame<'f>,
-    exiting: bool,
+    regs_replaced: bool,
 }
 
 impl<'f> SyscallCtx<'_, 'f> {
@@ -36,15 +40,15 @@ impl<'f> SyscallCtx<'_, 'f> {
         self.thread.process()
     }
 
+    /// Records that the handler set the user registers itself (`execve`,
+    /// `vfork`): its return value is not stored in RAX.
+    pub fn regs_replaced(&mut self) {
+        self.regs_replaced = true;
+    }
+
     /// The trapped user context.
     pub fn frame(&mut self) -> &mut TrapFrame<'f> {
         self.frame
-    }
-
-    /// Ends the calling process with `status` once the handler returns.
-    pub fn exit_process(&mut self, status: ExitStatus) {
-        self.process().set_exit_status(status);
-        self.exiting = true;
     }
 }
 
@@ -79,6 +83,26 @@ table! {
     getpid => process::sys_getpid,
     getppid => process::sys_getppid,
     gettid => process::sys_gettid,
+    getpgid => process::sys_getpgid,
+    getpgrp => process::sys_getpgrp,
+    setpgid => process::sys_setpgid,
+    getsid => process::sys_getsid,
+    setsid => process::sys_setsid,
+    clone => clone::sys_clone,
+    clone3 => clone::sys_clone3,
+    vfork => clone::sys_vfork,
+    execve => clone::sys_execve,
+    wait4 => wait::sys_wait4,
+    waitid => wait::sys_waitid,
+    futex => futex::sys_futex,
+    get_robust_list => futex::sys_get_robust_list,
+    pipe => fd::sys_pipe,
+    pipe2 => fd::sys_pipe2,
+    dup => fd::sys_dup,
+    dup2 => fd::sys_dup2,
+    dup3 => fd::sys_dup3,
+    fcntl => fd::sys_fcntl,
+    sched_getaffinity => misc::sys_sched_getaffinity,
     getuid => process::sys_getid,
     geteuid => process::sys_getid,
     getgid => process::sys_getid,
@@ -90,7 +114,7 @@ table! {
     prlimit64 => process::sys_prlimit64,
     getrlimit => process::sys_getrlimit,
     setrlimit => process::sys_setrlimit,
-    fork => process::sys_fork,
+    fork => clone::sys_fork,
     clock_gettime => time::sys_clock_gettime,
     clock_getres => time::sys_clock_getres,
     gettimeofday => time::sys_gettimeofday,
@@ -145,9 +169,8 @@ pub(crate) fn set_injected_panic(nr: Option<u64>) {
     INJECTED_PANIC.get_or_init(|| nr);
 }
 
-/// Serves the syscall in `frame`. Returns whether the thread must leave user
-/// code for good.
-pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) -> bool {
+/// Serves the syscall in `frame`.
+pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) {
     let nr = frame.syscall_nr();
     let args = frame.syscall_args();
     if INJECTED_PANIC.get().copied().flatten() == Some(nr) {
@@ -156,20 +179,21 @@ pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) -> bool 
     let mut ctx = SyscallCtx {
         thread,
         frame: &mut *frame,
-        exiting: false,
+        regs_replaced: false,
     };
     let ret = match lookup(nr) {
         Some(h) => h(&mut ctx, args),
         None => {
-            log_unsupported(nr, thread.process().exe_path());
+            log_unsupported(nr, &thread.process().exe_path());
             Err(Errno::ENOSYS)
         }
     };
     tracing::trace!(nr, ?args, ?ret, "syscall");
-    let exiting = ctx.exiting;
+    if ctx.regs_replaced && ret.is_ok() {
+        return;
+    }
     frame.set_syscall_ret(match ret {
         Ok(v) => v,
         Err(e) => e.as_syscall_ret(),
     });
-    exiting
 }

@@ -1,8 +1,10 @@
-//! Process and thread syscalls of a single-threaded process: exit, ids,
+//! Process and thread syscalls: exit, ids, process groups and sessions,
 //! thread-pointer set-up, resource limits.
 
+use std::sync::Arc;
+
 use super::SyscallCtx;
-use crate::process::{ExitStatus, Rlimit};
+use crate::process::{self, ExitStatus, Process, Rlimit};
 use crate::user;
 use crate::{Errno, Result};
 
@@ -14,13 +16,12 @@ const ARCH_GET_GS: u64 = 0x1004;
 const TASK_SIZE: u64 = (1 << 47) - 4096;
 
 pub(super) fn sys_exit(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    // The only thread of the process: its exit ends the process.
-    ctx.exit_process(ExitStatus::Exited(a[0] as u8));
+    process::exit_thread(ctx.thread(), a[0] as u8);
     Ok(0)
 }
 
 pub(super) fn sys_exit_group(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.exit_process(ExitStatus::Exited(a[0] as u8));
+    process::exit_group(ctx.thread(), ExitStatus::Exited(a[0] as u8));
     Ok(0)
 }
 
@@ -34,6 +35,83 @@ pub(super) fn sys_getppid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u
 
 pub(super) fn sys_gettid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
     Ok(ctx.thread().tid() as u64)
+}
+
+/// The process `pid` names (0: the caller); `ESRCH` if none.
+fn target(ctx: &SyscallCtx<'_, '_>, pid: i32) -> Result<Arc<Process>> {
+    match pid {
+        0 => Ok(ctx.process().clone()),
+        p if p < 0 => Err(Errno::ESRCH),
+        p => process::get_process(p).ok_or(Errno::ESRCH),
+    }
+}
+
+pub(super) fn sys_getpgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    Ok(target(ctx, a[0] as i32)?.state().pgid as u64)
+}
+
+pub(super) fn sys_getpgrp(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+    Ok(ctx.process().state().pgid as u64)
+}
+
+pub(super) fn sys_getsid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    Ok(target(ctx, a[0] as i32)?.state().sid as u64)
+}
+
+/// `setpgid`: the caller or one of its children (that has not exec'd... the
+/// LibOS does not track that), moved to a group of the same session.
+pub(super) fn sys_setpgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = ctx.process().clone();
+    let proc = target(ctx, pid)?;
+    let is_self = Arc::ptr_eq(&proc, &me);
+    if !is_self && !me.state().children.iter().any(|c| Arc::ptr_eq(c, &proc)) {
+        return Err(Errno::ESRCH);
+    }
+    let my_sid = me.state().sid;
+    let pgid = if pgid == 0 { proc.pid() } else { pgid };
+    let (sid, is_leader) = {
+        let st = proc.state();
+        (st.sid, st.sid == proc.pid())
+    };
+    if sid != my_sid {
+        return Err(Errno::EPERM);
+    }
+    if is_leader {
+        return Err(Errno::EPERM);
+    }
+    if pgid != proc.pid() {
+        // The group must exist in the caller's session.
+        let exists = process::all_processes().iter().any(|p| {
+            let st = p.state();
+            st.pgid == pgid && st.sid == my_sid && st.zombie.is_none()
+        });
+        if !exists {
+            return Err(Errno::EPERM);
+        }
+    }
+    proc.state().pgid = pgid;
+    Ok(0)
+}
+
+pub(super) fn sys_setsid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+    let me = ctx.process();
+    let pid = me.pid();
+    // A process group leader cannot start a session; nor can any process
+    // while another uses its pid as a group id.
+    let leads_group = process::all_processes()
+        .iter()
+        .any(|p| p.state().pgid == pid);
+    if leads_group {
+        return Err(Errno::EPERM);
+    }
+    let mut st = me.state();
+    st.sid = pid;
+    st.pgid = pid;
+    Ok(pid as u64)
 }
 
 /// `getuid`, `geteuid`, `getgid`, `getegid`: programs run as root inside the
@@ -57,15 +135,6 @@ pub(super) fn sys_set_robust_list(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
 
 /// Restartable sequences are not offered; both libcs then do without.
 pub(super) fn sys_rseq(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
-    Err(Errno::ENOSYS)
-}
-
-/// `fork` cannot copy an address space that all LibOS processes share.
-pub(super) fn sys_fork(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
-    tracing::warn!(
-        "{}: fork() is not supported inside the LibOS; use posix_spawn() or vfork()+exec",
-        ctx.process().exe_path()
-    );
     Err(Errno::ENOSYS)
 }
 

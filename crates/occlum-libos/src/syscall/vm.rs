@@ -1,7 +1,8 @@
 //! Memory syscalls: `brk`, `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`.
 
 use super::SyscallCtx;
-use crate::vm::{Placement, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::sync::lock;
+use crate::vm::{Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::{Errno, Result};
 
 const MAP_TYPE: u64 = 0x0f;
@@ -36,6 +37,13 @@ const MADV_NORMAL: u64 = 0;
 const MADV_DONTNEED: u64 = 4;
 const MADV_FREE: u64 = 8;
 
+/// Runs `f` on the caller's address space.
+fn with_vm<R>(ctx: &SyscallCtx<'_, '_>, f: impl FnOnce(&mut VmSpace) -> Result<R>) -> Result<R> {
+    let vm = ctx.process().vm()?;
+    let mut guard = lock(&vm);
+    f(&mut guard)
+}
+
 fn check_prot(prot: u64) -> Result<u32> {
     let prot = prot & !PROT_GROWS;
     if prot & !((PROT_READ | PROT_WRITE | PROT_EXEC) as u64) != 0 {
@@ -45,7 +53,7 @@ fn check_prot(prot: u64) -> Result<u32> {
 }
 
 pub(super) fn sys_brk(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    Ok(ctx.process().vm().brk(a[0] as usize) as u64)
+    with_vm(ctx, |vm| Ok(vm.brk(a[0] as usize) as u64))
 }
 
 pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -82,20 +90,18 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     }
     // Shared anonymous memory behaves as private while a process has no
     // children to share it with.
-    let addr = ctx.process().vm().map(placement, len, prot)?;
+    let addr = with_vm(ctx, |vm| vm.map(placement, len, prot))?;
     Ok(addr as u64)
 }
 
 pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.process().vm().unmap(a[0] as usize, a[1] as usize)?;
+    with_vm(ctx, |vm| vm.unmap(a[0] as usize, a[1] as usize))?;
     Ok(0)
 }
 
 pub(super) fn sys_mprotect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let prot = check_prot(a[2])?;
-    ctx.process()
-        .vm()
-        .protect(a[0] as usize, a[1] as usize, prot)?;
+    with_vm(ctx, |vm| vm.protect(a[0] as usize, a[1] as usize, prot))?;
     Ok(0)
 }
 
@@ -121,10 +127,8 @@ pub(super) fn sys_mremap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     if fixed.is_some_and(|a| a % 4096 != 0) {
         return Err(Errno::EINVAL);
     }
-    let addr =
-        ctx.process()
-            .vm()
-            .remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)?;
+    let may_move = flags & MREMAP_MAYMOVE != 0;
+    let addr = with_vm(ctx, |vm| vm.remap(old, old_len, new_len, may_move, fixed))?;
     Ok(addr as u64)
 }
 
@@ -134,11 +138,12 @@ pub(super) fn sys_madvise(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     if !known {
         return Err(Errno::EINVAL);
     }
-    let mut vm = ctx.process().vm();
-    if advice == MADV_DONTNEED || advice == MADV_FREE {
-        vm.discard(addr, len)?;
-    } else {
-        vm.check_mapped(addr, len)?;
-    }
+    with_vm(ctx, |vm| {
+        if advice == MADV_DONTNEED || advice == MADV_FREE {
+            vm.discard(addr, len)
+        } else {
+            vm.check_mapped(addr, len).map(|_| ())
+        }
+    })?;
     Ok(0)
 }

@@ -3,9 +3,13 @@
 //! `mprotect`, `mremap`, `madvise` and `brk` over them. Pages themselves are
 //! mapped by the PAL.
 
+mod owners;
 mod vmas;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use occlum_pal::uspace::{Prot, UserSpace, PAGE_SIZE};
+use owners::OwnerId;
 
 pub use vmas::Vma;
 use vmas::VmaSet;
@@ -44,31 +48,29 @@ pub enum Placement {
 #[derive(Debug)]
 pub struct VmSpace {
     space: &'static UserSpace,
+    id: OwnerId,
     vmas: VmaSet,
-    /// Lowest address of the area where `mmap` places mappings.
-    mmap_lo: usize,
-    /// One past the highest address of that area.
-    mmap_hi: usize,
     brk_start: usize,
     brk_cur: usize,
     brk_limit: usize,
 }
 
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
 impl VmSpace {
-    /// An empty address space over the whole user-space region.
+    /// An empty address space in the user-space region.
     pub fn new(space: &'static UserSpace) -> VmSpace {
         VmSpace {
             space,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             vmas: VmaSet::default(),
-            mmap_lo: space.base(),
-            mmap_hi: space.end(),
             brk_start: space.base(),
             brk_cur: space.base(),
             brk_limit: space.base(),
         }
     }
 
-    /// Lowest address of the address space.
+    /// Lowest address of the user-space region.
     pub fn base(&self) -> usize {
         self.space.base()
     }
@@ -78,19 +80,26 @@ impl VmSpace {
         self.vmas.iter()
     }
 
-    /// Sets the program break area to `[start, start+max)` and the `mmap`
-    /// area to what lies between it and `mmap_hi`.
-    pub fn set_layout(&mut self, brk_start: usize, brk_max: usize, mmap_hi: usize) -> Result<()> {
-        let limit = brk_start.checked_add(brk_max).ok_or(Errno::ENOMEM)?;
-        if !brk_start.is_multiple_of(PAGE_SIZE) || limit > mmap_hi || mmap_hi > self.space.end() {
+    /// Reserves `[start, start+max)` for the program break, which starts at
+    /// `start` (Occlum's model: `process.default_heap_size` per process).
+    pub fn set_brk_area(&mut self, start: usize, max: usize) -> Result<()> {
+        let limit = start.checked_add(max).ok_or(Errno::ENOMEM)?;
+        if !start.is_multiple_of(PAGE_SIZE) || !self.space.contains(start, max) {
             return Err(Errno::ENOMEM);
         }
-        self.brk_start = brk_start;
-        self.brk_cur = brk_start;
+        if !owners::lock().claim_fixed(start, limit, self.id) {
+            return Err(Errno::ENOMEM);
+        }
+        self.brk_start = start;
+        self.brk_cur = start;
         self.brk_limit = limit;
-        self.mmap_lo = limit;
-        self.mmap_hi = mmap_hi;
         Ok(())
+    }
+
+    /// Keeps `[start, start+len)` free of other address spaces without
+    /// mapping it (a guard gap); best effort.
+    pub fn reserve(&mut self, start: usize, len: usize) -> bool {
+        self.space.contains(start, len) && owners::lock().claim_fixed(start, start + len, self.id)
     }
 
     fn check_range(&self, addr: usize, len: usize) -> Result<usize> {
@@ -104,40 +113,55 @@ impl VmSpace {
         Ok(len)
     }
 
+    /// Claims an address range for a new mapping, as `placement` asks.
+    fn claim(&self, placement: Placement, len: usize) -> Result<usize> {
+        let mut owners = owners::lock();
+        let (base, end) = (self.space.base(), self.space.end());
+        match placement {
+            Placement::Fixed(a) => {
+                self.check_range(a, len)?;
+                if !owners.claim_fixed(a, a + len, self.id) {
+                    return Err(Errno::ENOMEM);
+                }
+                Ok(a)
+            }
+            Placement::FixedNoReplace(a) => {
+                self.check_range(a, len)?;
+                if self.vmas.overlaps(a, a + len) || !owners.claim_fixed(a, a + len, self.id) {
+                    return Err(Errno::EEXIST);
+                }
+                Ok(a)
+            }
+            Placement::Hint(h) => {
+                let h = page_down(h);
+                let hint_ok = h != 0
+                    && self.space.contains(h, len)
+                    && !self.vmas.overlaps(h, h + len)
+                    && !self.in_brk_area(h, len)
+                    && owners.claim_fixed(h, h + len, self.id);
+                if hint_ok {
+                    return Ok(h);
+                }
+                owners
+                    .claim_free(base, end, len, self.id)
+                    .ok_or(Errno::ENOMEM)
+            }
+        }
+    }
+
     /// Maps `len` bytes of zero pages with protection `prot`; returns the address.
     pub fn map(&mut self, placement: Placement, len: usize, prot: Prot) -> Result<usize> {
         if len == 0 {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
-        let addr = match placement {
-            Placement::Fixed(a) => {
-                self.check_range(a, len)?;
-                a
+        let addr = self.claim(placement, len)?;
+        if let Err(e) = self.space.map(addr, len, prot) {
+            if !self.in_brk_area(addr, len) {
+                owners::lock().release(addr, addr + len, self.id);
             }
-            Placement::FixedNoReplace(a) => {
-                self.check_range(a, len)?;
-                if self.vmas.overlaps(a, a + len) {
-                    return Err(Errno::EEXIST);
-                }
-                a
-            }
-            Placement::Hint(h) => {
-                let h = page_down(h);
-                if h != 0
-                    && self.space.contains(h, len)
-                    && !self.vmas.overlaps(h, h + len)
-                    && !self.in_brk_area(h, len)
-                {
-                    h
-                } else {
-                    self.vmas
-                        .find_free_top_down(self.mmap_lo, self.mmap_hi, len)
-                        .ok_or(Errno::ENOMEM)?
-                }
-            }
-        };
-        self.space.map(addr, len, prot)?;
+            return Err(e);
+        }
         self.vmas.remove(addr, addr + len);
         self.vmas.insert(addr, addr + len, prot);
         Ok(addr)
@@ -160,6 +184,9 @@ impl VmSpace {
         }
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
+            if !self.in_brk_area(s, e - s) {
+                owners::lock().release(s, e, self.id);
+            }
         }
         Ok(())
     }
@@ -237,6 +264,9 @@ impl VmSpace {
                 return Err(Errno::EINVAL);
             }
             self.unmap(dst, len)?;
+            if !owners::lock().claim_fixed(dst, dst + len, self.id) {
+                return Err(Errno::ENOMEM);
+            }
             return self.move_mapping(old, old_len, dst, new_len, prot);
         }
         if new_len <= old_len {
@@ -248,7 +278,8 @@ impl VmSpace {
         let grow_end = old + new_len;
         let can_grow = self.space.contains(old, new_len)
             && !self.vmas.overlaps(old + old_len, grow_end)
-            && !self.in_brk_area(old + old_len, new_len - old_len);
+            && !self.in_brk_area(old + old_len, new_len - old_len)
+            && owners::lock().claim_fixed(old + old_len, grow_end, self.id);
         if can_grow {
             self.space.map(old + old_len, new_len - old_len, prot)?;
             self.vmas.insert(old + old_len, grow_end, prot);
@@ -257,10 +288,7 @@ impl VmSpace {
         if !may_move {
             return Err(Errno::ENOMEM);
         }
-        let dst = self
-            .vmas
-            .find_free_top_down(self.mmap_lo, self.mmap_hi, new_len)
-            .ok_or(Errno::ENOMEM)?;
+        let dst = self.claim(Placement::Hint(0), new_len)?;
         self.move_mapping(old, old_len, dst, new_len, prot)
     }
 
@@ -272,8 +300,14 @@ impl VmSpace {
         new_len: usize,
         prot: Prot,
     ) -> Result<usize> {
-        self.space.move_pages(old, old_len, dst, new_len)?;
+        if let Err(e) = self.space.move_pages(old, old_len, dst, new_len) {
+            owners::lock().release(dst, dst + new_len, self.id);
+            return Err(e);
+        }
         self.vmas.remove(old, old + old_len);
+        if !self.in_brk_area(old, old_len) {
+            owners::lock().release(old, old + old_len, self.id);
+        }
         self.vmas.insert(dst, dst + new_len, prot);
         Ok(dst)
     }
@@ -308,5 +342,16 @@ impl VmSpace {
         }
         self.brk_cur = addr;
         self.brk_cur
+    }
+}
+
+impl Drop for VmSpace {
+    fn drop(&mut self) {
+        for v in self.vmas.iter() {
+            if let Err(e) = self.space.unmap(v.start, v.end - v.start) {
+                tracing::error!("cannot unmap {:#x}..{:#x}: {e}", v.start, v.end);
+            }
+        }
+        owners::lock().release(self.space.base(), self.space.end(), self.id);
     }
 }

@@ -38,6 +38,11 @@ impl VmaSet {
         self.map.range(first..end).map(|(_, v)| v)
     }
 
+    /// The mappings that overlap `[start, end)`.
+    pub fn overlapping_vmas(&self, start: usize, end: usize) -> Vec<Vma> {
+        self.overlapping(start, end).copied().collect()
+    }
+
     /// Whether any mapping overlaps `[start, end)`.
     pub fn overlaps(&self, start: usize, end: usize) -> bool {
         self.overlapping(start, end).next().is_some()

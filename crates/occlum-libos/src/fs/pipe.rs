@@ -1,0 +1,221 @@
+//! Pipes: a bounded byte buffer shared by a read end and a write end.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
+use crate::process::wait_event;
+use crate::sync::{lock, WaitQueue};
+use crate::{Errno, Result};
+
+/// Capacity of a pipe (Linux's default: 16 pages).
+pub const PIPE_CAPACITY: usize = 65536;
+/// Writes up to this size are atomic (`PIPE_BUF`).
+pub const PIPE_BUF: usize = 4096;
+
+struct State {
+    buf: VecDeque<u8>,
+    readers: usize,
+    writers: usize,
+}
+
+struct Pipe {
+    state: Mutex<State>,
+    readable: WaitQueue,
+    writable: WaitQueue,
+    ino: u64,
+}
+
+/// The read end of a pipe.
+pub struct PipeReader {
+    pipe: Arc<Pipe>,
+    flags: AtomicU32,
+}
+
+/// The write end of a pipe.
+pub struct PipeWriter {
+    pipe: Arc<Pipe>,
+    flags: AtomicU32,
+}
+
+/// Makes a pipe; `flags` (`O_NONBLOCK`) apply to both ends.
+pub fn new_pipe(flags: u32) -> (Arc<PipeReader>, Arc<PipeWriter>) {
+    static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let pipe = Arc::new(Pipe {
+        state: Mutex::new(State {
+            buf: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+        }),
+        readable: WaitQueue::new(),
+        writable: WaitQueue::new(),
+        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+    });
+    (
+        Arc::new(PipeReader {
+            pipe: pipe.clone(),
+            flags: AtomicU32::new(flags),
+        }),
+        Arc::new(PipeWriter {
+            pipe,
+            flags: AtomicU32::new(flags | 1),
+        }),
+    )
+}
+
+fn pipe_stat(pipe: &Pipe) -> Stat {
+    Stat {
+        dev: 0x0c,
+        ino: pipe.ino,
+        kind: FileType::Fifo,
+        perm: 0o600,
+        nlink: 1,
+        rdev: 0,
+        size: 0,
+        blksize: 4096,
+    }
+}
+
+impl Pipe {
+    fn readable_now(&self) -> bool {
+        let st = lock(&self.state);
+        !st.buf.is_empty() || st.writers == 0
+    }
+}
+
+impl File for PipeReader {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
+        let pipe = &self.pipe;
+        wait_event(&[&pipe.readable], None, || {
+            let mut st = lock(&pipe.state);
+            if !st.buf.is_empty() {
+                let n = buf.len().min(st.buf.len());
+                for (dst, src) in buf.iter_mut().zip(st.buf.drain(..n)) {
+                    *dst = src;
+                }
+                drop(st);
+                pipe.writable.wake_all();
+                return Ok(Some(n));
+            }
+            if st.writers == 0 {
+                return Ok(Some(0));
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            Ok(None)
+        })
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(pipe_stat(&self.pipe))
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        self.flags.store(flags, Ordering::Relaxed);
+    }
+
+    fn poll(&self) -> Readiness {
+        Readiness {
+            readable: self.pipe.readable_now(),
+            writable: false,
+            hangup: lock(&self.pipe.state).writers == 0,
+        }
+    }
+
+    fn poll_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.pipe.readable)
+    }
+}
+
+impl File for PipeWriter {
+    fn write(&self, data: &[u8]) -> Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
+        let pipe = &self.pipe;
+        let mut done = 0;
+        while done < data.len() {
+            let rest = &data[done..];
+            let r = wait_event(&[&pipe.writable], None, || {
+                let mut st = lock(&pipe.state);
+                if st.readers == 0 {
+                    return Err(Errno::EPIPE);
+                }
+                let space = PIPE_CAPACITY - st.buf.len();
+                // Writes of at most PIPE_BUF bytes go in whole, never interleaved.
+                let need = if rest.len() <= PIPE_BUF {
+                    rest.len()
+                } else {
+                    1
+                };
+                if space >= need {
+                    let n = space.min(rest.len());
+                    st.buf.extend(&rest[..n]);
+                    drop(st);
+                    pipe.readable.wake_all();
+                    return Ok(Some(n));
+                }
+                if nonblock {
+                    return Err(Errno::EAGAIN);
+                }
+                Ok(None)
+            });
+            match r {
+                Ok(n) => done += n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(pipe_stat(&self.pipe))
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        self.flags.store(flags | 1, Ordering::Relaxed);
+    }
+
+    fn poll(&self) -> Readiness {
+        let st = lock(&self.pipe.state);
+        Readiness {
+            readable: false,
+            writable: st.readers == 0 || PIPE_CAPACITY - st.buf.len() >= PIPE_BUF,
+            hangup: false,
+        }
+    }
+
+    fn poll_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.pipe.writable)
+    }
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        lock(&self.pipe.state).readers -= 1;
+        self.pipe.writable.wake_all();
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        lock(&self.pipe.state).writers -= 1;
+        self.pipe.readable.wake_all();
+    }
+}

@@ -1,0 +1,151 @@
+//! Ending threads and processes: `exit`, `exit_group`, clear-child-tid,
+//! robust futex lists, zombies and orphans.
+
+use std::sync::Arc;
+
+use super::{table, ExitStatus, Process, Thread};
+use crate::sync::futex;
+use crate::user;
+
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+/// Most robust-list entries walked (Linux's `ROBUST_LIST_LIMIT`).
+const ROBUST_LIST_LIMIT: usize = 2048;
+
+/// `exit`: ends the calling thread; the last thread out ends the process
+/// with `code` (unless the process is being ended another way).
+pub fn exit_thread(thread: &Arc<Thread>, code: u8) {
+    finish_thread(thread, ExitStatus::Exited(code));
+}
+
+/// `exit_group` and fatal signals: makes every thread of the process leave,
+/// and ends the calling thread. The first status set wins.
+pub fn exit_group(thread: &Arc<Thread>, status: ExitStatus) {
+    let others: Vec<Arc<Thread>> = {
+        let mut st = thread.process().state();
+        st.exiting.get_or_insert(status);
+        st.threads
+            .iter()
+            .filter(|t| t.tid() != thread.tid())
+            .cloned()
+            .collect()
+    };
+    for t in others {
+        t.kick();
+    }
+    finish_thread(thread, status);
+}
+
+/// Ends `thread`: wakes `clear_child_tid` waiters, releases its robust
+/// futexes, and ends the process if it was the last thread (with the
+/// process's exit status, or `fallback`).
+pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
+    let ctid = thread.clear_child_tid();
+    if ctid != 0 && user::write_bytes(ctid, &0u32.to_le_bytes()).is_ok() {
+        let _ = futex::wake(ctid, 1, u32::MAX);
+    }
+    release_robust_list(thread);
+    thread.set_ended();
+    table::unregister_thread(thread.tid());
+    let process = thread.process();
+    let last = {
+        let mut st = process.state();
+        st.threads.retain(|t| t.tid() != thread.tid());
+        st.threads
+            .is_empty()
+            .then(|| st.exiting.unwrap_or(fallback))
+    };
+    process.threads_changed.wake_all();
+    if let Some(status) = last {
+        end_process(process, status);
+    }
+}
+
+fn release_robust_list(thread: &Thread) {
+    let head = thread.robust_list();
+    if head == 0 {
+        return;
+    }
+    let (Ok(first), Ok(offset), Ok(pending)) = (
+        user::read_u64(head),
+        user::read_u64(head + 8),
+        user::read_u64(head + 16),
+    ) else {
+        return;
+    };
+    let tid = thread.tid() as u32;
+    let mut entry = first;
+    for _ in 0..ROBUST_LIST_LIMIT {
+        if entry == head || entry == 0 {
+            break;
+        }
+        let lock = (entry & !1).wrapping_add(offset);
+        if lock != (pending & !1).wrapping_add(offset) {
+            futex_owner_died(lock, tid);
+        }
+        match user::read_u64(entry & !1) {
+            Ok(next) => entry = next,
+            Err(_) => break,
+        }
+    }
+    if pending != 0 {
+        futex_owner_died((pending & !1).wrapping_add(offset), tid);
+    }
+}
+
+/// Marks the robust futex at `addr` as abandoned by `tid` and wakes a waiter.
+fn futex_owner_died(addr: u64, tid: u32) {
+    for _ in 0..16 {
+        let Ok(v) = user::read_u32(addr) else { return };
+        if v & FUTEX_TID_MASK != tid {
+            return;
+        }
+        let new = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        match user::cmpxchg_u32(addr, v, new) {
+            Ok(found) if found == v => {
+                if v & FUTEX_WAITERS != 0 {
+                    let _ = futex::wake(addr, 1, u32::MAX);
+                }
+                return;
+            }
+            Ok(_) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// The last thread of `process` is gone: free its memory and files, make it
+/// a zombie, give its children to the init process and tell its parent.
+fn end_process(process: &Arc<Process>, status: ExitStatus) {
+    drop(process.set_vm(None));
+    let files = std::mem::take(&mut *process.files());
+    drop(files);
+    let (parent, orphans) = {
+        let mut st = process.state();
+        st.zombie = Some(status);
+        st.exiting.get_or_insert(status);
+        (st.parent.upgrade(), std::mem::take(&mut st.children))
+    };
+    process.ended.notify_all();
+    if !orphans.is_empty() {
+        adopt_orphans(process, orphans);
+    }
+    if let Some(parent) = parent {
+        parent.child_events.wake_all();
+    }
+}
+
+fn adopt_orphans(dead: &Arc<Process>, orphans: Vec<Arc<Process>>) {
+    let Some(init) = table::get_process(table::INIT_PID).filter(|i| !Arc::ptr_eq(i, dead)) else {
+        return;
+    };
+    for child in &orphans {
+        child.state().parent = Arc::downgrade(&init);
+    }
+    let any_zombie = orphans.iter().any(|c| c.exit_status().is_some());
+    init.state().children.extend(orphans);
+    if any_zombie {
+        init.child_events.wake_all();
+    }
+}

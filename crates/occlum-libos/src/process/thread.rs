@@ -1,0 +1,202 @@
+//! LibOS threads, the current thread of a host thread, and interruptible
+//! waiting.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use occlum_pal::trap::{self, UserRegs};
+
+use super::{Pid, Process};
+use crate::sync::{lock, WaitQueue, Waiter};
+use crate::{Errno, Result};
+
+/// Where a thread starts running user code.
+#[derive(Clone, Copy, Debug)]
+pub struct StartContext {
+    /// General registers.
+    pub regs: UserRegs,
+    /// FS base (thread pointer).
+    pub fs: u64,
+}
+
+/// The parent of a `vfork` child, suspended until the child execs or ends;
+/// its host thread runs the child meanwhile.
+pub struct VforkParent {
+    /// The suspended thread.
+    pub thread: Arc<Thread>,
+    /// Its registers at the `vfork`/`clone` call.
+    pub regs: UserRegs,
+    /// Its FS base.
+    pub fs: u64,
+}
+
+/// A LibOS thread.
+pub struct Thread {
+    tid: Pid,
+    process: Arc<Process>,
+    clear_child_tid: AtomicU64,
+    robust_list: AtomicU64,
+    waiter: Arc<Waiter>,
+    host_tid: AtomicI32,
+    vfork_parent: Mutex<Option<VforkParent>>,
+    exit_requested: AtomicBool,
+    ended: AtomicBool,
+}
+
+impl Thread {
+    /// A new thread of `process`.
+    pub fn new(tid: Pid, process: Arc<Process>) -> Arc<Thread> {
+        Arc::new(Thread {
+            tid,
+            process,
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
+            waiter: Waiter::new(),
+            host_tid: AtomicI32::new(0),
+            vfork_parent: Mutex::new(None),
+            exit_requested: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+        })
+    }
+
+    /// Thread id.
+    pub fn tid(&self) -> Pid {
+        self.tid
+    }
+
+    /// The process the thread belongs to.
+    pub fn process(&self) -> &Arc<Process> {
+        &self.process
+    }
+
+    /// The thread's waiter, for blocking.
+    pub fn waiter(&self) -> &Arc<Waiter> {
+        &self.waiter
+    }
+
+    /// Records the `set_tid_address`/`CLONE_CHILD_CLEARTID` pointer.
+    pub fn set_clear_child_tid(&self, addr: u64) {
+        self.clear_child_tid.store(addr, Ordering::Relaxed);
+    }
+
+    /// The `set_tid_address` pointer.
+    pub fn clear_child_tid(&self) -> u64 {
+        self.clear_child_tid.load(Ordering::Relaxed)
+    }
+
+    /// Records the `set_robust_list` head.
+    pub fn set_robust_list(&self, addr: u64) {
+        self.robust_list.store(addr, Ordering::Relaxed);
+    }
+
+    /// The `set_robust_list` head.
+    pub fn robust_list(&self) -> u64 {
+        self.robust_list.load(Ordering::Relaxed)
+    }
+
+    /// Records which host thread runs this thread (0: none).
+    pub fn set_host_tid(&self, tid: i32) {
+        self.host_tid.store(tid, Ordering::Release);
+    }
+
+    /// Makes the thread notice pending work (the end of its process, a
+    /// signal): wakes it if it is blocked in the LibOS, and interrupts its
+    /// host thread if it runs user code.
+    pub fn kick(&self) {
+        self.waiter.wake();
+        let host = self.host_tid.load(Ordering::Acquire);
+        if host != 0 {
+            let _ = trap::interrupt(host);
+        }
+    }
+
+    /// Whether a blocking call of this thread must stop now.
+    pub fn interrupted(&self) -> bool {
+        self.exit_requested() || self.process.exiting().is_some()
+    }
+
+    /// Asks this thread alone to end (another thread of its process execs).
+    pub fn request_exit(&self) {
+        self.exit_requested.store(true, Ordering::Release);
+        self.kick();
+    }
+
+    /// Whether [`Thread::request_exit`] was called.
+    pub fn exit_requested(&self) -> bool {
+        self.exit_requested.load(Ordering::Acquire)
+    }
+
+    /// Marks the thread as ended.
+    pub(super) fn set_ended(&self) {
+        self.ended.store(true, Ordering::Release);
+    }
+
+    /// Whether the thread has ended.
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// Makes this thread a `vfork` child of `parent`.
+    pub fn set_vfork_parent(&self, parent: VforkParent) {
+        *lock(&self.vfork_parent) = Some(parent);
+    }
+
+    /// Takes the suspended `vfork` parent, if this thread is a `vfork` child.
+    pub fn take_vfork_parent(&self) -> Option<VforkParent> {
+        lock(&self.vfork_parent).take()
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Thread>>> = const { RefCell::new(None) };
+}
+
+/// Makes `thread` the LibOS thread of the calling host thread.
+pub fn set_current(thread: Option<Arc<Thread>>) {
+    CURRENT.with(|c| *c.borrow_mut() = thread);
+}
+
+/// The LibOS thread of the calling host thread.
+pub fn current() -> Option<Arc<Thread>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Blocks the current thread until `cond` gives a value (or an error), the
+/// `deadline` passes (`ETIMEDOUT`), or the thread is interrupted (`EINTR`).
+/// `cond` runs after the thread registered on `queues`, so a wake-up between
+/// the check and the park is not lost.
+pub fn wait_event<T>(
+    queues: &[&WaitQueue],
+    deadline: Option<Instant>,
+    mut cond: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let thread = current().ok_or(Errno::ESRCH)?;
+    let waiter = thread.waiter().clone();
+    for q in queues {
+        q.enqueue(&waiter);
+    }
+    let result = loop {
+        match cond() {
+            Ok(Some(v)) => break Ok(v),
+            Err(e) => break Err(e),
+            Ok(None) => {}
+        }
+        if thread.interrupted() {
+            break Err(Errno::EINTR);
+        }
+        if !waiter.park(deadline) {
+            // One last look: the event may have come with the time-out.
+            break match cond() {
+                Ok(Some(v)) => Ok(v),
+                Err(e) => Err(e),
+                Ok(None) => Err(Errno::ETIMEDOUT),
+            };
+        }
+    };
+    for q in queues {
+        q.dequeue(&waiter);
+    }
+    result
+}

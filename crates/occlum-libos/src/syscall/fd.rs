@@ -1,0 +1,130 @@
+//! Descriptor syscalls: `pipe`, `pipe2`, `dup`, `dup2`, `dup3`, `fcntl`.
+
+use super::SyscallCtx;
+use crate::fs::{pipe, Fd, FileRef, O_CLOEXEC, O_NONBLOCK};
+use crate::user;
+use crate::{Errno, Result};
+
+const F_DUPFD: u64 = 0;
+const F_GETFD: u64 = 1;
+const F_SETFD: u64 = 2;
+const F_GETFL: u64 = 3;
+const F_SETFL: u64 = 4;
+const F_DUPFD_CLOEXEC: u64 = 1030;
+const FD_CLOEXEC: u64 = 1;
+const O_DIRECT: u32 = 0o40000;
+/// Status flags `F_SETFL` may change (`O_APPEND`, `O_ASYNC`, `O_DIRECT`,
+/// `O_NOATIME`, `O_NONBLOCK`).
+const SETFL_MASK: u32 = 0o2000 | 0o20000 | O_DIRECT | 0o1000000 | O_NONBLOCK;
+
+/// The descriptor limit (`RLIMIT_NOFILE`).
+fn fd_limit(ctx: &SyscallCtx<'_, '_>) -> usize {
+    ctx.process()
+        .rlimits()
+        .get(7)
+        .map_or(1024, |l| l.cur.min(1 << 20) as usize)
+}
+
+pub(super) fn sys_pipe(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    sys_pipe2(ctx, [a[0], 0, 0, 0, 0, 0])
+}
+
+pub(super) fn sys_pipe2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let flags = a[1] as u32;
+    if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = pipe::new_pipe(flags & O_NONBLOCK);
+    let cloexec = flags & O_CLOEXEC != 0;
+    let limit = fd_limit(ctx);
+    let (rfd, wfd) = {
+        let mut files = ctx.process().files();
+        let rfd = files.insert(r, cloexec, limit)?;
+        match files.insert(w, cloexec, limit) {
+            Ok(wfd) => (rfd, wfd),
+            Err(e) => {
+                let _ = files.remove(rfd);
+                return Err(e);
+            }
+        }
+    };
+    let mut fds = [0u8; 8];
+    fds[..4].copy_from_slice(&rfd.to_le_bytes());
+    fds[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = user::write_bytes(a[0], &fds) {
+        let mut files = ctx.process().files();
+        let _ = files.remove(rfd);
+        let _ = files.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_dup(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let limit = fd_limit(ctx);
+    let mut files = ctx.process().files();
+    let f = files.get(a[0] as Fd)?;
+    files.insert(f, false, limit).map(|fd| fd as u64)
+}
+
+fn dup_to(ctx: &mut SyscallCtx<'_, '_>, old: Fd, new: Fd, cloexec: bool) -> Result<u64> {
+    let limit = fd_limit(ctx);
+    let replaced: Option<FileRef> = {
+        let mut files = ctx.process().files();
+        let f = files.get(old)?;
+        files.insert_at(new, f, cloexec, limit)?
+    };
+    drop(replaced);
+    Ok(new as u64)
+}
+
+pub(super) fn sys_dup2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (old, new) = (a[0] as Fd, a[1] as Fd);
+    if old == new {
+        ctx.process().files().get(old)?;
+        return Ok(new as u64);
+    }
+    dup_to(ctx, old, new, false)
+}
+
+pub(super) fn sys_dup3(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (old, new, flags) = (a[0] as Fd, a[1] as Fd, a[2] as u32);
+    if flags & !O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(ctx, old, new, flags & O_CLOEXEC != 0)
+}
+
+pub(super) fn sys_fcntl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (fd, cmd, arg) = (a[0] as Fd, a[1], a[2]);
+    let limit = fd_limit(ctx);
+    let mut files = ctx.process().files();
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let min = Fd::try_from(arg).map_err(|_| Errno::EINVAL)?;
+            if min as usize >= limit {
+                return Err(Errno::EINVAL);
+            }
+            let f = files.get(fd)?;
+            files
+                .insert_from(min, f, cmd == F_DUPFD_CLOEXEC, limit)
+                .map(|fd| fd as u64)
+        }
+        F_GETFD => Ok(if files.close_on_exec(fd)? {
+            FD_CLOEXEC
+        } else {
+            0
+        }),
+        F_SETFD => files
+            .set_close_on_exec(fd, arg & FD_CLOEXEC != 0)
+            .map(|_| 0),
+        F_GETFL => Ok(files.get(fd)?.status_flags() as u64),
+        F_SETFL => {
+            let f = files.get(fd)?;
+            let old = f.status_flags();
+            f.set_status_flags((old & !SETFL_MASK) | (arg as u32 & SETFL_MASK));
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}

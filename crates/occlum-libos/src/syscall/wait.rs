@@ -1,0 +1,102 @@
+//! `wait4` and `waitid`.
+
+use super::SyscallCtx;
+use crate::process::{wait_child, ChildEvent, ExitStatus, WaitFilter};
+use crate::user;
+use crate::{Errno, Result};
+
+const WNOHANG: u64 = 1;
+const WUNTRACED: u64 = 2;
+const WSTOPPED: u64 = 2;
+const WEXITED: u64 = 4;
+const WCONTINUED: u64 = 8;
+const WNOWAIT: u64 = 0x0100_0000;
+const WNOTHREAD: u64 = 0x2000_0000;
+const WALL: u64 = 0x4000_0000;
+const WCLONE: u64 = 0x8000_0000;
+
+const P_ALL: u64 = 0;
+const P_PID: u64 = 1;
+const P_PGID: u64 = 2;
+
+const SIGCHLD: i32 = 17;
+const CLD_EXITED: i32 = 1;
+const CLD_KILLED: i32 = 2;
+/// Size of `struct rusage`.
+const RUSAGE_SIZE: usize = 144;
+
+pub(super) fn sys_wait4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let filter = match pid {
+        -1 => WaitFilter::Any,
+        0 => WaitFilter::Pgid(ctx.process().state().pgid),
+        p if p < 0 => WaitFilter::Pgid(-p),
+        p => WaitFilter::Pid(p),
+    };
+    let Some(ev) = wait_child(ctx.process(), filter, options & WNOHANG != 0, true)? else {
+        return Ok(0);
+    };
+    if status_addr != 0 {
+        user::write_i32(status_addr, ev.status.wait_status())?;
+    }
+    if rusage != 0 {
+        user::write_bytes(rusage, &[0u8; RUSAGE_SIZE])?;
+    }
+    Ok(ev.pid as u64)
+}
+
+fn siginfo_of(ev: Option<ChildEvent>) -> [u8; 128] {
+    let mut b = [0u8; 128];
+    let Some(ev) = ev else { return b };
+    let (code, status) = match ev.status {
+        ExitStatus::Exited(c) => (CLD_EXITED, c as i32),
+        ExitStatus::Killed(s) => (CLD_KILLED, s),
+        ExitStatus::LibosBug => (CLD_KILLED, 6),
+    };
+    b[0..4].copy_from_slice(&SIGCHLD.to_le_bytes());
+    b[8..12].copy_from_slice(&code.to_le_bytes());
+    b[16..20].copy_from_slice(&ev.pid.to_le_bytes());
+    // si_uid (0) at 20, si_status at 24.
+    b[24..28].copy_from_slice(&status.to_le_bytes());
+    b
+}
+
+pub(super) fn sys_waitid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (idtype, id, infop, options, rusage) = (a[0], a[1] as i32, a[2], a[3], a[4]);
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
+        != 0
+        || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let filter = match idtype {
+        P_ALL => WaitFilter::Any,
+        P_PID if id > 0 => WaitFilter::Pid(id),
+        P_PGID if id > 0 => WaitFilter::Pgid(id),
+        P_PGID if id == 0 => WaitFilter::Pgid(ctx.process().state().pgid),
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & WEXITED == 0 {
+        // Only stop/continue events were asked for, and processes never stop.
+        if options & WNOHANG != 0 {
+            return Ok(0);
+        }
+        return Err(Errno::ECHILD);
+    }
+    let ev = wait_child(
+        ctx.process(),
+        filter,
+        options & WNOHANG != 0,
+        options & WNOWAIT == 0,
+    )?;
+    if infop != 0 {
+        user::write_bytes(infop, &siginfo_of(ev))?;
+    }
+    if rusage != 0 {
+        user::write_bytes(rusage, &[0u8; RUSAGE_SIZE])?;
+    }
+    Ok(0)
+}
