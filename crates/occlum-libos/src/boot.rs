@@ -14,6 +14,7 @@ pub use crate::process::ExitStatus;
 use crate::fs::{self, FileTable, HostStdio};
 use crate::loader::{self, Layout, LoadError};
 use crate::process::{self, Process, Rlimits, StartContext, Thread};
+use crate::signal::SigActions;
 use crate::vm::VmSpace;
 use crate::{task, Errno};
 
@@ -157,6 +158,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         Arc::new(Mutex::new(vm)),
         files,
         rlimits,
+        SigActions::default(),
     );
     let thread = Thread::new(pid, proc.clone());
     proc.state().threads.push(thread.clone());

@@ -8,6 +8,7 @@ pub mod boot;
 pub mod fs;
 pub mod loader;
 pub mod process;
+pub mod signal;
 pub mod sync;
 pub mod syscall;
 pub mod task;

@@ -4,6 +4,7 @@
 use occlum_pal::trap::{self, TrapFrame, TrapKind};
 
 use crate::process::{self, current, set_current, ExitStatus};
+use crate::signal::{self, SigInfo};
 use crate::syscall;
 
 /// Serves one trap of the current thread (registered with the PAL).
@@ -21,14 +22,19 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
         }
         TrapKind::Interrupt => {}
         TrapKind::Fault { signo, code, addr } => {
-            // No user signal handlers yet: every fault takes the default action,
-            // which ends the faulting process only.
             let rip = frame.regs().rip;
             tracing::info!(
                 "{}: signal {signo} (si_code {code}) at rip {rip:#x}, address {addr:#x}",
                 thread.process().exe_path()
             );
-            process::exit_group(&thread, ExitStatus::Killed(signo));
+            let info = SigInfo {
+                signo,
+                code,
+                pid: 0,
+                status: 0,
+                addr,
+            };
+            signal::send_fault(&thread, info);
         }
     }
     before_user_resumes(frame);
@@ -64,6 +70,10 @@ fn before_user_resumes(frame: &mut TrapFrame<'_>) {
         }
         if thread.exit_requested() {
             process::finish_thread(&thread, ExitStatus::Exited(0));
+            continue;
+        }
+        signal::before_return(&thread, frame);
+        if thread.is_ended() || thread.process().exiting().is_some() {
             continue;
         }
         return;

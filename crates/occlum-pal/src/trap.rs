@@ -87,6 +87,11 @@ const _: () = {
     assert!(std::mem::offset_of!(UserRegs, rip) == 128);
 };
 
+/// Size of the legacy FPU/SSE state (`FXSAVE` area).
+pub const FXSAVE_SIZE: usize = 512;
+/// MXCSR bits user code may set (flags, masks, rounding, FZ, DAZ).
+const MXCSR_VALID: u32 = 0xffff;
+
 /// The host signal the PAL uses to interrupt a thread running user code
 /// (see [`interrupt`]).
 pub const SIG_INTERRUPT: i32 = 64;
@@ -205,6 +210,38 @@ impl TrapFrame<'_> {
             (REG_EFL, flags),
         ] {
             self.set_greg(reg, v);
+        }
+    }
+
+    /// The legacy (FXSAVE-format) part of the user's FPU and SSE state: x87
+    /// registers, MXCSR, XMM0-15. All zeros if the kernel gave none.
+    pub fn fpu_state(&self) -> [u8; FXSAVE_SIZE] {
+        let mut out = [0u8; FXSAVE_SIZE];
+        let p = self.uc.uc_mcontext.fpregs;
+        if !p.is_null() {
+            // SAFETY: the kernel's fpregs pointer refers to the FPU state it
+            // saved in this signal frame, at least FXSAVE_SIZE bytes long.
+            unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), out.as_mut_ptr(), FXSAVE_SIZE) };
+        }
+        out
+    }
+
+    /// Replaces the legacy FPU and SSE state the user code resumes with.
+    /// Reserved MXCSR bits are cleared (the kernel refuses them).
+    pub fn set_fpu_state(&mut self, state: &[u8; FXSAVE_SIZE]) {
+        let p = self.uc.uc_mcontext.fpregs;
+        if p.is_null() {
+            return;
+        }
+        let mut s = *state;
+        let mxcsr = u32::from_le_bytes([s[24], s[25], s[26], s[27]]) & MXCSR_VALID;
+        s[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        // Keep the kernel's MXCSR mask field.
+        // SAFETY: as in fpu_state; 28..32 is mxcsr_mask, left as the kernel wrote it.
+        unsafe {
+            let dst = p.cast::<u8>();
+            std::ptr::copy_nonoverlapping(s.as_ptr(), dst, 28);
+            std::ptr::copy_nonoverlapping(s.as_ptr().add(32), dst.add(32), FXSAVE_SIZE - 32);
         }
     }
 

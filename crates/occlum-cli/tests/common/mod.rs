@@ -117,6 +117,17 @@ pub struct Outcome {
 /// The environment `occlum run` gives programs by default (`env.default`).
 pub const DEFAULT_ENV: &[(&str, &str)] = &[("OCCLUM", "yes")];
 
+/// In test arguments, `@BIN@` stands for the directory of the test programs
+/// of the same libc: the host build directory natively, `/bin/<libc>` inside
+/// the LibOS (for programs that spawn other test programs).
+pub const BIN_PLACEHOLDER: &str = "@BIN@";
+
+fn expand(args: &[&str], bin: &str) -> Vec<String> {
+    args.iter()
+        .map(|a| a.replace(BIN_PLACEHOLDER, bin))
+        .collect()
+}
+
 /// Runs test program `name` natively, as `argv[0]` `/bin/<libc>/<name>`.
 pub fn run_native(
     libc: &str,
@@ -125,9 +136,10 @@ pub fn run_native(
     stdin: &[u8],
     env: &[(&str, &str)],
 ) -> Outcome {
-    let mut cmd = Command::new(apps_build_dir().join(libc).join(name));
+    let dir = apps_build_dir().join(libc);
+    let mut cmd = Command::new(dir.join(name));
     cmd.arg0(format!("/bin/{libc}/{name}"))
-        .args(args)
+        .args(expand(args, &dir.display().to_string()))
         .env_clear()
         .envs(env.iter().copied());
     let out = run_with_stdin(&mut cmd, stdin);
@@ -150,7 +162,7 @@ pub fn run_libos(
     cmd.current_dir(instance())
         .arg("run")
         .arg(&path)
-        .args(args)
+        .args(expand(args, &format!("/bin/{libc}")))
         .env_clear()
         .envs(host_env.iter().copied());
     let out = run_with_stdin(&mut cmd, stdin);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{table, ExitStatus, Process, Thread};
+use crate::signal::{self, nr::SIGCHLD, SigInfo, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIG_IGN};
 use crate::sync::futex;
 use crate::user;
 
@@ -132,8 +133,36 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
         adopt_orphans(process, orphans);
     }
     if let Some(parent) = parent {
-        parent.child_events.wake_all();
+        notify_parent(&parent, process, status);
     }
+}
+
+/// Tells the parent that `child` ended: `SIGCHLD`, and a wake-up of its
+/// waits. A parent that ignores `SIGCHLD` (or set `SA_NOCLDWAIT`) leaves no
+/// zombie: the child is reaped at once, as on Linux.
+fn notify_parent(parent: &Arc<Process>, child: &Arc<Process>, status: ExitStatus) {
+    let action = parent.sig_actions().get(SIGCHLD);
+    let (code, value) = match status {
+        ExitStatus::Exited(c) => (CLD_EXITED, c as i32),
+        ExitStatus::Killed(s) => (CLD_KILLED, s),
+        ExitStatus::LibosBug => (CLD_KILLED, 6),
+    };
+    if action.handler == SIG_IGN || action.flags & SA_NOCLDWAIT != 0 {
+        parent.state().children.retain(|c| !Arc::ptr_eq(c, child));
+        table::remove_process(child.pid());
+    } else {
+        signal::send_to_process(
+            parent,
+            SigInfo {
+                signo: SIGCHLD,
+                code,
+                pid: child.pid(),
+                status: value,
+                addr: 0,
+            },
+        );
+    }
+    parent.child_events.wake_all();
 }
 
 fn adopt_orphans(dead: &Arc<Process>, orphans: Vec<Arc<Process>>) {

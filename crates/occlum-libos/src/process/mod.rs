@@ -13,13 +13,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 pub use exit::{exit_group, exit_thread, finish_thread};
 pub use rlimit::{Rlimit, Rlimits};
 pub use table::{
-    all_processes, alloc_pid, get_process, live_threads, register_thread, unregister_thread,
-    INIT_PID,
+    all_processes, alloc_pid, get_process, get_thread, live_threads, register_thread,
+    unregister_thread, INIT_PID,
 };
 pub use thread::{current, set_current, wait_event, StartContext, Thread, VforkParent};
 pub use wait::{wait_child, ChildEvent, WaitFilter};
 
 use crate::fs::FileTable;
+use crate::signal::timer::RealTimer;
+use crate::signal::{Pending, SigActions};
 use crate::sync::{lock, WaitQueue};
 use crate::vm::VmSpace;
 
@@ -91,6 +93,9 @@ pub struct Process {
     vm: Mutex<Option<Vm>>,
     files: Mutex<FileTable>,
     rlimits: Mutex<Rlimits>,
+    sig_actions: Mutex<SigActions>,
+    sig_pending: Mutex<Pending>,
+    real_timer: Mutex<RealTimer>,
     /// Woken when a child changes state (`wait4`).
     pub child_events: WaitQueue,
     /// Woken when a thread of the process ends.
@@ -100,6 +105,7 @@ pub struct Process {
 
 impl Process {
     /// A new process.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         pid: Pid,
         parent: Weak<Process>,
@@ -109,6 +115,7 @@ impl Process {
         vm: Vm,
         files: FileTable,
         rlimits: Rlimits,
+        sig_actions: SigActions,
     ) -> Arc<Process> {
         Arc::new(Process {
             pid,
@@ -126,6 +133,9 @@ impl Process {
             vm: Mutex::new(Some(vm)),
             files: Mutex::new(files),
             rlimits: Mutex::new(rlimits),
+            sig_actions: Mutex::new(sig_actions),
+            sig_pending: Mutex::new(Pending::default()),
+            real_timer: Mutex::new(RealTimer::default()),
             child_events: WaitQueue::new(),
             threads_changed: WaitQueue::new(),
             ended: Condvar::new(),
@@ -170,6 +180,21 @@ impl Process {
     /// Resource limits.
     pub fn rlimits(&self) -> MutexGuard<'_, Rlimits> {
         lock(&self.rlimits)
+    }
+
+    /// Signal dispositions.
+    pub fn sig_actions(&self) -> MutexGuard<'_, SigActions> {
+        lock(&self.sig_actions)
+    }
+
+    /// Process-directed pending signals.
+    pub fn sig_pending(&self) -> MutexGuard<'_, Pending> {
+        lock(&self.sig_pending)
+    }
+
+    /// The `ITIMER_REAL` state.
+    pub fn real_timer(&self) -> MutexGuard<'_, RealTimer> {
+        lock(&self.real_timer)
     }
 
     /// Whether the process must end, and how.

@@ -69,6 +69,11 @@ pub fn get_process(pid: Pid) -> Option<Arc<Process>> {
     lock(&TABLE).processes.get(&pid).cloned()
 }
 
+/// The live thread with id `tid`.
+pub fn get_thread(tid: Pid) -> Option<Arc<Thread>> {
+    lock(&TABLE).threads.get(&tid).cloned()
+}
+
 /// All processes.
 pub fn all_processes() -> Vec<Arc<Process>> {
     lock(&TABLE).processes.values().cloned().collect()

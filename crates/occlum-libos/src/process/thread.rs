@@ -9,6 +9,7 @@ use std::time::Instant;
 use occlum_pal::trap::{self, UserRegs};
 
 use super::{Pid, Process};
+use crate::signal::{AltStack, Pending, RestartKind, SigInfo, SigSet};
 use crate::sync::{lock, WaitQueue, Waiter};
 use crate::{Errno, Result};
 
@@ -43,6 +44,11 @@ pub struct Thread {
     vfork_parent: Mutex<Option<VforkParent>>,
     exit_requested: AtomicBool,
     ended: AtomicBool,
+    sig_mask: AtomicU64,
+    sig_pending: Mutex<Pending>,
+    altstack: Mutex<AltStack>,
+    saved_mask: Mutex<Option<SigSet>>,
+    restart: Mutex<Option<(u64, RestartKind)>>,
 }
 
 impl Thread {
@@ -58,6 +64,11 @@ impl Thread {
             vfork_parent: Mutex::new(None),
             exit_requested: AtomicBool::new(false),
             ended: AtomicBool::new(false),
+            sig_mask: AtomicU64::new(0),
+            sig_pending: Mutex::new(Pending::default()),
+            altstack: Mutex::new(AltStack::default()),
+            saved_mask: Mutex::new(None),
+            restart: Mutex::new(None),
         })
     }
 
@@ -112,9 +123,66 @@ impl Thread {
         }
     }
 
-    /// Whether a blocking call of this thread must stop now.
+    /// Whether a blocking call of this thread must stop now: the thread or
+    /// its process is ending, or a signal it does not block is pending.
     pub fn interrupted(&self) -> bool {
-        self.exit_requested() || self.process.exiting().is_some()
+        self.exit_requested() || self.process.exiting().is_some() || self.has_deliverable_signal()
+    }
+
+    fn has_deliverable_signal(&self) -> bool {
+        let pending = lock(&self.sig_pending).set().0 | self.process.sig_pending().set().0;
+        pending & !self.sig_mask().0 != 0
+    }
+
+    /// The signal mask.
+    pub fn sig_mask(&self) -> SigSet {
+        SigSet(self.sig_mask.load(Ordering::Acquire))
+    }
+
+    /// Sets the signal mask (SIGKILL and SIGSTOP are never blocked).
+    pub fn set_sig_mask(&self, mask: SigSet) {
+        self.sig_mask.store(mask.blockable().0, Ordering::Release);
+    }
+
+    /// Thread-directed pending signals.
+    pub fn sig_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        lock(&self.sig_pending)
+    }
+
+    /// Takes the next signal to deliver: thread-directed first.
+    pub fn take_pending_signal(&self, blocked: SigSet) -> Option<SigInfo> {
+        let own = lock(&self.sig_pending).take(blocked);
+        own.or_else(|| self.process.sig_pending().take(blocked))
+    }
+
+    /// The alternate signal stack.
+    pub fn altstack(&self) -> AltStack {
+        *lock(&self.altstack)
+    }
+
+    /// Sets the alternate signal stack.
+    pub fn set_altstack(&self, s: AltStack) {
+        *lock(&self.altstack) = s;
+    }
+
+    /// Remembers the mask to restore after `rt_sigsuspend`'s handler.
+    pub fn set_saved_mask(&self, m: SigSet) {
+        *lock(&self.saved_mask) = Some(m);
+    }
+
+    /// Takes the mask saved by `rt_sigsuspend`.
+    pub fn take_saved_mask(&self) -> Option<SigSet> {
+        lock(&self.saved_mask).take()
+    }
+
+    /// Records that syscall `nr` was interrupted and may be restarted.
+    pub fn set_restart(&self, nr: u64, kind: RestartKind) {
+        *lock(&self.restart) = Some((nr, kind));
+    }
+
+    /// Takes the interrupted-syscall record.
+    pub fn take_restart(&self) -> Option<(u64, RestartKind)> {
+        lock(&self.restart).take()
     }
 
     /// Asks this thread alone to end (another thread of its process execs).

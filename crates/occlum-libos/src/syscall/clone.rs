@@ -17,6 +17,7 @@ use crate::boot::{config, layout, start_regs};
 use crate::fs::image;
 use crate::loader;
 use crate::process::{self, wait_event, Process, StartContext, Thread, VforkParent};
+use crate::signal::AltStack;
 use crate::task;
 use crate::user;
 use crate::vm::VmSpace;
@@ -111,6 +112,7 @@ fn spawn_thread(
     let process = ctx.process().clone();
     let tid = process::alloc_pid()?;
     let thread = Thread::new(tid, process.clone());
+    thread.set_sig_mask(ctx.thread().sig_mask());
     if flags & CLONE_PARENT_SETTID != 0 {
         user::write_i32(ptid, tid)?;
     }
@@ -166,8 +168,11 @@ fn spawn_vfork_child(ctx: &mut SyscallCtx<'_, '_>, stack: Option<u64>) -> Result
         parent.vm()?,
         files,
         rlimits,
+        parent.sig_actions().clone(),
     );
     let thread = Thread::new(pid, child.clone());
+    thread.set_sig_mask(parent_thread.sig_mask());
+    thread.set_altstack(parent_thread.altstack());
     child.state().threads.push(thread.clone());
     process::register_thread(&thread, config().max_threads)?;
     parent.state().children.push(child);
@@ -213,6 +218,8 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     let old_vm = process.set_vm(Some(Arc::new(Mutex::new(vm))));
     let cloexec = process.files().take_close_on_exec();
     drop(cloexec);
+    process.sig_actions().reset_for_exec();
+    thread.set_altstack(AltStack::default());
     process.state().exe_path = String::from_utf8_lossy(&path).into_owned();
     let start = StartContext {
         regs: start_regs(entry.pc, entry.sp),

@@ -2,13 +2,12 @@
 
 use super::SyscallCtx;
 use crate::fs::{Fd, FileRef};
-use crate::process::{self, ExitStatus};
+use crate::signal::{self, nr::SIGPIPE, SigInfo};
 use crate::user;
 use crate::{Errno, Result};
 
 /// Largest chunk copied between user memory and a file at once.
 const CHUNK: usize = 1 << 20;
-const SIGPIPE: i32 = 13;
 const AT_FDCWD: i64 = -100;
 const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
@@ -24,7 +23,7 @@ fn file(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<FileRef> {
 /// default action (the only one until user signal handlers exist) ends it.
 fn check_epipe(ctx: &mut SyscallCtx<'_, '_>, r: Result<usize>) -> Result<usize> {
     if r == Err(Errno::EPIPE) {
-        process::exit_group(ctx.thread(), ExitStatus::Killed(SIGPIPE));
+        signal::send_to_thread(ctx.thread(), SigInfo::user(SIGPIPE, signal::SI_USER, 0));
     }
     r
 }

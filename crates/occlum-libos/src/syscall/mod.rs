@@ -9,6 +9,7 @@ mod fs;
 mod futex;
 mod misc;
 mod process;
+mod signal;
 mod time;
 mod vm;
 mod wait;
@@ -20,6 +21,7 @@ use occlum_pal::trap::TrapFrame;
 use syscalls::Sysno;
 
 use crate::process::{Process, Thread};
+use crate::signal::RestartKind;
 use crate::{Errno, Result};
 
 /// What a syscall handler works with.
@@ -103,6 +105,20 @@ table! {
     dup3 => fd::sys_dup3,
     fcntl => fd::sys_fcntl,
     sched_getaffinity => misc::sys_sched_getaffinity,
+    rt_sigaction => signal::sys_rt_sigaction,
+    rt_sigprocmask => signal::sys_rt_sigprocmask,
+    rt_sigreturn => signal::sys_rt_sigreturn,
+    rt_sigpending => signal::sys_rt_sigpending,
+    rt_sigsuspend => signal::sys_rt_sigsuspend,
+    rt_sigtimedwait => signal::sys_rt_sigtimedwait,
+    sigaltstack => signal::sys_sigaltstack,
+    pause => signal::sys_pause,
+    kill => signal::sys_kill,
+    tkill => signal::sys_tkill,
+    tgkill => signal::sys_tgkill,
+    alarm => signal::sys_alarm,
+    setitimer => signal::sys_setitimer,
+    getitimer => signal::sys_getitimer,
     getuid => process::sys_getid,
     geteuid => process::sys_getid,
     getgid => process::sys_getid,
@@ -124,6 +140,23 @@ table! {
     uname => misc::sys_uname,
     getrandom => misc::sys_getrandom,
     sched_yield => misc::sys_sched_yield,
+}
+
+/// How syscall `nr`, interrupted by a signal, is restarted (`None`: it
+/// fails with `EINTR`).
+fn restart_kind(nr: u64) -> Option<RestartKind> {
+    let sys = i32::try_from(nr)
+        .ok()
+        .and_then(|n| Sysno::new(n as usize))?;
+    use Sysno::*;
+    match sys {
+        read | readv | write | writev | pread64 | pwrite64 | wait4 | waitid | futex | open
+        | openat | accept | accept4 | connect | recvfrom | recvmsg | sendto | sendmsg | flock
+        | fcntl => Some(RestartKind::UnlessHandlerSaysNo),
+        nanosleep | clock_nanosleep | poll | ppoll | select | pselect6 | epoll_wait
+        | epoll_pwait => Some(RestartKind::OnlyWithoutHandler),
+        _ => None,
+    }
 }
 
 /// Names of the syscalls the LibOS serves, in table order.
@@ -191,6 +224,11 @@ pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) {
     tracing::trace!(nr, ?args, ?ret, "syscall");
     if ctx.regs_replaced && ret.is_ok() {
         return;
+    }
+    if ret == Err(Errno::EINTR) {
+        if let Some(kind) = restart_kind(nr) {
+            thread.set_restart(nr, kind);
+        }
     }
     frame.set_syscall_ret(match ret {
         Ok(v) => v,

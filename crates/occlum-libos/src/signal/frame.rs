@@ -1,0 +1,214 @@
+//! The signal frame on the user stack (Linux's x86_64 `rt_sigframe`), and
+//! `rt_sigreturn`, which restores what it saved.
+//!
+//! Layout from the frame address: the return address (`sa_restorer`), the
+//! `ucontext` (flags, link, `stack_t`, the 256-byte `sigcontext`, the signal
+//! mask), then the 128-byte `siginfo`. The 512-byte FXSAVE-format FPU state
+//! sits above, 64-byte aligned, and `sigcontext.fpstate` points at it.
+
+use occlum_pal::trap::{TrapFrame, UserRegs, FXSAVE_SIZE};
+
+use super::{SigAction, SigInfo, SigSet, SA_ONSTACK};
+use crate::process::Thread;
+use crate::user;
+use crate::{Errno, Result};
+
+const UC_OFFSET: u64 = 8;
+const MCONTEXT_OFFSET: usize = 40;
+const MASK_OFFSET: usize = MCONTEXT_OFFSET + 256;
+const UCONTEXT_SIZE: usize = MASK_OFFSET + 8;
+const INFO_OFFSET: u64 = UC_OFFSET + UCONTEXT_SIZE as u64;
+const FRAME_SIZE: u64 = INFO_OFFSET + 128;
+/// The x86-64 ABI's red zone below the stack pointer, which a signal frame
+/// must not overwrite.
+const RED_ZONE: u64 = 128;
+const SS_ONSTACK: i32 = 1;
+/// `SS_DISABLE`.
+pub const SS_DISABLE: i32 = 2;
+const FLAG_TF: u64 = 0x100;
+const FLAG_DF: u64 = 0x400;
+
+/// A thread's alternate signal stack (`sigaltstack`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AltStack {
+    /// Lowest address.
+    pub sp: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// `SS_DISABLE` or 0.
+    pub flags: i32,
+}
+
+impl Default for AltStack {
+    fn default() -> Self {
+        AltStack {
+            sp: 0,
+            size: 0,
+            flags: SS_DISABLE,
+        }
+    }
+}
+
+impl AltStack {
+    /// Whether stack pointer `sp` is on this alternate stack.
+    pub fn on_stack(&self, sp: u64) -> bool {
+        self.flags & SS_DISABLE == 0 && sp > self.sp && sp - self.sp <= self.size
+    }
+
+    /// The `stack_t` as `sigaltstack` reports it for stack pointer `sp`.
+    pub fn to_bytes(&self, sp: u64) -> [u8; 24] {
+        let flags = if self.on_stack(sp) {
+            SS_ONSTACK
+        } else {
+            self.flags
+        };
+        let mut b = [0u8; 24];
+        b[0..8].copy_from_slice(&self.sp.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..24].copy_from_slice(&self.size.to_le_bytes());
+        b
+    }
+
+    /// Decodes a `stack_t`.
+    pub fn from_bytes(b: &[u8]) -> AltStack {
+        AltStack {
+            sp: u64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
+            flags: i32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
+            size: u64::from_le_bytes(b[16..24].try_into().expect("8 bytes")),
+        }
+    }
+}
+
+/// The order of the general registers in `sigcontext`.
+fn sigcontext_regs(r: &UserRegs) -> [u64; 18] {
+    [
+        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
+        r.rax, r.rcx, r.rsp, r.rip, r.rflags,
+    ]
+}
+
+fn regs_from_sigcontext(w: &[u64; 18]) -> UserRegs {
+    UserRegs {
+        r8: w[0],
+        r9: w[1],
+        r10: w[2],
+        r11: w[3],
+        r12: w[4],
+        r13: w[5],
+        r14: w[6],
+        r15: w[7],
+        rdi: w[8],
+        rsi: w[9],
+        rbp: w[10],
+        rbx: w[11],
+        rdx: w[12],
+        rax: w[13],
+        rcx: w[14],
+        rsp: w[15],
+        rip: w[16],
+        rflags: w[17],
+    }
+}
+
+/// The FPU state a signal handler starts with (as after `fninit`, MXCSR default).
+fn clean_fpu_state() -> [u8; FXSAVE_SIZE] {
+    let mut s = [0u8; FXSAVE_SIZE];
+    s[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    s[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    s
+}
+
+/// Builds the frame for `info` and makes user code resume in the handler of
+/// `action`, with `old_mask` to restore on return.
+pub fn setup(
+    thread: &Thread,
+    frame: &mut TrapFrame<'_>,
+    info: &SigInfo,
+    action: &SigAction,
+    old_mask: SigSet,
+) -> Result<()> {
+    let regs = frame.regs();
+    let alt = thread.altstack();
+    let mut sp = regs.rsp.wrapping_sub(RED_ZONE);
+    if action.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && !alt.on_stack(regs.rsp) {
+        sp = alt.sp + alt.size;
+    }
+    let fp_addr = sp.checked_sub(FXSAVE_SIZE as u64).ok_or(Errno::EFAULT)? & !63;
+    let frame_addr = (fp_addr.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)? + 8) & !15;
+    let frame_addr = frame_addr - 8;
+
+    let mut b = vec![0u8; FRAME_SIZE as usize];
+    b[0..8].copy_from_slice(&action.restorer.to_le_bytes());
+    let uc = &mut b[UC_OFFSET as usize..(UC_OFFSET as usize + UCONTEXT_SIZE)];
+    uc[16..40].copy_from_slice(&alt.to_bytes(regs.rsp));
+    let mc = &mut uc[MCONTEXT_OFFSET..MASK_OFFSET];
+    for (i, w) in sigcontext_regs(&regs).iter().enumerate() {
+        mc[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    mc[144..146].copy_from_slice(&0x33u16.to_le_bytes());
+    mc[150..152].copy_from_slice(&0x2bu16.to_le_bytes());
+    mc[176..184].copy_from_slice(&info.addr.to_le_bytes());
+    mc[184..192].copy_from_slice(&fp_addr.to_le_bytes());
+    uc[MASK_OFFSET..MASK_OFFSET + 8].copy_from_slice(&old_mask.0.to_le_bytes());
+    b[INFO_OFFSET as usize..].copy_from_slice(&info.to_bytes());
+
+    user::write_bytes(fp_addr, &frame.fpu_state())?;
+    user::write_bytes(frame_addr, &b)?;
+
+    let handler_regs = UserRegs {
+        rdi: info.signo as u64,
+        rsi: frame_addr + INFO_OFFSET,
+        rdx: frame_addr + UC_OFFSET,
+        rax: 0,
+        rsp: frame_addr,
+        rip: action.handler,
+        rflags: regs.rflags & !(FLAG_DF | FLAG_TF),
+        ..regs
+    };
+    frame.set_regs(&handler_regs);
+    frame.set_fpu_state(&clean_fpu_state());
+    Ok(())
+}
+
+/// `rt_sigreturn`: restores the registers, FPU state, signal mask and
+/// alternate stack saved in the frame the handler returned from. Returns the
+/// restored mask.
+pub fn sigreturn(thread: &Thread, frame: &mut TrapFrame<'_>) -> Result<SigSet> {
+    let uc = frame.regs().rsp;
+    let b = user::read_bytes(uc, UCONTEXT_SIZE)?;
+    let mc = &b[MCONTEXT_OFFSET..MASK_OFFSET];
+    let mut w = [0u64; 18];
+    for (i, v) in w.iter_mut().enumerate() {
+        *v = u64::from_le_bytes(mc[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    }
+    let fp_addr = u64::from_le_bytes(mc[184..192].try_into().expect("8 bytes"));
+    let fpu = if fp_addr != 0 {
+        let mut s = [0u8; FXSAVE_SIZE];
+        user::read_into(fp_addr, &mut s)?;
+        Some(s)
+    } else {
+        None
+    };
+    let mask = SigSet(u64::from_le_bytes(
+        b[MASK_OFFSET..MASK_OFFSET + 8].try_into().expect("8 bytes"),
+    ))
+    .blockable();
+    let alt = AltStack::from_bytes(&b[16..40]);
+    frame.set_regs(&regs_from_sigcontext(&w));
+    match fpu {
+        Some(s) => frame.set_fpu_state(&s),
+        None => frame.set_fpu_state(&clean_fpu_state()),
+    }
+    if !thread.altstack().on_stack(w[15])
+        && (alt.flags & SS_DISABLE != 0 || alt.size >= super::frame::MIN_SIGSTKSZ)
+    {
+        thread.set_altstack(AltStack {
+            flags: alt.flags & SS_DISABLE,
+            ..alt
+        });
+    }
+    Ok(mask)
+}
+
+/// Smallest alternate signal stack accepted (`MINSIGSTKSZ`).
+pub const MIN_SIGSTKSZ: u64 = 2048;

@@ -1,0 +1,120 @@
+//! Pending signals and their `siginfo`.
+
+use std::collections::VecDeque;
+
+use super::{SigNum, SigSet};
+
+/// `SI_USER`: sent by `kill`.
+pub const SI_USER: i32 = 0;
+/// `SI_TKILL`: sent by `tkill`/`tgkill`.
+pub const SI_TKILL: i32 = -6;
+/// `CLD_EXITED`.
+pub const CLD_EXITED: i32 = 1;
+/// `CLD_KILLED`.
+pub const CLD_KILLED: i32 = 2;
+/// `SI_KERNEL`.
+pub const SI_KERNEL: i32 = 0x80;
+
+/// What a `siginfo_t` says about one signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigInfo {
+    /// The signal.
+    pub signo: SigNum,
+    /// `si_code`.
+    pub code: i32,
+    /// Sender's pid (or the child's, for `SIGCHLD`).
+    pub pid: i32,
+    /// `si_status` of `SIGCHLD`.
+    pub status: i32,
+    /// Faulting address (`SIGSEGV`, `SIGBUS`, ...), 0 otherwise.
+    pub addr: u64,
+}
+
+impl SigInfo {
+    /// A signal sent by process `pid` with `code`.
+    pub fn user(signo: SigNum, code: i32, pid: i32) -> SigInfo {
+        SigInfo {
+            signo,
+            code,
+            pid,
+            status: 0,
+            addr: 0,
+        }
+    }
+
+    /// The 128-byte x86_64 `siginfo_t`.
+    pub fn to_bytes(&self) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&self.signo.to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        if self.addr != 0 {
+            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        } else {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            // si_uid (0) at 20; si_status at 24 for SIGCHLD.
+            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+        }
+        b
+    }
+}
+
+/// Signals waiting to be delivered: standard signals coalesce, real-time
+/// signals queue.
+#[derive(Debug, Default)]
+pub struct Pending {
+    standard: [Option<SigInfo>; 32],
+    realtime: VecDeque<SigInfo>,
+}
+
+impl Pending {
+    /// Adds a signal (a standard signal already pending is not added again).
+    pub fn push(&mut self, info: SigInfo) {
+        if info.signo < 32 {
+            self.standard[info.signo as usize].get_or_insert(info);
+        } else {
+            self.realtime.push_back(info);
+        }
+    }
+
+    /// The set of pending signals.
+    pub fn set(&self) -> SigSet {
+        let mut s = 0u64;
+        for sig in 1..32 {
+            if self.standard[sig].is_some() {
+                s |= 1 << (sig - 1);
+            }
+        }
+        for e in &self.realtime {
+            s |= 1 << (e.signo - 1);
+        }
+        SigSet(s)
+    }
+
+    /// Takes the lowest-numbered pending signal not in `blocked`.
+    pub fn take(&mut self, blocked: SigSet) -> Option<SigInfo> {
+        for sig in 1..32 {
+            if !blocked.contains(sig) {
+                if let Some(info) = self.standard[sig as usize].take() {
+                    return Some(info);
+                }
+            }
+        }
+        let pos = self
+            .realtime
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !blocked.contains(e.signo))
+            .min_by_key(|(_, e)| e.signo)
+            .map(|(i, _)| i)?;
+        self.realtime.remove(pos)
+    }
+
+    /// Drops every pending `sig`.
+    pub fn discard(&mut self, sig: SigNum) {
+        if sig < 32 {
+            self.standard[sig as usize] = None;
+        } else {
+            self.realtime.retain(|e| e.signo != sig);
+        }
+    }
+}
