@@ -1,34 +1,67 @@
 //! The hand-written assembly of the PAL: the signal entry stub (FS base swap),
-//! the signal restorer, the door into user code and back, and the
-//! fault-tolerant copy.
+//! the signal restorer, the doors into user code and back, and the
+//! fault-tolerant user-memory routines.
 //!
-//! Thread block layout used here (see `thread::ThreadBlock`):
-//! offset 0: the LibOS's FS base; offset 8: the LibOS stack pointer saved by
-//! `occlum_pal_enter_user`; offset 20: the SUD selector byte (0 = ALLOW while
-//! LibOS code runs, 1 = BLOCK while user code runs).
+//! The thread block of a host thread sits at the bottom of its alternate
+//! signal stack's slot in the PAL's stack zone (slots are `SLOT_SIZE`-aligned),
+//! so the entry stub finds it from RSP alone: nothing user code can change
+//! (GS, FS, memory) is trusted to locate it. Block layout (see
+//! `thread::ThreadBlock`): offset 0: the LibOS's FS base; offset 8: the LibOS
+//! stack pointer saved by the enter routines; offset 20: the SUD selector
+//! byte (0 = ALLOW while LibOS code runs, 1 = BLOCK while user code runs).
 
 use std::arch::global_asm;
+use std::sync::atomic::{AtomicU64, AtomicU8};
+
+/// Size and alignment of one alternate-stack slot (must match the `and` masks below).
+pub(crate) const SLOT_SIZE: usize = 1 << 22;
+
+/// `[lo, hi)` of the stack zone; read by the entry stub.
+#[no_mangle]
+pub(crate) static OCCLUM_PAL_ZONE: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Whether the CPU has protection keys (then the stub resets PKRU).
+#[no_mangle]
+pub(crate) static OCCLUM_PAL_HAS_PKU: AtomicU8 = AtomicU8::new(0);
 
 global_asm!(
     r#"
     .text
+    .globl occlum_pal_asm_start
+occlum_pal_asm_start:
 
-    // Every PAL signal handler enters here, on the alternate signal stack, with
-    // whatever FS base the interrupted code had. Before any Rust code runs, the
-    // interrupted FS base is saved on the stack and the LibOS's own FS base (kept
-    // in the thread block that GS base points at) is loaded. The dispatcher gets
-    // a pointer to the saved slot so that it can change the FS base that is
+    // Every PAL signal handler enters here, on the alternate signal stack
+    // (RDI, RSI, RDX: signal, siginfo, ucontext). First the CPU state user code
+    // may have left that would break LibOS code: RFLAGS.AC (alignment checks)
+    // and PKRU (protection keys) -- the kernel resets neither on signal
+    // delivery; rt_sigreturn restores both. Then the interrupted FS base is
+    // saved on the stack and, on a PAL thread, the LibOS's own FS base is
+    // loaded from the thread block and the SUD selector set to ALLOW. The
+    // dispatcher gets a pointer to the saved FS slot so it can change what is
     // restored (arch_prctl, leaving user code).
     .globl occlum_pal_signal_entry
     .type occlum_pal_signal_entry,@function
 occlum_pal_signal_entry:
+    pushfq
+    andq $-0x40001, (%rsp)
+    popfq
+    cmpb $0, OCCLUM_PAL_HAS_PKU(%rip)
+    je 3f
+    mov %rdx, %r8
+    xor %eax, %eax
+    xor %ecx, %ecx
+    xor %edx, %edx
+    wrpkru
+    mov %r8, %rdx
+3:
     rdfsbase %rcx
     push %rcx
-    rdgsbase %rax
-    test %rax, %rax
-    jz 1f
-    // A thread with a block: also save the SUD selector and set it to ALLOW
-    // while LibOS code runs (needed in exclusive dispatch mode).
+    mov %rsp, %rax
+    cmp OCCLUM_PAL_ZONE(%rip), %rax
+    jb 1f
+    cmp OCCLUM_PAL_ZONE+8(%rip), %rax
+    jae 1f
+    and $-0x400000, %rax
     movzbl 20(%rax), %ecx
     push %rcx
     movb $0, 20(%rax)
@@ -39,12 +72,14 @@ occlum_pal_signal_entry:
     call occlum_pal_signal_dispatch
     add $8, %rsp
     pop %rcx
-    rdgsbase %rax
+    mov %rsp, %rax
+    and $-0x400000, %rax
     mov %cl, 20(%rax)
     pop %rcx
     wrfsbase %rcx
     ret
 1:
+    // Not a PAL thread: no FS swap.
     mov %rsp, %rcx
     call occlum_pal_signal_dispatch
     pop %rcx
@@ -65,11 +100,11 @@ occlum_pal_restorer_end:
     .size occlum_pal_restorer, .-occlum_pal_restorer
 
     // i64 occlum_pal_enter_user(entry, user_sp, user_fs, block)
-    // Saves the LibOS's callee-saved registers on the LibOS stack, records the
-    // stack pointer in the thread block, and jumps to user code with clean
-    // registers. It returns when a trap handler leaves user code for good: the
-    // handler makes rt_sigreturn resume at occlum_pal_user_exited with RSP set
-    // to the recorded value and RAX to the return value.
+    // Saves the LibOS's callee-saved registers and the block pointer on the
+    // LibOS stack, records the stack pointer in the thread block, and jumps to
+    // user code with clean registers. It returns when a trap handler leaves
+    // user code for good: rt_sigreturn then resumes at occlum_pal_user_exited
+    // with RSP set to the recorded value and RAX to the return value.
     .globl occlum_pal_enter_user
     .type occlum_pal_enter_user,@function
 occlum_pal_enter_user:
@@ -79,6 +114,7 @@ occlum_pal_enter_user:
     push %r13
     push %r14
     push %r15
+    push %rcx
     mov %rsp, 8(%rcx)
     movb $1, 20(%rcx)
     wrfsbase %rdx
@@ -99,21 +135,6 @@ occlum_pal_enter_user:
     xor %r14d, %r14d
     xor %r15d, %r15d
     jmp *%r11
-
-    .globl occlum_pal_user_exited
-occlum_pal_user_exited:
-    rdgsbase %r11
-    movb $0, 20(%r11)
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbx
-    pop %rbp
-    cld
-    fninit
-    ldmxcsr occlum_pal_default_mxcsr(%rip)
-    ret
     .size occlum_pal_enter_user, .-occlum_pal_enter_user
 
     // i64 occlum_pal_enter_user_regs(regs, user_fs, block)
@@ -130,6 +151,7 @@ occlum_pal_enter_user_regs:
     push %r13
     push %r14
     push %r15
+    push %rdx
     mov %rsp, 8(%rdx)
     movb $1, 20(%rdx)
     wrfsbase %rsi
@@ -152,6 +174,33 @@ occlum_pal_enter_user_regs:
     mov 0(%rax), %rax
     jmp *%rcx
     .size occlum_pal_enter_user_regs, .-occlum_pal_enter_user_regs
+
+    // Where a thread that left user code for good resumes (see above).
+    .globl occlum_pal_user_exited
+    .type occlum_pal_user_exited,@function
+occlum_pal_user_exited:
+    pop %r11
+    movb $0, 20(%r11)
+    cmpb $0, OCCLUM_PAL_HAS_PKU(%rip)
+    je 4f
+    mov %rax, %r10
+    xor %eax, %eax
+    xor %ecx, %ecx
+    xor %edx, %edx
+    wrpkru
+    mov %r10, %rax
+4:
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    cld
+    fninit
+    ldmxcsr occlum_pal_default_mxcsr(%rip)
+    ret
+    .size occlum_pal_user_exited, .-occlum_pal_user_exited
 
     // u64 occlum_pal_copy(dst, src, len): 0 on success, 1 if a fault hit.
     // The SIGSEGV/SIGBUS handler resumes a fault at occlum_pal_copy_insn at
@@ -189,6 +238,9 @@ occlum_pal_cmpxchg32_fixup:
     ret
     .size occlum_pal_cmpxchg32, .-occlum_pal_cmpxchg32
 
+    .globl occlum_pal_asm_end
+occlum_pal_asm_end:
+
     .section .rodata
     .align 4
 occlum_pal_default_mxcsr:
@@ -199,6 +251,8 @@ occlum_pal_default_mxcsr:
 );
 
 extern "C" {
+    pub(crate) fn occlum_pal_asm_start();
+    pub(crate) fn occlum_pal_asm_end();
     pub(crate) fn occlum_pal_signal_entry();
     pub(crate) fn occlum_pal_restorer();
     pub(crate) fn occlum_pal_restorer_end();
@@ -218,6 +272,15 @@ extern "C" {
     pub(crate) fn occlum_pal_cmpxchg32_fixup();
 }
 
+/// Whether `rip` lies in the PAL's assembly (a fault there is the LibOS's).
+pub(crate) fn in_pal_asm(rip: u64) -> bool {
+    let (lo, hi) = (
+        occlum_pal_asm_start as *const () as u64,
+        occlum_pal_asm_end as *const () as u64,
+    );
+    (lo..hi).contains(&rip)
+}
+
 /// Reads the FS base of the calling thread.
 pub(crate) fn read_fs_base() -> u64 {
     let v: u64;
@@ -226,10 +289,8 @@ pub(crate) fn read_fs_base() -> u64 {
     v
 }
 
-/// Writes the GS base of the calling thread. GS is unused by the LibOS's Rust
-/// and libc code; the PAL keeps the thread block pointer there.
-pub(crate) fn write_gs_base(v: u64) {
-    // SAFETY: neither Rust nor glibc on x86_64 uses GS; changing it only
-    // affects the PAL's entry stub, which reads it as the thread block pointer.
-    unsafe { std::arch::asm!("wrgsbase {}", in(reg) v, options(nomem, nostack, preserves_flags)) };
+/// Whether the CPU and kernel enable protection keys (CPUID.7.0:ECX.OSPKE).
+pub(crate) fn has_pku() -> bool {
+    use std::arch::x86_64::{__cpuid, __cpuid_count};
+    __cpuid(0).eax >= 7 && __cpuid_count(7, 0).ecx & (1 << 4) != 0
 }

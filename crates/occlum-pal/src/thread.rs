@@ -1,14 +1,16 @@
-//! Per-host-thread state and the door into user code.
+//! Per-host-thread state and the doors into user code.
 //!
-//! Every host thread that runs user code owns a [`UserThread`]: a thread block
-//! (reached from the signal entry stub through GS base), an alternate signal
-//! stack on which every trap is served, and its own Syscall User Dispatch
+//! Every host thread that runs user code owns a [`UserThread`]: a slot of the
+//! PAL's stack zone holding its thread block and its alternate signal stack
+//! (on which every trap is served), and its own Syscall User Dispatch
 //! registration (SUD is per thread and not inherited).
 
 use std::cell::Cell;
 use std::ptr;
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, OnceLock};
 
-use crate::arch;
+use crate::arch::{self, SLOT_SIZE};
 use crate::errno::Errno;
 use crate::trap::UserRegs;
 use crate::uspace;
@@ -20,6 +22,11 @@ const PR_SYS_DISPATCH_EXCLUSIVE_ON: libc::c_ulong = 1;
 /// Dispatch syscalls made from inside the given range only (Linux >= 6.17).
 const PR_SYS_DISPATCH_INCLUSIVE_ON: libc::c_ulong = 2;
 const SYSCALL_DISPATCH_FILTER_ALLOW: u8 = 0;
+const PAGE: usize = 4096;
+/// Most host threads that can run user code at once.
+const MAX_SLOTS: usize = 4096;
+/// Largest alternate stack: a slot less the block page and a guard page.
+pub const MAX_KERNEL_STACK: usize = SLOT_SIZE - 2 * PAGE;
 
 /// How Syscall User Dispatch decides which syscalls to trap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,13 +40,9 @@ pub enum DispatchMode {
     /// code runs), except `rt_sigreturn` in the PAL's restorer.
     Exclusive,
 }
-const DISABLED_STACK: libc::stack_t = libc::stack_t {
-    ss_sp: ptr::null_mut(),
-    ss_flags: libc::SS_DISABLE,
-    ss_size: 0,
-};
 
-/// The per-thread block. Its first two fields are read by the assembly in `arch`.
+/// The per-thread block, at the bottom of the thread's slot. Its first
+/// fields are read by the assembly in `arch`.
 #[repr(C)]
 pub(crate) struct ThreadBlock {
     /// FS base of the LibOS's own code on this thread (offset 0).
@@ -57,7 +60,80 @@ const _: () = {
     assert!(std::mem::offset_of!(ThreadBlock, libos_fs) == 0);
     assert!(std::mem::offset_of!(ThreadBlock, saved_rsp) == 8);
     assert!(std::mem::offset_of!(ThreadBlock, selector) == 20);
+    assert!(std::mem::size_of::<ThreadBlock>() <= PAGE);
 };
+
+/// The stack zone: `MAX_SLOTS` aligned slots, reserved once, and the free list.
+struct Zone {
+    base: usize,
+    free: Mutex<(Vec<usize>, usize)>,
+}
+
+fn zone() -> Result<&'static Zone, Errno> {
+    static ZONE: OnceLock<Option<Zone>> = OnceLock::new();
+    ZONE.get_or_init(|| {
+        let len = (MAX_SLOTS + 1) * SLOT_SIZE;
+        // SAFETY: a fresh inaccessible reservation; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        let base = (p as usize).next_multiple_of(SLOT_SIZE);
+        arch::OCCLUM_PAL_ZONE[0].store(base as u64, Ordering::SeqCst);
+        arch::OCCLUM_PAL_ZONE[1].store((base + MAX_SLOTS * SLOT_SIZE) as u64, Ordering::SeqCst);
+        arch::OCCLUM_PAL_HAS_PKU.store(u8::from(arch::has_pku()), Ordering::SeqCst);
+        Some(Zone {
+            base,
+            free: Mutex::new((Vec::new(), 0)),
+        })
+    })
+    .as_ref()
+    .ok_or(Errno::ENOMEM)
+}
+
+impl Zone {
+    fn alloc(&self) -> Result<usize, Errno> {
+        let mut f = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = f.0.pop() {
+            return Ok(self.base + i * SLOT_SIZE);
+        }
+        if f.1 >= MAX_SLOTS {
+            return Err(Errno::EAGAIN);
+        }
+        f.1 += 1;
+        Ok(self.base + (f.1 - 1) * SLOT_SIZE)
+    }
+
+    fn release(&self, slot: usize) {
+        // SAFETY: the slot lies in the zone and no thread uses it any more;
+        // making it inaccessible again drops its pages.
+        unsafe {
+            libc::mmap(
+                slot as *mut libc::c_void,
+                SLOT_SIZE,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            );
+        }
+        let i = (slot - self.base) / SLOT_SIZE;
+        self.free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .push(i);
+    }
+}
 
 thread_local! {
     static CURRENT_BLOCK: Cell<*mut ThreadBlock> = const { Cell::new(ptr::null_mut()) };
@@ -75,70 +151,74 @@ pub(crate) fn with_current_block<R>(f: impl FnOnce(Option<&mut ThreadBlock>) -> 
 /// A host thread set up to run user code. Not `Send`: it belongs to the thread
 /// that created it.
 pub struct UserThread {
-    /// Owned (from `Box::into_raw`); only accessed through this raw pointer,
-    /// since the trap handlers reach it through the same pointer.
+    /// The block at the bottom of the slot; only accessed through this raw
+    /// pointer, since the trap handlers reach it the same way.
     block: *mut ThreadBlock,
-    altstack: *mut libc::c_void,
-    altstack_size: usize,
+    slot: usize,
 }
 
 impl UserThread {
-    /// Sets up the calling thread: thread block in GS base, an alternate signal
-    /// stack of `stack_size` bytes for the LibOS code that serves traps, and
-    /// Syscall User Dispatch for syscalls made from the user-space region.
+    /// Sets up the calling thread: a slot with its thread block and an
+    /// alternate signal stack of `stack_size` bytes for the LibOS code that
+    /// serves traps, and Syscall User Dispatch for user syscalls.
     pub fn init_current(stack_size: usize, mode: DispatchMode) -> Result<UserThread, Errno> {
         let space = uspace::get().ok_or(Errno::EINVAL)?;
         crate::trap::ensure_installed()?;
         if CURRENT_BLOCK.with(|c| !c.get().is_null()) {
             return Err(Errno::EBUSY);
         }
-        let stack_size = stack_size.max(256 * 1024).next_multiple_of(4096);
-        let guard = 4096;
-        // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
-        let mem = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                stack_size + guard,
+        let zone = zone()?;
+        let stack_size = stack_size
+            .clamp(256 * 1024, MAX_KERNEL_STACK)
+            .next_multiple_of(PAGE);
+        let slot = zone.alloc()?;
+        let stack = slot + 2 * PAGE;
+        // SAFETY: the block page and the stack lie in this thread's own slot of
+        // the zone, which nothing else uses; the page between stays a guard.
+        let ok = unsafe {
+            libc::mprotect(
+                slot as *mut libc::c_void,
+                PAGE,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+            ) == 0
+                && libc::mprotect(
+                    stack as *mut libc::c_void,
+                    stack_size,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                ) == 0
         };
-        if mem == libc::MAP_FAILED {
+        if !ok {
+            zone.release(slot);
             return Err(Errno::ENOMEM);
         }
-        // SAFETY: the guard page is the lowest page of the mapping made above.
-        unsafe { libc::mprotect(mem, guard, libc::PROT_NONE) };
-        let block = Box::into_raw(Box::new(ThreadBlock {
-            libos_fs: arch::read_fs_base(),
-            saved_rsp: 0,
-            depth: 1,
-            selector: SYSCALL_DISPATCH_FILTER_ALLOW,
-        }));
+        let block = slot as *mut ThreadBlock;
+        // SAFETY: the block page is mapped read-write and exclusively ours.
+        unsafe {
+            block.write(ThreadBlock {
+                libos_fs: arch::read_fs_base(),
+                saved_rsp: 0,
+                depth: 1,
+                selector: SYSCALL_DISPATCH_FILTER_ALLOW,
+            })
+        };
         let ss = libc::stack_t {
-            // SAFETY: in bounds of the mapping made above.
-            ss_sp: unsafe { mem.cast::<u8>().add(guard).cast() },
+            ss_sp: stack as *mut libc::c_void,
             ss_flags: 0,
             ss_size: stack_size,
         };
         // SAFETY: `ss` describes memory owned by this UserThread until Drop.
         if unsafe { libc::sigaltstack(&ss, ptr::null_mut()) } != 0 {
             let e = Errno::last();
-            // SAFETY: freeing what was made above, which nothing uses yet.
-            unsafe {
-                libc::munmap(mem, stack_size + guard);
-                drop(Box::from_raw(block));
-            }
+            zone.release(slot);
             return Err(e);
         }
-        // SAFETY: `block` is the live allocation made above.
+        // SAFETY: `block` is the live block written above.
         let selector: *mut u8 = unsafe { ptr::addr_of_mut!((*block).selector) };
         let restorer = arch::occlum_pal_restorer as *const () as usize;
         let restorer_len = arch::occlum_pal_restorer_end as *const () as usize - restorer;
         let enable = |on: libc::c_ulong, start: usize, len: usize| {
-            // SAFETY: the selector byte lives in the boxed block, which stays at
-            // the same address until Drop, where SUD is switched off first.
+            // SAFETY: the selector byte lives in the block page, which stays
+            // mapped until Drop, where SUD is switched off first.
             unsafe { libc::prctl(PR_SET_SYSCALL_USER_DISPATCH, on, start, len, selector) }
         };
         let inclusive = || enable(PR_SYS_DISPATCH_INCLUSIVE_ON, space.base(), space.size());
@@ -154,21 +234,13 @@ impl UserThread {
         if rc != 0 {
             let e = Errno::last();
             tracing::error!("Syscall User Dispatch is not available: {e}");
-            // SAFETY: freeing what was made above; SUD did not take the selector.
-            unsafe {
-                libc::sigaltstack(&DISABLED_STACK, ptr::null_mut());
-                libc::munmap(mem, stack_size + guard);
-                drop(Box::from_raw(block));
-            }
+            // SAFETY: switching the alternate stack off before freeing it.
+            unsafe { libc::sigaltstack(&DISABLED_STACK, ptr::null_mut()) };
+            zone.release(slot);
             return Err(e);
         }
-        arch::write_gs_base(block as u64);
         CURRENT_BLOCK.with(|c| c.set(block));
-        Ok(UserThread {
-            block,
-            altstack: mem,
-            altstack_size: stack_size + guard,
-        })
+        Ok(UserThread { block, slot })
     }
 
     /// Runs user code starting at `entry` with stack pointer `sp` and FS base
@@ -178,27 +250,20 @@ impl UserThread {
     /// User code runs in this process's address space (simulation backend):
     /// it is confined only by what the LibOS maps for it.
     pub fn enter_user(&mut self, entry: u64, sp: u64, fs: u64) -> i64 {
-        // SAFETY: the block is owned by self and only accessed through raw
-        // pointers on this thread; no trap handler runs at this point.
-        unsafe { (*self.block).depth = 0 };
+        self.set_depth(0);
         // SAFETY: the block is this thread's; the assembly saves callee-saved
         // registers and RSP, and the only way back (TrapFrame::exit_user) resumes
         // there with the LibOS FS base restored: to Rust, an ordinary call.
         let v = unsafe { arch::occlum_pal_enter_user(entry, sp, fs, self.block.cast()) };
-        // SAFETY: as above; the trap handler that left user code has returned.
-        unsafe { (*self.block).depth = 1 };
+        self.set_depth(1);
         v
     }
-}
 
-impl UserThread {
     /// Like [`UserThread::enter_user`], but starts user code with all general
     /// registers from `regs`, as a `syscall` instruction returns (RCX ends up
     /// equal to RIP). Used for new threads and processes created by `clone`.
     pub fn enter_user_regs(&mut self, regs: &UserRegs, fs: u64) -> i64 {
-        // SAFETY: the block is owned by self and only accessed through raw
-        // pointers on this thread; no trap handler runs at this point.
-        unsafe { (*self.block).depth = 0 };
+        self.set_depth(0);
         // SAFETY: as in enter_user; `regs` is a valid UserRegs (repr(C), the
         // layout the assembly reads) for the duration of the call.
         let v = unsafe {
@@ -208,26 +273,35 @@ impl UserThread {
                 self.block.cast(),
             )
         };
-        // SAFETY: as above; the trap handler that left user code has returned.
-        unsafe { (*self.block).depth = 1 };
+        self.set_depth(1);
         v
+    }
+
+    fn set_depth(&mut self, depth: u32) {
+        // SAFETY: the block is owned by self and only accessed through raw
+        // pointers on this thread; no trap handler runs at these points.
+        unsafe { (*self.block).depth = depth };
     }
 }
 
+const DISABLED_STACK: libc::stack_t = libc::stack_t {
+    ss_sp: ptr::null_mut(),
+    ss_flags: libc::SS_DISABLE,
+    ss_size: 0,
+};
+
 impl Drop for UserThread {
     fn drop(&mut self) {
-        // SAFETY: switching SUD off and the alternate stack off before freeing
-        // the memory they point to.
+        // SAFETY: switching SUD and the alternate stack off before the slot
+        // they point into is released.
         unsafe {
             libc::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
             libc::sigaltstack(&DISABLED_STACK, ptr::null_mut());
-            libc::munmap(self.altstack, self.altstack_size);
         }
-        arch::write_gs_base(0);
         CURRENT_BLOCK.with(|c| c.set(ptr::null_mut()));
-        // SAFETY: nothing refers to the block any more (GS base and the
-        // thread-local pointer were cleared above).
-        drop(unsafe { Box::from_raw(self.block) });
+        if let Ok(z) = zone() {
+            z.release(self.slot);
+        }
     }
 }
 

@@ -245,6 +245,25 @@ impl TrapFrame<'_> {
         }
     }
 
+    /// The user's GS base. The LibOS never uses GS, so user code owns it.
+    pub fn user_gs(&self) -> u64 {
+        let v: u64;
+        // SAFETY: rdgsbase only reads a register; FSGSBASE support is checked.
+        unsafe {
+            std::arch::asm!("rdgsbase {}", out(reg) v, options(nomem, nostack, preserves_flags))
+        };
+        v
+    }
+
+    /// Sets the user's GS base (`arch_prctl(ARCH_SET_GS)`); it survives the
+    /// return to user code, since neither the PAL nor `rt_sigreturn` changes it.
+    pub fn set_user_gs(&mut self, v: u64) {
+        // SAFETY: neither the PAL nor the LibOS uses GS; only user code sees it.
+        unsafe {
+            std::arch::asm!("wrgsbase {}", in(reg) v, options(nomem, nostack, preserves_flags))
+        };
+    }
+
     /// The user's FS base (its thread pointer).
     pub fn user_fs(&self) -> u64 {
         *self.fs
@@ -268,6 +287,9 @@ impl TrapFrame<'_> {
             arch::occlum_pal_user_exited as *const () as usize as u64,
         );
         self.set_greg(libc::REG_RAX, value as u64);
+        // Clean flags: no single-stepping (TF) or alignment checks (AC) of
+        // LibOS code.
+        self.set_greg(libc::REG_EFL, 0x202);
         *self.fs = libos_fs;
     }
 }
@@ -302,9 +324,16 @@ pub(crate) fn ensure_installed() -> Result<(), Errno> {
         // interrupt sent while LibOS code serves a trap is delivered right after
         // the return to user code instead of being lost.
         for s in SYNC_SIGNALS.into_iter().chain([SIG_INTERRUPT]) {
+            // A fault in the fault-tolerant copy may hit while a SIGSEGV
+            // handler runs (a signal frame written to a bad user stack).
+            let nodefer = if s == libc::SIGSEGV || s == libc::SIGBUS {
+                libc::SA_NODEFER
+            } else {
+                0
+            };
             let act = KernelSigaction {
                 handler: arch::occlum_pal_signal_entry as *const () as usize,
-                flags: (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | SA_RESTORER,
+                flags: (libc::SA_SIGINFO | libc::SA_ONSTACK | nodefer) as u64 | SA_RESTORER,
                 restorer: arch::occlum_pal_restorer as *const () as usize,
                 mask,
             };
@@ -379,13 +408,19 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
     }
     // SAFETY: si_addr is valid to read for the fault signals handled here.
     let addr = unsafe { info.si_addr() } as u64;
-    let from_user = with_current_block(|b| match b {
-        Some(b) if b.depth == 0 => {
-            b.depth = 1;
-            true
-        }
-        _ => false,
-    });
+    if sig != SIG_INTERRUPT && info.si_code <= 0 {
+        // Sent by another process (kill, tgkill), not raised by the CPU or
+        // SUD: not a trap. Ignore it rather than mistake it for a fault.
+        return;
+    }
+    let from_user = !arch::in_pal_asm(rip)
+        && with_current_block(|b| match b {
+            Some(b) if b.depth == 0 => {
+                b.depth = 1;
+                true
+            }
+            _ => false,
+        });
     let handler = HANDLER.get();
     if sig == SIG_INTERRUPT && !from_user {
         // LibOS code was interrupted: it checks for pending work itself.

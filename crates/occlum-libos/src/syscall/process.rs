@@ -152,10 +152,16 @@ pub(super) fn sys_arch_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
             user::write_u64(a[1], fs)?;
             Ok(0)
         }
-        // GS base belongs to the platform layer (it locates the thread block).
-        ARCH_SET_GS => Err(Errno::EPERM),
+        ARCH_SET_GS => {
+            if a[1] >= TASK_SIZE {
+                return Err(Errno::EPERM);
+            }
+            ctx.frame().set_user_gs(a[1]);
+            Ok(0)
+        }
         ARCH_GET_GS => {
-            user::write_u64(a[1], 0)?;
+            let gs = ctx.frame().user_gs();
+            user::write_u64(a[1], gs)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),

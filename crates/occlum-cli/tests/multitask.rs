@@ -1,0 +1,80 @@
+//! Multitasking: threads, futexes, process creation (posix_spawn, vfork,
+//! execve), waiting, pipes and file descriptors, process groups. Each C
+//! program of `tests/apps/` runs natively and inside the LibOS, built against
+//! glibc and musl (static-PIE); standard output and exit status must match.
+//! Programs that start other test programs get their directory as `@BIN@`.
+
+mod common;
+
+use common::*;
+
+/// Declares, for a program run with `args`, one test per libc, plus extra
+/// checks on the (equal) outcome.
+macro_rules! differential_tests {
+    ($($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
+        differential_tests!(@mod glibc, "glibc"; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod musl, "musl"; $($test: $name, $args $(, |$o| $check)?;)*);
+    };
+    (@mod $mod:ident, $libc:literal; $($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
+        mod $mod {
+            use super::*;
+            $(#[test] fn $test() { let _o = differential($libc, $name, &$args, b"", &[]); $({ let $o = &_o; $check; })? })*
+        }
+    };
+}
+
+/// The outcome of a program that prints "ok ..." lines and ends with "all ok".
+fn all_ok(o: &Outcome) {
+    assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    assert!(!o.stdout.contains("FAIL"), "{}", o.stdout);
+    assert_eq!(o.status, 0);
+}
+
+differential_tests! {
+    threads: "threads", [], |o| all_ok(o);
+    futex: "futex", [], |o| all_ok(o);
+    spawn: "spawn", ["@BIN@"], |o| all_ok(o);
+    spawn_many: "spawn_many", ["@BIN@"], |o| all_ok(o);
+    pipeline: "pipeline", ["@BIN@"], |o| all_ok(o);
+    pipes: "pipes", [], |o| all_ok(o);
+    wait: "wait", ["@BIN@"], |o| all_ok(o);
+    pgid: "pgid", ["@BIN@"], |o| all_ok(o);
+    stress: "stress", ["@BIN@"],
+        |o| assert_eq!(o.stdout, "spawned 1000\nmessages 10000\nfds unchanged\nall ok\n");
+}
+
+/// Differs from Linux on purpose: the LibOS runs every process in one host
+/// process and one shared user-space region, so it cannot duplicate an
+/// address space; `fork` (and `clone` without `CLONE_VM`) fails with ENOSYS,
+/// as in Occlum. Programs start others with `posix_spawn` or `vfork`.
+#[test]
+fn fork_is_enosys() {
+    for libc in ["glibc", "musl"] {
+        let native = run_native(libc, "fork", &[], b"", DEFAULT_ENV);
+        assert_eq!((native.stdout.as_str(), native.status), ("fork: ok\n", 0));
+        let (o, stderr) = run_libos(libc, "fork", &[], b"", &[]);
+        assert_eq!(
+            (o.stdout.as_str(), o.status),
+            ("fork: -1 ENOSYS\n", 0),
+            "{libc}: {stderr}"
+        );
+    }
+}
+
+/// Differs from Linux on purpose: the LibOS allows
+/// `resource_limits.max_num_of_threads` (32 by default) threads in all,
+/// the main thread included, so the 32nd `pthread_create` fails with EAGAIN;
+/// the threads created still run and are joined.
+#[test]
+fn thread_limit_is_max_num_of_threads() {
+    for libc in ["glibc", "musl"] {
+        let native = run_native(libc, "thread_limit", &[], b"", DEFAULT_ENV);
+        assert_eq!(native.stdout, "created all 64\njoined\n");
+        let (o, stderr) = run_libos(libc, "thread_limit", &[], b"", &[]);
+        assert_eq!(
+            (o.stdout.as_str(), o.status),
+            ("create failed after 31: EAGAIN\njoined\n", 0),
+            "{libc}: {stderr}"
+        );
+    }
+}
