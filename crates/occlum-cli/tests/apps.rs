@@ -218,3 +218,44 @@ fn unsupported_program_kinds_are_refused() {
         );
     }
 }
+
+/// Host SIGINT/SIGTERM sent to `occlum run` reach the program as LibOS
+/// signals: a handler sees them; without one they end it (128 + signal).
+#[test]
+fn host_signals_are_forwarded_to_the_program() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    for (args, sig, expected_out, expected_status) in [
+        (vec![], "-INT", "got SIGINT\n", 0),
+        (vec![], "-TERM", "got SIGTERM\n", 0),
+        (vec!["default"], "-TERM", "", 143),
+    ] {
+        let mut child = Command::new(occlum())
+            .current_dir(instance())
+            .args(["run", "/bin/glibc/sigint_wait"])
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        let kill = Command::new("kill")
+            .arg(sig)
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            (rest.as_str(), shell_status(status)),
+            (expected_out, expected_status),
+            "{args:?} {sig}"
+        );
+    }
+}

@@ -96,6 +96,26 @@ pub(crate) fn layout() -> Layout {
     }
 }
 
+/// Host SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the init process's
+/// process group as LibOS signals (as a terminal sends Ctrl-C to the
+/// foreground group, or a container runtime SIGTERM to its first process), so
+/// programs can handle them; by default they end the program, and with it
+/// `occlum run`. Every thread created from here on inherits the blocked mask.
+fn start_signal_forwarder() {
+    occlum_pal::host::block_forwarded_signals();
+    let _ = std::thread::Builder::new()
+        .name("occlum-signals".into())
+        .spawn(|| loop {
+            let sig = occlum_pal::host::wait_forwarded_signal();
+            if let Some(init) = process::get_process(process::INIT_PID) {
+                let pgid = init.state().pgid;
+                if crate::signal::kill_group(pgid, sig, 0).is_err() {
+                    let _ = crate::signal::kill_process(process::INIT_PID, sig, 0);
+                }
+            }
+        });
+}
+
 /// Registers generic start-up registers for a program entered at `pc` with
 /// stack pointer `sp`.
 pub(crate) fn start_regs(pc: u64, sp: u64) -> UserRegs {
@@ -120,6 +140,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     trap::set_trap_handler(crate::trap::on_trap)
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
+    start_signal_forwarder();
     crate::syscall::set_injected_panic(cfg.inject_panic_at_syscall);
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
     fs::image::set_root(cfg.image_root.clone());

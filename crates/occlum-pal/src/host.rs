@@ -242,3 +242,64 @@ pub fn vdso_base() -> Option<u64> {
 pub fn exit(status: i32) -> ! {
     std::process::exit(status)
 }
+
+/// Host signals that are forwarded to the LibOS instead of ending the
+/// enclave: what a terminal or a container runtime sends.
+pub const FORWARDED_SIGNALS: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+fn forwarded_set() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialize and fill a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in FORWARDED_SIGNALS {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+/// Blocks the forwarded signals in the calling thread (and in the threads it
+/// creates afterwards), so that only [`wait_forwarded_signal`] receives them.
+pub fn block_forwarded_signals() {
+    let set = forwarded_set();
+    // SAFETY: changes only the calling thread's signal mask.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// Waits for the next forwarded host signal and returns its number.
+pub fn wait_forwarded_signal() -> i32 {
+    let set = forwarded_set();
+    loop {
+        let mut sig = 0;
+        // SAFETY: `set` and `sig` are valid for the call.
+        if unsafe { libc::sigwait(&set, &mut sig) } == 0 && FORWARDED_SIGNALS.contains(&sig) {
+            return sig;
+        }
+    }
+}
+
+/// Waits until host descriptor `fd` is ready for reading (`write` false) or
+/// writing, or until the calling thread is interrupted (`EINTR`, see
+/// [`crate::trap::interrupt`]). Blocking host calls go through this, so that
+/// a LibOS thread blocked on the host can still be stopped.
+pub fn wait_ready(fd: i32, write: bool) -> Result<(), Errno> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: if write { libc::POLLOUT } else { libc::POLLIN },
+        revents: 0,
+    };
+    // SAFETY: reads the calling thread's mask into a local set, then edits it.
+    let mask = unsafe {
+        let mut cur: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur);
+        libc::sigdelset(&mut cur, crate::trap::SIG_INTERRUPT);
+        cur
+    };
+    // SAFETY: `pfd` and `mask` are valid for the call; no timeout.
+    let rc = unsafe { libc::ppoll(&mut pfd, 1, std::ptr::null(), &mask) };
+    if rc < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}

@@ -167,6 +167,7 @@ impl UserThread {
         if CURRENT_BLOCK.with(|c| !c.get().is_null()) {
             return Err(Errno::EBUSY);
         }
+        crate::trap::unblock_trap_signals();
         let zone = zone()?;
         let stack_size = stack_size
             .clamp(256 * 1024, MAX_KERNEL_STACK)

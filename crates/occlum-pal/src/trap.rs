@@ -294,6 +294,22 @@ impl TrapFrame<'_> {
     }
 }
 
+/// Unblocks, in the calling thread, the signals the PAL needs to serve user
+/// code. A host thread created from inside a trap handler inherits the
+/// handler's mask, where the trap's own signal is blocked; a trapped syscall
+/// would then kill the whole process.
+pub(crate) fn unblock_trap_signals() {
+    // SAFETY: builds a local set and changes only the calling thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in SYNC_SIGNALS.into_iter().chain([SIG_INTERRUPT]) {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// Registers the LibOS's trap handler (once per process).
 pub fn set_trap_handler(h: TrapHandler) -> Result<(), Errno> {
     HANDLER.set(h).map_err(|_| Errno::EBUSY)

@@ -5,6 +5,22 @@ use occlum_pal::host::{self, HostFileKind};
 use super::{File, FileType, Stat};
 use crate::Result;
 
+/// Waits until the host descriptor is ready, giving up with `EINTR` when the
+/// current thread is interrupted (a signal, the end of its process).
+fn wait_host(fd: i32, write: bool) -> Result<()> {
+    let thread = crate::process::current();
+    loop {
+        if thread.as_ref().is_some_and(|t| t.interrupted()) {
+            return Err(crate::Errno::EINTR);
+        }
+        match host::wait_ready(fd, write) {
+            Err(crate::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
 /// One of the host's standard streams.
 pub struct HostStdio {
     host_fd: i32,
@@ -19,10 +35,12 @@ impl HostStdio {
 
 impl File for HostStdio {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        wait_host(self.host_fd, false)?;
         host::read(self.host_fd, buf)
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
+        wait_host(self.host_fd, true)?;
         host::write(self.host_fd, buf)
     }
 

@@ -82,8 +82,9 @@ pub struct ProcessState {
     pub exiting: Option<ExitStatus>,
     /// Set once all threads are gone: the process is a zombie until reaped.
     pub zombie: Option<ExitStatus>,
-    /// Whether the parent has seen `exec` or the end of this `vfork` child.
-    pub vfork_done: bool,
+    /// Whether the process has called `execve` (`setpgid` by its parent then
+    /// fails with `EACCES`).
+    pub did_exec: bool,
 }
 
 /// A LibOS process.
@@ -128,7 +129,7 @@ impl Process {
                 threads: Vec::new(),
                 exiting: None,
                 zombie: None,
-                vfork_done: false,
+                did_exec: false,
             }),
             vm: Mutex::new(Some(vm)),
             files: Mutex::new(files),

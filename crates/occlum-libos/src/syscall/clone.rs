@@ -220,7 +220,11 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     drop(cloexec);
     process.sig_actions().reset_for_exec();
     thread.set_altstack(AltStack::default());
-    process.state().exe_path = String::from_utf8_lossy(&path).into_owned();
+    {
+        let mut st = process.state();
+        st.exe_path = String::from_utf8_lossy(&path).into_owned();
+        st.did_exec = true;
+    }
     let start = StartContext {
         regs: start_regs(entry.pc, entry.sp),
         fs: 0,

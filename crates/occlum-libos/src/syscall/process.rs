@@ -73,10 +73,13 @@ pub(super) fn sys_setpgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     }
     let my_sid = me.state().sid;
     let pgid = if pgid == 0 { proc.pid() } else { pgid };
-    let (sid, is_leader) = {
+    let (sid, is_leader, did_exec) = {
         let st = proc.state();
-        (st.sid, st.sid == proc.pid())
+        (st.sid, st.sid == proc.pid(), st.did_exec)
     };
+    if !is_self && did_exec {
+        return Err(Errno::EACCES);
+    }
     if sid != my_sid {
         return Err(Errno::EPERM);
     }

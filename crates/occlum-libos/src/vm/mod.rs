@@ -113,8 +113,10 @@ impl VmSpace {
         Ok(len)
     }
 
-    /// Claims an address range for a new mapping, as `placement` asks.
-    fn claim(&self, placement: Placement, len: usize) -> Result<usize> {
+    /// Claims an address range for this address space, as `placement` asks,
+    /// without mapping it (mappings inside it then always succeed).
+    pub fn claim(&self, placement: Placement, len: usize) -> Result<usize> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let mut owners = owners::lock();
         let (base, end) = (self.space.base(), self.space.end());
         match placement {
