@@ -3,6 +3,9 @@
 
 use occlum_pal::uspace::{self, UserSpace};
 
+use crate::process::current;
+use crate::sync::lock;
+use crate::vm::{PROT_READ, PROT_WRITE};
 use crate::{Errno, Result};
 
 /// Longest path or string argument accepted from user space, with its NUL.
@@ -12,20 +15,47 @@ fn space() -> Result<&'static UserSpace> {
     uspace::get().ok_or(Errno::EFAULT)
 }
 
+/// Checks that the calling process has `[addr, addr+len)` mapped with
+/// protection `prot` (`EFAULT` otherwise): another process's memory, though in
+/// the same region, is not the caller's to name.
+pub fn check_access(addr: u64, len: usize, prot: u32) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let Some(thread) = current() else {
+        return Ok(());
+    };
+    let vm = thread.process().vm()?;
+    let allowed = lock(&vm).allows(addr as usize, len, prot);
+    if allowed {
+        Ok(())
+    } else {
+        Err(Errno::EFAULT)
+    }
+}
+
 /// Copies `len` bytes from user address `addr`.
 pub fn read_bytes(addr: u64, len: usize) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
-    space()?.read(addr as usize, &mut buf)?;
+    read_into(addr, &mut buf)?;
     Ok(buf)
 }
 
 /// Copies user memory at `addr` into `buf`.
 pub fn read_into(addr: u64, buf: &mut [u8]) -> Result<()> {
+    check_access(addr, buf.len(), PROT_READ)?;
     space()?.read(addr as usize, buf)
 }
 
 /// Copies `data` to user address `addr`.
 pub fn write_bytes(addr: u64, data: &[u8]) -> Result<()> {
+    check_access(addr, data.len(), PROT_WRITE)?;
+    space()?.write(addr as usize, data)
+}
+
+/// Copies `data` into an address space being built (the program loader),
+/// which is not yet the caller's.
+pub fn write_bytes_unchecked(addr: u64, data: &[u8]) -> Result<()> {
     space()?.write(addr as usize, data)
 }
 
@@ -51,6 +81,7 @@ pub fn read_u32(addr: u64) -> Result<u32> {
 /// Atomically replaces the `u32` at `addr` with `new` if it equals
 /// `expected`; returns the value found.
 pub fn cmpxchg_u32(addr: u64, expected: u32, new: u32) -> Result<u32> {
+    check_access(addr, 4, PROT_WRITE)?;
     space()?.cmpxchg_u32(addr as usize, expected, new)
 }
 

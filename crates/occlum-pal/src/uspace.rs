@@ -159,34 +159,43 @@ impl UserSpace {
     }
 
     /// Moves the pages of `[old, old+old_len)` to `[new, new+new_len)` keeping
-    /// contents and protection (growing with zero pages); the old range becomes
-    /// unmapped. The two ranges must not overlap.
+    /// contents (growing with zero pages of protection `prot`); the old range
+    /// becomes unmapped. The two ranges must not overlap.
+    ///
+    /// `MREMAP_DONTUNMAP` keeps the old range mapped (empty) while the pages
+    /// move, so the reservation never has a hole that another host mapping
+    /// could take.
     pub fn move_pages(
         &self,
         old: usize,
         old_len: usize,
         new: usize,
         new_len: usize,
+        prot: Prot,
     ) -> Result<(), Errno> {
         self.check_pages(old, old_len)?;
         self.check_pages(new, new_len)?;
         if old < new + new_len && new < old + old_len {
             return Err(Errno::EINVAL);
         }
-        // SAFETY: both ranges lie inside the user region and do not overlap.
+        let moved = old_len.min(new_len);
+        // SAFETY: both ranges lie inside the user region and do not overlap;
+        // the source stays mapped (DONTUNMAP).
         let p = unsafe {
             libc::mremap(
                 old as *mut libc::c_void,
-                old_len,
-                new_len,
-                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                moved,
+                moved,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP,
                 new as *mut libc::c_void,
             )
         };
         if p == libc::MAP_FAILED {
             return Err(Errno::ENOMEM);
         }
-        // mremap left a hole in the reservation: fill it again.
+        if new_len > moved {
+            self.map(new + moved, new_len - moved, prot)?;
+        }
         self.unmap(old, old_len)
     }
 

@@ -138,7 +138,7 @@ impl ElfImage {
         let bias = base as u64 - lo;
         for s in &self.loads {
             let data = &bytes[s.offset as usize..(s.offset + s.filesz) as usize];
-            crate::user::write_bytes(bias + s.vaddr, data)?;
+            crate::user::write_bytes_unchecked(bias + s.vaddr, data)?;
         }
         // Final protections; a page shared by two segments gets both.
         let mut prots: Vec<(usize, usize, u32)> = Vec::new();

@@ -72,7 +72,7 @@ pub fn build_init_stack(top: u64, info: &StackInfo<'_>) -> Result<u64> {
     let mut cur = top - 8;
     let mut push_bytes = |data: &[u8]| -> Result<u64> {
         cur -= data.len() as u64;
-        user::write_bytes(cur, data)?;
+        user::write_bytes_unchecked(cur, data)?;
         Ok(cur)
     };
     let cstr = |s: &[u8]| -> Vec<u8> {
@@ -134,6 +134,6 @@ pub fn build_init_stack(top: u64, info: &StackInfo<'_>) -> Result<u64> {
     }
     let sp = (cur - (words.len() as u64) * 8) & !15;
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    user::write_bytes(sp, &bytes)?;
+    user::write_bytes_unchecked(sp, &bytes)?;
     Ok(sp)
 }

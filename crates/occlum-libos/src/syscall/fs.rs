@@ -4,6 +4,7 @@ use super::SyscallCtx;
 use crate::fs::{Fd, FileRef};
 use crate::signal::{self, nr::SIGPIPE, SigInfo};
 use crate::user;
+use crate::vm::PROT_WRITE;
 use crate::{Errno, Result};
 
 /// Largest chunk copied between user memory and a file at once.
@@ -63,7 +64,10 @@ pub(super) fn sys_write(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
 
 pub(super) fn sys_read(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let f = file(ctx, a[0])?;
-    let mut buf = vec![0u8; (a[2] as usize).min(CHUNK)];
+    let len = (a[2] as usize).min(CHUNK);
+    // Check the buffer first: a bad one must not consume the file's data.
+    user::check_access(a[1], len, PROT_WRITE)?;
+    let mut buf = vec![0u8; len];
     let n = f.read(&mut buf)?;
     user::write_bytes(a[1], &buf[..n])?;
     Ok(n as u64)
@@ -101,6 +105,9 @@ pub(super) fn sys_writev(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 pub(super) fn sys_readv(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let f = file(ctx, a[0])?;
     let iov = user::read_iovecs(a[1], a[2])?;
+    for v in &iov {
+        user::check_access(v.base, v.len, PROT_WRITE)?;
+    }
     let total: usize = iov.iter().map(|v| v.len).sum();
     let mut buf = vec![0u8; total.min(CHUNK)];
     let mut n = f.read(&mut buf)?;

@@ -211,6 +211,20 @@ impl VmSpace {
         Ok(())
     }
 
+    /// Whether `[addr, addr+len)` is mapped without holes, all of it with
+    /// every protection bit in `prot`.
+    pub fn allows(&self, addr: usize, len: usize, prot: Prot) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        self.vmas.covers(addr, end)
+            && self
+                .vmas
+                .overlapping_vmas(addr, end)
+                .iter()
+                .all(|v| v.prot & prot == prot)
+    }
+
     /// Drops the contents of mapped pages (`MADV_DONTNEED`).
     pub fn discard(&mut self, addr: usize, len: usize) -> Result<()> {
         let len = self.check_mapped(addr, len)?;
@@ -302,7 +316,7 @@ impl VmSpace {
         new_len: usize,
         prot: Prot,
     ) -> Result<usize> {
-        if let Err(e) = self.space.move_pages(old, old_len, dst, new_len) {
+        if let Err(e) = self.space.move_pages(old, old_len, dst, new_len, prot) {
             owners::lock().release(dst, dst + new_len, self.id);
             return Err(e);
         }
