@@ -40,12 +40,14 @@ enum Command {
         force: bool,
     },
     /// Run a program of the built image inside the LibOS.
+    /// Everything after PATH goes to the program unchanged, `--help` and
+    /// `--` included.
+    #[command(disable_help_flag = true)]
     Run {
-        /// Path of the program inside the image (under an entry point).
-        path: String,
-        /// Arguments for the program.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// Path of the program inside the image (under an entry point), then
+        /// its arguments.
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "PATH [ARGS]...")]
+        command: Vec<String>,
     },
 }
 
@@ -68,7 +70,14 @@ fn main() -> ExitCode {
         Command::New { dir, force } => ("new", cmd::new::new(&dir, force).map(|_| 0)),
         Command::Init { force } => ("init", cmd::new::init(force).map(|_| 0)),
         Command::Build { force } => ("build", cmd::build::build(force).map(|_| 0)),
-        Command::Run { path, args } => ("run", cmd::run::run(&path, &args)),
+        Command::Run { command } => match command.split_first() {
+            Some((flag, _)) if flag == "--help" || flag == "-h" => {
+                println!("Run a program of the built image inside the LibOS\n\nUsage: occlum run <PATH> [ARGS]...");
+                return ExitCode::SUCCESS;
+            }
+            Some((path, args)) => ("run", cmd::run::run(path, args)),
+            None => ("run", Err(anyhow::anyhow!("missing the program's path"))),
+        },
     };
     match result {
         Ok(code) => ExitCode::from(code),

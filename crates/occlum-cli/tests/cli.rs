@@ -155,6 +155,21 @@ fn run_refuses_what_it_cannot_run() {
     );
 
     fs::write(dir.join("image/bin/notelf"), "#!/bin/sh\necho hi\n").unwrap();
+    fs::set_permissions(
+        dir.join("image/bin/notelf"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    fs::copy(
+        apps_build_dir().join("glibc/hello"),
+        dir.join("image/bin/noexec"),
+    )
+    .unwrap();
+    fs::set_permissions(
+        dir.join("image/bin/noexec"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
     fs::create_dir_all(dir.join("image/usr/bin")).unwrap();
     fs::copy(
         apps_build_dir().join("glibc/hello"),
@@ -185,6 +200,14 @@ fn run_refuses_what_it_cannot_run() {
         stderr(&notelf).contains("not an ELF"),
         "{}",
         stderr(&notelf)
+    );
+
+    let noexec = occlum_in(&dir, &["run", "/bin/noexec"], &[]);
+    assert_eq!(shell_status(noexec.status), 126);
+    assert!(
+        stderr(&noexec).contains("permission denied"),
+        "{}",
+        stderr(&noexec)
     );
 
     let relative = occlum_in(&dir, &["run", "bin/x"], &[]);
@@ -258,4 +281,23 @@ fn run_follows_symlinks_inside_the_image() {
         assert_ok(&out, p);
         assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, world!\nx\n");
     }
+}
+
+#[test]
+fn run_passes_every_argument_through() {
+    let (_tmp, dir) = new_instance();
+    fs::copy(
+        apps_build_dir().join("musl/echo_env"),
+        dir.join("image/bin/echo_env"),
+    )
+    .unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "build");
+    let out = occlum_in(&dir, &["run", "/bin/echo_env", "--help", "--", "-x"], &[]);
+    assert_ok(&out, "run with flag-like arguments");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .starts_with("argc=4\nargv[0]=/bin/echo_env\nargv[1]=--help\nargv[2]=--\nargv[3]=-x\n"),
+        "{stdout}"
+    );
 }

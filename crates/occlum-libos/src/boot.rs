@@ -145,8 +145,14 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
     fs::image::set_root(cfg.image_root.clone());
 
-    let bytes = fs::image::read_program(program.path.as_bytes())
-        .map_err(|e| BootError::Load(LoadError::new(e, format!("cannot read the program: {e}"))))?;
+    let bytes = fs::image::read_program(program.path.as_bytes()).map_err(|e| {
+        let why = match e {
+            Errno::EACCES => "permission denied (not an executable regular file)".to_string(),
+            Errno::ENOENT | Errno::ENOTDIR => "no such file".to_string(),
+            e => format!("cannot read the program: {e}"),
+        };
+        BootError::Load(LoadError::new(e, why))
+    })?;
     let mut vm = VmSpace::new(space);
     let entry = loader::load(
         &mut vm,

@@ -135,8 +135,13 @@ pub enum HostPathKind {
     Symlink(std::path::PathBuf),
     /// A directory.
     Directory,
-    /// A regular file of this size.
-    Regular(u64),
+    /// A regular file.
+    Regular {
+        /// Size in bytes.
+        size: u64,
+        /// Whether anyone may execute it.
+        executable: bool,
+    },
     /// Anything else.
     Other,
 }
@@ -150,7 +155,11 @@ pub fn lstat_path(path: &std::path::Path) -> Result<HostPathKind, Errno> {
     } else if ft.is_dir() {
         HostPathKind::Directory
     } else if ft.is_file() {
-        HostPathKind::Regular(m.len())
+        use std::os::unix::fs::PermissionsExt;
+        HostPathKind::Regular {
+            size: m.len(),
+            executable: m.permissions().mode() & 0o111 != 0,
+        }
     } else {
         HostPathKind::Other
     })
@@ -220,15 +229,31 @@ pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// `(AT_HWCAP, AT_HWCAP2)` of the host CPU.
+/// The host kernel's auxiliary vector, read from `/proc/self/auxv`
+/// (`getauxval` reports glibc's own view of some entries, e.g. AT_HWCAP).
+fn auxv() -> &'static [(u64, u64)] {
+    static AUXV: std::sync::OnceLock<Vec<(u64, u64)>> = std::sync::OnceLock::new();
+    AUXV.get_or_init(|| {
+        let bytes = std::fs::read("/proc/self/auxv").unwrap_or_default();
+        bytes
+            .chunks_exact(16)
+            .map(|c| {
+                let w = |i: usize| u64::from_le_bytes(c[i..i + 8].try_into().expect("8 bytes"));
+                (w(0), w(8))
+            })
+            .take_while(|&(k, _)| k != 0)
+            .collect()
+    })
+}
+
+/// The value of auxiliary-vector entry `key` the host kernel gave this process.
+pub fn auxv_entry(key: u64) -> Option<u64> {
+    auxv().iter().find(|&&(k, _)| k == key).map(|&(_, v)| v)
+}
+
+/// `(AT_HWCAP, AT_HWCAP2)` of the host CPU, as the kernel reports them.
 pub fn hwcap() -> (u64, u64) {
-    // SAFETY: getauxval has no preconditions.
-    unsafe {
-        (
-            libc::getauxval(libc::AT_HWCAP),
-            libc::getauxval(libc::AT_HWCAP2),
-        )
-    }
+    (auxv_entry(16).unwrap_or(0), auxv_entry(26).unwrap_or(0))
 }
 
 /// Address of the kernel's vDSO in this process, if any.

@@ -126,10 +126,13 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
     match occlum_libos::run(&boot, program) {
         Ok(ExitStatus::Exited(code)) => Ok(code),
         Ok(ExitStatus::Killed(sig)) => {
-            eprintln!(
+            // Like a shell, stay quiet about SIGPIPE: it is how pipelines end.
+            if sig != 13 {
+                eprintln!(
                 "occlum run: {path}: terminated by signal {sig} ({})",
                 signal_name(sig)
             );
+            }
             Ok((128 + sig) as u8)
         }
         Ok(ExitStatus::LibosBug) => Err(failure(

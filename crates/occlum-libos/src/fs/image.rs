@@ -79,12 +79,14 @@ pub fn resolve(path: &[u8]) -> Result<PathBuf> {
     Ok(root.join(cur.join("/")))
 }
 
-/// Reads the program file at `path` (`EACCES` if it is not a regular file,
-/// as `execve` reports).
+/// Reads the program file at `path` (`EACCES` if it is not a regular file or
+/// has no execute permission, as `execve` reports).
 pub fn read_program(path: &[u8]) -> Result<Vec<u8>> {
     let host_path = resolve(path)?;
     match host::lstat_path(&host_path)? {
-        HostPathKind::Regular(_) => host::read_file(&host_path, MAX_PROGRAM_SIZE),
+        HostPathKind::Regular {
+            executable: true, ..
+        } => host::read_file(&host_path, MAX_PROGRAM_SIZE),
         _ => Err(Errno::EACCES),
     }
 }

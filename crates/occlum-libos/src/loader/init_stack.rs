@@ -27,6 +27,7 @@ const AT_RANDOM: u64 = 25;
 const AT_HWCAP2: u64 = 26;
 const AT_EXECFN: u64 = 31;
 const AT_SYSINFO_EHDR: u64 = 33;
+const AT_MINSIGSTKSZ: u64 = 51;
 
 /// What goes on the initial stack.
 pub struct StackInfo<'a> {
@@ -119,6 +120,9 @@ pub fn build_init_stack(top: u64, info: &StackInfo<'_>) -> Result<u64> {
     ];
     if let Some(vdso) = host::vdso_base() {
         auxv.push((AT_SYSINFO_EHDR, vdso));
+    }
+    if let Some(min) = host::auxv_entry(AT_MINSIGSTKSZ) {
+        auxv.push((AT_MINSIGSTKSZ, min));
     }
     auxv.push((AT_NULL, 0));
 

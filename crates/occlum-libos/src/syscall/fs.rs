@@ -1,7 +1,7 @@
 //! File syscalls (for now over the standard streams only).
 
 use super::SyscallCtx;
-use crate::fs::{Fd, FileRef};
+use crate::fs::{Fd, FileRef, FileType, Stat};
 use crate::signal::{self, nr::SIGPIPE, SigInfo};
 use crate::user;
 use crate::vm::PROT_WRITE;
@@ -158,16 +158,37 @@ pub(super) fn sys_newfstatat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
         return Err(Errno::EINVAL);
     }
     let path = user::read_cstring(path, user::MAX_STRING)?;
+    let root_dir = Stat {
+        dev: 0x10,
+        ino: 2,
+        kind: FileType::Directory,
+        perm: 0o755,
+        nlink: 2,
+        rdev: 0,
+        size: 4096,
+        blksize: 4096,
+    };
     if path.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         if dirfd == AT_FDCWD {
-            return Err(Errno::ENOENT);
+            // The working directory, which is `/` until the VFS arrives.
+            user::write_bytes(statbuf, &root_dir.to_bytes())?;
+            return Ok(0);
         }
         return write_stat(&file(ctx, dirfd as Fd as u64)?, statbuf);
     }
-    // There is no file system yet: no path names an existing file.
+    if path.iter().all(|&b| b == b'/') {
+        user::write_bytes(statbuf, &root_dir.to_bytes())?;
+        return Ok(0);
+    }
+    if path[0] != b'/' && dirfd != AT_FDCWD {
+        // Every open file so far is a stream, never a directory.
+        file(ctx, dirfd as Fd as u64)?;
+        return Err(Errno::ENOTDIR);
+    }
+    // Files beyond the standard streams arrive with the VFS.
     Err(Errno::ENOENT)
 }
 

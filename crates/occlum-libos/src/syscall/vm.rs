@@ -28,6 +28,8 @@ const MAP_KNOWN: u64 = 0x0f
     | 0x8_0000
     | 0x10_0000;
 const PROT_GROWS: u64 = 0x0100_0000 | 0x0200_0000;
+const PROT_SEM: u64 = 0x8;
+const PROT_RWX: u64 = (PROT_READ | PROT_WRITE | PROT_EXEC) as u64;
 
 const MREMAP_MAYMOVE: u64 = 1;
 const MREMAP_FIXED: u64 = 2;
@@ -44,12 +46,14 @@ fn with_vm<R>(ctx: &SyscallCtx<'_, '_>, f: impl FnOnce(&mut VmSpace) -> Result<R
     f(&mut guard)
 }
 
-fn check_prot(prot: u64) -> Result<u32> {
-    let prot = prot & !PROT_GROWS;
-    if prot & !((PROT_READ | PROT_WRITE | PROT_EXEC) as u64) != 0 {
+/// `mprotect`'s checks (mm/mprotect.c): `PROT_SEM` is accepted and ignored;
+/// `PROT_GROWSDOWN`/`PROT_GROWSUP` need a grows-down/up mapping, which the
+/// LibOS never makes.
+fn check_mprotect_prot(prot: u64) -> Result<u32> {
+    if prot & !(PROT_RWX | PROT_SEM | PROT_GROWS) != 0 || prot & PROT_GROWS != 0 {
         return Err(Errno::EINVAL);
     }
-    Ok(prot as u32)
+    Ok((prot & PROT_RWX) as u32)
 }
 
 pub(super) fn sys_brk(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -59,7 +63,8 @@ pub(super) fn sys_brk(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> 
 pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (addr, len, prot, flags, fd, offset) =
         (a[0] as usize, a[1] as usize, a[2], a[3], a[4] as i32, a[5]);
-    let prot = check_prot(prot)?;
+    // mmap ignores protection bits it does not know, as Linux does.
+    let prot = (prot & PROT_RWX) as u32;
     match flags & MAP_TYPE {
         MAP_SHARED | MAP_PRIVATE => {}
         MAP_SHARED_VALIDATE if flags & !MAP_KNOWN == 0 => {}
@@ -100,7 +105,7 @@ pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 }
 
 pub(super) fn sys_mprotect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let prot = check_prot(a[2])?;
+    let prot = check_mprotect_prot(a[2])?;
     with_vm(ctx, |vm| vm.protect(a[0] as usize, a[1] as usize, prot))?;
     Ok(0)
 }
@@ -134,8 +139,15 @@ pub(super) fn sys_mremap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 
 pub(super) fn sys_madvise(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (addr, len, advice) = (a[0] as usize, a[1] as usize, a[2]);
-    let known = matches!(advice, MADV_NORMAL..=MADV_DONTNEED | MADV_FREE | 9..=19 | 100..=101);
-    if !known {
+    // NORMAL..DONTNEED, FREE, and DONTFORK..COLLAPSE; REMOVE needs a shared
+    // mapping and HWPOISON/SOFT_OFFLINE real pages: EINVAL, as for unknown
+    // values.
+    let known = matches!(advice, MADV_NORMAL..=MADV_DONTNEED | MADV_FREE | 10..=25);
+    if !known
+        || (addr as u64)
+            .checked_add(len as u64)
+            .is_none_or(|e| e > isize::MAX as u64)
+    {
         return Err(Errno::EINVAL);
     }
     with_vm(ctx, |vm| {

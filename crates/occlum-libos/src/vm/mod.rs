@@ -268,9 +268,12 @@ impl VmSpace {
         let Some(vma) = self.vmas.containing(old) else {
             return Err(Errno::EFAULT);
         };
-        if old_len == 0 || old.checked_add(old_len).is_none_or(|e| e > vma.end) {
-            // Linux: the old range must lie within one mapping (old_len 0
-            // duplicates shared mappings only).
+        if old_len == 0 {
+            // Duplicating a mapping (old_len 0) works for shared mappings only.
+            return Err(Errno::EINVAL);
+        }
+        if old.checked_add(old_len).is_none_or(|e| e > vma.end) {
+            // The old range must lie within one mapping.
             return Err(Errno::EFAULT);
         }
         let prot = vma.prot;
