@@ -328,3 +328,25 @@ pub fn wait_ready(fd: i32, write: bool) -> Result<(), Errno> {
     }
     Ok(())
 }
+
+/// What host descriptor `fd` is ready for right now: (readable, writable,
+/// hang-up, error). A descriptor the host cannot poll counts as ready.
+pub fn poll_now(fd: i32) -> (bool, bool, bool, bool) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN | libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+    if rc < 0 {
+        return (true, true, false, false);
+    }
+    let r = pfd.revents;
+    (
+        r & libc::POLLIN != 0,
+        r & libc::POLLOUT != 0,
+        r & libc::POLLHUP != 0,
+        r & (libc::POLLERR | libc::POLLNVAL) != 0,
+    )
+}

@@ -1,16 +1,21 @@
 //! Files and descriptor tables. For now the only files are the host's
 //! standard streams; the VFS arrives with the file-system work.
 
+pub mod epoll;
+pub mod eventfd;
 mod file_table;
 pub mod image;
 pub mod pipe;
+pub mod poll;
 mod stat;
 mod stdio;
+pub mod unix_stream;
 
 pub use file_table::{Fd, FileTable};
 pub use stat::{FileType, Stat};
 pub use stdio::HostStdio;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use crate::sync::WaitQueue;
@@ -36,10 +41,12 @@ pub struct Readiness {
     pub writable: bool,
     /// The other end is gone.
     pub hangup: bool,
+    /// An error condition (a pipe's write end without readers).
+    pub error: bool,
 }
 
 /// An open file description.
-pub trait File: Send + Sync {
+pub trait File: Any + Send + Sync {
     /// Reads into `buf`; returns the count read (0 at end of file).
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
         Err(Errno::EBADF)
@@ -71,14 +78,19 @@ pub trait File: Send + Sync {
         Readiness {
             readable: true,
             writable: true,
-            hangup: false,
+            ..Readiness::default()
         }
     }
 
-    /// The queue woken when the readiness may have changed; `None` for files
-    /// that are always ready or that must be polled again (host files).
-    fn poll_queue(&self) -> Option<&WaitQueue> {
-        None
+    /// The queues woken when the readiness may have changed.
+    fn poll_queues(&self) -> Vec<&WaitQueue> {
+        Vec::new()
+    }
+
+    /// Whether readiness comes from the host, so waiting for it means polling
+    /// again from time to time (no LibOS queue is woken).
+    fn polls_host(&self) -> bool {
+        false
     }
 
     /// Terminal attributes (`TCGETS`), for terminals only.
@@ -94,3 +106,9 @@ pub trait File: Send + Sync {
 
 /// A shared open file description.
 pub type FileRef = Arc<dyn File>;
+
+/// The file as its concrete type `T`, if it is one.
+pub fn downcast<T: File>(f: FileRef) -> Option<Arc<T>> {
+    let any: Arc<dyn Any + Send + Sync> = f;
+    any.downcast::<T>().ok()
+}

@@ -1,7 +1,7 @@
 //! Pipes: a bounded byte buffer shared by a read end and a write end.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
@@ -31,12 +31,14 @@ struct Pipe {
 pub struct PipeReader {
     pipe: Arc<Pipe>,
     flags: AtomicU32,
+    closed: AtomicBool,
 }
 
 /// The write end of a pipe.
 pub struct PipeWriter {
     pipe: Arc<Pipe>,
     flags: AtomicU32,
+    closed: AtomicBool,
 }
 
 /// Makes a pipe; `flags` (`O_NONBLOCK`) apply to both ends.
@@ -56,10 +58,12 @@ pub fn new_pipe(flags: u32) -> (Arc<PipeReader>, Arc<PipeWriter>) {
         Arc::new(PipeReader {
             pipe: pipe.clone(),
             flags: AtomicU32::new(flags),
+            closed: AtomicBool::new(false),
         }),
         Arc::new(PipeWriter {
             pipe,
             flags: AtomicU32::new(flags | 1),
+            closed: AtomicBool::new(false),
         }),
     )
 }
@@ -86,7 +90,7 @@ impl Pipe {
 
 impl File for PipeReader {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        if buf.is_empty() {
+        if buf.is_empty() || self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
         let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
@@ -127,18 +131,21 @@ impl File for PipeReader {
     fn poll(&self) -> Readiness {
         Readiness {
             readable: self.pipe.readable_now(),
-            writable: false,
             hangup: lock(&self.pipe.state).writers == 0,
+            ..Readiness::default()
         }
     }
 
-    fn poll_queue(&self) -> Option<&WaitQueue> {
-        Some(&self.pipe.readable)
+    fn poll_queues(&self) -> Vec<&WaitQueue> {
+        vec![&self.pipe.readable]
     }
 }
 
 impl File for PipeWriter {
     fn write(&self, data: &[u8]) -> Result<usize> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Errno::EPIPE);
+        }
         if data.is_empty() {
             return Ok(0);
         }
@@ -195,27 +202,47 @@ impl File for PipeWriter {
     fn poll(&self) -> Readiness {
         let st = lock(&self.pipe.state);
         Readiness {
-            readable: false,
             writable: st.readers == 0 || PIPE_CAPACITY - st.buf.len() >= PIPE_BUF,
-            hangup: false,
+            error: st.readers == 0,
+            ..Readiness::default()
         }
     }
 
-    fn poll_queue(&self) -> Option<&WaitQueue> {
-        Some(&self.pipe.writable)
+    fn poll_queues(&self) -> Vec<&WaitQueue> {
+        vec![&self.pipe.writable]
+    }
+}
+
+impl PipeReader {
+    /// Stops reading for good (as when the last descriptor closes; also
+    /// `shutdown(SHUT_RD)` of a socket): writers then get `EPIPE`.
+    pub fn close(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            lock(&self.pipe.state).readers -= 1;
+            self.pipe.writable.wake_all();
+        }
+    }
+}
+
+impl PipeWriter {
+    /// Stops writing for good (as when the last descriptor closes; also
+    /// `shutdown(SHUT_WR)` of a socket): readers then see end of file.
+    pub fn close(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            lock(&self.pipe.state).writers -= 1;
+            self.pipe.readable.wake_all();
+        }
     }
 }
 
 impl Drop for PipeReader {
     fn drop(&mut self) {
-        lock(&self.pipe.state).readers -= 1;
-        self.pipe.writable.wake_all();
+        self.close();
     }
 }
 
 impl Drop for PipeWriter {
     fn drop(&mut self) {
-        lock(&self.pipe.state).writers -= 1;
-        self.pipe.readable.wake_all();
+        self.close();
     }
 }

@@ -2,7 +2,7 @@
 
 use occlum_pal::host::{self, HostFileKind};
 
-use super::{File, FileType, Stat};
+use super::{File, FileType, Readiness, Stat};
 use crate::Result;
 
 /// Waits until the host descriptor is ready, giving up with `EINTR` when the
@@ -71,6 +71,20 @@ impl File for HostStdio {
                 4096
             },
         })
+    }
+
+    fn poll(&self) -> Readiness {
+        let (readable, writable, hangup, error) = host::poll_now(self.host_fd);
+        Readiness {
+            readable,
+            writable,
+            hangup,
+            error,
+        }
+    }
+
+    fn polls_host(&self) -> bool {
+        true
     }
 
     fn tcgets(&self) -> Result<[u8; 36]> {

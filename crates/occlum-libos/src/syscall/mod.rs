@@ -8,8 +8,10 @@ mod fd;
 mod fs;
 mod futex;
 mod misc;
+mod poll;
 mod process;
 mod signal;
+mod socket;
 mod time;
 mod vm;
 mod wait;
@@ -105,6 +107,21 @@ table! {
     dup3 => fd::sys_dup3,
     fcntl => fd::sys_fcntl,
     sched_getaffinity => misc::sys_sched_getaffinity,
+    poll => poll::sys_poll,
+    ppoll => poll::sys_ppoll,
+    select => poll::sys_select,
+    pselect6 => poll::sys_pselect6,
+    epoll_create => poll::sys_epoll_create,
+    epoll_create1 => poll::sys_epoll_create1,
+    epoll_ctl => poll::sys_epoll_ctl,
+    epoll_wait => poll::sys_epoll_wait,
+    epoll_pwait => poll::sys_epoll_pwait,
+    eventfd => poll::sys_eventfd,
+    eventfd2 => poll::sys_eventfd2,
+    socketpair => socket::sys_socketpair,
+    shutdown => socket::sys_shutdown,
+    sendto => socket::sys_sendto,
+    recvfrom => socket::sys_recvfrom,
     rt_sigaction => signal::sys_rt_sigaction,
     rt_sigprocmask => signal::sys_rt_sigprocmask,
     rt_sigreturn => signal::sys_rt_sigreturn,

@@ -1,0 +1,387 @@
+//! Waiting on several descriptors: `poll`, `ppoll`, `select`, `pselect6`,
+//! `epoll_*`; and `eventfd`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::SyscallCtx;
+use crate::fs::epoll::{events_of, CtlOp, Epoll, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT};
+use crate::fs::eventfd::{EventFd, EFD_SEMAPHORE};
+use crate::fs::poll::wait_until_ready;
+use crate::fs::{Fd, FileRef, O_CLOEXEC, O_NONBLOCK};
+use crate::signal::SigSet;
+use crate::user;
+use crate::{Errno, Result};
+
+const POLLIN: u16 = 0x1;
+const POLLPRI: u16 = 0x2;
+const POLLOUT: u16 = 0x4;
+const POLLERR: u16 = 0x8;
+const POLLHUP: u16 = 0x10;
+const POLLNVAL: u16 = 0x20;
+const POLLRDNORM: u16 = 0x40;
+const POLLWRNORM: u16 = 0x100;
+
+fn fd_limit(ctx: &SyscallCtx<'_, '_>) -> usize {
+    ctx.process()
+        .rlimits()
+        .get(7)
+        .map_or(1024, |l| l.cur.min(1 << 20) as usize)
+}
+
+fn deadline_after(d: Option<Duration>) -> Option<Instant> {
+    d.map(|d| Instant::now() + d.min(Duration::from_secs(u32::MAX as u64)))
+}
+
+/// Applies a temporary signal mask for the duration of a wait (`ppoll`,
+/// `pselect6`, `epoll_pwait`); if the wait is interrupted, the old mask is
+/// restored after the handler runs, as Linux does.
+fn with_sigmask<T>(
+    ctx: &SyscallCtx<'_, '_>,
+    mask: Option<SigSet>,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let Some(mask) = mask else { return f() };
+    let thread = ctx.thread();
+    let old = thread.sig_mask();
+    thread.set_sig_mask(mask);
+    let r = f();
+    if matches!(r, Err(Errno::EINTR)) {
+        thread.set_saved_mask(old);
+    } else {
+        thread.set_sig_mask(old);
+    }
+    r
+}
+
+fn read_sigmask(addr: u64, size: u64) -> Result<Option<SigSet>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(SigSet(user::read_u64(addr)?)))
+}
+
+fn poll_revents(file: Option<&FileRef>, events: u16) -> u16 {
+    let Some(f) = file else { return POLLNVAL };
+    let e = events_of(f.poll());
+    let mut r = 0;
+    if e & EPOLLIN != 0 {
+        r |= events & (POLLIN | POLLRDNORM);
+    }
+    if e & EPOLLOUT != 0 {
+        r |= events & (POLLOUT | POLLWRNORM);
+    }
+    if e & EPOLLHUP != 0 {
+        r |= POLLHUP;
+    }
+    if e & EPOLLERR != 0 {
+        r |= POLLERR;
+    }
+    let _ = POLLPRI;
+    r
+}
+
+fn do_poll(
+    ctx: &SyscallCtx<'_, '_>,
+    fds_addr: u64,
+    nfds: u64,
+    timeout: Option<Duration>,
+) -> Result<u64> {
+    if nfds > fd_limit(ctx) as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let raw = user::read_bytes(fds_addr, nfds as usize * 8)?;
+    let entries: Vec<(i32, u16)> = raw
+        .chunks_exact(8)
+        .map(|c| {
+            (
+                i32::from_le_bytes(c[0..4].try_into().expect("4")),
+                u16::from_le_bytes(c[4..6].try_into().expect("2")),
+            )
+        })
+        .collect();
+    let files: Vec<Option<FileRef>> = {
+        let table = ctx.process().files();
+        entries
+            .iter()
+            .map(|&(fd, _)| if fd < 0 { None } else { table.get(fd).ok() })
+            .collect()
+    };
+    let live: Vec<FileRef> = files.iter().flatten().cloned().collect();
+    let check = || {
+        let revents: Vec<u16> = entries
+            .iter()
+            .zip(&files)
+            .map(|(&(fd, ev), f)| {
+                if fd < 0 {
+                    0
+                } else {
+                    poll_revents(f.as_ref(), ev)
+                }
+            })
+            .collect();
+        let n = revents.iter().filter(|&&r| r != 0).count();
+        Ok((n > 0).then_some((n, revents)))
+    };
+    let result = if timeout == Some(Duration::ZERO) {
+        check()?
+    } else {
+        wait_until_ready(&live, deadline_after(timeout), check)?
+    };
+    let (n, revents) = result.unwrap_or((0, vec![0; entries.len()]));
+    let mut out = raw;
+    for (i, r) in revents.iter().enumerate() {
+        out[i * 8 + 6..i * 8 + 8].copy_from_slice(&r.to_le_bytes());
+    }
+    user::write_bytes(fds_addr, &out)?;
+    Ok(n as u64)
+}
+
+pub(super) fn sys_poll(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let ms = a[2] as i32;
+    let timeout = (ms >= 0).then(|| Duration::from_millis(ms as u64));
+    do_poll(ctx, a[0], a[1], timeout)
+}
+
+pub(super) fn sys_ppoll(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let timeout = if a[2] != 0 {
+        Some(user::read_timespec(a[2])?)
+    } else {
+        None
+    };
+    let mask = read_sigmask(a[3], a[4])?;
+    with_sigmask(ctx, mask, || do_poll(ctx, a[0], a[1], timeout))
+}
+
+/// Reads an `fd_set` of `nfds` bits (empty if `addr` is 0).
+fn read_fdset(addr: u64, nfds: usize) -> Result<Vec<u64>> {
+    let words = nfds.div_ceil(64);
+    if addr == 0 {
+        return Ok(vec![0; words]);
+    }
+    let b = user::read_bytes(addr, words * 8)?;
+    Ok(b.chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
+        .collect())
+}
+
+fn write_fdset(addr: u64, set: &[u64]) -> Result<()> {
+    if addr == 0 {
+        return Ok(());
+    }
+    let b: Vec<u8> = set.iter().flat_map(|w| w.to_le_bytes()).collect();
+    user::write_bytes(addr, &b)
+}
+
+fn do_select(
+    ctx: &SyscallCtx<'_, '_>,
+    a: [u64; 6],
+    timeout: Option<Duration>,
+) -> Result<(u64, Option<Duration>)> {
+    let nfds = a[0] as i32;
+    if nfds < 0 || nfds as usize > fd_limit(ctx) {
+        return Err(Errno::EINVAL);
+    }
+    let nfds = nfds as usize;
+    let (rset, wset, eset) = (
+        read_fdset(a[1], nfds)?,
+        read_fdset(a[2], nfds)?,
+        read_fdset(a[3], nfds)?,
+    );
+    let mut watched: Vec<(usize, FileRef)> = Vec::new();
+    {
+        let table = ctx.process().files();
+        for fd in 0..nfds {
+            let bit = |s: &Vec<u64>| s[fd / 64] & (1 << (fd % 64)) != 0;
+            if bit(&rset) || bit(&wset) || bit(&eset) {
+                watched.push((fd, table.get(fd as Fd)?));
+            }
+        }
+    }
+    let files: Vec<FileRef> = watched.iter().map(|(_, f)| f.clone()).collect();
+    let words = nfds.div_ceil(64);
+    let check = || {
+        let (mut r, mut w, mut e) = (vec![0u64; words], vec![0u64; words], vec![0u64; words]);
+        let mut n = 0;
+        for (fd, f) in &watched {
+            let ev = events_of(f.poll());
+            let (word, bit) = (fd / 64, 1u64 << (fd % 64));
+            if rset[word] & bit != 0 && ev & (EPOLLIN | EPOLLHUP | EPOLLERR) != 0 {
+                r[word] |= bit;
+                n += 1;
+            }
+            if wset[word] & bit != 0 && ev & (EPOLLOUT | EPOLLERR) != 0 {
+                w[word] |= bit;
+                n += 1;
+            }
+            let _ = &mut e;
+        }
+        Ok((n > 0).then_some((n, r, w, e)))
+    };
+    let start = Instant::now();
+    let result = if timeout == Some(Duration::ZERO) {
+        check()?
+    } else {
+        wait_until_ready(&files, deadline_after(timeout), check)?
+    };
+    let (n, r, w, e) = result.unwrap_or((0, vec![0; words], vec![0; words], vec![0; words]));
+    write_fdset(a[1], &r)?;
+    write_fdset(a[2], &w)?;
+    write_fdset(a[3], &e)?;
+    Ok((n as u64, timeout.map(|t| t.saturating_sub(start.elapsed()))))
+}
+
+fn read_timeval(addr: u64) -> Result<Duration> {
+    let b = user::read_bytes(addr, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().expect("8"));
+    let usec = i64::from_le_bytes(b[8..].try_into().expect("8"));
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(sec as u64, usec as u32 * 1000))
+}
+
+pub(super) fn sys_select(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let timeout = if a[4] != 0 {
+        Some(read_timeval(a[4])?)
+    } else {
+        None
+    };
+    let (n, left) = do_select(ctx, a, timeout)?;
+    if let (Some(left), true) = (left, a[4] != 0) {
+        // Linux updates the timeout with the time not slept.
+        user::write_time(a[4], left, true)?;
+    }
+    Ok(n)
+}
+
+pub(super) fn sys_pselect6(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let timeout = if a[4] != 0 {
+        Some(user::read_timespec(a[4])?)
+    } else {
+        None
+    };
+    let mask = if a[5] != 0 {
+        let b = user::read_bytes(a[5], 16)?;
+        let (ptr, size) = (
+            u64::from_le_bytes(b[..8].try_into().expect("8")),
+            u64::from_le_bytes(b[8..].try_into().expect("8")),
+        );
+        read_sigmask(ptr, size)?
+    } else {
+        None
+    };
+    let (n, left) = with_sigmask(ctx, mask, || do_select(ctx, a, timeout))?;
+    if let (Some(left), true) = (left, a[4] != 0) {
+        user::write_time(a[4], left, false)?;
+    }
+    Ok(n)
+}
+
+fn install(ctx: &SyscallCtx<'_, '_>, file: FileRef, cloexec: bool) -> Result<u64> {
+    let limit = fd_limit(ctx);
+    ctx.process()
+        .files()
+        .insert(file, cloexec, limit)
+        .map(|fd| fd as u64)
+}
+
+pub(super) fn sys_epoll_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    if a[0] as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    install(ctx, Arc::new(Epoll::default()), false)
+}
+
+pub(super) fn sys_epoll_create1(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let flags = a[0] as u32;
+    if flags & !O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    install(ctx, Arc::new(Epoll::default()), flags & O_CLOEXEC != 0)
+}
+
+/// The epoll instance at `fd` (`EINVAL` if `fd` is another kind of file).
+fn epoll_at(ctx: &SyscallCtx<'_, '_>, fd: Fd) -> Result<Arc<Epoll>> {
+    let f = ctx.process().files().get(fd)?;
+    crate::fs::downcast::<Epoll>(f).ok_or(Errno::EINVAL)
+}
+
+pub(super) fn sys_epoll_ctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (epfd, op, fd, event) = (a[0] as Fd, a[1], a[2] as Fd, a[3]);
+    let ep = epoll_at(ctx, epfd)?;
+    let target = ctx.process().files().get(fd)?;
+    if fd == epfd {
+        return Err(Errno::EINVAL);
+    }
+    let op = match op {
+        1 => CtlOp::Add,
+        2 => CtlOp::Del,
+        3 => CtlOp::Mod,
+        _ => return Err(Errno::EINVAL),
+    };
+    let (events, data) = if op == CtlOp::Del {
+        (0, 0)
+    } else {
+        let b = user::read_bytes(event, 12)?;
+        (
+            u32::from_le_bytes(b[..4].try_into().expect("4")),
+            u64::from_le_bytes(b[4..12].try_into().expect("8")),
+        )
+    };
+    ep.ctl(op, fd, &target, events, data)?;
+    Ok(0)
+}
+
+fn do_epoll_wait(ctx: &SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (epfd, events, max, ms) = (a[0] as Fd, a[1], a[2] as i32, a[3] as i32);
+    if max <= 0 || max as usize > (i32::MAX as usize) / 12 {
+        return Err(Errno::EINVAL);
+    }
+    let ep = epoll_at(ctx, epfd)?;
+    user::check_access(events, max as usize * 12, crate::vm::PROT_WRITE)?;
+    let timeout = (ms >= 0).then(|| Duration::from_millis(ms as u64));
+    let files = ep.files();
+    let check = || {
+        let r = ep.ready(max as usize);
+        Ok((!r.is_empty()).then_some(r))
+    };
+    let ready = if timeout == Some(Duration::ZERO) {
+        check()?
+    } else {
+        wait_until_ready(&files, deadline_after(timeout), check)?
+    };
+    let ready = ready.unwrap_or_default();
+    let mut out = Vec::with_capacity(ready.len() * 12);
+    for (ev, data) in &ready {
+        out.extend_from_slice(&ev.to_le_bytes());
+        out.extend_from_slice(&data.to_le_bytes());
+    }
+    user::write_bytes(events, &out)?;
+    Ok(ready.len() as u64)
+}
+
+pub(super) fn sys_epoll_wait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    do_epoll_wait(ctx, a)
+}
+
+pub(super) fn sys_epoll_pwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let mask = read_sigmask(a[4], a[5])?;
+    with_sigmask(ctx, mask, || do_epoll_wait(ctx, a))
+}
+
+pub(super) fn sys_eventfd2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (init, flags) = (a[0] as u32, a[1] as u32);
+    if flags & !(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let efd = EventFd::new(init, flags & EFD_SEMAPHORE != 0, flags & O_NONBLOCK);
+    install(ctx, Arc::new(efd), flags & O_CLOEXEC != 0)
+}
+
+pub(super) fn sys_eventfd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    sys_eventfd2(ctx, [a[0], 0, 0, 0, 0, 0])
+}
