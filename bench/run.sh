@@ -4,12 +4,15 @@
 #   1. getppid: native, under a bare Syscall-User-Dispatch handler (the floor
 #      of any SUD-based LibOS), and inside the LibOS.
 #   2. `occlum run /bin/hello` end to end, next to running ./hello natively.
+#   3. posix_spawn+exit+wait of a static-PIE program, native and in the LibOS.
+#   4. pipe throughput between two processes, 64 KiB and 4 KiB writes.
 # Each figure is the median of ROUNDS interleaved rounds.
-# Usage: bench/run.sh [ROUNDS] (default 7)
+# Usage: bench/run.sh [ROUNDS] [PIPE_MIB]   (defaults: 5 rounds, 1024 MiB per pipe run)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-rounds=${1:-7}
+rounds=${1:-5}
+pipe_mib=${2:-1024}
 calls=200000
 starts=50
 
@@ -22,7 +25,8 @@ occlum="$repo/target/release/occlum"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$occlum" new "$work/inst" >/dev/null 2>&1
-cp tests/apps/build/glibc/getppid_loop tests/apps/build/glibc/hello "$work/inst/image/bin/"
+cp tests/apps/build/glibc/getppid_loop tests/apps/build/glibc/hello tests/apps/build/glibc/exit_code \
+    bench/build/spawn bench/build/pipe_bw "$work/inst/image/bin/"
 (cd "$work/inst" && "$occlum" build >/dev/null 2>&1)
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -38,12 +42,22 @@ per_start_us() {
 }
 
 : >"$work/native" >"$work/floor" >"$work/libos" >"$work/e2e_native" >"$work/e2e_libos"
+: >"$work/spawn_native" >"$work/spawn_libos"
+for c in 65536 4096; do : >"$work/pipe${c}_native" >"$work/pipe${c}_libos"; done
+mbs() { grep -o '[0-9.]* MB/s' | cut -d' ' -f1; }
+usi() { grep -o '[0-9.]* us/iter' | cut -d' ' -f1; }
 for _ in $(seq "$rounds"); do
     tests/apps/build/glibc/getppid_loop "$calls" | num >>"$work/native"
     bench/build/sud_floor "$calls" | grep sud_floor | num >>"$work/floor"
     (cd "$work/inst" && "$occlum" run /bin/getppid_loop "$calls") | num >>"$work/libos"
     per_start_us tests/apps/build/glibc/hello >>"$work/e2e_native"
     (cd "$work/inst" && per_start_us "$occlum" run /bin/hello) >>"$work/e2e_libos"
+    bench/build/spawn tests/apps/build/glibc/exit_code 300 | usi >>"$work/spawn_native"
+    (cd "$work/inst" && "$occlum" run /bin/spawn /bin/exit_code 300) | usi >>"$work/spawn_libos"
+    for c in 65536 4096; do
+        bench/build/pipe_bw "$c" "$pipe_mib" | mbs >>"$work/pipe${c}_native"
+        (cd "$work/inst" && "$occlum" run /bin/pipe_bw "$c" "$pipe_mib") | mbs >>"$work/pipe${c}_libos"
+    done
 done
 
 native=$(median <"$work/native")
@@ -60,3 +74,14 @@ printf '  LibOS (trap path)  %8.1f ns/call   (%sx the SUD floor; target <= 1.2x)
 echo "start-up, static-PIE hello (median of $rounds rounds x $starts runs):"
 printf '  native ./hello          %8.1f us\n' "$e2e_native"
 printf '  occlum run /bin/hello   %8.1f us   (%sx native; target <= 10 ms)\n' "$e2e_libos" "$(ratio "$e2e_libos" "$e2e_native")"
+spawn_native=$(median <"$work/spawn_native")
+spawn_libos=$(median <"$work/spawn_libos")
+echo "posix_spawn+exit+wait, static-PIE (median of $rounds rounds x 300):"
+printf '  native             %8.1f us\n' "$spawn_native"
+printf '  LibOS              %8.1f us   (%sx native; target <= 0.25x)\n' "$spawn_libos" "$(ratio "$spawn_libos" "$spawn_native")"
+echo "pipe throughput between two processes, $pipe_mib MiB (median of $rounds rounds):"
+for c in 65536 4096; do
+    n=$(median <"$work/pipe${c}_native")
+    l=$(median <"$work/pipe${c}_libos")
+    printf '  %5d-byte writes: native %6.0f MB/s, LibOS %6.0f MB/s   (%sx native)\n' "$c" "$n" "$l" "$(ratio "$l" "$n")"
+done

@@ -170,7 +170,8 @@ pub fn lstat_path(path: &std::path::Path) -> Result<HostPathKind, Errno> {
 pub fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Errno> {
     use std::io::Read;
     let f = std::fs::File::open(path)?;
-    let mut data = Vec::new();
+    let size = f.metadata()?.len().min(max + 1);
+    let mut data = Vec::with_capacity(size as usize + 1);
     f.take(max + 1).read_to_end(&mut data)?;
     if data.len() as u64 > max {
         return Err(Errno::EFBIG);

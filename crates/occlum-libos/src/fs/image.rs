@@ -3,11 +3,13 @@
 //! were `/`; no path can leave it. (The integrity-checked image and the VFS
 //! replace this with the file-system work.)
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use occlum_pal::host::{self, HostPathKind};
 
+use crate::sync::lock;
 use crate::{Errno, Result};
 
 static ROOT: OnceLock<PathBuf> = OnceLock::new();
@@ -81,12 +83,33 @@ pub fn resolve(path: &[u8]) -> Result<PathBuf> {
 
 /// Reads the program file at `path` (`EACCES` if it is not a regular file or
 /// has no execute permission, as `execve` reports).
-pub fn read_program(path: &[u8]) -> Result<Vec<u8>> {
+///
+/// Program files are cached: the image does not change while the LibOS
+/// runs, and spawning the same program again should not read it again.
+pub fn read_program(path: &[u8]) -> Result<Arc<Vec<u8>>> {
+    static CACHE: Mutex<Option<HashMap<PathBuf, Arc<Vec<u8>>>>> = Mutex::new(None);
     let host_path = resolve(path)?;
     match host::lstat_path(&host_path)? {
         HostPathKind::Regular {
             executable: true, ..
-        } => host::read_file(&host_path, MAX_PROGRAM_SIZE),
-        _ => Err(Errno::EACCES),
+        } => {}
+        _ => return Err(Errno::EACCES),
     }
+    if let Some(hit) = lock(&CACHE)
+        .get_or_insert_with(HashMap::new)
+        .get(&host_path)
+    {
+        return Ok(hit.clone());
+    }
+    let bytes = Arc::new(host::read_file(&host_path, MAX_PROGRAM_SIZE)?);
+    let mut cache = lock(&CACHE);
+    let cache = cache.get_or_insert_with(HashMap::new);
+    if cache.len() >= MAX_CACHED_PROGRAMS {
+        cache.clear();
+    }
+    cache.insert(host_path, bytes.clone());
+    Ok(bytes)
 }
+
+/// Most program files kept in memory.
+const MAX_CACHED_PROGRAMS: usize = 64;

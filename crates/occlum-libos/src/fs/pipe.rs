@@ -99,9 +99,11 @@ impl File for PipeReader {
             let mut st = lock(&pipe.state);
             if !st.buf.is_empty() {
                 let n = buf.len().min(st.buf.len());
-                for (dst, src) in buf.iter_mut().zip(st.buf.drain(..n)) {
-                    *dst = src;
-                }
+                let (a, b) = st.buf.as_slices();
+                let from_a = n.min(a.len());
+                buf[..from_a].copy_from_slice(&a[..from_a]);
+                buf[from_a..n].copy_from_slice(&b[..n - from_a]);
+                st.buf.drain(..n);
                 drop(st);
                 pipe.writable.wake_all();
                 return Ok(Some(n));
@@ -168,7 +170,11 @@ impl File for PipeWriter {
                 };
                 if space >= need {
                     let n = space.min(rest.len());
-                    st.buf.extend(&rest[..n]);
+                    let len = st.buf.len();
+                    if st.buf.capacity() < PIPE_CAPACITY {
+                        st.buf.reserve_exact(PIPE_CAPACITY - len);
+                    }
+                    st.buf.extend(rest[..n].iter().copied());
                     drop(st);
                     pipe.readable.wake_all();
                     return Ok(Some(n));

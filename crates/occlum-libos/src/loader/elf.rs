@@ -1,7 +1,7 @@
 //! ELF parsing and mapping of `PT_LOAD` segments.
 
 use goblin::elf::header::{EM_X86_64, ET_DYN, ET_EXEC};
-use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
+use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
 use goblin::elf::Elf;
 
 use super::LoadError;
@@ -47,11 +47,23 @@ impl ElfImage {
         if bytes.get(..4) != Some(b"\x7fELF") {
             return Err(noexec("not an ELF file"));
         }
-        let elf = Elf::parse(bytes).map_err(|e| noexec(format!("malformed ELF file: {e}")))?;
-        if !elf.is_64 || elf.header.e_machine != EM_X86_64 {
+        // Only the file header and program headers matter for loading;
+        // parsing sections and symbol tables would cost every spawn.
+        let header =
+            Elf::parse_header(bytes).map_err(|e| noexec(format!("malformed ELF file: {e}")))?;
+        if header.e_ident[goblin::elf::header::EI_CLASS] != goblin::elf::header::ELFCLASS64
+            || header.e_machine != EM_X86_64
+        {
             return Err(noexec("not an x86_64 64-bit ELF program"));
         }
-        match elf.header.e_type {
+        let ctx = goblin::container::Ctx::new(
+            goblin::container::Container::Big,
+            goblin::container::Endian::Little,
+        );
+        let program_headers =
+            ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)
+                .map_err(|e| noexec(format!("malformed ELF program headers: {e}")))?;
+        match header.e_type {
             ET_DYN => {}
             ET_EXEC => {
                 return Err(noexec(
@@ -60,13 +72,12 @@ impl ElfImage {
             }
             _ => return Err(noexec("not an executable ELF file")),
         }
-        if elf.program_headers.iter().any(|p| p.p_type == PT_INTERP) {
+        if program_headers.iter().any(|p| p.p_type == PT_INTERP) {
             return Err(noexec(
                 "dynamically linked programs (PT_INTERP) are not supported yet; build a static-PIE (gcc -static-pie)",
             ));
         }
-        let loads: Vec<Segment> = elf
-            .program_headers
+        let loads: Vec<Segment> = program_headers
             .iter()
             .filter(|p| p.p_type == PT_LOAD)
             .map(|p| Segment {
@@ -93,14 +104,13 @@ impl ElfImage {
             }
         }
         Ok(ElfImage {
-            entry: elf.header.e_entry,
-            phoff: elf.header.e_phoff,
-            phdr_vaddr: elf
-                .program_headers
+            entry: header.e_entry,
+            phoff: header.e_phoff,
+            phdr_vaddr: program_headers
                 .iter()
                 .find(|p| p.p_type == PT_PHDR)
                 .map(|p| p.p_vaddr),
-            phnum: elf.program_headers.len(),
+            phnum: program_headers.len(),
             loads,
         })
     }

@@ -91,7 +91,7 @@ pub(super) fn sys_sendto(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         return Err(Errno::EISCONN);
     }
     let data = user::read_bytes(buf, len.min(1 << 20))?;
-    let r = with_dontwait(&*s, flags, |f| crate::fs::File::write(f, &data));
+    let r = with_dontwait(&s, flags, |f| crate::fs::File::write(f, &data));
     if r == Err(Errno::EPIPE) && flags & MSG_NOSIGNAL == 0 {
         signal::send_to_thread(ctx.thread(), SigInfo::user(SIGPIPE, signal::SI_USER, 0));
     }
@@ -105,7 +105,7 @@ pub(super) fn sys_recvfrom(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
     let len = len.min(1 << 20);
     user::check_access(buf, len, crate::vm::PROT_WRITE)?;
     let mut data = vec![0u8; len];
-    let n = with_dontwait(&*s, flags, |f| crate::fs::File::read(f, &mut data))?;
+    let n = with_dontwait(&s, flags, |f| crate::fs::File::read(f, &mut data))?;
     user::write_bytes(buf, &data[..n])?;
     if addrlen != 0 {
         user::write_bytes(addrlen, &0u32.to_le_bytes())?;
