@@ -102,14 +102,14 @@ fn untrusted_env_passes_only_listed_names() {
 }
 
 /// Differs from Linux on purpose: the LibOS's user space is
-/// `resource_limits.user_space_size` (300 MB by default), so a 400 MiB
-/// mapping fails with ENOMEM inside it, while 200 MiB fits.
+/// `resource_limits.user_space_size` (1 GB in the test instance), so a
+/// 1200 MiB mapping fails with ENOMEM inside it, while 200 MiB fits.
 #[test]
 fn allocation_beyond_user_space_size_is_enomem() {
     for libc in ["glibc", "musl"] {
-        let (big, _) = run_libos(libc, "enomem", &["400"], b"", &[]);
+        let (big, _) = run_libos(libc, "enomem", &["1200"], b"", &[]);
         assert!(
-            big.stdout.contains("mmap 400 MiB: ENOMEM"),
+            big.stdout.contains("mmap 1200 MiB: ENOMEM"),
             "{}",
             big.stdout
         );

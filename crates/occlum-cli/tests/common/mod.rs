@@ -92,6 +92,13 @@ pub fn instance() -> &'static Path {
             let dir = tmp.path().join("instance");
             let out = occlum_in(tmp.path(), &["new", "instance"], &[]);
             assert_ok(&out, "occlum new");
+            // spawn_many may keep 100 processes alive at once, each with its
+            // own stack and image in the shared user space: give it 1 GB.
+            let config = dir.join("Occlum.json");
+            let text = std::fs::read_to_string(&config)
+                .unwrap()
+                .replace("\"300MB\"", "\"1GB\"");
+            std::fs::write(&config, text).unwrap();
             let apps = apps_build_dir();
             for libc in ["glibc", "musl", "other"] {
                 let to = dir.join("image/bin").join(libc);

@@ -132,19 +132,10 @@ impl ElfImage {
     }
 
     /// Maps the segments into `vm` at a free place and copies their contents.
-    /// `extra` bytes after the image are claimed with it (for the heap), so
-    /// that they cannot be taken by another address space.
-    pub fn map_into(
-        &self,
-        vm: &mut VmSpace,
-        bytes: &[u8],
-        extra: usize,
-    ) -> Result<Loaded, LoadError> {
+    pub fn map_into(&self, vm: &mut VmSpace, bytes: &[u8]) -> Result<Loaded, LoadError> {
         let (lo, hi) = self.span();
         let span = page_up((hi - lo) as usize).ok_or(Errno::ENOMEM)?;
-        let total = span.checked_add(extra).ok_or(Errno::ENOMEM)?;
-        let base = vm.claim(Placement::Hint(vm.base()), total)?;
-        vm.map(Placement::Fixed(base), span, PROT_READ | PROT_WRITE)?;
+        let base = vm.map(Placement::Hint(vm.base()), span, PROT_READ | PROT_WRITE)?;
         let bias = base as u64 - lo;
         for s in &self.loads {
             let data = &bytes[s.offset as usize..(s.offset + s.filesz) as usize];

@@ -92,8 +92,7 @@ pub fn load(
     execfn: &[u8],
 ) -> Result<Entry, LoadError> {
     let image = ElfImage::parse(bytes)?;
-    let heap = crate::vm::page_up(layout.heap_size).ok_or(Errno::ENOMEM)?;
-    let loaded = image.map_into(vm, bytes, heap + 4096)?;
+    let loaded = image.map_into(vm, bytes)?;
     let stack = init_stack::map_stack(vm, layout.stack_size)?;
     let brk_start = crate::vm::page_up(loaded.end).ok_or(Errno::ENOMEM)?;
     // Keep Linux's guard gap free below the stack, so that a stack overflow

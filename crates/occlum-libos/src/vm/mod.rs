@@ -80,16 +80,14 @@ impl VmSpace {
         self.vmas.iter()
     }
 
-    /// Reserves `[start, start+max)` for the program break, which starts at
-    /// `start` (Occlum's model: `process.default_heap_size` per process).
+    /// Sets the program break area to `[start, start+max)`, the break to
+    /// `start`. Nothing is reserved: the break grows while the memory above it
+    /// is free (as on Linux), up to `max` (`process.default_heap_size`).
     pub fn set_brk_area(&mut self, start: usize, max: usize) -> Result<()> {
-        let limit = start.checked_add(max).ok_or(Errno::ENOMEM)?;
-        if !start.is_multiple_of(PAGE_SIZE) || !self.space.contains(start, max) {
+        if !start.is_multiple_of(PAGE_SIZE) || !self.space.contains(start, 0) {
             return Err(Errno::ENOMEM);
         }
-        if !owners::lock().claim_fixed(start, limit, self.id) {
-            return Err(Errno::ENOMEM);
-        }
+        let limit = start.saturating_add(max).min(self.space.end());
         self.brk_start = start;
         self.brk_cur = start;
         self.brk_limit = limit;
@@ -114,8 +112,8 @@ impl VmSpace {
     }
 
     /// Claims an address range for this address space, as `placement` asks,
-    /// without mapping it (mappings inside it then always succeed).
-    pub fn claim(&self, placement: Placement, len: usize) -> Result<usize> {
+    /// without mapping it.
+    fn claim(&self, placement: Placement, len: usize) -> Result<usize> {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let mut owners = owners::lock();
         let (base, end) = (self.space.base(), self.space.end());
@@ -159,9 +157,7 @@ impl VmSpace {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let addr = self.claim(placement, len)?;
         if let Err(e) = self.space.map(addr, len, prot) {
-            if !self.in_brk_area(addr, len) {
-                owners::lock().release(addr, addr + len, self.id);
-            }
+            owners::lock().release(addr, addr + len, self.id);
             return Err(e);
         }
         self.vmas.remove(addr, addr + len);
@@ -186,9 +182,7 @@ impl VmSpace {
         }
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
-            if !self.in_brk_area(s, e - s) {
-                owners::lock().release(s, e, self.id);
-            }
+            owners::lock().release(s, e, self.id);
         }
         Ok(())
     }
@@ -324,9 +318,7 @@ impl VmSpace {
             return Err(e);
         }
         self.vmas.remove(old, old + old_len);
-        if !self.in_brk_area(old, old_len) {
-            owners::lock().release(old, old + old_len, self.id);
-        }
+        owners::lock().release(old, old + old_len, self.id);
         self.vmas.insert(dst, dst + new_len, prot);
         Ok(dst)
     }
@@ -341,8 +333,11 @@ impl VmSpace {
             return self.brk_cur;
         };
         if new_top > old_top {
-            // Like Linux, never grow over another mapping.
-            if self.vmas.overlaps(old_top, new_top) {
+            // Like Linux, never grow over another mapping (of this or, in
+            // the shared region, of another address space).
+            if self.vmas.overlaps(old_top, new_top)
+                || !owners::lock().claim_fixed(old_top, new_top, self.id)
+            {
                 return self.brk_cur;
             }
             if self
@@ -350,6 +345,7 @@ impl VmSpace {
                 .map(old_top, new_top - old_top, PROT_READ | PROT_WRITE)
                 .is_err()
             {
+                owners::lock().release(old_top, new_top, self.id);
                 return self.brk_cur;
             }
             self.vmas.insert(old_top, new_top, PROT_READ | PROT_WRITE);
@@ -358,6 +354,7 @@ impl VmSpace {
                 return self.brk_cur;
             }
             self.vmas.remove(new_top, old_top);
+            owners::lock().release(new_top, old_top, self.id);
         }
         self.brk_cur = addr;
         self.brk_cur
