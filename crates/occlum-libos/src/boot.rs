@@ -198,5 +198,14 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         },
     )
     .map_err(|e| platform("starting a host thread", e))?;
-    Ok(proc.wait_until_ended())
+    let status = proc.wait_until_ended();
+    // What is left when the first process ends: anything but its own zombie
+    // and the processes still running means a leak (checked by the tests).
+    tracing::debug!(
+        "at exit: {} live threads, {} processes, {} bytes of user space in use",
+        process::live_threads(),
+        process::all_processes().len(),
+        crate::vm::user_space_in_use()
+    );
+    Ok(status)
 }

@@ -23,6 +23,11 @@ pub const PROT_WRITE: Prot = 2;
 /// `PROT_EXEC`.
 pub const PROT_EXEC: Prot = 4;
 
+/// Bytes of the user-space region in use by all address spaces.
+pub fn user_space_in_use() -> usize {
+    owners::lock().owned_bytes()
+}
+
 /// Rounds `v` up to a page boundary (`None` on overflow).
 pub fn page_up(v: usize) -> Option<usize> {
     v.checked_next_multiple_of(PAGE_SIZE)

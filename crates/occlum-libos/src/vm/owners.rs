@@ -61,6 +61,11 @@ impl Owners {
         true
     }
 
+    /// Bytes of the region owned by any address space.
+    pub fn owned_bytes(&mut self) -> usize {
+        self.set().iter().map(|v| v.end - v.start).sum()
+    }
+
     /// Gives back the parts of `[start, end)` that `owner` has.
     pub fn release(&mut self, start: usize, end: usize, owner: OwnerId) {
         let set = self.set();
