@@ -58,6 +58,21 @@ static void check_err(long r, int err, int want, const char *what)
 
 static const char *dir;
 
+/* Watchdog: SIGALRM after 60 s ends the program with a FAIL line (instead
+ * of hanging). */
+static void on_watchdog(int sig)
+{
+    static const char msg[] = "FAIL: watchdog: still running after the time limit\n";
+    (void)!write(1, msg, sizeof msg - 1);
+    _exit(1);
+}
+
+static void start_watchdog(void)
+{
+    signal(SIGALRM, on_watchdog);
+    alarm(60);
+}
+
 /* SIGCHLD handler state. */
 static volatile sig_atomic_t chld_count, chld_code, chld_status, chld_pid;
 /* Burst mode: the handler reaps; statuses as a bit set. */
@@ -181,6 +196,7 @@ int main(int argc, char **argv)
     }
     dir = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0);
+    start_watchdog();
 
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -253,6 +269,7 @@ int main(int argc, char **argv)
         pid_t r = waitpid(pid, &st, 0);
         check(r == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 && alrm_count == 2,
               "waitpid restarted after SA_RESTART handler; child exited 0");
+        start_watchdog();
     }
 
     /* --- SIGCHLD ignored: automatic reaping --- */

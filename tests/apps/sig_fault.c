@@ -265,19 +265,19 @@ int main(void)
     reset();
     {
         static char buf[16] __attribute__((aligned(16))) = {1, 2, 3, 4, 5, 6, 7, 8};
-        volatile int v = 0;
+        volatile int v = 0, jumped = 0;
         if (sigsetjmp(env, 1) == 0) {
             v = misaligned_load(buf + 1);
         } else {
             __asm__ volatile("pushf\nandl $~0x40000, (%%rsp)\npopf" ::: "memory", "cc");
-            printf("FAIL: misaligned load: still faulting after the handler cleared AC in uc_mcontext\n");
-            failures++;
+            jumped = 1;
         }
-        check(hits == 1 && h_signo == SIGBUS, "EFLAGS.AC misaligned load: SIGBUS handler ran");
+        check(hits >= 1 && h_signo == SIGBUS, "EFLAGS.AC misaligned load: SIGBUS handler ran");
         check(h_code == BUS_ADRALN, "misaligned load: si_code == BUS_ADRALN");
         int want;
         memcpy(&want, buf + 1, 4);
-        check(v == want, "misaligned load: loaded the right value");
+        check(!jumped && hits == 1 && v == want,
+              "misaligned load: resumed once the handler cleared AC in uc_mcontext; right value");
     }
 
     /* --- sigaltstack --- */

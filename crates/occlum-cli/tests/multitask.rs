@@ -85,7 +85,13 @@ fn thread_limit_is_max_num_of_threads() {
 #[test]
 fn stress_leaves_no_threads_processes_or_memory() {
     for libc in ["glibc", "musl"] {
-        let (out, stderr) = run_libos(libc, "stress", &["@BIN@"], b"", &[("OCCLUM_LOG_LEVEL", "debug")]);
+        let (out, stderr) = run_libos(
+            libc,
+            "stress",
+            &["@BIN@"],
+            b"",
+            &[("OCCLUM_LOG_LEVEL", "debug")],
+        );
         assert!(out.stdout.ends_with("all ok\n"), "{}", out.stdout);
         assert!(
             stderr.contains("at exit: 0 live threads, 1 processes, 0 bytes of user space in use"),

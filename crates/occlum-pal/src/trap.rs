@@ -187,7 +187,8 @@ impl TrapFrame<'_> {
     /// user-controllable RFLAGS bits are taken from `r.rflags`.
     pub fn set_regs(&mut self, r: &UserRegs) {
         use libc::*;
-        const USER_FLAGS: u64 = 0xcd5; // CF, PF, AF, ZF, SF, DF, OF
+        // CF, PF, AF, ZF, SF, TF, DF, OF, RF, AC: what Linux's sigreturn takes.
+        const USER_FLAGS: u64 = 0xdd5 | 0x1_0000 | 0x4_0000;
         let flags = (self.greg(REG_EFL) & !USER_FLAGS) | (r.rflags & USER_FLAGS);
         for (reg, v) in [
             (REG_RAX, r.rax),

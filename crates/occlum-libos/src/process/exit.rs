@@ -150,7 +150,10 @@ fn notify_parent(parent: &Arc<Process>, child: &Arc<Process>, status: ExitStatus
     if action.handler == SIG_IGN || action.flags & SA_NOCLDWAIT != 0 {
         parent.state().children.retain(|c| !Arc::ptr_eq(c, child));
         table::remove_process(child.pid());
-    } else {
+    }
+    // SA_NOCLDWAIT leaves no zombie but still sends SIGCHLD (an ignored one
+    // is dropped by the sending itself).
+    {
         signal::send_to_process(
             parent,
             SigInfo {

@@ -39,21 +39,26 @@ pub fn send_to_process(process: &Arc<Process>, info: SigInfo) {
         kill_now(process, sig);
         return;
     }
-    if ignored(process, sig) && sig != SIGSTOP {
-        return;
-    }
     if sig == SIGSTOP {
         tracing::info!("SIGSTOP ignored: the LibOS has no job control");
         return;
     }
-    process.sig_pending().push(info);
     let threads = process.state().threads.clone();
-    let target = threads
-        .iter()
-        .find(|t| !t.sig_mask().contains(sig))
-        .or(threads.first());
-    if let Some(t) = target {
-        t.kick();
+    // An ignored signal is dropped, unless every thread blocks it: then it
+    // stays pending (and is dropped when delivered, if still ignored).
+    if ignored(process, sig) && threads.iter().any(|t| !t.sig_mask().contains(sig)) {
+        return;
+    }
+    process.sig_pending().push(info);
+    // Wake a thread that can take it, and every thread that blocks it too:
+    // one of those may be waiting for it in sigtimedwait.
+    let mut woke_taker = false;
+    for t in &threads {
+        let blocks = t.sig_mask().contains(sig);
+        if blocks || !woke_taker {
+            t.kick();
+            woke_taker |= !blocks;
+        }
     }
 }
 
@@ -68,7 +73,7 @@ pub fn send_to_thread(thread: &Arc<Thread>, info: SigInfo) {
         kill_now(process, sig);
         return;
     }
-    if ignored(process, sig) {
+    if ignored(process, sig) && !thread.sig_mask().contains(sig) {
         return;
     }
     thread.sig_pending().push(info);
@@ -99,9 +104,8 @@ pub fn send_fault(thread: &Arc<Thread>, info: SigInfo) {
 
 /// `kill(pid, sig)` for `pid > 0`: `ESRCH` if no such live process.
 pub fn kill_process(pid: i32, sig: SigNum, sender: i32) -> Result<()> {
-    let p = process::get_process(pid)
-        .filter(|p| p.exit_status().is_none())
-        .ok_or(Errno::ESRCH)?;
+    // A zombie can still be signalled (to no effect), as on Linux.
+    let p = process::get_process(pid).ok_or(Errno::ESRCH)?;
     if sig != 0 {
         send_to_process(&p, SigInfo::user(sig, super::pending::SI_USER, sender));
     }

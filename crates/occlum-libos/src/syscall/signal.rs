@@ -202,7 +202,12 @@ pub(super) fn sys_kill(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     let me = ctx.process().pid();
     match pid {
         p if p > 0 => signal::kill_process(p, sig, me)?,
-        0 => signal::kill_group(ctx.process().state().pgid, sig, me)?,
+        0 => {
+            // Read the group first: the state lock must not be held while
+            // the group (which includes the caller) is signalled.
+            let pgid = ctx.process().state().pgid;
+            signal::kill_group(pgid, sig, me)?
+        }
         -1 => signal::signal_all(sig, me)?,
         p if p == i32::MIN => return Err(Errno::ESRCH),
         p => signal::kill_group(-p, sig, me)?,

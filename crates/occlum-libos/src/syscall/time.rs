@@ -1,10 +1,12 @@
 //! Time syscalls: clocks and sleeps, served from the host's clocks.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use occlum_pal::host;
 
 use super::SyscallCtx;
+use crate::process::wait_event;
+use crate::sync::WaitQueue;
 use crate::user;
 use crate::{Errno, Result};
 
@@ -58,15 +60,30 @@ pub(super) fn sys_time(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     Ok(secs)
 }
 
-fn sleep(d: Duration) -> Result<u64> {
-    if !d.is_zero() {
-        host::sleep(d);
+/// Sleeps for `d` unless interrupted; on `EINTR`, writes the time left to
+/// `rem` (if not 0).
+fn sleep(d: Duration, rem: u64) -> Result<u64> {
+    static NEVER: WaitQueue = WaitQueue::new();
+    let deadline = Instant::now() + d.min(Duration::from_secs(u32::MAX as u64));
+    match wait_event(&[&NEVER], Some(deadline), || Ok(None::<()>)) {
+        Err(Errno::ETIMEDOUT) => Ok(0),
+        Err(Errno::EINTR) => {
+            if rem != 0 {
+                user::write_time(
+                    rem,
+                    deadline.saturating_duration_since(Instant::now()),
+                    false,
+                )?;
+            }
+            Err(Errno::EINTR)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(0),
     }
-    Ok(0)
 }
 
 pub(super) fn sys_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sleep(user::read_timespec(a[0])?)
+    sleep(user::read_timespec(a[0])?, a[1])
 }
 
 pub(super) fn sys_clock_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -77,7 +94,7 @@ pub(super) fn sys_clock_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     let t = user::read_timespec(req)?;
     if flags & TIMER_ABSTIME != 0 {
         let now = host::clock_gettime(clock)?;
-        return sleep(t.saturating_sub(now));
+        return sleep(t.saturating_sub(now), 0);
     }
-    sleep(t)
+    sleep(t, a[3])
 }
