@@ -39,4 +39,5 @@ differential_tests! {
     sig_child: "sig_child", ["@BIN@"], |o| all_ok(o);
     sig_threads: "sig_threads", [], |o| all_ok(o);
     sig_default: "sig_default", ["@BIN@"], |o| all_ok(o);
+    kill_blocked_threads: "kill_mt", ["@BIN@"], |o| all_ok(o);
 }
