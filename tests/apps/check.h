@@ -1,4 +1,4 @@
-/* check.h -- tiny helpers for the multitasking test programs: each check
+/* check.h -- tiny helpers for the test programs: each check
  * prints "ok <what>" or "FAIL: <what> (<details>)"; check_done() ends with
  * "all ok" (status 0) or a failure count (status 1). Details (values that may
  * differ between runs) are printed only on failure, so passing output is
@@ -6,6 +6,7 @@
 #ifndef CHECK_H
 #define CHECK_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include "errname.h"
@@ -38,6 +39,14 @@ static inline void check_err(long r, int err, int want, const char *what)
         check_failures++;
     }
 }
+
+/* Runs `call`, which must fail with -1 and errno `want`. */
+#define CHECK_ERR(call, want, what)                                            \
+    do {                                                                       \
+        errno = 0;                                                             \
+        long r_ = (long)(call);                                                \
+        check_err(r_, errno, want, what);                                      \
+    } while (0)
 
 /* A value that must equal want (the values are printed only on failure). */
 static inline void check_eq(long got, long want, const char *what)

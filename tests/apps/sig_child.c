@@ -23,38 +23,7 @@
 #include "errname.h"
 
 extern char **environ;
-static int failures;
-
-static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(cond ? "ok " : "FAIL: ", stdout);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    if (!cond)
-        failures++;
-}
-
-static void check_err(long r, int err, int want, const char *what)
-{
-    if (r == -1 && err == want) {
-        printf("ok %s: -1 %s\n", what, errname(want));
-    } else {
-        printf("FAIL: %s: got %ld %s, expected -1 %s\n", what, r,
-               r == -1 ? errname(err) : "", errname(want));
-        failures++;
-    }
-}
-
-#define CHECK_ERR(call, want, what)                                            \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(call);                                                \
-        check_err(r_, errno, want, what);                                      \
-    } while (0)
+#include "check.h"
 
 static const char *dir;
 
@@ -164,7 +133,7 @@ static pid_t spawn(const char *name, const char *arg, int in_fd, pid_t pgroup, i
     posix_spawnattr_destroy(&at);
     if (e != 0) {
         printf("FAIL: posix_spawn %s: %s\n", name, errname(e));
-        failures++;
+        check_failures++;
         return -1;
     }
     return pid;
@@ -330,7 +299,7 @@ int main(int argc, char **argv)
     setpgid(0, 0); /* fails harmlessly (EPERM) if already a session leader */
     if (getpgrp() != getpid()) {
         printf("FAIL: could not become a process group leader; kill(0) skipped\n");
-        failures++;
+        check_failures++;
     } else {
         int p[2];
         pid_t kids[2];
@@ -352,8 +321,8 @@ int main(int argc, char **argv)
         close(p[1]);
     }
 
-    if (failures) {
-        printf("FAIL: %d check(s) failed\n", failures);
+    if (check_failures) {
+        printf("FAIL: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("all ok\n");

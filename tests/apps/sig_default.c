@@ -27,38 +27,7 @@
 #include "errname.h"
 
 extern char **environ;
-static int failures;
-
-static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(cond ? "ok " : "FAIL: ", stdout);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    if (!cond)
-        failures++;
-}
-
-static void check_err(long r, int err, int want, const char *what)
-{
-    if (r == -1 && err == want) {
-        printf("ok %s: -1 %s\n", what, errname(want));
-    } else {
-        printf("FAIL: %s: got %ld %s, expected -1 %s\n", what, r,
-               r == -1 ? errname(err) : "", errname(want));
-        failures++;
-    }
-}
-
-#define CHECK_ERR(call, want, what)                                            \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(call);                                                \
-        check_err(r_, errno, want, what);                                      \
-    } while (0)
+#include "check.h"
 
 static const char *dir;
 
@@ -176,7 +145,7 @@ static pid_t spawn(const char *name, const char *a1, const char *a2, int in_fd, 
     posix_spawnattr_destroy(&at);
     if (e != 0) {
         printf("FAIL: posix_spawn %s: %s\n", name, errname(e));
-        failures++;
+        check_failures++;
         return -1;
     }
     return pid;
@@ -368,8 +337,8 @@ int main(int argc, char **argv)
         close(o[0]);
     }
 
-    if (failures) {
-        printf("FAIL: %d check(s) failed\n", failures);
+    if (check_failures) {
+        printf("FAIL: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("all ok\n");

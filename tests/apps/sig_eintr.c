@@ -24,38 +24,7 @@
 #include <unistd.h>
 #include "errname.h"
 
-static int failures;
-
-static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(cond ? "ok " : "FAIL: ", stdout);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    if (!cond)
-        failures++;
-}
-
-static void check_err(long r, int err, int want, const char *what)
-{
-    if (r == -1 && err == want) {
-        printf("ok %s: -1 %s\n", what, errname(want));
-    } else {
-        printf("FAIL: %s: got %ld %s, expected -1 %s\n", what, r,
-               r == -1 ? errname(err) : "", errname(want));
-        failures++;
-    }
-}
-
-#define CHECK_ERR(call, want, what)                                            \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(call);                                                \
-        check_err(r_, errno, want, what);                                      \
-    } while (0)
+#include "check.h"
 
 /* Watchdog: a thread with every signal blocked ends the program with a FAIL
  * line if it still runs after `secs` seconds (instead of hanging). It waits
@@ -398,8 +367,8 @@ int main(void)
         check(alrm_count == 4, "4 SIGALRMs handled");
     }
 
-    if (failures) {
-        printf("FAIL: %d check(s) failed\n", failures);
+    if (check_failures) {
+        printf("FAIL: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("all ok\n");

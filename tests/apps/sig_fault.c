@@ -26,38 +26,7 @@
 #include <unistd.h>
 #include "errname.h"
 
-static int failures;
-
-static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(cond ? "ok " : "FAIL: ", stdout);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    if (!cond)
-        failures++;
-}
-
-static void check_err(long r, int err, int want, const char *what)
-{
-    if (r == -1 && err == want) {
-        printf("ok %s: -1 %s\n", what, errname(want));
-    } else {
-        printf("FAIL: %s: got %ld %s, expected -1 %s\n", what, r,
-               r == -1 ? errname(err) : "", errname(want));
-        failures++;
-    }
-}
-
-#define CHECK_ERR(call, want, what)                                            \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(call);                                                \
-        check_err(r_, errno, want, what);                                      \
-    } while (0)
+#include "check.h"
 
 static sigjmp_buf env;
 static volatile sig_atomic_t hits, h_signo, h_code, h_errno_in;
@@ -189,7 +158,7 @@ int main(void)
         if (sigsetjmp(env, 1) == 0) {
             *(volatile int *)0 = 1;
             printf("FAIL: NULL write %d did not fault\n", round);
-            failures++;
+            check_failures++;
         } else {
             check(hits == 1 && h_signo == SIGSEGV, "NULL write %d: SIGSEGV handler ran", round);
             check(h_addr == NULL, "NULL write %d: si_addr == 0", round);
@@ -210,7 +179,7 @@ int main(void)
         if (sigsetjmp(env, 1) == 0) {
             ((volatile char *)ro)[8] = 1;
             printf("FAIL: write to read-only page did not fault\n");
-            failures++;
+            check_failures++;
         } else {
             check(h_signo == SIGSEGV && h_code == SEGV_ACCERR, "read-only page: SIGSEGV SEGV_ACCERR");
             check(h_addr == ro + 8, "read-only page: si_addr is the written byte");
@@ -222,7 +191,7 @@ int main(void)
     if (sigsetjmp(env, 1) == 0) {
         *(volatile int *)0x8000000000000000UL = 1;
         printf("FAIL: non-canonical write did not fault\n");
-        failures++;
+        check_failures++;
     } else {
         check(h_signo == SIGSEGV && h_code == SI_KERNEL && h_addr == NULL,
               "non-canonical address: SIGSEGV, SI_KERNEL, si_addr 0");
@@ -236,7 +205,7 @@ int main(void)
         volatile int c = a / b;
         (void)c;
         printf("FAIL: division by zero did not fault\n");
-        failures++;
+        check_failures++;
     } else {
         check(hits == 1 && h_signo == SIGFPE, "divide by zero: SIGFPE handler ran");
         check(h_code == FPE_INTDIV, "divide by zero: si_code == FPE_INTDIV");
@@ -322,7 +291,7 @@ int main(void)
         keep_going = 1;
         recurse(NULL, 0);
         printf("FAIL: recursion returned\n");
-        failures++;
+        check_failures++;
     } else {
         check(hits == 1 && h_signo == SIGSEGV, "stack overflow: SIGSEGV handler ran");
         check(h_local >= (uintptr_t)alt && h_local < (uintptr_t)alt + alt_size,
@@ -351,8 +320,8 @@ int main(void)
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, NULL);
 
-    if (failures) {
-        printf("FAIL: %d check(s) failed\n", failures);
+    if (check_failures) {
+        printf("FAIL: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("all ok\n");

@@ -23,20 +23,7 @@
 #include <unistd.h>
 #include "errname.h"
 
-static int failures;
-
-static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(cond ? "ok " : "FAIL: ", stdout);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    if (!cond)
-        failures++;
-}
+#include "check.h"
 
 /* Watchdog: a thread with every signal blocked ends the program with a FAIL
  * line if it still runs after `secs` seconds (instead of hanging). It waits
@@ -376,8 +363,8 @@ int main(void)
     pthread_create(&t, NULL, forever_reader, &cancel_pipe[0]);
     sem_wait(&ready);
 
-    if (failures) {
-        printf("FAIL: %d check(s) failed\n", failures);
+    if (check_failures) {
+        printf("FAIL: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("all ok\n");

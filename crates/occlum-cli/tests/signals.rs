@@ -6,31 +6,10 @@
 //! match. Programs that start other test programs get their directory as
 //! `@BIN@`.
 
+#[macro_use]
 mod common;
 
 use common::*;
-
-/// Declares, for a program run with `args`, one test per libc, plus extra
-/// checks on the (equal) outcome.
-macro_rules! differential_tests {
-    ($($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
-        differential_tests!(@mod glibc, "glibc"; $($test: $name, $args $(, |$o| $check)?;)*);
-        differential_tests!(@mod musl, "musl"; $($test: $name, $args $(, |$o| $check)?;)*);
-    };
-    (@mod $mod:ident, $libc:literal; $($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
-        mod $mod {
-            use super::*;
-            $(#[test] fn $test() { let _o = differential($libc, $name, &$args, b"", &[]); $({ let $o = &_o; $check; })? })*
-        }
-    };
-}
-
-/// The outcome of a program that prints "ok ..." lines and ends with "all ok".
-fn all_ok(o: &Outcome) {
-    assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
-    assert!(!o.stdout.contains("FAIL"), "{}", o.stdout);
-    assert_eq!(o.status, 0);
-}
 
 differential_tests! {
     sig_basic: "sig_basic", [], |o| all_ok(o);

@@ -1,7 +1,7 @@
 //! Shared helpers of the integration tests: the `occlum` binary, the C test
 //! programs of `tests/apps/`, and one built instance holding all of them.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -198,4 +198,26 @@ pub fn differential(
         "{libc}/{name} {args:?}: native (left) and LibOS (right) differ; LibOS stderr:\n{stderr}"
     );
     libos
+}
+
+/// Declares, for a program run with `args`, one differential test per libc
+/// (modules `glibc` and `musl`), plus extra checks on the (equal) outcome.
+macro_rules! differential_tests {
+    ($($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
+        differential_tests!(@mod glibc, "glibc"; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod musl, "musl"; $($test: $name, $args $(, |$o| $check)?;)*);
+    };
+    (@mod $mod:ident, $libc:literal; $($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
+        mod $mod {
+            use super::*;
+            $(#[test] fn $test() { let _o = differential($libc, $name, &$args, b"", &[]); $({ let $o = &_o; $check; })? })*
+        }
+    };
+}
+
+/// The outcome of a program that prints "ok ..." lines and ends with "all ok".
+pub fn all_ok(o: &Outcome) {
+    assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    assert!(!o.stdout.contains("FAIL"), "{}", o.stdout);
+    assert_eq!(o.status, 0);
 }
