@@ -202,6 +202,17 @@ int main(int argc, char **argv)
     check(chld_count >= 1 && chld_count <= 5, "burst: 1 to 5 SIGCHLDs (standard signals coalesce)");
     reap_mode = 0;
     CHECK_ERR(waitpid(-1, &st, WNOHANG), ECHILD, "burst: no children left");
+    {
+        /* A last SIGCHLD of the burst may still be pending (SIGCHLD is
+         * blocked outside sigsuspend): drop it, so that it is not taken for
+         * the next child's. */
+        sigset_t only_chld;
+        sigemptyset(&only_chld);
+        sigaddset(&only_chld, SIGCHLD);
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&only_chld, NULL, &zero) > 0)
+            ;
+    }
 
     /* --- CLD_KILLED --- */
     {

@@ -213,15 +213,8 @@ impl VmSpace {
     /// Whether `[addr, addr+len)` is mapped without holes, all of it with
     /// every protection bit in `prot`.
     pub fn allows(&self, addr: usize, len: usize, prot: Prot) -> bool {
-        let Some(end) = addr.checked_add(len) else {
-            return false;
-        };
-        self.vmas.covers(addr, end)
-            && self
-                .vmas
-                .overlapping_vmas(addr, end)
-                .iter()
-                .all(|v| v.prot & prot == prot)
+        addr.checked_add(len)
+            .is_some_and(|end| self.vmas.covers_with(addr, end, prot))
     }
 
     /// Drops the contents of mapped pages (`MADV_DONTNEED`).

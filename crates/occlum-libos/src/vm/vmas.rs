@@ -50,9 +50,15 @@ impl VmaSet {
 
     /// Whether `[start, end)` is mapped without holes.
     pub fn covers(&self, start: usize, end: usize) -> bool {
+        self.covers_with(start, end, 0)
+    }
+
+    /// Whether `[start, end)` is mapped without holes, all of it with every
+    /// protection bit in `prot`.
+    pub fn covers_with(&self, start: usize, end: usize, prot: Prot) -> bool {
         let mut cur = start;
         for v in self.overlapping(start, end) {
-            if v.start > cur {
+            if v.start > cur || v.prot & prot != prot {
                 return false;
             }
             cur = v.end;
@@ -140,5 +146,8 @@ mod tests {
         assert_eq!(s.find_free_top_down(0, 0x8000, 0x2000), Some(0x6000));
         assert_eq!(s.find_free_top_down(0x1000, 0x6000, 0x1000), Some(0x5000));
         assert_eq!(s.find_free_top_down(0x1000, 0x5000, 0x1000), None);
+        s.insert(0x5000, 0x6000, 1);
+        assert!(s.covers_with(0x1000, 0x6000, 1) && !s.covers_with(0x1000, 0x6000, 2));
+        assert!(s.covers_with(0x1000, 0x5000, 3) && !s.covers_with(0x1000, 0x7000, 1));
     }
 }
