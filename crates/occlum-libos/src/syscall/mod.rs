@@ -176,9 +176,45 @@ fn restart_kind(nr: u64) -> Option<RestartKind> {
     }
 }
 
-/// Names of the syscalls the LibOS serves, in table order.
-pub fn supported() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|(nr, _)| nr.name())
+/// Syscalls in the table that answer `ENOSYS` on purpose, and why.
+const ENOSYS_BY_DESIGN: &[(Sysno, &str)] = &[
+    (
+        Sysno::fork,
+        "one shared address space; use posix_spawn or vfork",
+    ),
+    (Sysno::clone3, "the libcs fall back to clone"),
+    (Sysno::rseq, "the libcs work without it"),
+];
+
+/// The support table in Markdown (`docs/syscalls.md`): every x86_64
+/// syscall, and whether the LibOS serves it.
+pub fn support_table() -> String {
+    let mut out = String::from(
+        "# Syscall support\n\nGenerated from the LibOS's syscall table (`crates/occlum-libos/src/syscall/mod.rs`) \
+         by `UPDATE_DOCS=1 cargo test -p occlum-libos support_table`; a test checks it is current. \
+         A syscall marked ENOSYS fails with that error and is logged once by name \
+         (`OCCLUM_LOG_LEVEL=warn`).\n\n| nr | syscall | status |\n|---|---|---|\n",
+    );
+    let (mut served, mut total) = (0, 0);
+    for sys in Sysno::iter() {
+        total += 1;
+        let status = if let Some((_, why)) = ENOSYS_BY_DESIGN.iter().find(|(s, _)| *s == sys) {
+            format!("ENOSYS by design: {why}")
+        } else if TABLE.iter().any(|(s, _)| *s == sys) {
+            served += 1;
+            "supported".to_string()
+        } else {
+            "ENOSYS".to_string()
+        };
+        out.push_str(&format!(
+            "| {} | `{}` | {} |\n",
+            sys.id(),
+            sys.name(),
+            status
+        ));
+    }
+    out.push_str(&format!("\n{served} of {total} syscalls are served.\n"));
+    out
 }
 
 fn lookup(nr: u64) -> Option<Handler> {
@@ -251,4 +287,21 @@ pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) {
         Ok(v) => v,
         Err(e) => e.as_syscall_ret(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn support_table_doc_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/syscalls.md");
+        let want = super::support_table();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(path, &want).expect("write docs/syscalls.md");
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/syscalls.md is stale: run UPDATE_DOCS=1 cargo test -p occlum-libos support_table"
+        );
+    }
 }
