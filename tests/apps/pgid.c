@@ -17,30 +17,7 @@
 extern char **environ;
 static char cat[512];
 
-/* Spawns `cat` reading a new pipe, with the given spawn attributes. */
-static pid_t spawn_cat(posix_spawnattr_t *attr, int *wfd)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-    char *args[] = { cat, NULL };
-    pid_t pid;
-    fflush(stdout);
-    int e = posix_spawn(&pid, cat, &fa, attr, args, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[0]);
-    if (e) {
-        printf("FAIL: posix_spawn: %s\n", errname(e));
-        check_failures++;
-        close(p[1]);
-        return -1;
-    }
-    *wfd = p[1];
-    return pid;
-}
+#include "spawn_cat.h"
 
 static int reap(pid_t pid)
 {
@@ -88,7 +65,7 @@ int main(int argc, char **argv)
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&attr, 0);
     int wfd;
-    pid_t child = spawn_cat(&attr, &wfd);
+    pid_t child = spawn_cat(cat, &attr, &wfd);
     posix_spawnattr_destroy(&attr);
     if (child > 0) {
         check(getpgid(child) == child, "POSIX_SPAWN_SETPGROUP 0: getpgid(child) == child");
@@ -114,7 +91,7 @@ int main(int argc, char **argv)
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&attr, getpgrp());
-    child = spawn_cat(&attr, &wfd);
+    child = spawn_cat(cat, &attr, &wfd);
     posix_spawnattr_destroy(&attr);
     if (child > 0) {
         check(getpgid(child) == getpgrp(), "POSIX_SPAWN_SETPGROUP pgrp: the child is in our group");

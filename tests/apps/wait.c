@@ -18,28 +18,7 @@
 extern char **environ;
 static char cat[512], exit_code[512];
 
-/* Spawns `cat` with stdin from a new pipe; returns its pid, *wfd = write end. */
-static pid_t spawn_cat(int *wfd)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-    char *args[] = { cat, NULL };
-    pid_t pid;
-    fflush(stdout);
-    int e = posix_spawn(&pid, cat, &fa, NULL, args, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[0]);
-    if (e) {
-        close(p[1]);
-        return -1;
-    }
-    *wfd = p[1];
-    return pid;
-}
+#include "spawn_cat.h"
 
 static pid_t spawn_exit(const char *code)
 {
@@ -95,7 +74,7 @@ int main(int argc, char **argv)
 
     /* A running child. */
     int wfd;
-    pid_t pid = spawn_cat(&wfd);
+    pid_t pid = spawn_cat(cat, NULL, &wfd);
     check(pid > 0, "spawned cat");
     if (pid <= 0)
         return check_done();

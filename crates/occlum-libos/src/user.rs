@@ -192,6 +192,18 @@ pub fn read_timespec(addr: u64) -> Result<std::time::Duration> {
     Ok(std::time::Duration::new(sec as u64, nsec as u32))
 }
 
+/// Reads a `struct timeval` and checks it (`EINVAL` for a negative or
+/// out-of-range value).
+pub fn read_timeval(addr: u64) -> Result<std::time::Duration> {
+    let b = read_bytes(addr, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+    let usec = i64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(std::time::Duration::new(sec as u64, usec as u32 * 1000))
+}
+
 /// Writes a `struct timespec` (or, with `micros`, a `struct timeval`).
 pub fn write_time(addr: u64, t: std::time::Duration, micros: bool) -> Result<()> {
     let frac = if micros {

@@ -212,11 +212,6 @@ pub fn clock_getres(clock: i32) -> Result<Duration, Errno> {
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// Sleeps the calling host thread.
-pub fn sleep(d: Duration) {
-    std::thread::sleep(d);
-}
-
 /// Fills `buf` with random bytes from the host. (On SGX this would be RDRAND
 /// inside the enclave, never the host.)
 pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {

@@ -121,14 +121,4 @@ impl FileTable {
             .filter_map(|e| e.take().map(|e| e.file))
             .collect()
     }
-
-    /// Number of open descriptors.
-    pub fn len(&self) -> usize {
-        self.slots.iter().filter(|e| e.is_some()).count()
-    }
-
-    /// Whether no descriptor is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -44,15 +44,6 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    /// The status a shell reports: the code, or 128 + the signal number.
-    pub fn shell_code(self) -> i32 {
-        match self {
-            ExitStatus::Exited(c) => c as i32,
-            ExitStatus::Killed(s) => 128 + s,
-            ExitStatus::LibosBug => 128 + 6,
-        }
-    }
-
     /// The `wait4` status word.
     pub fn wait_status(self) -> i32 {
         match self {

@@ -63,6 +63,11 @@ impl Rlimits {
         self.0.get(resource as usize).copied().ok_or(Errno::EINVAL)
     }
 
+    /// The descriptor limit (`RLIMIT_NOFILE`'s soft limit).
+    pub fn nofile(&self) -> usize {
+        self.0[RLIMIT_NOFILE].cur.min(1 << 20) as usize
+    }
+
     /// Sets `resource`: `EINVAL` if soft > hard, `EPERM` when raising the hard
     /// limit (the LibOS cannot grant more than it was configured with).
     pub fn set(&mut self, resource: u64, new: Rlimit) -> Result<()> {

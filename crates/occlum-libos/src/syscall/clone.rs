@@ -23,25 +23,21 @@ use crate::user;
 use crate::vm::VmSpace;
 use crate::{Errno, Result};
 
-const CSIGNAL: u64 = 0xff;
 const CLONE_VM: u64 = 0x100;
-const CLONE_FS: u64 = 0x200;
 const CLONE_FILES: u64 = 0x400;
 const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_PIDFD: u64 = 0x1000;
-const CLONE_PTRACE: u64 = 0x2000;
 const CLONE_VFORK: u64 = 0x4000;
-const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x10000;
 const CLONE_NEWNS: u64 = 0x20000;
-const CLONE_SYSVSEM: u64 = 0x40000;
 const CLONE_SETTLS: u64 = 0x80000;
 const CLONE_PARENT_SETTID: u64 = 0x10_0000;
 const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
-const CLONE_DETACHED: u64 = 0x40_0000;
-const CLONE_UNTRACED: u64 = 0x80_0000;
 const CLONE_CHILD_SETTID: u64 = 0x100_0000;
-/// Namespace and other flags the LibOS does not offer.
+/// Namespace and other flags the LibOS does not offer. (CLONE_FS,
+/// CLONE_SYSVSEM, CLONE_PARENT, CLONE_PTRACE, CLONE_DETACHED, CLONE_UNTRACED
+/// and the exit signal are accepted and need nothing: there is one file
+/// system context and no ptrace.)
 const CLONE_UNSUPPORTED: u64 = CLONE_PIDFD | CLONE_NEWNS | !0x7fff_ffff | 0x7e00_0000;
 
 /// Most entries in `argv` or `envp`.
@@ -75,15 +71,6 @@ pub(super) fn sys_clone(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     {
         return Err(Errno::EINVAL);
     }
-    let _ = (
-        CLONE_FS,
-        CLONE_PTRACE,
-        CLONE_PARENT,
-        CLONE_SYSVSEM,
-        CLONE_DETACHED,
-        CLONE_UNTRACED,
-        CSIGNAL,
-    );
     if flags & CLONE_THREAD != 0 {
         return spawn_thread(ctx, flags, stack, ptid, ctid, tls);
     }

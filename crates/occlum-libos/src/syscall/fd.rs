@@ -17,14 +17,6 @@ const O_DIRECT: u32 = 0o40000;
 /// `O_NOATIME`, `O_NONBLOCK`).
 const SETFL_MASK: u32 = 0o2000 | 0o20000 | O_DIRECT | 0o1000000 | O_NONBLOCK;
 
-/// The descriptor limit (`RLIMIT_NOFILE`).
-fn fd_limit(ctx: &SyscallCtx<'_, '_>) -> usize {
-    ctx.process()
-        .rlimits()
-        .get(7)
-        .map_or(1024, |l| l.cur.min(1 << 20) as usize)
-}
-
 pub(super) fn sys_pipe(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     sys_pipe2(ctx, [a[0], 0, 0, 0, 0, 0])
 }
@@ -35,40 +27,52 @@ pub(super) fn sys_pipe2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
         return Err(Errno::EINVAL);
     }
     let (r, w) = pipe::new_pipe(flags & O_NONBLOCK);
-    let cloexec = flags & O_CLOEXEC != 0;
-    let limit = fd_limit(ctx);
-    let (rfd, wfd) = {
+    install_pair(ctx, r, w, flags & O_CLOEXEC != 0, a[0])
+}
+
+/// Installs two new files at the lowest free descriptors and writes the two
+/// numbers (`int[2]`) to `addr`; nothing stays installed on failure
+/// (`pipe2`, `socketpair`).
+pub(super) fn install_pair(
+    ctx: &SyscallCtx<'_, '_>,
+    a: FileRef,
+    b: FileRef,
+    cloexec: bool,
+    addr: u64,
+) -> Result<u64> {
+    let limit = ctx.process().rlimits().nofile();
+    let (fa, fb) = {
         let mut files = ctx.process().files();
-        let rfd = files.insert(r, cloexec, limit)?;
-        match files.insert(w, cloexec, limit) {
-            Ok(wfd) => (rfd, wfd),
+        let fa = files.insert(a, cloexec, limit)?;
+        match files.insert(b, cloexec, limit) {
+            Ok(fb) => (fa, fb),
             Err(e) => {
-                let _ = files.remove(rfd);
+                let _ = files.remove(fa);
                 return Err(e);
             }
         }
     };
     let mut fds = [0u8; 8];
-    fds[..4].copy_from_slice(&rfd.to_le_bytes());
-    fds[4..].copy_from_slice(&wfd.to_le_bytes());
-    if let Err(e) = user::write_bytes(a[0], &fds) {
+    fds[..4].copy_from_slice(&fa.to_le_bytes());
+    fds[4..].copy_from_slice(&fb.to_le_bytes());
+    if let Err(e) = user::write_bytes(addr, &fds) {
         let mut files = ctx.process().files();
-        let _ = files.remove(rfd);
-        let _ = files.remove(wfd);
+        let _ = files.remove(fa);
+        let _ = files.remove(fb);
         return Err(e);
     }
     Ok(0)
 }
 
 pub(super) fn sys_dup(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let limit = fd_limit(ctx);
+    let limit = ctx.process().rlimits().nofile();
     let mut files = ctx.process().files();
     let f = files.get(a[0] as Fd)?;
     files.insert(f, false, limit).map(|fd| fd as u64)
 }
 
 fn dup_to(ctx: &mut SyscallCtx<'_, '_>, old: Fd, new: Fd, cloexec: bool) -> Result<u64> {
-    let limit = fd_limit(ctx);
+    let limit = ctx.process().rlimits().nofile();
     let replaced: Option<FileRef> = {
         let mut files = ctx.process().files();
         let f = files.get(old)?;
@@ -97,7 +101,7 @@ pub(super) fn sys_dup3(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
 
 pub(super) fn sys_fcntl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (fd, cmd, arg) = (a[0] as Fd, a[1], a[2]);
-    let limit = fd_limit(ctx);
+    let limit = ctx.process().rlimits().nofile();
     let mut files = ctx.process().files();
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {

@@ -22,13 +22,6 @@ const POLLNVAL: u16 = 0x20;
 const POLLRDNORM: u16 = 0x40;
 const POLLWRNORM: u16 = 0x100;
 
-fn fd_limit(ctx: &SyscallCtx<'_, '_>) -> usize {
-    ctx.process()
-        .rlimits()
-        .get(7)
-        .map_or(1024, |l| l.cur.min(1 << 20) as usize)
-}
-
 fn deadline_after(d: Option<Duration>) -> Option<Instant> {
     d.map(|d| Instant::now() + d.min(Duration::from_secs(u32::MAX as u64)))
 }
@@ -90,7 +83,7 @@ fn do_poll(
     nfds: u64,
     timeout: Option<Duration>,
 ) -> Result<u64> {
-    if nfds > fd_limit(ctx) as u64 {
+    if nfds > ctx.process().rlimits().nofile() as u64 {
         return Err(Errno::EINVAL);
     }
     let raw = user::read_bytes(fds_addr, nfds as usize * 8)?;
@@ -182,7 +175,7 @@ fn do_select(
     timeout: Option<Duration>,
 ) -> Result<(u64, Option<Duration>)> {
     let nfds = a[0] as i32;
-    if nfds < 0 || nfds as usize > fd_limit(ctx) {
+    if nfds < 0 || nfds as usize > ctx.process().rlimits().nofile() {
         return Err(Errno::EINVAL);
     }
     let nfds = nfds as usize;
@@ -234,19 +227,9 @@ fn do_select(
     Ok((n as u64, timeout.map(|t| t.saturating_sub(start.elapsed()))))
 }
 
-fn read_timeval(addr: u64) -> Result<Duration> {
-    let b = user::read_bytes(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().expect("8"));
-    let usec = i64::from_le_bytes(b[8..].try_into().expect("8"));
-    if sec < 0 || !(0..1_000_000).contains(&usec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Duration::new(sec as u64, usec as u32 * 1000))
-}
-
 pub(super) fn sys_select(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let timeout = if a[4] != 0 {
-        Some(read_timeval(a[4])?)
+        Some(user::read_timeval(a[4])?)
     } else {
         None
     };
@@ -282,7 +265,7 @@ pub(super) fn sys_pselect6(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
 }
 
 fn install(ctx: &SyscallCtx<'_, '_>, file: FileRef, cloexec: bool) -> Result<u64> {
-    let limit = fd_limit(ctx);
+    let limit = ctx.process().rlimits().nofile();
     ctx.process()
         .files()
         .insert(file, cloexec, limit)

@@ -7,7 +7,6 @@ use crate::process::{self, wait_event};
 use crate::signal::{
     self, nr::*, timer, valid, AltStack, SigAction, SigInfo, SigSet, SIG_DFL, SIG_IGN, SI_TKILL,
 };
-use crate::sync::WaitQueue;
 use crate::user;
 use crate::{Errno, Result};
 
@@ -117,8 +116,7 @@ pub(super) fn sys_rt_sigpending(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
 
 /// Waits until the thread is interrupted (a signal to deliver, or its end).
 fn wait_for_signal(deadline: Option<Instant>) -> Result<()> {
-    static NEVER: WaitQueue = WaitQueue::new();
-    wait_event(&[&NEVER], deadline, || Ok(None::<()>))
+    wait_event(&[], deadline, || Ok(None::<()>))
 }
 
 pub(super) fn sys_rt_sigsuspend(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -149,10 +147,7 @@ pub(super) fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
     let thread = ctx.thread().clone();
     // Take only signals in `wanted`: everything else counts as blocked.
     let not_wanted = SigSet(!wanted.0);
-    static NEVER: WaitQueue = WaitQueue::new();
-    let r = wait_event(&[&NEVER], deadline, || {
-        Ok(thread.take_pending_signal(not_wanted))
-    });
+    let r = wait_event(&[], deadline, || Ok(thread.take_pending_signal(not_wanted)));
     let got = match r {
         Ok(i) => i,
         Err(Errno::ETIMEDOUT) => return Err(Errno::EAGAIN),
@@ -256,16 +251,6 @@ pub(super) fn sys_alarm(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     Ok(s)
 }
 
-fn read_timeval(addr: u64) -> Result<Duration> {
-    let b = user::read_bytes(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
-    let usec = i64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
-    if sec < 0 || !(0..1_000_000).contains(&usec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Duration::new(sec as u64, usec as u32 * 1000))
-}
-
 fn write_itimerval(addr: u64, (value, interval): (Duration, Duration)) -> Result<()> {
     user::write_time(addr, interval, true)?;
     user::write_time(addr + 16, value, true)
@@ -284,7 +269,7 @@ pub(super) fn sys_setitimer(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
         return Err(Errno::EINVAL);
     }
     let (interval, value) = if new != 0 {
-        (read_timeval(new)?, read_timeval(new + 16)?)
+        (user::read_timeval(new)?, user::read_timeval(new + 16)?)
     } else {
         (Duration::ZERO, Duration::ZERO)
     };

@@ -38,33 +38,7 @@ pub(super) fn sys_socketpair(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
         return Err(Errno::EPROTONOSUPPORT);
     }
     let (x, y) = unix_stream::pair((ty & SOCK_NONBLOCK) as u32);
-    let cloexec = ty & SOCK_CLOEXEC != 0;
-    let limit = ctx
-        .process()
-        .rlimits()
-        .get(7)
-        .map_or(1024, |l| l.cur.min(1 << 20) as usize);
-    let (fx, fy) = {
-        let mut files = ctx.process().files();
-        let fx = files.insert(x, cloexec, limit)?;
-        match files.insert(y, cloexec, limit) {
-            Ok(fy) => (fx, fy),
-            Err(e) => {
-                let _ = files.remove(fx);
-                return Err(e);
-            }
-        }
-    };
-    let mut out = [0u8; 8];
-    out[..4].copy_from_slice(&fx.to_le_bytes());
-    out[4..].copy_from_slice(&fy.to_le_bytes());
-    if let Err(e) = user::write_bytes(sv, &out) {
-        let mut files = ctx.process().files();
-        let _ = files.remove(fx);
-        let _ = files.remove(fy);
-        return Err(e);
-    }
-    Ok(0)
+    super::fd::install_pair(ctx, x, y, ty & SOCK_CLOEXEC != 0, sv)
 }
 
 fn socket_at(ctx: &SyscallCtx<'_, '_>, fd: Fd) -> Result<Arc<UnixStream>> {

@@ -6,7 +6,6 @@ use occlum_pal::host;
 
 use super::SyscallCtx;
 use crate::process::wait_event;
-use crate::sync::WaitQueue;
 use crate::user;
 use crate::{Errno, Result};
 
@@ -63,9 +62,8 @@ pub(super) fn sys_time(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
 /// Sleeps for `d` unless interrupted; on `EINTR`, writes the time left to
 /// `rem` (if not 0).
 fn sleep(d: Duration, rem: u64) -> Result<u64> {
-    static NEVER: WaitQueue = WaitQueue::new();
     let deadline = Instant::now() + d.min(Duration::from_secs(u32::MAX as u64));
-    match wait_event(&[&NEVER], Some(deadline), || Ok(None::<()>)) {
+    match wait_event(&[], Some(deadline), || Ok(None::<()>)) {
         Err(Errno::ETIMEDOUT) => Ok(0),
         Err(Errno::EINTR) => {
             if rem != 0 {

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use occlum_pal::uspace::{Prot, UserSpace, PAGE_SIZE};
 use owners::OwnerId;
 
-pub use vmas::Vma;
 use vmas::VmaSet;
 
 use crate::{Errno, Result};
@@ -78,11 +77,6 @@ impl VmSpace {
     /// Lowest address of the user-space region.
     pub fn base(&self) -> usize {
         self.space.base()
-    }
-
-    /// The mappings, in address order.
-    pub fn vmas(&self) -> impl Iterator<Item = &Vma> {
-        self.vmas.iter()
     }
 
     /// Sets the program break area to `[start, start+max)`, the break to
