@@ -144,6 +144,7 @@ pub fn run_native(
     env: &[(&str, &str)],
 ) -> Outcome {
     let dir = apps_build_dir().join(libc);
+    close_inherited_fds_on_exec();
     let mut cmd = Command::new(dir.join(name));
     cmd.arg0(format!("/bin/{libc}/{name}"))
         .args(expand(args, &dir.display().to_string()))
@@ -154,6 +155,24 @@ pub fn run_native(
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         status: shell_status(out.status),
     }
+}
+
+/// Marks every descriptor this test process inherited beyond stdio as
+/// close-on-exec, so that native runs start with only fds 0-2, like programs
+/// in the LibOS (a CI runner may hand down, say, fd 77).
+fn close_inherited_fds_on_exec() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd > 2)
+            .collect();
+        for fd in fds {
+            use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+            let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+        }
+    });
 }
 
 /// Runs test program `name` inside the LibOS; also returns its stderr.
