@@ -1,0 +1,2 @@
+//! The integrity-protected image format.
+#![forbid(unsafe_code)]

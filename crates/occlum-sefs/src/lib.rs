@@ -1,0 +1,2 @@
+//! The encrypted writable file system.
+#![forbid(unsafe_code)]
