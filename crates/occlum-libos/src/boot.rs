@@ -2,7 +2,6 @@
 //! it as process 1; return when that process ends.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once, OnceLock, Weak};
 
 pub use occlum_pal::thread::DispatchMode;
@@ -11,6 +10,8 @@ use occlum_pal::uspace;
 
 pub use crate::process::ExitStatus;
 
+pub use crate::fs::mounts::{FsSpec, MountSpec};
+use crate::fs::vfs::FsContext;
 use crate::fs::{self, FileTable, HostStdio};
 use crate::loader::{self, Layout, LoadError};
 use crate::process::{self, Process, Rlimits, StartContext, Thread};
@@ -33,8 +34,8 @@ pub struct BootConfig {
     pub max_threads: usize,
     /// How Syscall User Dispatch selects the syscalls to trap.
     pub dispatch_mode: DispatchMode,
-    /// Host directory holding the image, the LibOS's `/`.
-    pub image_root: PathBuf,
+    /// The file systems to mount, `/` first.
+    pub mounts: Vec<MountSpec>,
     /// Testing aid: panic inside the LibOS when this syscall number is served,
     /// to check that a LibOS bug ends only the calling process.
     pub inject_panic_at_syscall: Option<u64>,
@@ -143,9 +144,9 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     start_signal_forwarder();
     crate::syscall::set_injected_panic(cfg.inject_panic_at_syscall);
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
-    fs::image::set_root(cfg.image_root.clone());
-
-    let bytes = fs::image::read_program(program.path.as_bytes()).map_err(|e| {
+    fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
+    let root = fs::vfs::root().map_err(|e| platform("the root file system", e))?;
+    let program_file = fs::program::read_program(&root, program.path.as_bytes()).map_err(|e| {
         let why = match e {
             Errno::EACCES => "permission denied (not an executable regular file)".to_string(),
             Errno::ENOENT | Errno::ENOTDIR => "no such file".to_string(),
@@ -153,6 +154,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         };
         BootError::Load(LoadError::new(e, why))
     })?;
+    let bytes = program_file.bytes;
     let mut vm = VmSpace::new(space);
     let entry = loader::load(
         &mut vm,
@@ -181,9 +183,10 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         Weak::new(),
         pid,
         pid,
-        program.path,
+        String::from_utf8_lossy(&program_file.path).into_owned(),
         Arc::new(Mutex::new(vm)),
         files,
+        FsContext::new().map_err(|e| platform("the root file system", e))?,
         rlimits,
         SigActions::default(),
     );

@@ -17,7 +17,7 @@ pub mod vm;
 
 mod trap;
 
-pub use boot::{run, BootConfig, BootError, DispatchMode, ExitStatus, Program};
+pub use boot::{run, BootConfig, BootError, DispatchMode, ExitStatus, FsSpec, MountSpec, Program};
 pub use occlum_pal::Errno;
 
 /// Result of LibOS operations that fail with a Linux error number.

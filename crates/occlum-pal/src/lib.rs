@@ -21,6 +21,7 @@
 mod arch;
 pub mod errno;
 pub mod host;
+pub mod host_fs;
 pub mod thread;
 pub mod trap;
 pub mod uspace;

@@ -7,7 +7,10 @@ use std::path::{Component, Path};
 
 use anyhow::{bail, Result};
 use occlum_config::Config;
-use occlum_libos::{BootConfig, BootError, DispatchMode, Errno, ExitStatus, Program};
+use occlum_config::FsType;
+use occlum_libos::{
+    BootConfig, BootError, DispatchMode, Errno, ExitStatus, FsSpec, MountSpec, Program,
+};
 
 use super::build::load_config;
 use crate::instance::Instance;
@@ -67,6 +70,49 @@ fn dispatch_mode() -> Result<DispatchMode> {
     }
 }
 
+/// The LibOS's mounts from `Occlum.json`'s `mount` list: `/` first, then
+/// the others in order. Host sources are relative to the instance.
+///
+/// For now the root is the built image directory, read-only; the
+/// integrity-checked image and the encrypted writable layer replace it.
+fn mounts(config: &Config, inst: &Instance) -> Result<Vec<MountSpec>> {
+    let mut out = vec![MountSpec {
+        target: "/".into(),
+        fs: FsSpec::HostFs {
+            source: inst.built_image_dir(),
+            read_only: true,
+        },
+    }];
+    for (i, m) in config.mount.iter().enumerate() {
+        if m.target == "/" {
+            continue;
+        }
+        let fs = match m.fs_type {
+            FsType::HostFs => {
+                let source = m.source.as_deref().unwrap_or(".");
+                let dir = inst.dir().join(source);
+                if !dir.is_dir() {
+                    bail!(
+                        "Occlum.json: field `mount[{i}].source`: `{source}` is not a directory of the instance"
+                    );
+                }
+                FsSpec::HostFs {
+                    source: dir,
+                    read_only: false,
+                }
+            }
+            FsType::RamFs | FsType::Sefs | FsType::UnionFs => FsSpec::RamFs,
+            FsType::DevFs => FsSpec::DevFs,
+            FsType::ProcFs => FsSpec::ProcFs,
+        };
+        out.push(MountSpec {
+            target: m.target.clone(),
+            fs,
+        });
+    }
+    Ok(out)
+}
+
 /// Signal names for messages.
 fn signal_name(sig: i32) -> &'static str {
     match sig {
@@ -111,7 +157,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         heap_size: config.process.default_heap_size.0 as usize,
         max_threads: config.resource_limits.max_num_of_threads as usize,
         dispatch_mode: dispatch_mode()?,
-        image_root: inst.built_image_dir(),
+        mounts: mounts(&config, &inst)?,
         inject_panic_at_syscall: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),

@@ -129,10 +129,56 @@ pub const DEFAULT_ENV: &[(&str, &str)] = &[("OCCLUM", "yes")];
 /// the LibOS (for programs that spawn other test programs).
 pub const BIN_PLACEHOLDER: &str = "@BIN@";
 
-fn expand(args: &[&str], bin: &str) -> Vec<String> {
-    args.iter()
-        .map(|a| a.replace(BIN_PLACEHOLDER, bin))
-        .collect()
+/// In test arguments, `@TMP@` stands for an empty directory to work in: a
+/// fresh host temporary directory natively, the LibOS's `/tmp` (a ramfs,
+/// fresh in every run) inside the LibOS.
+pub const TMP_PLACEHOLDER: &str = "@TMP@";
+
+/// Like `@TMP@`, but inside the LibOS a fresh directory of the instance seen
+/// through the hostfs mount `/host`.
+pub const HOST_TMP_PLACEHOLDER: &str = "@HOSTTMP@";
+
+/// Argument expansion for one run; holds the temporary directories it made.
+struct Expanded {
+    args: Vec<String>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+fn expand(args: &[&str], bin: &str, libos: bool) -> Expanded {
+    let mut dirs = Vec::new();
+    let args = args
+        .iter()
+        .map(|a| {
+            let mut a = a.replace(BIN_PLACEHOLDER, bin);
+            for ph in [HOST_TMP_PLACEHOLDER, TMP_PLACEHOLDER] {
+                if !a.contains(ph) {
+                    continue;
+                }
+                let dir = match (libos, ph) {
+                    (false, _) => {
+                        let d = tempdir();
+                        let p = d.path().display().to_string();
+                        dirs.push(d);
+                        p
+                    }
+                    (true, TMP_PLACEHOLDER) => "/tmp".to_string(),
+                    (true, _) => {
+                        let d = tempfile::Builder::new()
+                            .prefix("hosttmp-")
+                            .tempdir_in(instance())
+                            .unwrap();
+                        let p =
+                            format!("/host/{}", d.path().file_name().unwrap().to_string_lossy());
+                        dirs.push(d);
+                        p
+                    }
+                };
+                a = a.replace(ph, &dir);
+            }
+            a
+        })
+        .collect();
+    Expanded { args, _dirs: dirs }
 }
 
 /// Runs test program `name` natively, as `argv[0]` `/bin/<libc>/<name>`.
@@ -146,8 +192,9 @@ pub fn run_native(
     let dir = apps_build_dir().join(libc);
     close_inherited_fds_on_exec();
     let mut cmd = Command::new(dir.join(name));
+    let expanded = expand(args, &dir.display().to_string(), false);
     cmd.arg0(format!("/bin/{libc}/{name}"))
-        .args(expand(args, &dir.display().to_string()))
+        .args(&expanded.args)
         .env_clear()
         .envs(env.iter().copied());
     let out = run_with_stdin(&mut cmd, stdin);
@@ -184,11 +231,12 @@ pub fn run_libos(
     host_env: &[(&str, &str)],
 ) -> (Outcome, String) {
     let path = format!("/bin/{libc}/{name}");
+    let expanded = expand(args, &format!("/bin/{libc}"), true);
     let mut cmd = Command::new(occlum());
     cmd.current_dir(instance())
         .arg("run")
         .arg(&path)
-        .args(expand(args, &format!("/bin/{libc}")))
+        .args(&expanded.args)
         .env_clear()
         .envs(host_env.iter().copied());
     let out = run_with_stdin(&mut cmd, stdin);

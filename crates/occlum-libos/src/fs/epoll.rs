@@ -143,6 +143,7 @@ impl File for Epoll {
             rdev: 0,
             size: 0,
             blksize: 4096,
+            ..Stat::default()
         })
     }
 

@@ -95,6 +95,7 @@ impl File for EventFd {
             rdev: 0,
             size: 0,
             blksize: 4096,
+            ..Stat::default()
         })
     }
 

@@ -1,18 +1,25 @@
-//! Files and descriptor tables. For now the only files are the host's
-//! standard streams; the VFS arrives with the file-system work.
+//! Files and descriptor tables, the VFS and the file systems.
 
+pub mod devfs;
 pub mod epoll;
 pub mod eventfd;
 mod file_table;
-pub mod image;
+pub mod hostfs;
+mod inode_file;
+pub mod mounts;
 pub mod pipe;
 pub mod poll;
+pub mod procfs;
+pub mod program;
+pub mod ramfs;
 mod stat;
 mod stdio;
 pub mod unix_stream;
+pub mod vfs;
 
 pub use file_table::{Fd, FileTable};
-pub use stat::{FileType, Stat};
+pub use inode_file::InodeFile;
+pub use stat::{FileType, Stat, Timespec};
 pub use stdio::HostStdio;
 
 use std::any::Any;
@@ -25,12 +32,40 @@ use crate::{Errno, Result};
 pub const O_WRONLY: u32 = 0o1;
 /// `O_RDWR`.
 pub const O_RDWR: u32 = 0o2;
+/// The access mode bits.
+pub const O_ACCMODE: u32 = 0o3;
+/// `O_CREAT`.
+pub const O_CREAT: u32 = 0o100;
+/// `O_EXCL`.
+pub const O_EXCL: u32 = 0o200;
+/// `O_NOCTTY`.
+pub const O_NOCTTY: u32 = 0o400;
+/// `O_TRUNC`.
+pub const O_TRUNC: u32 = 0o1000;
 /// `O_APPEND`.
 pub const O_APPEND: u32 = 0o2000;
 /// `O_NONBLOCK`.
 pub const O_NONBLOCK: u32 = 0o4000;
+/// `O_DSYNC`.
+pub const O_DSYNC: u32 = 0o10000;
+/// `O_DIRECT`.
+pub const O_DIRECT: u32 = 0o40000;
+/// `O_LARGEFILE`.
+pub const O_LARGEFILE: u32 = 0o100000;
+/// `O_DIRECTORY`.
+pub const O_DIRECTORY: u32 = 0o200000;
+/// `O_NOFOLLOW`.
+pub const O_NOFOLLOW: u32 = 0o400000;
+/// `O_NOATIME`.
+pub const O_NOATIME: u32 = 0o1000000;
 /// `O_CLOEXEC`.
 pub const O_CLOEXEC: u32 = 0o2000000;
+/// `O_SYNC` (includes `O_DSYNC`).
+pub const O_SYNC: u32 = 0o4010000;
+/// `O_PATH`.
+pub const O_PATH: u32 = 0o10000000;
+/// `O_TMPFILE` (includes `O_DIRECTORY`).
+pub const O_TMPFILE: u32 = 0o20200000;
 
 /// What a file is ready for (for `poll`, `select`, `epoll`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,6 +95,31 @@ pub trait File: Any + Send + Sync {
     /// Repositions the file offset.
     fn seek(&self, _offset: i64, _whence: i32) -> Result<u64> {
         Err(Errno::ESPIPE)
+    }
+
+    /// Reads at `offset` without moving the file offset (`pread`).
+    fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// Writes at `offset` without moving the file offset (`pwrite`).
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// Where the file is in the file tree, for files opened by path.
+    fn location(&self) -> Option<vfs::Location> {
+        None
+    }
+
+    /// What `/proc/[pid]/fd/N` shows for files without a location.
+    fn describe(&self) -> String {
+        let st = self.stat().map(|s| (s.kind, s.ino)).unwrap_or_default();
+        match st.0 {
+            FileType::Fifo => format!("pipe:[{}]", st.1),
+            FileType::Socket => format!("socket:[{}]", st.1),
+            _ => format!("anon_inode:[{}]", st.1),
+        }
     }
 
     /// File metadata.

@@ -78,6 +78,7 @@ fn pipe_stat(pipe: &Pipe) -> Stat {
         rdev: 0,
         size: 0,
         blksize: 4096,
+        ..Stat::default()
     }
 }
 

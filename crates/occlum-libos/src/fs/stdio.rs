@@ -70,6 +70,7 @@ impl File for HostStdio {
             } else {
                 4096
             },
+            ..Stat::default()
         })
     }
 

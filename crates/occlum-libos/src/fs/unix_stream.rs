@@ -61,6 +61,7 @@ impl File for UnixStream {
             rdev: 0,
             size: 0,
             blksize: 4096,
+            ..Stat::default()
         })
     }
 

@@ -19,6 +19,7 @@ pub use table::{
 pub use thread::{current, set_current, wait_event, StartContext, Thread, VforkParent};
 pub use wait::{wait_child, ChildEvent, WaitFilter};
 
+use crate::fs::vfs::FsContext;
 use crate::fs::FileTable;
 use crate::signal::timer::RealTimer;
 use crate::signal::{Pending, SigActions};
@@ -84,6 +85,7 @@ pub struct Process {
     state: Mutex<ProcessState>,
     vm: Mutex<Option<Vm>>,
     files: Mutex<FileTable>,
+    fs: Mutex<FsContext>,
     rlimits: Mutex<Rlimits>,
     sig_actions: Mutex<SigActions>,
     sig_pending: Mutex<Pending>,
@@ -106,6 +108,7 @@ impl Process {
         exe_path: String,
         vm: Vm,
         files: FileTable,
+        fs: FsContext,
         rlimits: Rlimits,
         sig_actions: SigActions,
     ) -> Arc<Process> {
@@ -124,6 +127,7 @@ impl Process {
             }),
             vm: Mutex::new(Some(vm)),
             files: Mutex::new(files),
+            fs: Mutex::new(fs),
             rlimits: Mutex::new(rlimits),
             sig_actions: Mutex::new(sig_actions),
             sig_pending: Mutex::new(Pending::default()),
@@ -132,6 +136,11 @@ impl Process {
             threads_changed: WaitQueue::new(),
             ended: Condvar::new(),
         })
+    }
+
+    /// The working directory and umask.
+    pub fn fs(&self) -> MutexGuard<'_, FsContext> {
+        lock(&self.fs)
     }
 
     /// Process id.

@@ -14,7 +14,7 @@ use occlum_pal::trap;
 
 use super::SyscallCtx;
 use crate::boot::{config, layout, start_regs};
-use crate::fs::image;
+use crate::fs::program::read_program;
 use crate::loader;
 use crate::process::{self, wait_event, Process, StartContext, Thread, VforkParent};
 use crate::signal::AltStack;
@@ -154,6 +154,7 @@ fn spawn_vfork_child(ctx: &mut SyscallCtx<'_, '_>, stack: Option<u64>) -> Result
         exe,
         parent.vm()?,
         files,
+        parent.fs().clone(),
         rlimits,
         parent.sig_actions().clone(),
     );
@@ -190,7 +191,9 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     let max_bytes = (layout().stack_size / 4).max(32 * 4096);
     let argv = user::read_cstring_array(a[1], MAX_ARGS, max_bytes)?;
     let envp = user::read_cstring_array(a[2], MAX_ARGS, max_bytes)?;
-    let bytes = image::read_program(&path)?;
+    let cwd = ctx.process().fs().cwd.clone();
+    let program = read_program(&cwd, &path)?;
+    let bytes = program.bytes;
     let space = occlum_pal::uspace::get().ok_or(Errno::ENOMEM)?;
     let mut vm = VmSpace::new(space);
     let entry = loader::load(&mut vm, layout(), &bytes, &argv, &envp, &path).map_err(|e| {
@@ -209,7 +212,7 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     thread.set_altstack(AltStack::default());
     {
         let mut st = process.state();
-        st.exe_path = String::from_utf8_lossy(&path).into_owned();
+        st.exe_path = String::from_utf8_lossy(&program.path).into_owned();
         st.did_exec = true;
     }
     let start = StartContext {

@@ -1,0 +1,291 @@
+//! devfs: `/dev` with the devices programs expect (`null`, `zero`, `full`,
+//! `random`, `urandom`), the `stdin`/`stdout`/`stderr`/`fd` links into
+//! `/proc/self/fd`, and `shm`, a ramfs.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+
+use super::ramfs::RamFs;
+use super::vfs::{new_dev, DirEntry, FileSystem, FsStats, Inode, InodeRef, SetMetadata};
+use super::{FileType, Stat, Timespec};
+use crate::{Errno, Result};
+
+/// `DEVFS_SUPER_MAGIC` (Linux's devtmpfs reports tmpfs' value).
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Device {
+    Null,
+    Zero,
+    Full,
+    Random,
+}
+
+/// The devfs instance.
+struct DevFs {
+    dev: u64,
+    root: Arc<DevDir>,
+}
+
+/// A new devfs.
+pub fn new() -> Arc<dyn FileSystem> {
+    Arc::new_cyclic(|fs: &Weak<DevFs>| {
+        let created = Timespec::now();
+        let mut entries: BTreeMap<&'static [u8], InodeRef> = BTreeMap::new();
+        let mut ino = 2;
+        let mut next = || {
+            ino += 1;
+            ino
+        };
+        for (name, device, major, minor) in [
+            (&b"null"[..], Device::Null, 1, 3),
+            (b"zero", Device::Zero, 1, 5),
+            (b"full", Device::Full, 1, 7),
+            (b"random", Device::Random, 1, 8),
+            (b"urandom", Device::Random, 1, 9),
+        ] {
+            let node = DevNode {
+                fs: fs.clone(),
+                ino: next(),
+                device,
+                rdev: (major << 8) | minor,
+                created,
+            };
+            entries.insert(name, Arc::new(node));
+        }
+        for (name, target) in [
+            (&b"stdin"[..], &b"/proc/self/fd/0"[..]),
+            (b"stdout", b"/proc/self/fd/1"),
+            (b"stderr", b"/proc/self/fd/2"),
+            (b"fd", b"/proc/self/fd"),
+        ] {
+            let link = DevLink {
+                fs: fs.clone(),
+                ino: next(),
+                target,
+                created,
+            };
+            entries.insert(name, Arc::new(link));
+        }
+        entries.insert(b"shm", RamFs::new(0o1777).root());
+        DevFs {
+            dev: new_dev(),
+            root: Arc::new(DevDir {
+                fs: fs.clone(),
+                entries,
+                created,
+            }),
+        }
+    })
+}
+
+impl FileSystem for DevFs {
+    fn root(&self) -> InodeRef {
+        self.root.clone()
+    }
+
+    fn dev(&self) -> u64 {
+        self.dev
+    }
+
+    fn type_name(&self) -> &'static str {
+        "devtmpfs"
+    }
+
+    fn stats(&self) -> FsStats {
+        FsStats {
+            magic: TMPFS_MAGIC,
+            block_size: 4096,
+            ..FsStats::default()
+        }
+    }
+}
+
+fn fs_of(fs: &Weak<DevFs>) -> Arc<dyn FileSystem> {
+    match fs.upgrade() {
+        Some(fs) => fs,
+        None => new(),
+    }
+}
+
+fn dev_of(fs: &Weak<DevFs>) -> u64 {
+    fs.upgrade().map_or(0, |f| f.dev)
+}
+
+fn stat(fs: &Weak<DevFs>, ino: u64, kind: FileType, perm: u32, t: Timespec) -> Stat {
+    Stat {
+        dev: dev_of(fs),
+        ino,
+        kind,
+        perm,
+        nlink: 1,
+        blksize: 4096,
+        atime: t,
+        mtime: t,
+        ctime: t,
+        ..Stat::default()
+    }
+}
+
+struct DevDir {
+    fs: Weak<DevFs>,
+    entries: BTreeMap<&'static [u8], InodeRef>,
+    created: Timespec,
+}
+
+impl Inode for DevDir {
+    fn kind(&self) -> FileType {
+        FileType::Directory
+    }
+
+    fn ino(&self) -> u64 {
+        2
+    }
+
+    fn metadata(&self) -> Result<Stat> {
+        let mut s = stat(&self.fs, 2, FileType::Directory, 0o755, self.created);
+        s.nlink = 3;
+        s.size = 4096;
+        Ok(s)
+    }
+
+    fn fs(&self) -> Arc<dyn FileSystem> {
+        fs_of(&self.fs)
+    }
+
+    fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
+        self.entries.get(name).cloned().ok_or(Errno::ENOENT)
+    }
+
+    fn create(&self, _: &[u8], _: FileType, _: u32, _: u64) -> Result<InodeRef> {
+        Err(Errno::EPERM)
+    }
+
+    fn unlink(&self, name: &[u8]) -> Result<()> {
+        self.lookup(name)?;
+        Err(Errno::EPERM)
+    }
+
+    fn read_dir(&self) -> Result<Vec<DirEntry>> {
+        Ok(self
+            .entries
+            .iter()
+            .map(|(name, i)| DirEntry {
+                name: name.to_vec(),
+                ino: i.ino(),
+                kind: i.kind(),
+            })
+            .collect())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct DevNode {
+    fs: Weak<DevFs>,
+    ino: u64,
+    device: Device,
+    rdev: u64,
+    created: Timespec,
+}
+
+impl Inode for DevNode {
+    fn kind(&self) -> FileType {
+        FileType::CharDevice
+    }
+
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn metadata(&self) -> Result<Stat> {
+        let mut s = stat(
+            &self.fs,
+            self.ino,
+            FileType::CharDevice,
+            0o666,
+            self.created,
+        );
+        s.rdev = self.rdev;
+        Ok(s)
+    }
+
+    fn fs(&self) -> Arc<dyn FileSystem> {
+        fs_of(&self.fs)
+    }
+
+    fn set_metadata(&self, _: &SetMetadata) -> Result<()> {
+        Ok(())
+    }
+
+    fn read_at(&self, _: u64, buf: &mut [u8]) -> Result<usize> {
+        match self.device {
+            Device::Null => Ok(0),
+            Device::Zero | Device::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            Device::Random => {
+                occlum_pal::host::getrandom(buf)?;
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn write_at(&self, _: u64, buf: &[u8]) -> Result<usize> {
+        match self.device {
+            Device::Full => Err(Errno::ENOSPC),
+            _ => Ok(buf.len()),
+        }
+    }
+
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64)> {
+        self.write_at(0, buf).map(|n| (n, 0))
+    }
+
+    fn resize(&self, _: u64) -> Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct DevLink {
+    fs: Weak<DevFs>,
+    ino: u64,
+    target: &'static [u8],
+    created: Timespec,
+}
+
+impl Inode for DevLink {
+    fn kind(&self) -> FileType {
+        FileType::Symlink
+    }
+
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn metadata(&self) -> Result<Stat> {
+        let mut s = stat(&self.fs, self.ino, FileType::Symlink, 0o777, self.created);
+        s.size = self.target.len() as u64;
+        Ok(s)
+    }
+
+    fn fs(&self) -> Arc<dyn FileSystem> {
+        fs_of(&self.fs)
+    }
+
+    fn read_link(&self) -> Result<Vec<u8>> {
+        Ok(self.target.to_vec())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,124 @@
+//! Directories: `mkdir`, `mkdirat`, `rmdir`, `getdents64`, `chdir`,
+//! `fchdir`, `getcwd`.
+
+use super::{check_writable_fs, create_node, file, lookup_at, parent_at, SyscallCtx, AT_FDCWD};
+use crate::fs::{downcast, FileType, InodeFile};
+use crate::user;
+use crate::{Errno, Result};
+
+pub(in crate::syscall) fn sys_mkdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    mkdir_at(ctx, AT_FDCWD as u64, a[0], a[1] as u32)
+}
+
+pub(in crate::syscall) fn sys_mkdirat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    mkdir_at(ctx, a[0], a[1], a[2] as u32)
+}
+
+fn mkdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64, mode: u32) -> Result<u64> {
+    let p = parent_at(ctx, dirfd, path)?;
+    if p.name == b"." || p.name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    if p.dir.inode().lookup(&p.name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    create_node(ctx, &p.dir, &p.name, FileType::Directory, mode)?;
+    Ok(0)
+}
+
+pub(in crate::syscall) fn sys_rmdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    rmdir_at(ctx, AT_FDCWD as u64, a[0])
+}
+
+/// Removes the directory at `dirfd` + path.
+pub(in crate::syscall) fn rmdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64) -> Result<u64> {
+    let p = parent_at(ctx, dirfd, path)?;
+    match &p.name[..] {
+        b"." if p.dir.path() == b"/" => return Err(Errno::EBUSY),
+        b"." => return Err(Errno::EINVAL),
+        b".." => return Err(Errno::ENOTEMPTY),
+        _ => {}
+    }
+    let victim = p.dir.inode().lookup(&p.name)?;
+    if victim.kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    if !std::sync::Arc::ptr_eq(&crate::fs::vfs::cross(victim.clone()), &victim) {
+        return Err(Errno::EBUSY);
+    }
+    check_writable_fs(&p.dir)?;
+    p.dir.inode().rmdir(&p.name)?;
+    Ok(0)
+}
+
+/// `struct linux_dirent64` header size (ino, off, reclen, type).
+const DIRENT_HEADER: usize = 19;
+
+fn dirent_len(name_len: usize) -> usize {
+    (DIRENT_HEADER + name_len + 1).next_multiple_of(8)
+}
+
+pub(in crate::syscall) fn sys_getdents64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (buf, count) = (a[1], (a[2] as usize).min(1 << 20));
+    let f = downcast::<InodeFile>(file(ctx, a[0])?).ok_or(Errno::ENOTDIR)?;
+    user::check_access(buf, count, crate::vm::PROT_WRITE)?;
+    let mut used = 0;
+    let (entries, full) = f.read_dir(|name| {
+        let len = dirent_len(name.len());
+        if used + len > count {
+            return false;
+        }
+        used += len;
+        true
+    })?;
+    if entries.is_empty() && full {
+        return Err(Errno::EINVAL);
+    }
+    let mut out = Vec::with_capacity(used);
+    for (off, ino, kind, name) in &entries {
+        let len = dirent_len(name.len());
+        out.extend_from_slice(&ino.to_le_bytes());
+        out.extend_from_slice(&off.to_le_bytes());
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+        out.push(*kind);
+        out.extend_from_slice(name);
+        out.resize(out.len() + len - DIRENT_HEADER - name.len(), 0);
+    }
+    user::write_bytes(buf, &out)?;
+    Ok(out.len() as u64)
+}
+
+pub(in crate::syscall) fn sys_chdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let loc = lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.location()?;
+    if loc.inode().kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    ctx.process().fs().cwd = loc;
+    Ok(0)
+}
+
+pub(in crate::syscall) fn sys_fchdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let loc = file(ctx, a[0])?.location().ok_or(Errno::ENOTDIR)?;
+    if loc.inode().kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    ctx.process().fs().cwd = loc;
+    Ok(0)
+}
+
+pub(in crate::syscall) fn sys_getcwd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let cwd = ctx.process().fs().cwd.clone();
+    if cwd.inode().metadata()?.nlink == 0 {
+        return Err(Errno::ENOENT);
+    }
+    let mut path = cwd.path();
+    path.push(0);
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if (a[1] as usize) < path.len() {
+        return Err(Errno::ERANGE);
+    }
+    user::write_bytes(a[0], &path)?;
+    Ok(path.len() as u64)
+}
