@@ -55,18 +55,8 @@ impl Instance {
         self.dir.join("build")
     }
 
-    /// `build/image/`: the built image.
-    pub fn built_image_dir(&self) -> PathBuf {
-        self.build_dir().join("image")
-    }
-
     /// `build/Occlum.json`: the configuration the built instance runs with.
     pub fn built_config_path(&self) -> PathBuf {
         self.build_dir().join("Occlum.json")
-    }
-
-    /// `build/image.manifest.json`: per-file SHA-256 of the built image.
-    pub fn manifest_path(&self) -> PathBuf {
-        self.build_dir().join("image.manifest.json")
     }
 }

@@ -23,4 +23,11 @@ differential_tests! {
     size_hostfs: "fs_size", ["@HOSTTMP@"], |o| all_ok(o);
     times_ramfs: "fs_times", ["@TMP@"], |o| all_ok(o);
     times_hostfs: "fs_times", ["@HOSTTMP@"], |o| all_ok(o);
+    locks_ramfs: "fs_locks", ["@TMP@", "@BIN@"], |o| all_ok(o);
+    locks_hostfs: "fs_locks", ["@HOSTTMP@", "@BIN@"], |o| all_ok(o);
+    copy_ramfs: "fs_copy", ["@TMP@"], |o| all_ok(o);
+    copy_hostfs: "fs_copy", ["@HOSTTMP@"], |o| all_ok(o);
+    dev: "fs_dev", ["@TMP@"], |o| all_ok(o);
+    errors_ramfs: "fs_errors", ["@TMP@"], |o| all_ok(o);
+    errors_hostfs: "fs_errors", ["@HOSTTMP@"], |o| all_ok(o);
 }

@@ -1,34 +1,30 @@
-//! `occlum build`: validate `Occlum.json`, check the entry points, and build
-//! `image/` into `build/` incrementally (unchanged files are neither copied
-//! nor hashed again).
+//! `occlum build`: validate `Occlum.json`, check the entry points, pack
+//! `image/` into the integrity-protected image (`<image layer>/image.bin`,
+//! by default `build/mount/__ROOT/image.bin`), and write the configuration
+//! the instance runs with (`build/Occlum.json`), whose image layer's `MAC`
+//! is the image's root hash. Incremental: when nothing in `image/` changed
+//! since the last build (names, types, sizes, modes, times, link targets),
+//! the image is not packed again.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use filetime::FileTime;
-use occlum_config::Config;
+use occlum_config::{Config, FsType, MountConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use crate::instance::Instance;
 
-/// One file of the built image.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct ManifestEntry {
-    size: u64,
-    mtime_ns: i128,
-    sha256: String,
-}
-
-/// Per-file hashes of the built image, and a digest over all of them.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Manifest {
-    root_sha256: String,
-    files: BTreeMap<String, ManifestEntry>,
+/// What the last build packed (`build/image.state.json`).
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct BuildState {
+    /// Digest of the source tree's names and metadata.
+    fingerprint: String,
+    /// Root hash of the packed image.
+    root_hash: String,
 }
 
 /// Loads and validates the instance's `Occlum.json` (errors name the field).
@@ -36,6 +32,26 @@ pub fn load_config(path: &Path) -> Result<Config> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Config::from_json_str_named(&text, "Occlum.json").map_err(|e| anyhow!("{e}"))
+}
+
+/// The layer that holds the integrity-protected image: the `sefs` mount
+/// (or union layer) with a `MAC` option, as in Occlum's template.
+pub fn image_layer(config: &mut Config) -> Option<&mut MountConfig> {
+    fn find(m: &mut MountConfig) -> Option<&mut MountConfig> {
+        if m.fs_type == FsType::Sefs && m.options.mac.is_some() {
+            return Some(m);
+        }
+        m.options.layers.as_mut()?.iter_mut().find_map(find)
+    }
+    config.mount.iter_mut().find_map(find)
+}
+
+/// Where the image file of `layer` lives.
+pub fn image_file(inst: &Instance, layer: &MountConfig) -> PathBuf {
+    let source = layer.source.as_deref().unwrap_or("build/mount/__ROOT");
+    inst.dir()
+        .join(source.trim_start_matches("./"))
+        .join("image.bin")
 }
 
 /// Builds the instance in the current directory.
@@ -58,146 +74,83 @@ pub fn build(force: bool) -> Result<()> {
         }
     }
     fs::create_dir_all(inst.build_dir())?;
-    let out = inst.built_image_dir();
-    let updated = sync_tree(&image, &out, force)?;
-    let files = write_manifest(&out, &inst.manifest_path(), force)?;
-    fs::write(inst.built_config_path(), config.to_json_pretty())?;
-    eprintln!(
-        "Built the image: {files} files, {updated} updated ({})",
-        inst.build_dir().display()
-    );
-    Ok(())
-}
-
-fn mtime_ns(m: &fs::Metadata) -> i128 {
-    let t = FileTime::from_last_modification_time(m);
-    t.unix_seconds() as i128 * 1_000_000_000 + t.nanoseconds() as i128
-}
-
-/// Mirrors `src` into `dst`; returns the number of files copied.
-fn sync_tree(src: &Path, dst: &Path, force: bool) -> Result<usize> {
-    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut updated = 0;
-    for entry in WalkDir::new(src).follow_links(false).sort_by_file_name() {
-        let entry = entry?;
-        let rel = entry.path().strip_prefix(src)?.to_path_buf();
-        let to = dst.join(&rel);
-        seen.insert(rel);
-        let ft = entry.file_type();
-        let old = fs::symlink_metadata(&to).ok();
-        if ft.is_dir() {
-            if old.as_ref().is_some_and(|m| !m.is_dir()) {
-                fs::remove_file(&to)?;
+    let mut config = config;
+    let layer = image_layer(&mut config).ok_or_else(|| {
+        anyhow!("Occlum.json: field `mount`: no image layer, expected a `sefs` mount or union layer with a `MAC` option (as in the template of `occlum new`)")
+    })?;
+    let out = image_file(&inst, layer);
+    let state_path = inst.build_dir().join("image.state.json");
+    let fingerprint = tree_fingerprint(&image)?;
+    let old: Option<BuildState> = fs::read(&state_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let root_hash = match old {
+        Some(s) if !force && s.fingerprint == fingerprint && out.is_file() => {
+            eprintln!("The image is unchanged ({})", out.display());
+            s.root_hash
+        }
+        _ => {
+            if let Some(dir) = out.parent() {
+                fs::create_dir_all(dir)?;
             }
-            fs::create_dir_all(&to)?;
-        } else if ft.is_symlink() {
-            let target = fs::read_link(entry.path())?;
-            if fs::read_link(&to).ok().as_ref() != Some(&target) {
-                remove_any(&to)?;
-                std::os::unix::fs::symlink(&target, &to)?;
-                updated += 1;
+            let report = occlum_image::build_image(&image, &out)
+                .map_err(|e| anyhow!("cannot pack the image: {e}"))?;
+            for (path, why) in &report.skipped {
+                eprintln!("warning: skipping {}: {why}", path.display());
             }
-        } else if ft.is_file() {
-            let meta = entry.metadata()?;
-            let same = old.as_ref().is_some_and(|m| {
-                m.is_file()
-                    && m.len() == meta.len()
-                    && mtime_ns(m) == mtime_ns(&meta)
-                    && m.permissions() == meta.permissions()
-            });
-            if force || !same {
-                if old.as_ref().is_some_and(|m| !m.is_file()) {
-                    remove_any(&to)?;
-                }
-                fs::copy(entry.path(), &to)
-                    .with_context(|| format!("cannot copy {}", entry.path().display()))?;
-                filetime::set_file_mtime(&to, FileTime::from_last_modification_time(&meta))?;
-                updated += 1;
-            }
-        } else {
+            let root_hash = hex(&report.root_hash);
+            let state = BuildState {
+                fingerprint,
+                root_hash: root_hash.clone(),
+            };
+            fs::write(&state_path, serde_json::to_vec_pretty(&state)?)?;
             eprintln!(
-                "warning: skipping {}: not a regular file, directory or symbolic link",
-                entry.path().display()
+                "Built the image: {} files, {} directories, {} symbolic links, {} bytes ({})",
+                report.files,
+                report.dirs,
+                report.symlinks,
+                report.bytes,
+                out.display()
             );
+            root_hash
         }
-    }
-    for entry in WalkDir::new(dst).contents_first(true) {
-        let entry = entry?;
-        let rel = entry.path().strip_prefix(dst)?;
-        if !seen.contains(rel) {
-            remove_any(entry.path())?;
-        }
-    }
-    Ok(updated)
-}
-
-fn remove_any(p: &Path) -> Result<()> {
-    match fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(p)?,
-        Ok(_) => fs::remove_file(p)?,
-        Err(_) => {}
-    }
+    };
+    layer.options.mac = Some(root_hash);
+    fs::write(inst.built_config_path(), config.to_json_pretty())?;
+    // What earlier versions built: a plain copy of image/ and its manifest.
+    let _ = fs::remove_dir_all(inst.build_dir().join("image"));
+    let _ = fs::remove_file(inst.build_dir().join("image.manifest.json"));
     Ok(())
-}
-
-fn sha256_file(p: &Path) -> Result<String> {
-    let mut f = fs::File::open(p)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes the manifest of `image`, re-hashing only changed files; returns
-/// the number of files.
-fn write_manifest(image: &Path, path: &Path, force: bool) -> Result<usize> {
-    let old: Manifest = match fs::read(path) {
-        Ok(b) if !force => serde_json::from_slice(&b).unwrap_or_default(),
-        _ => Manifest::default(),
-    };
-    let mut files = BTreeMap::new();
-    for entry in WalkDir::new(image).follow_links(false).sort_by_file_name() {
-        let entry = entry?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = format!("/{}", entry.path().strip_prefix(image)?.display());
+/// A digest of everything in `dir` that the image records: names, types,
+/// permission bits, sizes, modification times, link targets and hard links.
+fn tree_fingerprint(dir: &Path) -> Result<String> {
+    let mut h = Sha256::new();
+    for entry in WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
         let meta = entry.metadata()?;
-        let (size, mtime) = (meta.len(), mtime_ns(&meta));
-        let sha256 = match old.files.get(&rel) {
-            Some(e) if e.size == size && e.mtime_ns == mtime => e.sha256.clone(),
-            _ => sha256_file(entry.path())?,
-        };
-        files.insert(
-            rel,
-            ManifestEntry {
-                size,
-                mtime_ns: mtime,
-                sha256,
-            },
-        );
+        let rel = entry.path().strip_prefix(dir)?;
+        h.update(rel.as_os_str().as_encoded_bytes());
+        h.update([0]);
+        for v in [
+            meta.mode() as u64,
+            meta.len(),
+            meta.mtime() as u64,
+            meta.mtime_nsec() as u64,
+            meta.ino(),
+            meta.nlink(),
+        ] {
+            h.update(v.to_le_bytes());
+        }
+        if entry.file_type().is_symlink() {
+            h.update(fs::read_link(entry.path())?.as_os_str().as_encoded_bytes());
+        }
+        h.update([0xff]);
     }
-    let mut root = Sha256::new();
-    for (p, e) in &files {
-        root.update(p.as_bytes());
-        root.update([0]);
-        root.update(e.sha256.as_bytes());
-    }
-    let manifest = Manifest {
-        root_sha256: hex(&root.finalize()),
-        files,
-    };
-    let n = manifest.files.len();
-    fs::write(path, serde_json::to_vec_pretty(&manifest)?)?;
-    Ok(n)
+    Ok(hex(&h.finalize()))
 }

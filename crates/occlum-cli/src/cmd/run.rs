@@ -5,14 +5,14 @@ use std::fmt;
 
 use std::path::{Component, Path};
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use occlum_config::Config;
 use occlum_config::FsType;
 use occlum_libos::{
     BootConfig, BootError, DispatchMode, Errno, ExitStatus, FsSpec, MountSpec, Program,
 };
 
-use super::build::load_config;
+use super::build::{image_file, image_layer, load_config};
 use crate::instance::Instance;
 
 /// A failure with a specific exit status (like a shell: 126 for a file that
@@ -73,14 +73,22 @@ fn dispatch_mode() -> Result<DispatchMode> {
 /// The LibOS's mounts from `Occlum.json`'s `mount` list: `/` first, then
 /// the others in order. Host sources are relative to the instance.
 ///
-/// For now the root is the built image directory, read-only; the
-/// integrity-checked image and the encrypted writable layer replace it.
+/// For now the root is the integrity-protected image alone (read-only);
+/// the encrypted writable layer joins it with the union file system.
 fn mounts(config: &Config, inst: &Instance) -> Result<Vec<MountSpec>> {
+    let mut config = config.clone();
+    let layer = image_layer(&mut config).ok_or_else(|| {
+        anyhow!("build/Occlum.json: field `mount`: no image layer; run `occlum build` again")
+    })?;
+    let mac = layer.options.mac.clone().unwrap_or_default();
+    let root_hash = parse_hash(&mac).ok_or_else(|| {
+        anyhow!("build/Occlum.json: field `MAC` of the image layer: \"{mac}\" is not a 64-digit hex root hash; run `occlum build` again")
+    })?;
     let mut out = vec![MountSpec {
         target: "/".into(),
-        fs: FsSpec::HostFs {
-            source: inst.built_image_dir(),
-            read_only: true,
+        fs: FsSpec::Image {
+            file: image_file(inst, layer),
+            root_hash,
         },
     }];
     for (i, m) in config.mount.iter().enumerate() {
@@ -113,6 +121,18 @@ fn mounts(config: &Config, inst: &Instance) -> Result<Vec<MountSpec>> {
     Ok(out)
 }
 
+/// Parses a 32-byte hash written as 64 hex digits.
+fn parse_hash(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Signal names for messages.
 fn signal_name(sig: i32) -> &'static str {
     match sig {
@@ -133,7 +153,7 @@ fn signal_name(sig: i32) -> &'static str {
 /// Runs `path` with `args`; returns the exit status for `occlum run`.
 pub fn run(path: &str, args: &[String]) -> Result<u8> {
     let inst = Instance::current()?;
-    if !inst.built_config_path().is_file() || !inst.built_image_dir().is_dir() {
+    if !inst.built_config_path().is_file() {
         bail!("the instance is not built (no build/ directory); run `occlum build` first");
     }
     let config = load_config(&inst.built_config_path())?;
@@ -187,7 +207,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         )),
         Err(BootError::Load(e)) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => Err(failure(
             127,
-            format!("{path}: no such file in the image (looked in build/image; did you run `occlum build`?)"),
+            format!("{path}: no such file in the image (did you run `occlum build` after adding it?)"),
         )),
         Err(BootError::Load(e)) => Err(failure(126, format!("{path}: {e}"))),
         Err(e) => Err(e.into()),

@@ -1,9 +1,10 @@
 //! An open file description of an inode: the file offset, the status flags
 //! and, for directories, the listing that `getdents64` walks.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::lock;
 use super::vfs::{DirEntry, InodeRef, Location};
 use super::{File, FileType, Stat, O_ACCMODE, O_APPEND, O_PATH, O_RDWR, O_WRONLY};
 use crate::sync::lock;
@@ -22,6 +23,8 @@ pub struct InodeFile {
     offset: Mutex<u64>,
     /// The directory listing, taken when reading starts at offset 0.
     listing: Mutex<Option<Arc<Vec<DirEntry>>>>,
+    /// Whether this description ever took a `flock` lock.
+    flocked: AtomicBool,
 }
 
 impl InodeFile {
@@ -33,7 +36,28 @@ impl InodeFile {
             flags: AtomicU32::new(flags),
             offset: Mutex::new(0),
             listing: Mutex::new(None),
+            flocked: AtomicBool::new(false),
         })
+    }
+
+    /// The file's identity for locks: (device, inode).
+    pub fn lock_key(&self) -> lock::FileKey {
+        (self.inode().fs().dev(), self.inode().ino())
+    }
+
+    /// Takes, converts or drops (`None`) this description's `flock` lock.
+    pub fn flock(&self, exclusive: Option<bool>, nonblock: bool) -> Result<()> {
+        self.flocked.store(true, Ordering::Relaxed);
+        lock::flock(self.lock_key(), self.owner_id(), exclusive, nonblock)
+    }
+
+    fn owner_id(&self) -> usize {
+        self as *const InodeFile as usize
+    }
+
+    /// The file offset.
+    pub fn offset(&self) -> u64 {
+        *lock(&self.offset)
     }
 
     /// The inode.
@@ -114,6 +138,14 @@ impl InodeFile {
             out.push((pos + 1, ino, kind.dirent_type(), name));
         }
         Ok((out, full))
+    }
+}
+
+impl Drop for InodeFile {
+    fn drop(&mut self) {
+        if self.flocked.load(Ordering::Relaxed) {
+            let _ = lock::flock(self.lock_key(), self.owner_id(), None, true);
+        }
     }
 }
 

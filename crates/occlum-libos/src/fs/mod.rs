@@ -5,7 +5,9 @@ pub mod epoll;
 pub mod eventfd;
 mod file_table;
 pub mod hostfs;
+pub mod imagefs;
 mod inode_file;
+pub mod lock;
 pub mod mounts;
 pub mod pipe;
 pub mod poll;
@@ -14,6 +16,7 @@ pub mod program;
 pub mod ramfs;
 mod stat;
 mod stdio;
+pub mod unionfs;
 pub mod unix_stream;
 pub mod vfs;
 

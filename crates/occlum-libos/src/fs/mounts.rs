@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::vfs::{self, FileSystem};
+use super::imagefs::{self, ImageFs};
 use super::{devfs, hostfs, ramfs::RamFs};
 
 /// One file system to create.
@@ -23,6 +24,13 @@ pub enum FsSpec {
     DevFs,
     /// Process information (`procfs`).
     ProcFs,
+    /// The integrity-protected image (read-only).
+    Image {
+        /// The image file on the host.
+        file: PathBuf,
+        /// Its expected root hash (from the signed configuration).
+        root_hash: [u8; 32],
+    },
 }
 
 /// One mount: a file system and where it goes.
@@ -44,6 +52,7 @@ fn create(spec: &FsSpec) -> Result<Arc<dyn FileSystem>, String> {
         FsSpec::RamFs => RamFs::new(0o1777),
         FsSpec::DevFs => devfs::new(),
         FsSpec::ProcFs => super::procfs::new(),
+        FsSpec::Image { file, root_hash } => imagefs::file_system(ImageFs::open(file, *root_hash)?),
     })
 }
 
@@ -76,5 +85,6 @@ fn source_name(spec: &FsSpec) -> &'static str {
         FsSpec::RamFs => "ramfs",
         FsSpec::DevFs => "devfs",
         FsSpec::ProcFs => "proc",
+        FsSpec::Image { .. } => "image",
     }
 }

@@ -122,6 +122,7 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
     drop(process.set_vm(None));
     let files = std::mem::take(&mut *process.files());
     drop(files);
+    crate::fs::lock::release_process(process.pid());
     let (parent, orphans) = {
         let mut st = process.state();
         st.zombie = Some(status);

@@ -207,6 +207,9 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     // Past this point the exec cannot fail.
     let old_vm = process.set_vm(Some(Arc::new(Mutex::new(vm))));
     let cloexec = process.files().take_close_on_exec();
+    for f in &cloexec {
+        super::fs::lock::closed(ctx, f);
+    }
     drop(cloexec);
     process.sig_actions().reset_for_exec();
     thread.set_altstack(AltStack::default());

@@ -78,6 +78,9 @@ fn dup_to(ctx: &mut SyscallCtx<'_, '_>, old: Fd, new: Fd, cloexec: bool) -> Resu
         let f = files.get(old)?;
         files.insert_at(new, f, cloexec, limit)?
     };
+    if let Some(r) = &replaced {
+        super::fs::lock::closed(ctx, r);
+    }
     drop(replaced);
     Ok(new as u64)
 }
@@ -101,6 +104,11 @@ pub(super) fn sys_dup3(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
 
 pub(super) fn sys_fcntl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (fd, cmd, arg) = (a[0] as Fd, a[1], a[2]);
+    use super::fs::lock::{record_lock, F_GETLK, F_SETLK, F_SETLKW};
+    if matches!(cmd, F_GETLK | F_SETLK | F_SETLKW) {
+        let f = ctx.process().files().get(fd)?;
+        return record_lock(ctx, f, cmd, arg);
+    }
     let limit = ctx.process().rlimits().nofile();
     let mut files = ctx.process().files();
     match cmd {

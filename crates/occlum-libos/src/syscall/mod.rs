@@ -132,6 +132,7 @@ table! {
     futimesat => fs::attr::sys_futimesat,
     utimes => fs::attr::sys_utimes,
     utime => fs::attr::sys_utime,
+    flock => fs::lock::sys_flock,
     brk => vm::sys_brk,
     mmap => vm::sys_mmap,
     munmap => vm::sys_munmap,

@@ -217,10 +217,11 @@ fn readlink_at(
     buf: u64,
     size: u64,
 ) -> Result<u64> {
-    if size as i64 <= 0 {
+    if size as i32 <= 0 {
         return Err(Errno::EINVAL);
     }
-    let loc = lookup_at(ctx, dirfd, path, false, true)?.location()?;
+    // An empty path names `dirfd` itself (an O_PATH descriptor of a link).
+    let loc = lookup_at(ctx, dirfd, path, false, dirfd as i32 != AT_FDCWD)?.location()?;
     let inode = loc.inode();
     if inode.kind() != FileType::Symlink {
         return Err(Errno::EINVAL);

@@ -6,6 +6,7 @@ pub(super) mod attr;
 pub(super) mod dir;
 pub(super) mod io;
 pub(super) mod link;
+pub(super) mod lock;
 pub(super) mod open;
 pub(super) mod stat;
 
@@ -41,6 +42,9 @@ fn read_path(addr: u64) -> Result<Vec<u8>> {
 /// `AT_FDCWD`, else the directory open at `dirfd`.
 fn start_dir(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: &[u8]) -> Result<Location> {
     let dirfd = dirfd as i32;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
     if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
         return Ok(ctx.process().fs().cwd.clone());
     }

@@ -38,7 +38,8 @@ pub(in crate::syscall) fn sys_creat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
 }
 
 pub(in crate::syscall) fn sys_close(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.process().files().remove(a[0] as i32)?;
+    let f = ctx.process().files().remove(a[0] as i32)?;
+    super::lock::closed(ctx, &f);
     Ok(0)
 }
 

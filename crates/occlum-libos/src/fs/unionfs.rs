@@ -1,0 +1,1 @@
+//! unionfs (being written).
