@@ -120,7 +120,11 @@ fn build_is_incremental_and_the_image_follows_changes() {
     fs::write(dir.join("image/etc/b"), "two").unwrap();
     let first = occlum_in(&dir, &["build"], &[]);
     assert_ok(&first, "first build");
-    assert!(stderr(&first).contains("Built the image"), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("Built the image"),
+        "{}",
+        stderr(&first)
+    );
     let hash = root_hash(&dir);
     assert_eq!(hash.len(), 64);
     let second = occlum_in(&dir, &["build"], &[]);
@@ -130,7 +134,11 @@ fn build_is_incremental_and_the_image_follows_changes() {
     fs::write(dir.join("image/etc/a"), "changed!").unwrap();
     fs::remove_file(dir.join("image/etc/b")).unwrap();
     let third = occlum_in(&dir, &["build"], &[]);
-    assert!(stderr(&third).contains("Built the image"), "{}", stderr(&third));
+    assert!(
+        stderr(&third).contains("Built the image"),
+        "{}",
+        stderr(&third)
+    );
     assert_ne!(root_hash(&dir), hash);
     let out = occlum_in(&dir, &["run", "/bin/cat", "/etc/a", "/etc/b"], &[]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "changed!");

@@ -190,6 +190,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         rlimits,
         SigActions::default(),
     );
+    proc.set_args(&program.argv, &program.envp);
     let thread = Thread::new(pid, proc.clone());
     proc.state().threads.push(thread.clone());
     process::register_thread(&thread, cfg.max_threads).map_err(|e| platform("threads", e))?;

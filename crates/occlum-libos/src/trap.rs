@@ -21,7 +21,21 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
             frame.set_syscall_ret(crate::Errno::ENOSYS.as_syscall_ret());
         }
         TrapKind::Interrupt => {}
-        TrapKind::Fault { signo, code, addr } => {
+        TrapKind::Fault {
+            mut signo,
+            mut code,
+            addr,
+        } => {
+            if signo == SIGSEGV {
+                match fault_in_file(&thread, addr) {
+                    Some(true) => {
+                        before_user_resumes(frame);
+                        return;
+                    }
+                    Some(false) => (signo, code) = (SIGBUS, BUS_ADRERR),
+                    None => {}
+                }
+            }
             let rip = frame.regs().rip;
             tracing::info!(
                 "{}: signal {signo} (si_code {code}) at rip {rip:#x}, address {addr:#x}",
@@ -38,6 +52,20 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
         }
     }
     before_user_resumes(frame);
+}
+
+const SIGSEGV: i32 = 11;
+const SIGBUS: i32 = 7;
+/// `si_code` of a `SIGBUS` for an address with nothing behind it.
+const BUS_ADRERR: i32 = 2;
+
+/// A fault at `addr` in a file mapping past the end of the file: resolved
+/// (`Some(true)`) if the file has grown, else `Some(false)`, where Linux
+/// raises `SIGBUS`; `None` if `addr` is not in a file mapping.
+fn fault_in_file(thread: &crate::process::Thread, addr: u64) -> Option<bool> {
+    let vm = thread.process().vm().ok()?;
+    let mut vm = crate::sync::lock(&vm);
+    vm.fault_in_file(addr as usize)
 }
 
 /// Runs before user code resumes: a thread that has ended leaves user code

@@ -26,6 +26,8 @@ enum Device {
 struct DevFs {
     dev: u64,
     root: Arc<DevDir>,
+    /// `/dev/shm` (its inodes only hold the file system weakly).
+    _shm: Arc<RamFs>,
 }
 
 /// A new devfs.
@@ -68,8 +70,10 @@ pub fn new() -> Arc<dyn FileSystem> {
             };
             entries.insert(name, Arc::new(link));
         }
-        entries.insert(b"shm", RamFs::new(0o1777).root());
+        let shm = RamFs::new(0o1777);
+        entries.insert(b"shm", shm.root());
         DevFs {
+            _shm: shm,
             dev: new_dev(),
             root: Arc::new(DevDir {
                 fs: fs.clone(),

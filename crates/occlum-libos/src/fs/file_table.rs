@@ -82,6 +82,14 @@ impl FileTable {
             .map(|e| e.file))
     }
 
+    /// The open descriptors, in increasing order.
+    pub fn fds(&self) -> Vec<Fd> {
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].is_some())
+            .map(|i| i as Fd)
+            .collect()
+    }
+
     /// The file at `fd`, or `EBADF`.
     pub fn get(&self, fd: Fd) -> Result<FileRef> {
         self.entry(fd).map(|e| e.file.clone())

@@ -59,7 +59,9 @@ impl ImageFs {
     /// The errno for an image error; corruption is logged with the path.
     fn errno(&self, e: ImageError) -> Errno {
         if let ImageError::Corrupted { path, block, .. } = &e {
-            tracing::error!("image integrity check failed: {path} (block {block}); reading it gives EIO");
+            tracing::error!(
+                "image integrity check failed: {path} (block {block}); reading it gives EIO"
+            );
         }
         Errno(e.errno())
     }
@@ -126,7 +128,11 @@ impl Inode for ImageInode {
     }
 
     fn metadata(&self) -> Result<Stat> {
-        let a = self.fs.image.getattr(self.ino).map_err(|e| self.fs.errno(e))?;
+        let a = self
+            .fs
+            .image
+            .getattr(self.ino)
+            .map_err(|e| self.fs.errno(e))?;
         let t = Timespec {
             sec: a.mtime_sec,
             nsec: a.mtime_nsec,

@@ -113,7 +113,9 @@ pub fn conflicting(key: FileKey, want: &RecordLock) -> Option<RecordLock> {
     with(key, |l| {
         l.records
             .iter()
-            .find(|r| r.pid != want.pid && r.overlaps(want.start, want.end) && (r.write || want.write))
+            .find(|r| {
+                r.pid != want.pid && r.overlaps(want.start, want.end) && (r.write || want.write)
+            })
             .copied()
     })
 }
@@ -127,10 +129,16 @@ fn carve(records: &mut Vec<RecordLock>, pid: Pid, start: u64, end: u64) {
             continue;
         }
         if r.start < start {
-            kept.push(RecordLock { end: start - 1, ..r });
+            kept.push(RecordLock {
+                end: start - 1,
+                ..r
+            });
         }
         if r.end > end {
-            kept.push(RecordLock { start: end + 1, ..r });
+            kept.push(RecordLock {
+                start: end + 1,
+                ..r
+            });
         }
     }
     *records = kept;
@@ -140,7 +148,9 @@ fn carve(records: &mut Vec<RecordLock>, pid: Pid, start: u64, end: u64) {
 /// conflicting locks if `wait`, else fails with `EAGAIN`.
 pub fn set_record(key: FileKey, want: RecordLock, unlock: bool, wait: bool) -> Result<()> {
     if unlock {
-        with(key, |l| carve(&mut l.records, want.pid, want.start, want.end));
+        with(key, |l| {
+            carve(&mut l.records, want.pid, want.start, want.end)
+        });
         RECORDS.store(count_records(), Ordering::Relaxed);
         RELEASED.wake_all();
         return Ok(());

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::vfs::{self, FileSystem};
 use super::imagefs::{self, ImageFs};
+use super::vfs::{self, FileSystem};
 use super::{devfs, hostfs, ramfs::RamFs};
 
 /// One file system to create.

@@ -58,6 +58,7 @@ pub struct Stack {
 /// Maps a stack of `size` bytes at the top of the free space.
 pub fn map_stack(vm: &mut VmSpace, size: usize) -> Result<Stack> {
     let start = vm.map(Placement::Hint(0), size, PROT_READ | PROT_WRITE)?;
+    vm.set_stack(start, start + size);
     Ok(Stack {
         start,
         top: (start + size) as u64,

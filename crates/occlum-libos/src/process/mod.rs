@@ -67,6 +67,10 @@ pub struct ProcessState {
     pub sid: Pid,
     /// Path of the program, as the LibOS sees it.
     pub exe_path: String,
+    /// The program's arguments, each ending in NUL (`/proc/[pid]/cmdline`).
+    pub cmdline: Arc<Vec<u8>>,
+    /// Its environment, each entry ending in NUL (`/proc/[pid]/environ`).
+    pub environ: Arc<Vec<u8>>,
     /// Live threads.
     pub threads: Vec<Arc<Thread>>,
     /// Set when the process must end (`exit_group`, a fatal signal): every
@@ -95,6 +99,7 @@ pub struct Process {
     /// Woken when a thread of the process ends.
     pub threads_changed: WaitQueue,
     ended: Condvar,
+    started: std::time::Instant,
 }
 
 impl Process {
@@ -120,6 +125,8 @@ impl Process {
                 pgid,
                 sid,
                 exe_path,
+                cmdline: Arc::default(),
+                environ: Arc::default(),
                 threads: Vec::new(),
                 exiting: None,
                 zombie: None,
@@ -135,7 +142,28 @@ impl Process {
             child_events: WaitQueue::new(),
             threads_changed: WaitQueue::new(),
             ended: Condvar::new(),
+            started: std::time::Instant::now(),
         })
+    }
+
+    /// When the process was created.
+    pub fn started(&self) -> std::time::Instant {
+        self.started
+    }
+
+    /// Records the arguments and environment of the program it now runs.
+    pub fn set_args(&self, argv: &[Vec<u8>], envp: &[Vec<u8>]) {
+        let join = |v: &[Vec<u8>]| {
+            let mut out = Vec::new();
+            for s in v {
+                out.extend_from_slice(s);
+                out.push(0);
+            }
+            Arc::new(out)
+        };
+        let mut st = self.state();
+        st.cmdline = join(argv);
+        st.environ = join(envp);
     }
 
     /// The working directory and umask.

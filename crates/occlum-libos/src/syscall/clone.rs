@@ -158,6 +158,15 @@ fn spawn_vfork_child(ctx: &mut SyscallCtx<'_, '_>, stack: Option<u64>) -> Result
         rlimits,
         parent.sig_actions().clone(),
     );
+    {
+        let (cmdline, environ) = {
+            let st = parent.state();
+            (st.cmdline.clone(), st.environ.clone())
+        };
+        let mut st = child.state();
+        st.cmdline = cmdline;
+        st.environ = environ;
+    }
     let thread = Thread::new(pid, child.clone());
     thread.set_sig_mask(parent_thread.sig_mask());
     thread.set_altstack(parent_thread.altstack());
@@ -218,6 +227,7 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         st.exe_path = String::from_utf8_lossy(&program.path).into_owned();
         st.did_exec = true;
     }
+    process.set_args(&argv, &envp);
     let start = StartContext {
         regs: start_regs(entry.pc, entry.sp),
         fs: 0,

@@ -137,6 +137,7 @@ table! {
     mmap => vm::sys_mmap,
     munmap => vm::sys_munmap,
     mprotect => vm::sys_mprotect,
+    msync => vm::sys_msync,
     mremap => vm::sys_mremap,
     madvise => vm::sys_madvise,
     exit => process::sys_exit,

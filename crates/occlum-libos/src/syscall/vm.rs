@@ -1,8 +1,10 @@
 //! Memory syscalls: `brk`, `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`.
 
 use super::SyscallCtx;
+use crate::fs::vfs::InodeRef;
+use crate::fs::{downcast, File, FileType, InodeFile, O_ACCMODE, O_RDWR, O_WRONLY};
 use crate::sync::lock;
-use crate::vm::{Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::vm::{FileMap, Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::{Errno, Result};
 
 const MAP_TYPE: u64 = 0x0f;
@@ -74,11 +76,11 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     if len == 0 || offset % 4096 != 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & MAP_ANONYMOUS == 0 {
-        // Only the standard streams exist so far, and they cannot be mapped.
-        ctx.process().files().get(fd)?;
-        return Err(Errno::ENODEV);
-    }
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        mappable_file(ctx, fd, flags & MAP_TYPE != MAP_PRIVATE, prot)?
+    } else {
+        None
+    };
     let placement = if flags & MAP_FIXED_NOREPLACE != 0 {
         Placement::FixedNoReplace(addr)
     } else if flags & MAP_FIXED != 0 {
@@ -93,10 +95,91 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     {
         return Err(Errno::EINVAL);
     }
-    // Shared anonymous memory behaves as private while a process has no
-    // children to share it with.
-    let addr = with_vm(ctx, |vm| vm.map(placement, len, prot))?;
-    Ok(addr as u64)
+    let Some((inode, may_write)) = file else {
+        // Shared anonymous memory behaves as private while a process has no
+        // children to share it with.
+        let addr = with_vm(ctx, |vm| vm.map(placement, len, prot))?;
+        return Ok(addr as u64);
+    };
+    let shared = flags & MAP_TYPE != MAP_PRIVATE;
+    with_vm(ctx, |vm| {
+        let addr = vm.map(placement, len, PROT_READ | PROT_WRITE)?;
+        let end = addr + crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
+        let filled = fill_from_file(vm, &inode, addr, len, offset);
+        let filled = match filled {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = vm.unmap(addr, len);
+                return Err(e);
+            }
+        };
+        vm.protect(addr, len, prot)?;
+        let valid_end = (addr + crate::vm::page_up(filled).unwrap_or(filled)).min(end);
+        vm.add_file_map(FileMap {
+            start: addr,
+            end,
+            valid_end,
+            inode,
+            offset,
+            shared,
+            may_write,
+        })?;
+        Ok(addr as u64)
+    })
+}
+
+/// The inode of `fd` if it can be mapped as asked, and whether it is open
+/// for writing; `None` for devices that map as zero pages (`/dev/zero`).
+fn mappable_file(
+    ctx: &SyscallCtx<'_, '_>,
+    fd: i32,
+    shared: bool,
+    prot: u32,
+) -> Result<Option<(InodeRef, bool)>> {
+    let f = ctx.process().files().get(fd)?;
+    let f = downcast::<InodeFile>(f).ok_or(Errno::ENODEV)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let inode = f.inode().clone();
+    match inode.kind() {
+        FileType::Regular => {}
+        FileType::CharDevice => return Ok(None),
+        _ => return Err(Errno::ENODEV),
+    }
+    let acc = f.status_flags() & O_ACCMODE;
+    if acc == O_WRONLY {
+        return Err(Errno::EACCES);
+    }
+    if shared && prot & PROT_WRITE != 0 && acc != O_RDWR {
+        return Err(Errno::EACCES);
+    }
+    Ok(Some((inode, acc == O_RDWR)))
+}
+
+/// Copies the file's bytes from `offset` into the new mapping at `addr`;
+/// returns how many there were.
+fn fill_from_file(
+    vm: &VmSpace,
+    inode: &InodeRef,
+    addr: usize,
+    len: usize,
+    offset: u64,
+) -> Result<usize> {
+    let size = inode.metadata()?.size;
+    let want = (size.saturating_sub(offset) as usize).min(len);
+    let mut buf = vec![0u8; want.min(1 << 20)];
+    let mut done = 0;
+    while done < want {
+        let n = (want - done).min(buf.len());
+        let got = inode.read_at(offset + done as u64, &mut buf[..n])?;
+        if got == 0 {
+            break;
+        }
+        vm.write_user(addr + done, &buf[..got])?;
+        done += got;
+    }
+    Ok(done)
 }
 
 pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -106,7 +189,36 @@ pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 
 pub(super) fn sys_mprotect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let prot = check_mprotect_prot(a[2])?;
-    with_vm(ctx, |vm| vm.protect(a[0] as usize, a[1] as usize, prot))?;
+    with_vm(ctx, |vm| {
+        if prot & PROT_WRITE != 0 {
+            let len = crate::vm::page_up(a[1] as usize).ok_or(Errno::ENOMEM)?;
+            vm.check_shared_write(a[0] as usize, (a[0] as usize).saturating_add(len))?;
+        }
+        vm.protect(a[0] as usize, a[1] as usize, prot)
+    })?;
+    Ok(0)
+}
+
+const MS_ASYNC: u64 = 1;
+const MS_INVALIDATE: u64 = 2;
+const MS_SYNC: u64 = 4;
+
+pub(super) fn sys_msync(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, flags) = (a[0] as usize, a[1] as usize, a[2]);
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+        || addr % 4096 != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
+    let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+    with_vm(ctx, |vm| {
+        if len > 0 && !vm.allows(addr, len, 0) {
+            return Err(Errno::ENOMEM);
+        }
+        vm.write_back(addr, end)
+    })?;
     Ok(0)
 }
 

@@ -3,8 +3,11 @@
 //! `mprotect`, `mremap`, `madvise` and `brk` over them. Pages themselves are
 //! mapped by the PAL.
 
+mod file_map;
 mod owners;
 mod vmas;
+
+pub use file_map::FileMap;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -57,6 +60,34 @@ pub struct VmSpace {
     brk_start: usize,
     brk_cur: usize,
     brk_limit: usize,
+    stack: Option<(usize, usize)>,
+    file_maps: Vec<FileMap>,
+}
+
+/// A file was truncated to `size`: mappings of it in every process stop
+/// giving access past the new end (`SIGBUS` there, as on Linux).
+pub fn file_resized(inode: &crate::fs::vfs::InodeRef, size: u64) {
+    let (dev, ino) = (inode.fs().dev(), inode.ino());
+    for p in crate::process::all_processes() {
+        if let Ok(vm) = p.vm() {
+            let mut vm = crate::sync::lock(&vm);
+            if vm.has_file_maps() {
+                vm.file_shrunk(dev, ino, size);
+            }
+        }
+    }
+}
+
+/// One mapping as `/proc/[pid]/maps` lists it.
+pub struct MapsEntry {
+    /// First address.
+    pub start: usize,
+    /// One past the last address.
+    pub end: usize,
+    /// `PROT_*` bits.
+    pub prot: Prot,
+    /// `[stack]`, `[heap]` or empty.
+    pub label: &'static str,
 }
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
@@ -71,7 +102,168 @@ impl VmSpace {
             brk_start: space.base(),
             brk_cur: space.base(),
             brk_limit: space.base(),
+            stack: None,
+            file_maps: Vec::new(),
         }
+    }
+
+    /// Writes `data` into this address space's memory at `addr`.
+    pub fn write_user(&self, addr: usize, data: &[u8]) -> Result<()> {
+        self.space.write(addr, data)
+    }
+
+    /// Records a file-backed mapping and makes its pages past the end of the
+    /// file inaccessible.
+    pub fn add_file_map(&mut self, m: FileMap) -> Result<()> {
+        if m.valid_end < m.end {
+            self.space.protect(m.valid_end, m.end - m.valid_end, 0)?;
+        }
+        self.file_maps
+            .retain(|f| f.end <= m.start || m.end <= f.start);
+        self.file_maps.push(m);
+        Ok(())
+    }
+
+    /// A fault at `addr`: if it is in a file-backed mapping past the end of
+    /// the file as it was, and the file has grown since, the pages the file
+    /// now covers are filled in and `Some(true)` returned (resume); if the
+    /// file still ends before `addr`, `Some(false)` (`SIGBUS`); `None` when
+    /// `addr` is not in such a mapping.
+    pub fn fault_in_file(&mut self, addr: usize) -> Option<bool> {
+        let i = self
+            .file_maps
+            .iter()
+            .position(|m| m.valid_end <= addr && addr < m.end)?;
+        let m = self.file_maps[i].clone();
+        let size = m.inode.metadata().ok()?.size;
+        let covered = size.saturating_sub(m.offset) as usize;
+        let new_valid = (m.start + page_up(covered)?).min(m.end);
+        if new_valid <= addr {
+            return Some(false);
+        }
+        let prot = self.vmas.containing(addr).map_or(0, |v| v.prot);
+        let (lo, hi) = (m.valid_end, new_valid);
+        let filled = self
+            .space
+            .protect(lo, hi - lo, PROT_READ | PROT_WRITE)
+            .is_ok()
+            && self.space.discard(lo, hi - lo).is_ok()
+            && {
+                let mut buf = vec![0u8; hi - lo];
+                let want = (covered - (lo - m.start)).min(hi - lo);
+                m.inode
+                    .read_at(m.offset + (lo - m.start) as u64, &mut buf[..want])
+                    .is_ok()
+                    && self.space.write(lo, &buf).is_ok()
+            }
+            && self.space.protect(lo, hi - lo, prot).is_ok();
+        if !filled {
+            return Some(false);
+        }
+        self.file_maps[i].valid_end = new_valid;
+        Some(true)
+    }
+
+    /// The file `(dev, ino)` shrank to `size`: pages of its mappings now
+    /// wholly past the end become inaccessible again.
+    pub fn file_shrunk(&mut self, dev: u64, ino: u64, size: u64) {
+        for m in &mut self.file_maps {
+            if m.inode.ino() != ino || m.inode.fs().dev() != dev {
+                continue;
+            }
+            let covered = size.saturating_sub(m.offset) as usize;
+            let new_valid = page_up(covered)
+                .map_or(m.end, |c| m.start.saturating_add(c))
+                .min(m.end);
+            if new_valid < m.valid_end {
+                let _ = self.space.protect(new_valid, m.valid_end - new_valid, 0);
+                m.valid_end = new_valid;
+            }
+        }
+    }
+
+    /// Whether any file-backed mapping exists.
+    pub fn has_file_maps(&self) -> bool {
+        !self.file_maps.is_empty()
+    }
+
+    /// Writes the pages of shared file mappings within `[start, end)` back
+    /// to their files (not past the end of the file).
+    pub fn write_back(&self, start: usize, end: usize) -> Result<()> {
+        let mut buf = Vec::new();
+        for m in self.file_maps.iter().filter(|m| m.shared) {
+            let Some(part) = m.clip(start, end) else {
+                continue;
+            };
+            let size = part.inode.metadata()?.size;
+            let avail = size.saturating_sub(part.offset) as usize;
+            let len = (part.valid_end - part.start).min(avail);
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(1 << 20);
+                buf.resize(n, 0);
+                self.space.read(part.start + done, &mut buf)?;
+                part.inode.write_at(part.offset + done as u64, &buf)?;
+                done += n;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails with `EACCES` if `[start, end)` holds a shared mapping of a file
+    /// not open for writing (`mprotect` adding `PROT_WRITE`).
+    pub fn check_shared_write(&self, start: usize, end: usize) -> Result<()> {
+        let denied = self
+            .file_maps
+            .iter()
+            .any(|m| m.shared && !m.may_write && m.start < end && start < m.end);
+        if denied {
+            return Err(Errno::EACCES);
+        }
+        Ok(())
+    }
+
+    fn forget_file_maps(&mut self, start: usize, end: usize) {
+        let mut kept = Vec::with_capacity(self.file_maps.len());
+        for m in self.file_maps.drain(..) {
+            if m.end <= start || end <= m.start {
+                kept.push(m);
+                continue;
+            }
+            kept.extend(m.clip(m.start, start));
+            kept.extend(m.clip(end, m.end));
+        }
+        self.file_maps = kept;
+    }
+
+    /// Records where the main thread's stack is (for `/proc/[pid]/maps`).
+    pub fn set_stack(&mut self, start: usize, end: usize) {
+        self.stack = Some((start, end));
+    }
+
+    /// Every mapping, labelled as `/proc/[pid]/maps` shows it.
+    pub fn maps(&self) -> Vec<MapsEntry> {
+        self.vmas
+            .iter()
+            .map(|v| {
+                let label = match self.stack {
+                    Some((s, e)) if v.start < e && s < v.end => "[stack]",
+                    _ if v.start < self.brk_cur && self.brk_start < v.end => "[heap]",
+                    _ => "",
+                };
+                MapsEntry {
+                    start: v.start,
+                    end: v.end,
+                    prot: v.prot,
+                    label,
+                }
+            })
+            .collect()
+    }
+
+    /// Bytes mapped.
+    pub fn mapped_bytes(&self) -> usize {
+        self.vmas.iter().map(|v| v.end - v.start).sum()
     }
 
     /// Lowest address of the user-space region.
@@ -155,6 +347,13 @@ impl VmSpace {
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let addr = self.claim(placement, len)?;
+        if !self.file_maps.is_empty() {
+            // Mapping over a shared file mapping unmaps it first.
+            if let Err(e) = self.write_back(addr, addr + len) {
+                tracing::warn!("writing back a shared file mapping: {e}");
+            }
+            self.forget_file_maps(addr, addr + len);
+        }
         if let Err(e) = self.space.map(addr, len, prot) {
             owners::lock().release(addr, addr + len, self.id);
             return Err(e);
@@ -178,6 +377,12 @@ impl VmSpace {
         let (lo, hi) = (addr.max(self.space.base()), end.min(self.space.end()));
         if lo >= hi {
             return Ok(());
+        }
+        if !self.file_maps.is_empty() {
+            if let Err(e) = self.write_back(lo, hi) {
+                tracing::warn!("writing back a shared file mapping: {e}");
+            }
+            self.forget_file_maps(lo, hi);
         }
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
@@ -355,6 +560,11 @@ impl VmSpace {
 
 impl Drop for VmSpace {
     fn drop(&mut self) {
+        if !self.file_maps.is_empty() {
+            if let Err(e) = self.write_back(self.space.base(), self.space.end()) {
+                tracing::warn!("writing back shared file mappings: {e}");
+            }
+        }
         for v in self.vmas.iter() {
             if let Err(e) = self.space.unmap(v.start, v.end - v.start) {
                 tracing::error!("cannot unmap {:#x}..{:#x}: {e}", v.start, v.end);

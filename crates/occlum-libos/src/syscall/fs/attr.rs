@@ -124,6 +124,7 @@ fn truncate_loc(loc: &Location, len: u64) -> Result<u64> {
     }
     check_writable_fs(loc)?;
     loc.inode().resize(len)?;
+    crate::vm::file_resized(loc.inode(), len);
     Ok(0)
 }
 
@@ -155,6 +156,7 @@ pub(in crate::syscall) fn sys_ftruncate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
         return Err(Errno::EINVAL);
     }
     f.inode().resize(a[1])?;
+    crate::vm::file_resized(f.inode(), a[1]);
     Ok(0)
 }
 

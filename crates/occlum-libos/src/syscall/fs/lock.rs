@@ -66,8 +66,14 @@ fn range(f: &InodeFile, fl: &Flock) -> Result<(u64, u64)> {
     let start = base.checked_add(fl.start).ok_or(Errno::EOVERFLOW)?;
     let (start, end) = match fl.len {
         0 => (start, TO_END),
-        n if n > 0 => (start, start.checked_add(n - 1).ok_or(Errno::EOVERFLOW)? as u64),
-        n => (start.checked_add(n).ok_or(Errno::EINVAL)?, (start - 1) as u64),
+        n if n > 0 => (
+            start,
+            start.checked_add(n - 1).ok_or(Errno::EOVERFLOW)? as u64,
+        ),
+        n => (
+            start.checked_add(n).ok_or(Errno::EINVAL)?,
+            (start - 1) as u64,
+        ),
     };
     if start < 0 {
         return Err(Errno::EINVAL);
@@ -76,7 +82,12 @@ fn range(f: &InodeFile, fl: &Flock) -> Result<(u64, u64)> {
 }
 
 /// `fcntl(fd, F_GETLK | F_SETLK | F_SETLKW, &flock)`.
-pub(in crate::syscall) fn record_lock(ctx: &SyscallCtx<'_, '_>, any: FileRef, cmd: u64, addr: u64) -> Result<u64> {
+pub(in crate::syscall) fn record_lock(
+    ctx: &SyscallCtx<'_, '_>,
+    any: FileRef,
+    cmd: u64,
+    addr: u64,
+) -> Result<u64> {
     let fl = read_flock(addr)?;
     let f = downcast::<InodeFile>(any).ok_or(Errno::EINVAL)?;
     if f.is_path_only() {
@@ -90,14 +101,23 @@ pub(in crate::syscall) fn record_lock(ctx: &SyscallCtx<'_, '_>, any: FileRef, cm
         _ => return Err(Errno::EINVAL),
     };
     let pid = ctx.process().pid();
-    let want = RecordLock { pid, start, end, write };
+    let want = RecordLock {
+        pid,
+        start,
+        end,
+        write,
+    };
     let key: FileKey = f.lock_key();
     if cmd == F_GETLK {
         let mut out = [0u8; 32];
         match lock::conflicting(key, &want) {
             Some(c) => {
                 let kind = if c.write { F_WRLCK } else { F_RDLCK };
-                let len = if c.end == TO_END { 0 } else { c.end - c.start + 1 };
+                let len = if c.end == TO_END {
+                    0
+                } else {
+                    c.end - c.start + 1
+                };
                 out[0..2].copy_from_slice(&kind.to_le_bytes());
                 out[8..16].copy_from_slice(&c.start.to_le_bytes());
                 out[16..24].copy_from_slice(&len.to_le_bytes());
@@ -110,7 +130,11 @@ pub(in crate::syscall) fn record_lock(ctx: &SyscallCtx<'_, '_>, any: FileRef, cm
     }
     if fl.kind != F_UNLCK {
         let acc = f.status_flags() & O_ACCMODE;
-        let allowed = if write { acc == O_WRONLY || acc == O_RDWR } else { acc != O_WRONLY };
+        let allowed = if write {
+            acc == O_WRONLY || acc == O_RDWR
+        } else {
+            acc != O_WRONLY
+        };
         if !allowed {
             return Err(Errno::EBADF);
         }

@@ -1,0 +1,190 @@
+//! What procfs files contain.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use super::boot_instant;
+use crate::fs::vfs;
+use crate::process::{self, Process};
+use crate::vm::{PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::{Errno, Result};
+
+/// Clock ticks per second (`AT_CLKTCK`).
+const HZ: u64 = 100;
+
+fn mounts() -> String {
+    let mut out = String::new();
+    for (source, target, fs_type, ro) in vfs::mounts() {
+        let _ = writeln!(
+            out,
+            "{source} {target} {fs_type} {} 0 0",
+            if ro { "ro" } else { "rw" }
+        );
+    }
+    out
+}
+
+fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn uptime_ticks() -> u64 {
+    (boot_instant().elapsed().as_millis() as u64) * HZ / 1000
+}
+
+/// The contents of `/proc/<name>`.
+pub fn global(name: &str) -> Result<Vec<u8>> {
+    let text = match name {
+        "cpuinfo" => return Ok(cpuinfo()),
+        "meminfo" => meminfo(),
+        "mounts" => mounts(),
+        "uptime" => {
+            let up = boot_instant().elapsed().as_secs_f64();
+            format!("{up:.2} {:.2}\n", up * cpu_count() as f64)
+        }
+        "loadavg" => {
+            let procs = process::all_processes();
+            let last = procs.iter().map(|p| p.pid()).max().unwrap_or(1);
+            format!("0.00 0.00 0.00 1/{} {last}\n", process::live_threads().max(1))
+        }
+        "stat" => {
+            let n = cpu_count();
+            let mut s = String::from("cpu  0 0 0 0 0 0 0 0 0 0\n");
+            for i in 0..n {
+                let _ = writeln!(s, "cpu{i} 0 0 0 0 0 0 0 0 0 0");
+            }
+            let boot = crate::fs::Timespec::now().sec - boot_instant().elapsed().as_secs() as i64;
+            let _ = write!(
+                s,
+                "intr 0\nctxt 0\nbtime {boot}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+                process::all_processes().len()
+            );
+            s
+        }
+        "filesystems" => "nodev\tramfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\thostfs\n\timagefs\nnodev\tunionfs\n\tsefs\n".into(),
+        _ => return Err(Errno::ENOENT),
+    };
+    Ok(text.into_bytes())
+}
+
+/// The host's `/proc/cpuinfo` (information about the CPU is not secret),
+/// or a minimal one.
+fn cpuinfo() -> Vec<u8> {
+    if let Ok(b) = occlum_pal::host::read_file(std::path::Path::new("/proc/cpuinfo"), 1 << 20) {
+        if std::str::from_utf8(&b).is_ok_and(|t| t.contains("processor")) {
+            return b;
+        }
+    }
+    let mut s = String::new();
+    for i in 0..cpu_count() {
+        let _ = write!(s, "processor\t: {i}\nvendor_id\t: unknown\nmodel name\t: unknown\nflags\t\t: fpu sse sse2\n\n");
+    }
+    s.into_bytes()
+}
+
+fn meminfo() -> String {
+    let total = crate::boot::config().user_space_size as u64 / 1024;
+    let used = crate::vm::user_space_in_use() as u64 / 1024;
+    let free = total.saturating_sub(used);
+    format!(
+        "MemTotal:       {total:8} kB\nMemFree:        {free:8} kB\nMemAvailable:   {free:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n"
+    )
+}
+
+fn comm(p: &Process) -> String {
+    let exe = p.exe_path();
+    let base = exe.rsplit('/').next().unwrap_or("");
+    base.chars().take(15).collect()
+}
+
+fn state_letter(p: &Process) -> char {
+    if p.state().zombie.is_some() {
+        'Z'
+    } else {
+        'R'
+    }
+}
+
+/// The contents of `/proc/[pid]/<name>`.
+pub fn of_process(p: &Arc<Process>, name: &str) -> Result<Vec<u8>> {
+    let text = match name {
+        "cmdline" => return Ok(p.state().cmdline.to_vec()),
+        "environ" => return Ok(p.state().environ.to_vec()),
+        "mounts" => mounts(),
+        "comm" => format!("{}\n", comm(p)),
+        "maps" => maps(p),
+        "stat" => stat(p),
+        "status" => status(p),
+        _ => return Err(Errno::ENOENT),
+    };
+    Ok(text.into_bytes())
+}
+
+fn vm_bytes(p: &Process) -> u64 {
+    p.vm()
+        .map(|vm| crate::sync::lock(&vm).mapped_bytes() as u64)
+        .unwrap_or(0)
+}
+
+fn maps(p: &Process) -> String {
+    let Ok(vm) = p.vm() else { return String::new() };
+    let entries = crate::sync::lock(&vm).maps();
+    let mut out = String::new();
+    for m in entries {
+        let flag = |bit, c| if m.prot & bit != 0 { c } else { '-' };
+        let perms: String = [
+            flag(PROT_READ, 'r'),
+            flag(PROT_WRITE, 'w'),
+            flag(PROT_EXEC, 'x'),
+            'p',
+        ]
+        .iter()
+        .collect();
+        let line = format!("{:08x}-{:08x} {perms} 00000000 00:00 0", m.start, m.end);
+        if m.label.is_empty() {
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(out, "{line:<73}{}", m.label);
+        }
+    }
+    out
+}
+
+fn stat(p: &Arc<Process>) -> String {
+    let (pgid, sid, threads) = {
+        let st = p.state();
+        (st.pgid, st.sid, st.threads.len().max(1))
+    };
+    let start = p
+        .started()
+        .saturating_duration_since(boot_instant())
+        .as_millis() as u64
+        * HZ
+        / 1000;
+    let vsize = vm_bytes(p);
+    let rss = vsize / 4096;
+    let _ = uptime_ticks();
+    format!(
+        "{pid} ({comm}) {state} {ppid} {pgid} {sid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 {threads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        pid = p.pid(),
+        comm = comm(p),
+        state = state_letter(p),
+        ppid = p.ppid(),
+    )
+}
+
+fn status(p: &Arc<Process>) -> String {
+    let threads = p.state().threads.len().max(1);
+    let umask = p.fs().umask;
+    let vm_kb = vm_bytes(p) / 1024;
+    let fds = p.files().fds().len();
+    format!(
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state} (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{fdsize}\nGroups:\t\nVmPeak:\t{vm_kb:8} kB\nVmSize:\t{vm_kb:8} kB\nVmRSS:\t{vm_kb:8} kB\nThreads:\t{threads}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed_list:\t0-{last_cpu}\n",
+        comm = comm(p),
+        state = state_letter(p),
+        pid = p.pid(),
+        ppid = p.ppid(),
+        fdsize = fds.next_power_of_two().max(64),
+        last_cpu = cpu_count() - 1,
+    )
+}
