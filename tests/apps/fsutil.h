@@ -42,6 +42,9 @@ static inline void enter_workdir(int argc, char **argv, int need, const char *us
         fprintf(stderr, "usage: %s\n", usage);
         exit(2);
     }
+    /* A directory that does not exist yet is made (silently): inside the
+     * LibOS, a fresh directory on the persistent root is named, not made. */
+    mkdir(argv[1], 0755);
     check(chdir(argv[1]) == 0, "chdir into the work directory");
 }
 

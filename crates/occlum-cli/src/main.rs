@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod enclave;
 mod instance;
 
 use std::process::ExitCode;
@@ -38,6 +39,25 @@ enum Command {
         /// Rebuild everything, even unchanged files.
         #[arg(short, long)]
         force: bool,
+        /// Sign the enclave with this key (Ed25519 or RSA-3072, PEM); by
+        /// default a key of the instance, made on first use.
+        #[arg(long, value_name = "KEY.pem")]
+        sign_key: Option<std::path::PathBuf>,
+        /// Encrypt the writable file system with this key (from
+        /// `occlum gen-image-key`) instead of the sealing key.
+        #[arg(long, value_name = "FILE")]
+        image_key: Option<std::path::PathBuf>,
+    },
+    /// Print the built enclave's MRENCLAVE or MRSIGNER.
+    Print {
+        /// What to print.
+        #[arg(value_enum)]
+        field: cmd::print::Field,
+    },
+    /// Write a new random key for `occlum build --image-key`.
+    GenImageKey {
+        /// The file to write.
+        path: std::path::PathBuf,
     },
     /// Run a program of the built image inside the LibOS.
     /// Everything after PATH goes to the program unchanged, `--help` and
@@ -70,7 +90,18 @@ fn main() -> ExitCode {
     let (name, result) = match cli.command {
         Command::New { dir, force } => ("new", cmd::new::new(&dir, force).map(|_| 0)),
         Command::Init { force } => ("init", cmd::new::init(force).map(|_| 0)),
-        Command::Build { force } => ("build", cmd::build::build(force).map(|_| 0)),
+        Command::Build {
+            force,
+            sign_key,
+            image_key,
+        } => (
+            "build",
+            cmd::build::build(force, sign_key.as_deref(), image_key.as_deref()).map(|_| 0),
+        ),
+        Command::Print { field } => ("print", cmd::print::print(field).map(|_| 0)),
+        Command::GenImageKey { path } => {
+            ("gen-image-key", cmd::keys::gen_image_key(&path).map(|_| 0))
+        }
         Command::Run { command } => match command.split_first() {
             Some((flag, _)) if flag == "--help" || flag == "-h" => {
                 println!("Run a program of the built image inside the LibOS\n\nUsage: occlum run <PATH> [ARGS]...");

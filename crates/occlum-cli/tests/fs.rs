@@ -2,6 +2,7 @@
 //! directory (`@TMP@`: the LibOS's ramfs `/tmp`; `@HOSTTMP@`: a directory
 //! of the instance through the hostfs mount `/host`), natively and inside
 //! the LibOS, built against glibc and musl; output and status must match.
+//! (On the encrypted root: tests/sefs.rs.)
 
 #[macro_use]
 mod common;
@@ -30,4 +31,45 @@ differential_tests! {
     dev: "fs_dev", ["@TMP@"], |o| all_ok(o);
     errors_ramfs: "fs_errors", ["@TMP@"], |o| all_ok(o);
     errors_hostfs: "fs_errors", ["@HOSTTMP@"], |o| all_ok(o);
+}
+
+/// hostfs never reaches outside its source directory: `..` at its root is
+/// the LibOS's `/`, and symbolic links are resolved inside the LibOS.
+#[test]
+fn hostfs_paths_cannot_escape_the_source() {
+    let (tmp, dir) = instance_with(&["fsrec"], &[]);
+    let outside = tmp.path().join("outside-marker");
+    std::fs::write(&outside, "OUTSIDE-SECRET").unwrap();
+    std::os::unix::fs::symlink("/etc", dir.join("etc-link")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("up-link")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("abs-link")).unwrap();
+    let host_hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    for path in [
+        "/host/../outside-marker",
+        "/host/../../outside-marker",
+        "/host/up-link/outside-marker",
+        "/host/abs-link",
+        "/host/etc-link/hostname",
+        "/host/etc-link/passwd",
+    ] {
+        let out = occlum_in(&dir, &["run", "/bin/musl/fsrec", "get", path], &[]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("OUTSIDE-SECRET"), "{path}: {text}");
+        assert!(
+            host_hostname.is_empty() || !text.contains(host_hostname.trim()),
+            "{path}: {text}"
+        );
+        assert!(
+            text.starts_with("error: ENOENT") || text.starts_with("error: EACCES"),
+            "{path}: {text}"
+        );
+    }
+    // Inside the source, files are there.
+    std::fs::write(dir.join("inside"), "INSIDE").unwrap();
+    let out = occlum_in(
+        &dir,
+        &["run", "/bin/musl/fsrec", "get", "/host/inside"],
+        &[],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "INSIDE");
 }

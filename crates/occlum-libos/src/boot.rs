@@ -203,6 +203,10 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     )
     .map_err(|e| platform("starting a host thread", e))?;
     let status = proc.wait_until_ended();
+    // What programs wrote reaches the host, as when a machine shuts down.
+    if let Err(e) = fs::vfs::sync_all() {
+        tracing::error!("syncing the file systems at exit: {e}");
+    }
     // What is left when the first process ends: anything but its own zombie
     // and the processes still running means a leak (checked by the tests).
     tracing::debug!(

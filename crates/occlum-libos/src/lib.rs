@@ -6,6 +6,7 @@
 
 pub mod boot;
 pub mod fs;
+pub mod keys;
 pub mod loader;
 pub mod process;
 pub mod signal;

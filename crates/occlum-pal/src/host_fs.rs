@@ -247,6 +247,25 @@ impl HostFile {
     pub fn stat(&self) -> Result<HostStat, Errno> {
         fstatat(self.0.as_raw_fd(), &CString::default(), libc::AT_EMPTY_PATH)
     }
+
+    /// Takes an exclusive lock on the file, held until it is closed (so two
+    /// LibOS instances never write one file system at once); without
+    /// `wait`, fails with `EWOULDBLOCK` if another holds it.
+    pub fn lock_exclusive(&self, wait: bool) -> Result<(), Errno> {
+        let op = if wait {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_EX | libc::LOCK_NB
+        };
+        loop {
+            // SAFETY: no memory is passed.
+            let rc = unsafe { libc::flock(self.0.as_raw_fd(), op) };
+            match check_rc(rc) {
+                Err(Errno::EINTR) => continue,
+                r => return r,
+            }
+        }
+    }
 }
 
 /// One entry of a host directory.

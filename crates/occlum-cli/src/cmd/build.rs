@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
+use super::keys::{read_image_key, write_secret};
+use crate::enclave::{self, unhex, SigningKey};
 use crate::instance::Instance;
 
 /// What the last build packed (`build/image.state.json`).
@@ -25,6 +27,9 @@ struct BuildState {
     fingerprint: String,
     /// Root hash of the packed image.
     root_hash: String,
+    /// SHA-256 of the instance's `Occlum.json` when it was built.
+    #[serde(default)]
+    config_sha256: String,
 }
 
 /// Loads and validates the instance's `Occlum.json` (errors name the field).
@@ -55,9 +60,12 @@ pub fn image_file(inst: &Instance, layer: &MountConfig) -> PathBuf {
 }
 
 /// Builds the instance in the current directory.
-pub fn build(force: bool) -> Result<()> {
+pub fn build(force: bool, sign_key: Option<&Path>, image_key: Option<&Path>) -> Result<()> {
     let inst = Instance::current()?;
     let config = load_config(&inst.config_path())?;
+    // Read the keys first: a bad key file should fail before any work.
+    let key = signing_key(&inst, sign_key)?;
+    let image_key = image_key.map(read_image_key).transpose()?;
     let image = inst.image_dir();
     if !image.is_dir() {
         bail!(
@@ -102,6 +110,7 @@ pub fn build(force: bool) -> Result<()> {
             let state = BuildState {
                 fingerprint,
                 root_hash: root_hash.clone(),
+                config_sha256: String::new(),
             };
             fs::write(&state_path, serde_json::to_vec_pretty(&state)?)?;
             eprintln!(
@@ -115,8 +124,38 @@ pub fn build(force: bool) -> Result<()> {
             root_hash
         }
     };
-    layer.options.mac = Some(root_hash);
-    fs::write(inst.built_config_path(), config.to_json_pretty())?;
+    layer.options.mac = Some(root_hash.clone());
+    let config_text = config.to_json_pretty();
+    fs::write(inst.built_config_path(), &config_text)?;
+    let key_path = image_key_path(&inst);
+    let key_id = match &image_key {
+        Some(k) => {
+            write_secret(&key_path, hex(k).as_bytes())?;
+            key_id(k)
+        }
+        None => {
+            let _ = fs::remove_file(&key_path);
+            Vec::new()
+        }
+    };
+    let root = unhex(&root_hash).unwrap_or_default();
+    let signed = enclave::sign(
+        &inst,
+        &key,
+        config_text.as_bytes(),
+        &[root, key_id].concat(),
+        config.metadata.product_id,
+        config.metadata.version_number,
+    )?;
+    let state = BuildState {
+        config_sha256: hex(&Sha256::digest(fs::read(inst.config_path())?)),
+        ..fs::read(&state_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    };
+    fs::write(&state_path, serde_json::to_vec_pretty(&state)?)?;
+    eprintln!("Signed the enclave: mrenclave {}", signed.mrenclave);
     // What earlier versions built: a plain copy of image/ and its manifest.
     let _ = fs::remove_dir_all(inst.build_dir().join("image"));
     let _ = fs::remove_file(inst.build_dir().join("image.manifest.json"));
@@ -125,6 +164,50 @@ pub fn build(force: bool) -> Result<()> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the build keeps the `--image-key` it was given (for `occlum run`).
+pub fn image_key_path(inst: &Instance) -> PathBuf {
+    inst.build_dir().join("image_key")
+}
+
+/// What the measurement records of an image key: its SHA-256, never the key.
+pub fn key_id(key: &[u8]) -> Vec<u8> {
+    Sha256::digest([b"occlum-rs image key id\0".as_slice(), key].concat()).to_vec()
+}
+
+/// Whether `Occlum.json` changed since the last build.
+pub fn config_changed_since_build(inst: &Instance) -> bool {
+    let state: Option<BuildState> = fs::read(inst.build_dir().join("image.state.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let now = fs::read(inst.config_path()).map(|b| hex(&Sha256::digest(b)));
+    match (state, now) {
+        (Some(s), Ok(now)) => s.config_sha256 != now,
+        _ => true,
+    }
+}
+
+/// The key to sign with: `--sign-key`, else the instance's own key
+/// (generated, with a warning, the first time).
+fn signing_key(inst: &Instance, path: Option<&Path>) -> Result<SigningKey> {
+    if let Some(p) = path {
+        return SigningKey::load(p);
+    }
+    let own = enclave::instance_key_path(inst);
+    if own.is_file() {
+        return SigningKey::load(&own);
+    }
+    let key = SigningKey::generate();
+    if let Some(dir) = own.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    write_secret(&own, key.to_pem()?.as_bytes())?;
+    eprintln!(
+        "warning: no --sign-key given: signing with a new key of this instance, {} (Ed25519). Encrypted files are bound to the signer: keep this key, or use --sign-key KEY.pem for production.",
+        own.display()
+    );
+    Ok(key)
 }
 
 /// A digest of everything in `dir` that the image records: names, types,

@@ -1,5 +1,7 @@
 //! The subcommands.
 
 pub mod build;
+pub mod keys;
 pub mod new;
+pub mod print;
 pub mod run;

@@ -8,11 +8,15 @@ use std::path::{Component, Path};
 use anyhow::{anyhow, bail, Result};
 use occlum_config::Config;
 use occlum_config::FsType;
+use occlum_libos::keys;
 use occlum_libos::{
     BootConfig, BootError, DispatchMode, Errno, ExitStatus, FsSpec, MountSpec, Program,
 };
 
-use super::build::{image_file, image_layer, load_config};
+use super::build::{
+    config_changed_since_build, image_file, image_key_path, image_layer, key_id, load_config,
+};
+use crate::enclave::{self, unhex, SignedEnclave};
 use crate::instance::Instance;
 
 /// A failure with a specific exit status (like a shell: 126 for a file that
@@ -70,26 +74,106 @@ fn dispatch_mode() -> Result<DispatchMode> {
     }
 }
 
-/// The LibOS's mounts from `Occlum.json`'s `mount` list: `/` first, then
-/// the others in order. Host sources are relative to the instance.
-///
-/// For now the root is the integrity-protected image alone (read-only);
-/// the encrypted writable layer joins it with the union file system.
-fn mounts(config: &Config, inst: &Instance) -> Result<Vec<MountSpec>> {
-    let mut config = config.clone();
+/// The built instance, checked: its configuration, the image's root hash,
+/// the image key if it was built with one, and the signed identity.
+pub struct Identity {
+    /// The configuration it runs with (`build/Occlum.json`).
+    pub config: Config,
+    /// The image's root hash.
+    pub root_hash: [u8; 32],
+    /// The `--image-key` it was built with.
+    pub image_key: Option<Vec<u8>>,
+    /// The verified signature.
+    pub signed: SignedEnclave,
+}
+
+/// Loads the built instance and checks that it is what `occlum build`
+/// signed: same LibOS, same configuration, same image (and that
+/// `Occlum.json` did not change since).
+pub fn verified_identity(inst: &Instance) -> Result<Identity> {
+    let built = inst.built_config_path();
+    if !built.is_file() {
+        bail!("the instance is not built (no build/Occlum.json); run `occlum build` first");
+    }
+    if config_changed_since_build(inst) {
+        bail!("Occlum.json changed after the last `occlum build`; run `occlum build` again");
+    }
+    let text = std::fs::read(&built)?;
+    let mut config = load_config(&built)?;
     let layer = image_layer(&mut config).ok_or_else(|| {
         anyhow!("build/Occlum.json: field `mount`: no image layer; run `occlum build` again")
     })?;
     let mac = layer.options.mac.clone().unwrap_or_default();
-    let root_hash = parse_hash(&mac).ok_or_else(|| {
-        anyhow!("build/Occlum.json: field `MAC` of the image layer: \"{mac}\" is not a 64-digit hex root hash; run `occlum build` again")
+    let root_hash: [u8; 32] = unhex(&mac)
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| {
+            anyhow!("build/Occlum.json: field `MAC` of the image layer: \"{mac}\" is not a 64-digit hex root hash; run `occlum build` again")
+        })?;
+    let key_path = image_key_path(inst);
+    let image_key = match std::fs::read_to_string(&key_path) {
+        Ok(t) => Some(unhex(t.trim()).ok_or_else(|| {
+            anyhow!(
+                "{}: not a key written by `occlum build`; run `occlum build` again",
+                key_path.display()
+            )
+        })?),
+        Err(_) => None,
+    };
+    let key_id = image_key.as_deref().map(key_id).unwrap_or_default();
+    let signed = enclave::verify(inst, &text, &[root_hash.to_vec(), key_id].concat())?;
+    Ok(Identity {
+        config,
+        root_hash,
+        image_key,
+        signed,
+    })
+}
+
+/// The LibOS's mounts from `Occlum.json`'s `mount` list: `/` first, then
+/// the others in order. Host sources are relative to the instance. The root
+/// is the union of the integrity-protected image and the encrypted writable
+/// layer, whose key is the sealing key of the enclave's signer, or the
+/// `--image-key` the instance was built with.
+fn mounts(id: &Identity, inst: &Instance) -> Result<Vec<MountSpec>> {
+    let mut config = id.config.clone();
+    let key = match &id.image_key {
+        Some(k) => keys::image_key(k),
+        None => {
+            let mrsigner: [u8; 32] = unhex(&id.signed.mrsigner)
+                .and_then(|v| v.try_into().ok())
+                .ok_or_else(|| {
+                    anyhow!("build/enclave.sig.json: bad mrsigner; run `occlum build`")
+                })?;
+            keys::sealing_key(&mrsigner, id.signed.product_id)
+        }
+    };
+    let layer = image_layer(&mut config).ok_or_else(|| {
+        anyhow!("build/Occlum.json: field `mount`: no image layer; run `occlum build` again")
     })?;
+    let image = FsSpec::Image {
+        file: image_file(inst, layer),
+        root_hash: id.root_hash,
+    };
+    let writable = writable_layer(&config).map(|(source, temporary)| match temporary {
+        true => FsSpec::RamFs,
+        false => FsSpec::Sefs {
+            file: inst
+                .dir()
+                .join(source.trim_start_matches("./"))
+                .join("sefs.img"),
+            key: key.clone(),
+        },
+    });
+    let root = match writable {
+        Some(upper) => FsSpec::Union {
+            lower: Box::new(image),
+            upper: Box::new(upper),
+        },
+        None => image,
+    };
     let mut out = vec![MountSpec {
         target: "/".into(),
-        fs: FsSpec::Image {
-            file: image_file(inst, layer),
-            root_hash,
-        },
+        fs: root,
     }];
     for (i, m) in config.mount.iter().enumerate() {
         if m.target == "/" {
@@ -109,7 +193,23 @@ fn mounts(config: &Config, inst: &Instance) -> Result<Vec<MountSpec>> {
                     read_only: false,
                 }
             }
-            FsType::RamFs | FsType::Sefs | FsType::UnionFs => FsSpec::RamFs,
+            FsType::RamFs => FsSpec::RamFs,
+            FsType::Sefs if m.options.temporary => FsSpec::RamFs,
+            FsType::Sefs => FsSpec::Sefs {
+                file: inst
+                    .dir()
+                    .join(
+                        m.source
+                            .as_deref()
+                            .unwrap_or("run/mount/sefs")
+                            .trim_start_matches("./"),
+                    )
+                    .join("sefs.img"),
+                key: key.clone(),
+            },
+            FsType::UnionFs => bail!(
+                "Occlum.json: field `mount[{i}].type`: \"unionfs\" is supported only at `/` for now"
+            ),
             FsType::DevFs => FsSpec::DevFs,
             FsType::ProcFs => FsSpec::ProcFs,
         };
@@ -121,16 +221,22 @@ fn mounts(config: &Config, inst: &Instance) -> Result<Vec<MountSpec>> {
     Ok(out)
 }
 
-/// Parses a 32-byte hash written as 64 hex digits.
-fn parse_hash(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
+/// The root union's writable layer (the layer without a `MAC` option): its
+/// source, and whether it is `temporary` (kept in memory only).
+fn writable_layer(config: &Config) -> Option<(String, bool)> {
+    let root = config.mount.iter().find(|m| m.target == "/")?;
+    root.options
+        .layers
+        .as_ref()?
+        .iter()
+        .find(|l| l.fs_type == FsType::Sefs && l.options.mac.is_none())
+        .map(|l| {
+            let source = l
+                .source
+                .clone()
+                .unwrap_or_else(|| "run/mount/__ROOT".into());
+            (source, l.options.temporary)
+        })
 }
 
 /// Signal names for messages.
@@ -153,10 +259,8 @@ fn signal_name(sig: i32) -> &'static str {
 /// Runs `path` with `args`; returns the exit status for `occlum run`.
 pub fn run(path: &str, args: &[String]) -> Result<u8> {
     let inst = Instance::current()?;
-    if !inst.built_config_path().is_file() {
-        bail!("the instance is not built (no build/ directory); run `occlum build` first");
-    }
-    let config = load_config(&inst.built_config_path())?;
+    let id = verified_identity(&inst)?;
+    let config = &id.config;
     if !path.starts_with('/')
         || Path::new(path)
             .components()
@@ -177,7 +281,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         heap_size: config.process.default_heap_size.0 as usize,
         max_threads: config.resource_limits.max_num_of_threads as usize,
         dispatch_mode: dispatch_mode()?,
-        mounts: mounts(&config, &inst)?,
+        mounts: mounts(&id, &inst)?,
         inject_panic_at_syscall: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),
@@ -187,7 +291,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
     let program = Program {
         path: path.to_string(),
         argv,
-        envp: environment(&config),
+        envp: environment(config),
     };
     match occlum_libos::run(&boot, program) {
         Ok(ExitStatus::Exited(code)) => Ok(code),

@@ -94,11 +94,16 @@ pub fn instance() -> &'static Path {
             assert_ok(&out, "occlum new");
             // spawn_many may keep 100 processes alive at once, each with its
             // own stack and image in the shared user space: give it 1 GB.
+            // Tests run many `occlum run`s of this instance at once; each
+            // LibOS locks an encrypted root for itself, so here the root's
+            // writable layer is kept in memory (`temporary`). The encrypted
+            // root has tests of its own (tests/sefs.rs).
             let config = dir.join("Occlum.json");
-            let text = std::fs::read_to_string(&config)
-                .unwrap()
-                .replace("\"300MB\"", "\"1GB\"");
-            std::fs::write(&config, text).unwrap();
+            let mut json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+            json["resource_limits"]["user_space_size"] = "1GB".into();
+            json["mount"][0]["options"]["layers"][1]["options"]["temporary"] = true.into();
+            std::fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
             let apps = apps_build_dir();
             for libc in ["glibc", "musl", "other"] {
                 let to = dir.join("image/bin").join(libc);
@@ -112,6 +117,28 @@ pub fn instance() -> &'static Path {
             (tmp, dir)
         })
         .1
+}
+
+/// A new built instance (in a fresh temporary directory) with the test
+/// programs `names` of both libcs under `/bin/<libc>/`.
+pub fn instance_with(names: &[&str], extra_build_args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempdir();
+    let dir = tmp.path().join("instance");
+    assert_ok(
+        &occlum_in(tmp.path(), &["new", "instance"], &[]),
+        "occlum new",
+    );
+    for libc in ["glibc", "musl"] {
+        let to = dir.join("image/bin").join(libc);
+        std::fs::create_dir_all(&to).unwrap();
+        for name in names {
+            std::fs::copy(apps_build_dir().join(libc).join(name), to.join(name)).unwrap();
+        }
+    }
+    let mut args = vec!["build"];
+    args.extend_from_slice(extra_build_args);
+    assert_ok(&occlum_in(&dir, &args, &[]), "occlum build");
+    (tmp, dir)
 }
 
 /// What a program did: its standard output and shell status.

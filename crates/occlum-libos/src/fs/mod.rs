@@ -14,6 +14,7 @@ pub mod poll;
 pub mod procfs;
 pub mod program;
 pub mod ramfs;
+pub mod sefs;
 mod stat;
 mod stdio;
 pub mod unionfs;

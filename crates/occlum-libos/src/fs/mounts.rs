@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::imagefs::{self, ImageFs};
+use super::sefs::{self, SefsFs};
 use super::vfs::{self, FileSystem};
-use super::{devfs, hostfs, ramfs::RamFs};
+use super::{devfs, hostfs, ramfs::RamFs, unionfs};
 
 /// One file system to create.
 #[derive(Clone, Debug)]
@@ -24,6 +25,20 @@ pub enum FsSpec {
     DevFs,
     /// Process information (`procfs`).
     ProcFs,
+    /// The encrypted writable file system in one host file.
+    Sefs {
+        /// The host file.
+        file: PathBuf,
+        /// The key.
+        key: crate::keys::Key,
+    },
+    /// A union of a read-only lower and a writable upper file system.
+    Union {
+        /// The read-only layer (the image).
+        lower: Box<FsSpec>,
+        /// The writable layer.
+        upper: Box<FsSpec>,
+    },
     /// The integrity-protected image (read-only).
     Image {
         /// The image file on the host.
@@ -53,6 +68,8 @@ fn create(spec: &FsSpec) -> Result<Arc<dyn FileSystem>, String> {
         FsSpec::DevFs => devfs::new(),
         FsSpec::ProcFs => super::procfs::new(),
         FsSpec::Image { file, root_hash } => imagefs::file_system(ImageFs::open(file, *root_hash)?),
+        FsSpec::Sefs { file, key } => sefs::file_system(SefsFs::open(file, key.0)?),
+        FsSpec::Union { lower, upper } => unionfs::new(create(lower)?, create(upper)?),
     })
 }
 
@@ -86,5 +103,7 @@ fn source_name(spec: &FsSpec) -> &'static str {
         FsSpec::DevFs => "devfs",
         FsSpec::ProcFs => "proc",
         FsSpec::Image { .. } => "image",
+        FsSpec::Sefs { .. } => "sefs",
+        FsSpec::Union { .. } => "unionfs",
     }
 }
