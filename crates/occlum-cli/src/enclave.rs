@@ -283,3 +283,57 @@ pub fn verify(inst: &Instance, config: &[u8], root_hash: &[u8]) -> Result<Signed
     }
     Ok(signed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(key: SigningKey) {
+        let tmp = tempfile::tempdir().unwrap();
+        let inst = Instance::at(tmp.path());
+        fs::create_dir_all(inst.build_dir()).unwrap();
+        let signed = sign(&inst, &key, b"{config}", &[7; 32], 3, 1).unwrap();
+        assert_eq!(signed.product_id, 3);
+        let checked = verify(&inst, b"{config}", &[7; 32]).unwrap();
+        assert_eq!(checked.mrenclave, signed.mrenclave);
+        assert_eq!(checked.mrsigner, signed.mrsigner);
+        // Another configuration or image: refused.
+        let e = verify(&inst, b"{other}", &[7; 32]).unwrap_err().to_string();
+        assert!(e.contains("measurement does not match"), "{e}");
+        assert!(verify(&inst, b"{config}", &[8; 32]).is_err());
+        // A forged signature: refused.
+        let mut forged = signed.clone();
+        forged.signature = forged.signature.replace('a', "b").replace('1', "2");
+        fs::write(signature_path(&inst), serde_json::to_vec(&forged).unwrap()).unwrap();
+        let e = verify(&inst, b"{config}", &[7; 32])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not verify"), "{e}");
+        // The key survives a PEM round trip.
+        let pem_path = tmp.path().join("k.pem");
+        fs::write(&pem_path, key.to_pem().unwrap()).unwrap();
+        let again = SigningKey::load(&pem_path).unwrap();
+        assert_eq!(again.public_key().unwrap().0, key.public_key().unwrap().0);
+    }
+
+    #[test]
+    fn ed25519_signatures_verify_and_changes_are_refused() {
+        round_trip(SigningKey::generate());
+    }
+
+    #[test]
+    fn rsa3072_signatures_verify_and_changes_are_refused() {
+        let k = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 3072).unwrap();
+        round_trip(SigningKey::Rsa(Box::new(k)));
+    }
+
+    #[test]
+    fn rsa_keys_of_other_sizes_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let k = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap();
+        let p = tmp.path().join("k.pem");
+        fs::write(&p, SigningKey::Rsa(Box::new(k)).to_pem().unwrap()).unwrap();
+        let e = SigningKey::load(&p).err().unwrap().to_string();
+        assert!(e.contains("2048 bits"), "{e}");
+    }
+}

@@ -73,3 +73,14 @@ fn hostfs_paths_cannot_escape_the_source() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "INSIDE");
 }
+
+/// `mount`/`umount2` of ramfs and proc from a program. Inside the LibOS
+/// only: natively mounting needs privileges test machines may not grant.
+#[test]
+fn programs_mount_and_unmount_ramfs_and_proc() {
+    for libc in ["glibc", "musl"] {
+        let (o, stderr) = run_libos(libc, "fs_mount", &["@TMP@"], b"", &[]);
+        all_ok(&o);
+        assert!(!o.stdout.contains("FAIL"), "{libc}: {}\n{stderr}", o.stdout);
+    }
+}

@@ -222,14 +222,9 @@ fn another_signer_or_image_key_cannot_read_the_files() {
         .status
         .success());
 
-    // Signed by another key: the sealing key differs.
-    let other = tmp.path().join("other.pem");
-    assert!(Command::new("openssl")
-        .args(["genpkey", "-algorithm", "ed25519", "-out"])
-        .arg(&other)
-        .status()
-        .unwrap()
-        .success());
+    // Signed by another key (another instance's own): the sealing key differs.
+    let (_tmp2, dir2) = instance_with(&["fsrec"], &[]);
+    let other = dir2.join(".occlum/signing-key.pem");
     assert_ok(
         &occlum_in(&dir, &["build", "--sign-key", other.to_str().unwrap()], &[]),
         "build with another key",

@@ -20,6 +20,8 @@ enum Device {
     Zero,
     Full,
     Random,
+    /// The controlling terminal: the host's, when stdin is a terminal.
+    Tty,
 }
 
 /// The devfs instance.
@@ -46,6 +48,7 @@ pub fn new() -> Arc<dyn FileSystem> {
             (b"full", Device::Full, 1, 7),
             (b"random", Device::Random, 1, 8),
             (b"urandom", Device::Random, 1, 9),
+            (b"tty", Device::Tty, 5, 0),
         ] {
             let node = DevNode {
                 fs: fs.clone(),
@@ -225,9 +228,19 @@ impl Inode for DevNode {
         Ok(())
     }
 
+    fn open(&self, _flags: u32) -> Result<Option<super::FileRef>> {
+        if self.device != Device::Tty {
+            return Ok(None);
+        }
+        if occlum_pal::host::tcgets(0).is_err() {
+            return Err(Errno::ENXIO);
+        }
+        Ok(Some(Arc::new(super::HostStdio::new(0))))
+    }
+
     fn read_at(&self, _: u64, buf: &mut [u8]) -> Result<usize> {
         match self.device {
-            Device::Null => Ok(0),
+            Device::Null | Device::Tty => Ok(0),
             Device::Zero | Device::Full => {
                 buf.fill(0);
                 Ok(buf.len())

@@ -133,6 +133,8 @@ table! {
     utimes => fs::attr::sys_utimes,
     utime => fs::attr::sys_utime,
     flock => fs::lock::sys_flock,
+    mount => fs::mount::sys_mount,
+    umount2 => fs::mount::sys_umount2,
     brk => vm::sys_brk,
     mmap => vm::sys_mmap,
     munmap => vm::sys_munmap,
