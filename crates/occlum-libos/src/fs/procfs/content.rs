@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use super::boot_instant;
+
 use crate::fs::vfs;
 use crate::process::{self, Process};
 use crate::vm::{PROT_EXEC, PROT_READ, PROT_WRITE};
@@ -28,8 +29,17 @@ fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn uptime_ticks() -> u64 {
-    (boot_instant().elapsed().as_millis() as u64) * HZ / 1000
+/// The machine's uptime (`CLOCK_BOOTTIME`), as Linux reports it; the LibOS's
+/// own age if the host does not say.
+fn uptime() -> std::time::Duration {
+    const CLOCK_BOOTTIME: i32 = 7;
+    occlum_pal::host::clock_gettime(CLOCK_BOOTTIME).unwrap_or_else(|_| boot_instant().elapsed())
+}
+
+/// Clock ticks from the machine's boot to `at`.
+fn ticks_since_boot(at: std::time::Instant) -> u64 {
+    let ago = std::time::Instant::now().saturating_duration_since(at);
+    (uptime().saturating_sub(ago).as_millis() as u64) * HZ / 1000
 }
 
 /// The contents of `/proc/<name>`.
@@ -39,7 +49,7 @@ pub fn global(name: &str) -> Result<Vec<u8>> {
         "meminfo" => meminfo(),
         "mounts" => mounts(),
         "uptime" => {
-            let up = boot_instant().elapsed().as_secs_f64();
+            let up = uptime().as_secs_f64();
             format!("{up:.2} {:.2}\n", up * cpu_count() as f64)
         }
         "loadavg" => {
@@ -53,7 +63,7 @@ pub fn global(name: &str) -> Result<Vec<u8>> {
             for i in 0..n {
                 let _ = writeln!(s, "cpu{i} 0 0 0 0 0 0 0 0 0 0");
             }
-            let boot = crate::fs::Timespec::now().sec - boot_instant().elapsed().as_secs() as i64;
+            let boot = crate::fs::Timespec::now().sec - uptime().as_secs() as i64;
             let _ = write!(
                 s,
                 "intr 0\nctxt 0\nbtime {boot}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
@@ -155,15 +165,9 @@ fn stat(p: &Arc<Process>) -> String {
         let st = p.state();
         (st.pgid, st.sid, st.threads.len().max(1))
     };
-    let start = p
-        .started()
-        .saturating_duration_since(boot_instant())
-        .as_millis() as u64
-        * HZ
-        / 1000;
+    let start = ticks_since_boot(p.started());
     let vsize = vm_bytes(p);
     let rss = vsize / 4096;
-    let _ = uptime_ticks();
     format!(
         "{pid} ({comm}) {state} {ppid} {pgid} {sid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 {threads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         pid = p.pid(),
