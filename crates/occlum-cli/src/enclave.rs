@@ -56,32 +56,73 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// [`libos_hash`], remembered in the instance's `build/` for this exact
+/// executable file (device, inode, size, modification and change times):
+/// hashing ~4 MB costs a few milliseconds of every `occlum run`. A changed
+/// executable has another identity and is hashed again. (In the simulation
+/// a changed executable could skip any check anyway; on hardware the CPU
+/// measures the code and this cache does not exist.)
+pub fn libos_hash_cached(inst: &Instance) -> Result<[u8; 32]> {
+    use std::os::unix::fs::MetadataExt;
+    let exe = std::env::current_exe().context("cannot find the occlum executable")?;
+    let m = fs::metadata(&exe).with_context(|| format!("cannot read {}", exe.display()))?;
+    let identity = format!(
+        "{} {} {} {} {} {} {} {}",
+        exe.display(),
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    );
+    let cache = inst.build_dir().join("libos-hash.cache");
+    if let Ok(text) = fs::read_to_string(&cache) {
+        if let Some((_, hash)) = text.rsplit_once('\n').filter(|(id, _)| *id == identity) {
+            if let Some(h) = unhex(hash.trim()).and_then(|v| <[u8; 32]>::try_from(v).ok()) {
+                return Ok(h);
+            }
+        }
+    }
+    let h = libos_hash()?;
+    let _ = fs::write(&cache, format!("{identity}\n{}", hex(&h)));
+    Ok(h)
+}
+
 /// SHA-256 over the loadable segments of this executable: the LibOS code
 /// and data as they are loaded (debug information is not part of it).
 pub fn libos_hash() -> Result<[u8; 32]> {
+    use std::os::unix::fs::FileExt;
     let exe = std::env::current_exe().context("cannot find the occlum executable")?;
-    let bytes = fs::read(&exe).with_context(|| format!("cannot read {}", exe.display()))?;
-    let elf = goblin::elf::Elf::parse_header(&bytes)
+    let file = fs::File::open(&exe).with_context(|| format!("cannot read {}", exe.display()))?;
+    let mut head = vec![0u8; 64];
+    file.read_exact_at(&mut head, 0)
+        .with_context(|| format!("cannot read {}", exe.display()))?;
+    let elf = goblin::elf::Elf::parse_header(&head)
         .map_err(|e| anyhow!("{}: not an ELF file: {e}", exe.display()))?;
+    let mut table = vec![0u8; elf.e_phnum as usize * elf.e_phentsize as usize];
+    file.read_exact_at(&mut table, elf.e_phoff)
+        .with_context(|| format!("cannot read {}", exe.display()))?;
     let ctx = goblin::container::Ctx::new(
         goblin::container::Container::Big,
         goblin::container::Endian::Little,
     );
-    let phdrs =
-        goblin::elf::ProgramHeader::parse(&bytes, elf.e_phoff as usize, elf.e_phnum as usize, ctx)
-            .map_err(|e| anyhow!("{}: bad program headers: {e}", exe.display()))?;
+    let phdrs = goblin::elf::ProgramHeader::parse(&table, 0, elf.e_phnum as usize, ctx)
+        .map_err(|e| anyhow!("{}: bad program headers: {e}", exe.display()))?;
     let mut h = Sha256::new();
+    let mut seg = Vec::new();
     for p in phdrs
         .iter()
         .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD)
     {
-        let range = p.file_range();
-        let seg = bytes
-            .get(range)
-            .ok_or_else(|| anyhow!("{}: a segment lies past the end of the file", exe.display()))?;
+        seg.resize(p.p_filesz as usize, 0);
+        file.read_exact_at(&mut seg, p.p_offset).with_context(|| {
+            format!("{}: a segment lies past the end of the file", exe.display())
+        })?;
         h.update(p.p_vaddr.to_le_bytes());
         h.update((seg.len() as u64).to_le_bytes());
-        h.update(seg);
+        h.update(&seg);
     }
     Ok(h.finalize().into())
 }
@@ -211,7 +252,7 @@ pub fn sign(
     product_id: u32,
     version_number: u32,
 ) -> Result<SignedEnclave> {
-    let m = measure(&libos_hash()?, config, root_hash);
+    let m = measure(&libos_hash_cached(inst)?, config, root_hash);
     let (der, pem) = key.public_key()?;
     let signed = SignedEnclave {
         mrenclave: hex(&m),
@@ -273,7 +314,7 @@ pub fn verify(inst: &Instance, config: &[u8], root_hash: &[u8]) -> Result<Signed
     if !ok || hex(&Sha256::digest(der.as_bytes())) != signed.mrsigner {
         return Err(bad_sig());
     }
-    let actual = measure(&libos_hash()?, config, root_hash);
+    let actual = measure(&libos_hash_cached(inst)?, config, root_hash);
     if actual[..] != m[..] {
         bail!(
             "the enclave's measurement does not match its signature: the LibOS binary, build/Occlum.json or the image changed after `occlum build` signed it (signed {}, now {}); run `occlum build` again",

@@ -335,3 +335,42 @@ fn fsynced_records_survive_the_host_process_being_killed() {
     }
     assert!(synced > 0, "no record was ever synced");
 }
+
+/// A LibOS binary that differs from the one that signed the instance is
+/// refused: here a copy of `occlum` with one changed letter in a message it
+/// prints only for an unsupported configuration (in a loaded, measured
+/// segment).
+#[test]
+fn a_changed_libos_binary_is_refused() {
+    let (tmp, dir) = instance_with(&["fsrec"], &[]);
+    let mut bytes = fs::read(occlum()).unwrap();
+    let needle = b"is supported only at";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the message is in the binary");
+    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+    assert!(elf.program_headers.iter().any(|p| {
+        p.p_type == goblin::elf::program_header::PT_LOAD && p.file_range().contains(&at)
+    }));
+    bytes[at] ^= 0x20;
+    let copy = tmp.path().join("occlum-changed");
+    fs::write(&copy, &bytes).unwrap();
+    fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(&copy)
+        .current_dir(&dir)
+        .args(["run", "/bin/musl/fsrec", "get", "/bin/musl/fsrec"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("measurement does not match"),
+        "{}",
+        stderr(&out)
+    );
+    // The unchanged binary still runs it.
+    assert!(run(&dir, &["/bin/musl/fsrec", "get", "/bin/musl/fsrec"])
+        .status
+        .success());
+}
