@@ -1,7 +1,8 @@
-//! AES-256-GCM sealing of blocks and superblocks.
+//! AES-256-GCM sealing of blocks and superblocks (`ring`: its assembly uses
+//! AES-NI, VAES and carry-less multiplication where the CPU has them, several
+//! times faster than a portable implementation on the read path).
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use ring::aead::{Aad, LessSafeKey, Nonce, Tag, UnboundKey, AES_256_GCM};
 
 use crate::error::{Error, Result};
 use crate::layout::{Key, Ref, BLOCK_SIZE};
@@ -15,7 +16,7 @@ const PARALLEL_MIN_BLOCKS: usize = 32;
 
 /// The cipher keyed with the file-system key.
 pub(crate) struct Crypto {
-    aead: Aes256Gcm,
+    aead: LessSafeKey,
     threads: usize,
 }
 
@@ -27,7 +28,9 @@ impl Crypto {
     /// Keys the cipher; `threads` bounds the parallelism of batch sealing.
     pub fn new(key: &[u8; 32], threads: usize) -> Crypto {
         Crypto {
-            aead: Aes256Gcm::new(key.into()),
+            aead: LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key suits AES-256-GCM"),
+            ),
             threads: threads.max(1),
         }
     }
@@ -36,9 +39,11 @@ impl Crypto {
     pub fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16]> {
         let tag = self
             .aead
-            .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, buf)
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
             .map_err(|_| seal_failed())?;
-        Ok(tag.into())
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        Ok(out)
     }
 
     /// Authenticates and decrypts `buf` in place; false if it does not authenticate.
@@ -50,7 +55,13 @@ impl Crypto {
         buf: &mut [u8],
     ) -> bool {
         self.aead
-            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, buf, Tag::from_slice(tag))
+            .open_in_place_separate_tag(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                Tag::from(*tag),
+                buf,
+                0..,
+            )
             .is_ok()
     }
 
