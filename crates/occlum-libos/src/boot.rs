@@ -146,25 +146,32 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
     fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
     let root = fs::vfs::root().map_err(|e| platform("the root file system", e))?;
-    let program_file = fs::program::read_program(&root, program.path.as_bytes()).map_err(|e| {
-        let why = match e {
-            Errno::EACCES => "permission denied (not an executable regular file)".to_string(),
-            Errno::ENOENT | Errno::ENOTDIR => "no such file".to_string(),
-            e => format!("cannot read the program: {e}"),
-        };
-        BootError::Load(LoadError::new(e, why))
-    })?;
-    let bytes = program_file.bytes;
+    let plan = fs::program::plan_exec(&root, program.path.as_bytes(), program.argv.clone())
+        .map_err(|e| {
+            let why = match e {
+                Errno::EACCES => "permission denied (not an executable regular file)".to_string(),
+                Errno::ENOENT | Errno::ENOTDIR => {
+                    "no such file (or its interpreter is missing)".to_string()
+                }
+                Errno::ENOEXEC => "not an executable format (an empty #! line?)".to_string(),
+                e => format!("cannot read the program: {e}"),
+            };
+            BootError::Load(LoadError::new(e, why))
+        })?;
     let mut vm = VmSpace::new(space);
     let entry = loader::load(
         &mut vm,
         layout(),
-        &bytes,
-        &program.argv,
+        &loader::ProgramImage {
+            bytes: &plan.program.bytes,
+            interp: plan.interp.as_ref().map(|i| &i.bytes[..]),
+        },
+        &plan.argv,
         &program.envp,
         program.path.as_bytes(),
     )
     .map_err(BootError::Load)?;
+    let program_file = plan.program;
     let mut files = FileTable::default();
     for fd in 0..3 {
         files
@@ -190,7 +197,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         rlimits,
         SigActions::default(),
     );
-    proc.set_args(&program.argv, &program.envp);
+    proc.set_args(&plan.argv, &program.envp);
     let thread = Thread::new(pid, proc.clone());
     proc.state().threads.push(thread.clone());
     process::register_thread(&thread, cfg.max_threads).map_err(|e| platform("threads", e))?;

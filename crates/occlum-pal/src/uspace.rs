@@ -7,7 +7,6 @@
 //! and survive faults (unmapped or protected pages give `EFAULT`, also when
 //! another thread unmaps the pages during the copy).
 
-use std::ptr;
 use std::sync::OnceLock;
 
 use crate::arch;
@@ -25,6 +24,9 @@ pub struct UserSpace {
     size: usize,
 }
 
+/// Where the user-space region starts when that address range is free.
+const LOW_BASE: usize = 0x20_0000;
+
 /// Page protection bits (`PROT_READ`, `PROT_WRITE`, `PROT_EXEC`).
 pub type Prot = u32;
 
@@ -39,17 +41,27 @@ pub fn init(size: usize) -> Result<&'static UserSpace, Errno> {
     }
     let mut result = Err(Errno::EBUSY);
     USPACE.get_or_init(|| {
-        // SAFETY: a fresh inaccessible reservation; no existing memory is affected.
-        let p = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                size,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        // Low in the address space when free, so that non-PIE (ET_EXEC)
+        // programs, linked at 0x400000, fit in the region; anywhere else if not.
+        let reserve = |hint: usize, flags: i32| {
+            // SAFETY: a fresh inaccessible reservation; with
+            // MAP_FIXED_NOREPLACE the kernel never replaces an existing
+            // mapping, and without it the kernel picks a free place.
+            unsafe {
+                libc::mmap(
+                    hint as *mut libc::c_void,
+                    size,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | flags,
+                    -1,
+                    0,
+                )
+            }
         };
+        let mut p = reserve(LOW_BASE, libc::MAP_FIXED_NOREPLACE);
+        if p == libc::MAP_FAILED || p as usize != LOW_BASE {
+            p = reserve(0, 0);
+        }
         if p == libc::MAP_FAILED {
             result = Err(Errno::ENOMEM);
             return UserSpace { base: 0, size: 0 };

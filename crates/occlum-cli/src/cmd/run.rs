@@ -311,7 +311,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         )),
         Err(BootError::Load(e)) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => Err(failure(
             127,
-            format!("{path}: no such file in the image (did you run `occlum build` after adding it?)"),
+            format!("{path}: no such file in the image, or the ELF interpreter it needs is not there (`occlum add` copies a program with its libraries; then `occlum build`)"),
         )),
         Err(BootError::Load(e)) => Err(failure(126, format!("{path}: {e}"))),
         Err(e) => Err(e.into()),

@@ -75,3 +75,51 @@ pub fn read_program(cwd: &Location, path: &[u8]) -> Result<ProgramFile> {
         path: loc.path(),
     })
 }
+
+/// Most `#!` interpreters followed for one `execve` (Linux's limit).
+const MAX_SCRIPT_DEPTH: usize = 4;
+
+/// What `execve` will load: the program (after following `#!` lines), its
+/// ELF interpreter if it has one, and the arguments it gets.
+pub struct ExecPlan {
+    /// The ELF executable.
+    pub program: ProgramFile,
+    /// Its interpreter (`PT_INTERP`), read from the file tree.
+    pub interp: Option<ProgramFile>,
+    /// The arguments, with a script's interpreter and its argument first.
+    pub argv: Vec<Vec<u8>>,
+}
+
+/// Reads the program at `path` for `execve`: a `#!` script runs its
+/// interpreter with the script's path as an argument; a dynamic program
+/// brings its interpreter.
+pub fn plan_exec(cwd: &Location, path: &[u8], argv: Vec<Vec<u8>>) -> Result<ExecPlan> {
+    let mut path = path.to_vec();
+    let mut argv = argv;
+    for _ in 0..=MAX_SCRIPT_DEPTH {
+        let program = read_program(cwd, &path)?;
+        if let Some(line) = crate::loader::script::shebang(&program.bytes) {
+            let (interp, arg) = line.map_err(|_| Errno::ENOEXEC)?;
+            let mut new_argv = vec![interp.clone()];
+            new_argv.extend(arg);
+            new_argv.push(path.clone());
+            new_argv.extend(argv.into_iter().skip(1));
+            argv = new_argv;
+            path = interp;
+            continue;
+        }
+        let interp = match crate::loader::interpreter_of(&program.bytes).map_err(|e| e.errno)? {
+            Some(p) => Some(read_program(cwd, &p).map_err(|e| match e {
+                Errno::EACCES => Errno::EACCES,
+                _ => Errno::ENOENT,
+            })?),
+            None => None,
+        };
+        return Ok(ExecPlan {
+            program,
+            interp,
+            argv,
+        });
+    }
+    Err(Errno::ELOOP)
+}

@@ -8,13 +8,15 @@ use super::LoadError;
 use crate::vm::{page_down, page_up, Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::Errno;
 
-/// A parsed, checked ELF executable.
+/// A parsed, checked ELF executable or shared object.
 pub struct ElfImage {
     entry: u64,
     phoff: u64,
     loads: Vec<Segment>,
     phdr_vaddr: Option<u64>,
     phnum: usize,
+    fixed: bool,
+    interp: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Copy)]
@@ -34,6 +36,8 @@ pub struct Loaded {
     pub phdr: u64,
     /// One past the highest loaded address.
     pub end: usize,
+    /// The load bias (0 for `ET_EXEC`).
+    pub base: u64,
 }
 
 fn noexec(msg: impl Into<String>) -> LoadError {
@@ -41,8 +45,9 @@ fn noexec(msg: impl Into<String>) -> LoadError {
 }
 
 impl ElfImage {
-    /// Parses and checks an executable: x86_64, 64-bit, `ET_DYN` without an
-    /// interpreter (static-PIE).
+    /// Parses and checks an executable: x86_64, 64-bit, `ET_DYN` (PIE or
+    /// static-PIE, or an interpreter) or `ET_EXEC` (loaded at its fixed
+    /// addresses).
     pub fn parse(bytes: &[u8]) -> Result<ElfImage, LoadError> {
         if bytes.get(..4) != Some(b"\x7fELF") {
             return Err(noexec("not an ELF file"));
@@ -63,20 +68,26 @@ impl ElfImage {
         let program_headers =
             ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)
                 .map_err(|e| noexec(format!("malformed ELF program headers: {e}")))?;
-        match header.e_type {
-            ET_DYN => {}
-            ET_EXEC => {
-                return Err(noexec(
-                    "non-PIE (ET_EXEC) programs are not supported yet; build with -static-pie",
-                ))
-            }
+        let fixed = match header.e_type {
+            ET_DYN => false,
+            ET_EXEC => true,
             _ => return Err(noexec("not an executable ELF file")),
-        }
-        if program_headers.iter().any(|p| p.p_type == PT_INTERP) {
-            return Err(noexec(
-                "dynamically linked programs (PT_INTERP) are not supported yet; build a static-PIE (gcc -static-pie)",
-            ));
-        }
+        };
+        let interp = match program_headers.iter().find(|p| p.p_type == PT_INTERP) {
+            None => None,
+            Some(p) => {
+                let raw = p
+                    .p_offset
+                    .checked_add(p.p_filesz)
+                    .and_then(|end| bytes.get(p.p_offset as usize..end as usize))
+                    .ok_or_else(|| noexec("malformed PT_INTERP"))?;
+                let path: Vec<u8> = raw.iter().copied().take_while(|&b| b != 0).collect();
+                if path.is_empty() || path.len() >= 4096 {
+                    return Err(noexec("malformed PT_INTERP"));
+                }
+                Some(path)
+            }
+        };
         let loads: Vec<Segment> = program_headers
             .iter()
             .filter(|p| p.p_type == PT_LOAD)
@@ -112,7 +123,14 @@ impl ElfImage {
                 .map(|p| p.p_vaddr),
             phnum: program_headers.len(),
             loads,
+            fixed,
+            interp,
         })
+    }
+
+    /// The interpreter the program asks for (`PT_INTERP`), if any.
+    pub fn interp(&self) -> Option<&[u8]> {
+        self.interp.as_deref()
     }
 
     /// Number of program headers (`AT_PHNUM`).
@@ -135,7 +153,16 @@ impl ElfImage {
     pub fn map_into(&self, vm: &mut VmSpace, bytes: &[u8]) -> Result<Loaded, LoadError> {
         let (lo, hi) = self.span();
         let span = page_up((hi - lo) as usize).ok_or(Errno::ENOMEM)?;
-        let base = vm.map(Placement::Hint(vm.base()), span, PROT_READ | PROT_WRITE)?;
+        let base = if self.fixed {
+            vm.map(Placement::FixedNoReplace(lo as usize), span, PROT_READ | PROT_WRITE)
+                .map_err(|_| {
+                    noexec(format!(
+                        "this non-PIE (ET_EXEC) program must be loaded at {lo:#x}..{hi:#x}, which is outside the LibOS's user space or used by another process; rebuild it as a PIE"
+                    ))
+                })?
+        } else {
+            vm.map(Placement::Hint(vm.base()), span, PROT_READ | PROT_WRITE)?
+        };
         let bias = base as u64 - lo;
         for s in &self.loads {
             let data = &bytes[s.offset as usize..(s.offset + s.filesz) as usize];
@@ -183,6 +210,7 @@ impl ElfImage {
             entry: bias + self.entry,
             phdr,
             end: (bias + hi) as usize,
+            base: bias,
         })
     }
 }

@@ -43,6 +43,8 @@ pub struct StackInfo<'a> {
     pub phnum: usize,
     /// Entry point of the program.
     pub entry: u64,
+    /// Where the program's interpreter was loaded (`AT_BASE`; 0 if none).
+    pub interp_base: u64,
     /// Most bytes of argument and environment strings (`E2BIG` beyond).
     pub max_arg_bytes: usize,
 }
@@ -104,7 +106,7 @@ pub fn build_init_stack(top: u64, info: &StackInfo<'_>) -> Result<u64> {
         (AT_PHENT, 56),
         (AT_PHNUM, info.phnum as u64),
         (AT_PAGESZ, 4096),
-        (AT_BASE, 0),
+        (AT_BASE, info.interp_base),
         (AT_FLAGS, 0),
         (AT_ENTRY, info.entry),
         (AT_UID, 0),

@@ -7,6 +7,7 @@ mod init_stack;
 use std::fmt;
 
 pub use elf::ElfImage;
+pub mod script;
 pub use init_stack::{build_init_stack, StackInfo};
 
 use crate::vm::VmSpace;
@@ -81,18 +82,55 @@ pub struct Layout {
     pub heap_size: usize,
 }
 
-/// Loads `bytes` (an ELF executable) into `vm`, which must be empty, and
-/// builds the initial stack with `argv`, `envp` and `execfn`.
+/// A program to load: its bytes, and its interpreter's (`PT_INTERP`) if it
+/// has one.
+pub struct ProgramImage<'a> {
+    /// The executable.
+    pub bytes: &'a [u8],
+    /// The interpreter named by `PT_INTERP`, read by the caller.
+    pub interp: Option<&'a [u8]>,
+}
+
+/// The interpreter `bytes` asks for (`PT_INTERP`), so the caller can read it
+/// before [`load`]; `None` for static programs.
+pub fn interpreter_of(bytes: &[u8]) -> Result<Option<Vec<u8>>, LoadError> {
+    Ok(ElfImage::parse(bytes)?.interp().map(<[u8]>::to_vec))
+}
+
+/// Loads `program` (an ELF executable, and its interpreter if any) into
+/// `vm`, which must be empty, and builds the initial stack with `argv`,
+/// `envp` and `execfn`. Like Linux, a dynamic program starts in its
+/// interpreter, which finds the program through the auxiliary vector.
 pub fn load(
     vm: &mut VmSpace,
     layout: Layout,
-    bytes: &[u8],
+    program: &ProgramImage<'_>,
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     execfn: &[u8],
 ) -> Result<Entry, LoadError> {
-    let image = ElfImage::parse(bytes)?;
-    let loaded = image.map_into(vm, bytes)?;
+    let image = ElfImage::parse(program.bytes)?;
+    let loaded = image.map_into(vm, program.bytes)?;
+    let (start, interp_base) = match (image.interp(), program.interp) {
+        (None, _) => (loaded.entry, 0),
+        (Some(_), None) => {
+            return Err(LoadError::new(
+                Errno::ENOENT,
+                "the program's interpreter is missing",
+            ))
+        }
+        (Some(_), Some(bytes)) => {
+            let interp = ElfImage::parse(bytes)?;
+            if interp.interp().is_some() {
+                return Err(LoadError::new(
+                    Errno::ELIBBAD,
+                    "the program's interpreter asks for an interpreter itself",
+                ));
+            }
+            let l = interp.map_into(vm, bytes)?;
+            (l.entry, l.base)
+        }
+    };
     let stack = init_stack::map_stack(vm, layout.stack_size)?;
     let brk_start = crate::vm::page_up(loaded.end).ok_or(Errno::ENOMEM)?;
     // Keep Linux's guard gap free below the stack, so that a stack overflow
@@ -108,11 +146,9 @@ pub fn load(
         phdr: loaded.phdr,
         phnum: image.phnum(),
         entry: loaded.entry,
+        interp_base,
         max_arg_bytes: (layout.stack_size / 4).max(MIN_ARG_BYTES),
     };
     let sp = build_init_stack(stack.top, &info)?;
-    Ok(Entry {
-        pc: loaded.entry,
-        sp,
-    })
+    Ok(Entry { pc: start, sp })
 }

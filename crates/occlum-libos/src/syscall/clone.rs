@@ -14,7 +14,7 @@ use occlum_pal::trap;
 
 use super::SyscallCtx;
 use crate::boot::{config, layout, start_regs};
-use crate::fs::program::read_program;
+use crate::fs::program::plan_exec;
 use crate::loader;
 use crate::process::{self, wait_event, Process, StartContext, Thread, VforkParent};
 use crate::signal::AltStack;
@@ -201,11 +201,16 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     let argv = user::read_cstring_array(a[1], MAX_ARGS, max_bytes)?;
     let envp = user::read_cstring_array(a[2], MAX_ARGS, max_bytes)?;
     let cwd = ctx.process().fs().cwd.clone();
-    let program = read_program(&cwd, &path)?;
-    let bytes = program.bytes;
+    let plan = plan_exec(&cwd, &path, argv)?;
+    let argv = plan.argv;
+    let program = plan.program;
     let space = occlum_pal::uspace::get().ok_or(Errno::ENOMEM)?;
     let mut vm = VmSpace::new(space);
-    let entry = loader::load(&mut vm, layout(), &bytes, &argv, &envp, &path).map_err(|e| {
+    let image = loader::ProgramImage {
+        bytes: &program.bytes,
+        interp: plan.interp.as_ref().map(|i| &i.bytes[..]),
+    };
+    let entry = loader::load(&mut vm, layout(), &image, &argv, &envp, &path).map_err(|e| {
         tracing::info!("execve {}: {e}", String::from_utf8_lossy(&path));
         e.errno
     })?;

@@ -10,6 +10,7 @@ pub(super) mod lock;
 pub(super) mod mount;
 pub(super) mod open;
 pub(super) mod stat;
+pub(super) mod xattr;
 
 use super::SyscallCtx;
 use crate::fs::vfs::{self, InodeRef, Location, Parent, SetMetadata, PATH_MAX};
