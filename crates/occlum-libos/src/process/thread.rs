@@ -49,6 +49,8 @@ pub struct Thread {
     altstack: Mutex<AltStack>,
     saved_mask: Mutex<Option<SigSet>>,
     restart: Mutex<Option<(u64, RestartKind)>>,
+    /// The name `prctl(PR_SET_NAME)` gave (`None`: the program's file name).
+    comm: Mutex<Option<Vec<u8>>>,
 }
 
 impl Thread {
@@ -69,7 +71,24 @@ impl Thread {
             altstack: Mutex::new(AltStack::default()),
             saved_mask: Mutex::new(None),
             restart: Mutex::new(None),
+            comm: Mutex::new(None),
         })
+    }
+
+    /// The thread's name (`/proc/[pid]/comm`, `PR_GET_NAME`): set by
+    /// `prctl(PR_SET_NAME)`, else the first 15 bytes of the program's file name.
+    pub fn comm(&self) -> Vec<u8> {
+        if let Some(c) = &*lock(&self.comm) {
+            return c.clone();
+        }
+        let exe = self.process.exe_path();
+        let base = exe.rsplit('/').next().unwrap_or("").as_bytes();
+        base[..base.len().min(15)].to_vec()
+    }
+
+    /// Sets the thread's name (at most 15 bytes kept).
+    pub fn set_comm(&self, name: &[u8]) {
+        *lock(&self.comm) = Some(name[..name.len().min(15)].to_vec());
     }
 
     /// Thread id.

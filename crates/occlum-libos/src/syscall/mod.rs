@@ -7,6 +7,7 @@ mod clone;
 mod fd;
 mod fs;
 mod futex;
+mod info;
 mod misc;
 mod poll;
 mod process;
@@ -134,6 +135,24 @@ table! {
     utime => fs::attr::sys_utime,
     flock => fs::lock::sys_flock,
     mount => fs::mount::sys_mount,
+    memfd_create => fs::memfd::sys_memfd_create,
+    close_range => fs::memfd::sys_close_range,
+    getrusage => info::sys_getrusage,
+    sysinfo => info::sys_sysinfo,
+    times => info::sys_times,
+    prctl => info::sys_prctl,
+    getpriority => info::sys_getpriority,
+    setpriority => info::sys_setpriority,
+    sched_getscheduler => info::sys_sched_getscheduler,
+    sched_getparam => info::sys_sched_getparam,
+    sched_setaffinity => info::sys_sched_setaffinity,
+    sched_get_priority_max => info::sys_sched_get_priority_max,
+    sched_get_priority_min => info::sys_sched_get_priority_min,
+    getgroups => info::sys_getgroups,
+    getresuid => info::sys_getresid,
+    getresgid => info::sys_getresid,
+    getcpu => info::sys_getcpu,
+    personality => info::sys_personality,
     getxattr => fs::xattr::sys_getxattr,
     lgetxattr => fs::xattr::sys_lgetxattr,
     fgetxattr => fs::xattr::sys_fgetxattr,

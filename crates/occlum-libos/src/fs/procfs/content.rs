@@ -102,9 +102,24 @@ fn meminfo() -> String {
 }
 
 fn comm(p: &Process) -> String {
-    let exe = p.exe_path();
-    let base = exe.rsplit('/').next().unwrap_or("");
-    base.chars().take(15).collect()
+    let main = p
+        .state()
+        .threads
+        .iter()
+        .find(|t| t.tid() == p.pid())
+        .cloned();
+    match main {
+        Some(t) => String::from_utf8_lossy(&t.comm()).into_owned(),
+        None => {
+            let exe = p.exe_path();
+            exe.rsplit('/')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(15)
+                .collect()
+        }
+    }
 }
 
 fn state_letter(p: &Process) -> char {

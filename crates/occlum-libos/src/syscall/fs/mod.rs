@@ -7,6 +7,7 @@ pub(super) mod dir;
 pub(super) mod io;
 pub(super) mod link;
 pub(super) mod lock;
+pub(super) mod memfd;
 pub(super) mod mount;
 pub(super) mod open;
 pub(super) mod stat;

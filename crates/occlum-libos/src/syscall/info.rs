@@ -1,0 +1,205 @@
+//! Process and system information, and the knobs programs set without
+//! needing an effect: `getrusage`, `sysinfo`, `times`, `prctl`,
+//! `getpriority`/`setpriority`, the scheduler queries, `getgroups`,
+//! `getresuid`/`getresgid`, `getcpu`, `personality`.
+
+use super::SyscallCtx;
+use crate::fs::procfs::boot_instant;
+use crate::process::{self, Pid};
+use crate::user;
+use crate::{Errno, Result};
+
+const RUSAGE_SELF: i64 = 0;
+const RUSAGE_CHILDREN: i64 = -1;
+const RUSAGE_THREAD: i64 = 1;
+
+/// Bytes of the calling process's mappings.
+fn vm_bytes(ctx: &SyscallCtx<'_, '_>) -> u64 {
+    ctx.process()
+        .vm()
+        .map(|vm| crate::sync::lock(&vm).mapped_bytes() as u64)
+        .unwrap_or(0)
+}
+
+/// `getrusage`: CPU times are not tracked per LibOS process yet (zero); the
+/// maximum resident size is the process's mapped memory.
+pub(super) fn sys_getrusage(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let mut b = [0u8; 144];
+    match a[0] as i32 as i64 {
+        RUSAGE_SELF | RUSAGE_THREAD => {
+            b[32..40].copy_from_slice(&(vm_bytes(ctx) / 1024).to_le_bytes());
+        }
+        RUSAGE_CHILDREN => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    user::write_bytes(a[1], &b)?;
+    Ok(0)
+}
+
+/// `sysinfo`: the user-space region is the machine's memory.
+pub(super) fn sys_sysinfo(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let total = crate::boot::config().user_space_size as u64;
+    let free = total.saturating_sub(crate::vm::user_space_in_use() as u64);
+    let mut b = [0u8; 112];
+    b[0..8].copy_from_slice(&boot_instant().elapsed().as_secs().to_le_bytes());
+    b[32..40].copy_from_slice(&total.to_le_bytes());
+    b[40..48].copy_from_slice(&free.to_le_bytes());
+    let procs = process::all_processes().len().min(u16::MAX as usize) as u16;
+    b[80..82].copy_from_slice(&procs.to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes());
+    user::write_bytes(a[0], &b)?;
+    Ok(0)
+}
+
+/// `times`: zero CPU times; returns clock ticks (100 Hz) since the LibOS
+/// started.
+pub(super) fn sys_times(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    if a[0] != 0 {
+        user::write_bytes(a[0], &[0u8; 32])?;
+    }
+    Ok(boot_instant().elapsed().as_millis() as u64 / 10)
+}
+
+const PR_SET_PDEATHSIG: u64 = 1;
+const PR_GET_PDEATHSIG: u64 = 2;
+const PR_GET_DUMPABLE: u64 = 3;
+const PR_SET_DUMPABLE: u64 = 4;
+const PR_SET_NAME: u64 = 15;
+const PR_GET_NAME: u64 = 16;
+const PR_CAPBSET_READ: u64 = 23;
+const PR_SET_NO_NEW_PRIVS: u64 = 38;
+const PR_GET_NO_NEW_PRIVS: u64 = 39;
+
+pub(super) fn sys_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    match a[0] {
+        PR_SET_NAME => {
+            let name = user::read_bytes(a[1], 16).or_else(|_| user::read_cstring(a[1], 16))?;
+            let len = name.iter().position(|&b| b == 0).unwrap_or(15).min(15);
+            ctx.thread().set_comm(&name[..len]);
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut buf = [0u8; 16];
+            let comm = ctx.thread().comm();
+            let n = comm.len().min(15);
+            buf[..n].copy_from_slice(&comm[..n]);
+            user::write_bytes(a[1], &buf)?;
+            Ok(0)
+        }
+        PR_SET_PDEATHSIG if a[1] <= 64 => Ok(0),
+        PR_GET_PDEATHSIG => user::write_i32(a[1], 0).map(|_| 0),
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
+        PR_CAPBSET_READ if a[1] < 64 => Ok(1),
+        PR_SET_NO_NEW_PRIVS if a[1] == 1 => Ok(0),
+        PR_GET_NO_NEW_PRIVS => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+const PRIO_PROCESS: u64 = 0;
+const PRIO_USER: u64 = 2;
+
+/// `getpriority`: every process has nice value 0 (the syscall returns 20 - nice).
+pub(super) fn sys_getpriority(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    check_priority_target(a[0], a[1])?;
+    Ok(20)
+}
+
+/// `setpriority`: accepted for existing targets; the LibOS does not schedule by nice.
+pub(super) fn sys_setpriority(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    check_priority_target(a[0], a[1])?;
+    Ok(0)
+}
+
+fn check_priority_target(which: u64, who: u64) -> Result<()> {
+    match which {
+        PRIO_PROCESS if who != 0 && process::get_process(who as Pid).is_none() => Err(Errno::ESRCH),
+        PRIO_PROCESS..=PRIO_USER => Ok(()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_getscheduler`: `SCHED_OTHER`; `sched_getparam`: priority 0.
+pub(super) fn sys_sched_getscheduler(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    sched_target(a[0])?;
+    Ok(0)
+}
+
+pub(super) fn sys_sched_getparam(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    sched_target(a[0])?;
+    user::write_i32(a[1], 0)?;
+    Ok(0)
+}
+
+/// `sched_setaffinity`: accepted (threads are not pinned).
+pub(super) fn sys_sched_setaffinity(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    sched_target(a[0])?;
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    user::read_bytes(a[2], (a[1] as usize).min(128))?;
+    Ok(0)
+}
+
+/// `sched_get_priority_max`/`min`: 0 for `SCHED_OTHER`/`BATCH`/`IDLE`, 1..99 for real time.
+pub(super) fn sys_sched_get_priority_max(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    match a[0] {
+        0 | 3 | 5 => Ok(0),
+        1 | 2 => Ok(99),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub(super) fn sys_sched_get_priority_min(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    match a[0] {
+        0 | 3 | 5 => Ok(0),
+        1 | 2 => Ok(1),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn sched_target(pid: u64) -> Result<()> {
+    let pid = pid as i32 as i64;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid != 0 && process::get_thread(pid as Pid).is_none() {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
+/// `getgroups`: root has no supplementary groups.
+pub(super) fn sys_getgroups(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    if (a[0] as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `getresuid`/`getresgid`: all 0 (root).
+pub(super) fn sys_getresid(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    for p in [a[0], a[1], a[2]] {
+        user::write_bytes(p, &0u32.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+/// `getcpu`: CPU 0, node 0.
+pub(super) fn sys_getcpu(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    for p in [a[0], a[1]] {
+        if p != 0 {
+            user::write_bytes(p, &0u32.to_le_bytes())?;
+        }
+    }
+    Ok(0)
+}
+
+/// `personality`: `PER_LINUX`; asking (0xffffffff) or setting `PER_LINUX` works.
+pub(super) fn sys_personality(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    match a[0] as u32 {
+        0xffff_ffff | 0 => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
