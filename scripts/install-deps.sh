@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the host packages the build and the tests need (Debian), when
-# missing: gcc and make, glibc's static libraries, and musl for the musl
-# static-PIE test programs. Needs root only when something is missing.
+# missing: gcc and make, glibc's static libraries, musl for the musl
+# static-PIE test programs, and the unmodified Debian programs the tests run
+# inside the LibOS (python3, sqlite3, busybox). Needs root only when
+# something is missing.
 set -euo pipefail
 
 missing=()
@@ -9,6 +11,9 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v make >/dev/null || missing+=(make)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 [ -f /usr/lib/x86_64-linux-musl/libc.a ] || missing+=(musl-tools)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+[ -x /usr/bin/sqlite3 ] || missing+=(sqlite3)
+[ -x /bin/busybox ] || missing+=(busybox)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then

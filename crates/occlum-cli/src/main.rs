@@ -2,9 +2,11 @@
 
 #![forbid(unsafe_code)]
 
+mod bom;
 mod cmd;
 mod enclave;
 mod instance;
+mod libdeps;
 
 use std::process::ExitCode;
 
@@ -59,6 +61,26 @@ enum Command {
         /// The file to write.
         path: std::path::PathBuf,
     },
+    /// Copy host programs (with their shared libraries), files and
+    /// directories into image/, or what an Occlum copy_bom file describes.
+    Add {
+        /// Programs, files or directories on the host.
+        #[arg(
+            required_unless_present = "bom",
+            conflicts_with = "bom",
+            value_name = "PATH"
+        )]
+        paths: Vec<std::path::PathBuf>,
+        /// Put the paths into this directory of the image instead of at their host paths.
+        #[arg(long, value_name = "DIR", conflicts_with = "bom")]
+        to: Option<std::path::PathBuf>,
+        /// Copy what this copy_bom YAML file describes.
+        #[arg(long, value_name = "FILE")]
+        bom: Option<std::path::PathBuf>,
+        /// Print what would be copied, and copy nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run a program of the built image inside the LibOS.
     /// Everything after PATH goes to the program unchanged, `--help` and
     /// `--` included.
@@ -101,6 +123,21 @@ fn main() -> ExitCode {
         Command::Print { field } => ("print", cmd::print::print(field).map(|_| 0)),
         Command::GenImageKey { path } => {
             ("gen-image-key", cmd::keys::gen_image_key(&path).map(|_| 0))
+        }
+        Command::Add {
+            paths,
+            to,
+            bom,
+            dry_run,
+        } => {
+            let request = match &bom {
+                Some(file) => cmd::add::Request::Bom(file),
+                None => cmd::add::Request::Paths {
+                    paths: &paths,
+                    to: to.as_deref(),
+                },
+            };
+            ("add", cmd::add::add(request, dry_run).map(|_| 0))
         }
         Command::Run { command } => match command.split_first() {
             Some((flag, _)) if flag == "--help" || flag == "-h" => {

@@ -1,5 +1,6 @@
 //! The subcommands.
 
+pub mod add;
 pub mod build;
 pub mod keys;
 pub mod new;
