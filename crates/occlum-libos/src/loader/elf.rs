@@ -128,6 +128,11 @@ impl ElfImage {
         })
     }
 
+    /// Whether this is a non-PIE (`ET_EXEC`) executable.
+    pub fn is_fixed(&self) -> bool {
+        self.fixed
+    }
+
     /// The interpreter the program asks for (`PT_INTERP`), if any.
     pub fn interp(&self) -> Option<&[u8]> {
         self.interp.as_deref()

@@ -97,6 +97,12 @@ pub fn interpreter_of(bytes: &[u8]) -> Result<Option<Vec<u8>>, LoadError> {
     Ok(ElfImage::parse(bytes)?.interp().map(<[u8]>::to_vec))
 }
 
+/// Whether `bytes` is a non-PIE executable, which must be loaded at fixed
+/// addresses.
+pub fn is_fixed(bytes: &[u8]) -> bool {
+    ElfImage::parse(bytes).is_ok_and(|i| i.is_fixed())
+}
+
 /// Loads `program` (an ELF executable, and its interpreter if any) into
 /// `vm`, which must be empty, and builds the initial stack with `argv`,
 /// `envp` and `execfn`. Like Linux, a dynamic program starts in its

@@ -230,6 +230,11 @@ impl Thread {
         *lock(&self.vfork_parent) = Some(parent);
     }
 
+    /// Whether this thread is a `vfork` child whose parent is suspended.
+    pub fn has_vfork_parent(&self) -> bool {
+        lock(&self.vfork_parent).is_some()
+    }
+
     /// Takes the suspended `vfork` parent, if this thread is a `vfork` child.
     pub fn take_vfork_parent(&self) -> Option<VforkParent> {
         lock(&self.vfork_parent).take()

@@ -210,13 +210,27 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         bytes: &program.bytes,
         interp: plan.interp.as_ref().map(|i| &i.bytes[..]),
     };
-    let entry = loader::load(&mut vm, layout(), &image, &argv, &envp, &path).map_err(|e| {
-        tracing::info!("execve {}: {e}", String::from_utf8_lossy(&path));
-        e.errno
-    })?;
-
     let thread = ctx.thread().clone();
     let process = ctx.process().clone();
+    // A non-PIE program needs its fixed addresses, which the caller's own
+    // program may hold (python3 running python3): as Linux does, the old
+    // memory goes first, and a failure from here on ends the process. A
+    // vfork child shares its parent's memory, which must stay.
+    let replace_first = loader::is_fixed(&program.bytes) && !thread.has_vfork_parent();
+    if replace_first {
+        end_other_threads(&thread)?;
+        drop(process.set_vm(None));
+    }
+    let entry = match loader::load(&mut vm, layout(), &image, &argv, &envp, &path) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::info!("execve {}: {e}", String::from_utf8_lossy(&path));
+            if replace_first {
+                process::exit_group(&thread, process::ExitStatus::Killed(11));
+            }
+            return Err(e.errno);
+        }
+    };
     end_other_threads(&thread)?;
     // Past this point the exec cannot fail.
     let old_vm = process.set_vm(Some(Arc::new(Mutex::new(vm))));

@@ -1,0 +1,162 @@
+//! Real programs, unmodified: dynamically linked executables as Debian
+//! ships them, brought into an instance with `occlum add` and run inside the
+//! LibOS, with the same output as natively. (The test setup installs
+//! python3, sqlite3 and busybox; a test whose program is missing fails.)
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+fn new_instance() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempdir();
+    assert_ok(&occlum_in(tmp.path(), &["new", "inst"], &[]), "occlum new");
+    let dir = tmp.path().join("inst");
+    (tmp, dir)
+}
+
+fn add(dir: &Path, args: &[&str]) {
+    let mut all = vec!["add"];
+    all.extend_from_slice(args);
+    assert_ok(&occlum_in(dir, &all, &[]), "occlum add");
+}
+
+fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(occlum());
+    cmd.current_dir(dir).arg("run").args(args).env_clear();
+    run_with_stdin(&mut cmd, stdin)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Dynamic glibc and musl programs run with their interpreter and libc.
+#[test]
+fn dynamic_glibc_and_musl_programs() {
+    let (_tmp, dir) = new_instance();
+    let other = apps_build_dir().join("other");
+    for name in ["hello-dynamic", "hello-musl-dynamic"] {
+        add(&dir, &[other.join(name).to_str().unwrap(), "--to", "/bin"]);
+    }
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    for name in ["hello-dynamic", "hello-musl-dynamic"] {
+        let out = run(&dir, &[&format!("/bin/{name}"), "arg"], b"");
+        assert_eq!(
+            text(&out.stdout),
+            "Hello, world!\narg\n",
+            "{name}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// The Python directory of the host's python3 (`/usr/lib/python3.N`).
+fn python_lib_dir() -> String {
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
+        .output()
+        .expect("python3 is installed by the test setup");
+    text(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn python3_runs_the_standard_library_tour() {
+    let (tmp, dir) = new_instance();
+    add(&dir, &["/usr/bin/python3", "--to", "/bin"]);
+    add(&dir, &[&python_lib_dir()]);
+    add(&dir, &["/bin/busybox", "--to", "/bin"]);
+    let script = repo_root().join("tests/programs/stdlib_tour.py");
+    fs::create_dir_all(dir.join("image/usr/local/share")).unwrap();
+    fs::copy(&script, dir.join("image/usr/local/share/stdlib_tour.py")).unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+
+    let out = run(&dir, &["/bin/python3", "-c", "print(2**100)"], b"");
+    assert_eq!(
+        text(&out.stdout),
+        "1267650600228229401496703205376\n",
+        "{}",
+        text(&out.stderr)
+    );
+
+    let (ntmp, nhome) = (tmp.path().join("ntmp"), tmp.path().join("nhome"));
+    fs::create_dir_all(&ntmp).unwrap();
+    fs::create_dir_all(&nhome).unwrap();
+    let native = std::process::Command::new("/usr/bin/python3")
+        .arg(&script)
+        .args([&ntmp, &nhome])
+        .arg("/bin/busybox")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(native.status.success(), "{}", text(&native.stderr));
+    let libos = run(
+        &dir,
+        &[
+            "/bin/python3",
+            "/usr/local/share/stdlib_tour.py",
+            "/tmp",
+            "/root",
+            "/bin/busybox",
+        ],
+        b"",
+    );
+    assert_eq!(
+        text(&libos.stdout),
+        text(&native.stdout),
+        "LibOS stderr: {}",
+        text(&libos.stderr)
+    );
+    assert!(libos.status.success());
+}
+
+#[test]
+fn sqlite3_keeps_an_encrypted_database_across_runs() {
+    let (_tmp, dir) = new_instance();
+    add(&dir, &["/usr/bin/sqlite3", "--to", "/bin"]);
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let mut sql = String::from("create table t(id integer primary key, name text);\nbegin;\n");
+    for i in 0..10_000 {
+        sql.push_str(&format!("insert into t values({i}, 'SECRETROW-{i}');\n"));
+    }
+    sql.push_str("commit;\nselect count(*), sum(id), max(name) from t;\n");
+    let out = run(&dir, &["/bin/sqlite3", "/root/data.db"], sql.as_bytes());
+    assert_eq!(
+        text(&out.stdout),
+        "10000|49995000|SECRETROW-9999\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let again = run(
+        &dir,
+        &["/bin/sqlite3", "/root/data.db"],
+        b"select count(*), min(name) from t where id % 1000 = 0;\n",
+    );
+    assert_eq!(
+        text(&again.stdout),
+        "10|SECRETROW-0\n",
+        "{}",
+        text(&again.stderr)
+    );
+    // Nothing of the database is readable on the host.
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p);
+            } else if let Ok(b) = fs::read(&p) {
+                assert!(
+                    !b.windows(10).any(|w| w == b"SECRETROW-"),
+                    "{} holds plain rows",
+                    p.display()
+                );
+            }
+        }
+    }
+}
