@@ -18,26 +18,9 @@ differential_tests! {
     pipes: "pipes", [], |o| all_ok(o);
     wait: "wait", ["@BIN@"], |o| all_ok(o);
     pgid: "pgid", ["@BIN@"], |o| all_ok(o);
+    fork: "fork", ["@BIN@"], |o| all_ok(o);
     stress: "stress", ["@BIN@"],
         |o| assert_eq!(o.stdout, "spawned 1000\nmessages 10000\nfds unchanged\nall ok\n");
-}
-
-/// Differs from Linux on purpose: the LibOS runs every process in one host
-/// process and one shared user-space region, so it cannot duplicate an
-/// address space; `fork` (and `clone` without `CLONE_VM`) fails with ENOSYS,
-/// as in Occlum. Programs start others with `posix_spawn` or `vfork`.
-#[test]
-fn fork_is_enosys() {
-    for libc in ["glibc", "musl"] {
-        let native = run_native(libc, "fork", &[], b"", DEFAULT_ENV);
-        assert_eq!((native.stdout.as_str(), native.status), ("fork: ok\n", 0));
-        let (o, stderr) = run_libos(libc, "fork", &[], b"", &[]);
-        assert_eq!(
-            (o.stdout.as_str(), o.status),
-            ("fork: -1 ENOSYS\n", 0),
-            "{libc}: {stderr}"
-        );
-    }
 }
 
 /// Differs from Linux on purpose: the LibOS allows

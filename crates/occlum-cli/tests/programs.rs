@@ -160,3 +160,63 @@ fn sqlite3_keeps_an_encrypted_database_across_runs() {
         }
     }
 }
+
+/// busybox's shell and applets, as Debian ships them: pipelines,
+/// redirections, loops, command substitution, exit codes, and the usual
+/// tools, with the same output as natively. Every external command is a
+/// `fork` (and `exec`) of the shell.
+#[test]
+fn busybox_shell_scripts() {
+    let (tmp, dir) = new_instance();
+    add(&dir, &["/bin/busybox", "--to", "/bin"]);
+    // `busybox --install` links the applets to the path busybox finds itself
+    // at (/usr/bin/busybox on Debian's merged /usr): have it there too.
+    let real = fs::canonicalize("/bin/busybox").unwrap();
+    add(&dir, &[real.to_str().unwrap()]);
+    // The applets, as links to busybox (natively too, in a directory of
+    // their own, so both runs use this busybox).
+    let native_bin = tmp.path().join("native-bin");
+    fs::create_dir_all(&native_bin).unwrap();
+    for bin in [dir.join("image/bin"), native_bin.clone()] {
+        let out = std::process::Command::new("/bin/busybox")
+            .args(["--install", "-s"])
+            .arg(&bin)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let script = repo_root().join("tests/programs/busybox_script.sh");
+    fs::create_dir_all(dir.join("image/usr/local/share")).unwrap();
+    fs::copy(&script, dir.join("image/usr/local/share/busybox_script.sh")).unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+
+    let work = tmp.path().join("native-work");
+    fs::create_dir_all(&work).unwrap();
+    let native = std::process::Command::new("/bin/busybox")
+        .arg("sh")
+        .arg(&script)
+        .arg(&work)
+        .env_clear()
+        .env("PATH", &native_bin)
+        .output()
+        .unwrap();
+    assert_eq!(native.status.code(), Some(4), "{}", text(&native.stderr));
+    let mut cmd = std::process::Command::new(occlum());
+    cmd.current_dir(&dir)
+        .args([
+            "run",
+            "/bin/busybox",
+            "sh",
+            "/usr/local/share/busybox_script.sh",
+            "/root",
+        ])
+        .env_clear();
+    let libos = run_with_stdin(&mut cmd, b"");
+    assert_eq!(
+        text(&libos.stdout),
+        text(&native.stdout),
+        "LibOS stderr: {}",
+        text(&libos.stderr)
+    );
+    assert_eq!(libos.status.code(), Some(4));
+}

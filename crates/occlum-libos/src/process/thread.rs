@@ -31,6 +31,8 @@ pub struct VforkParent {
     pub regs: UserRegs,
     /// Its FS base.
     pub fs: u64,
+    /// For `fork`: the parent's memory as it was, put back before it resumes.
+    pub snapshot: Option<crate::vm::Snapshot>,
 }
 
 /// A LibOS thread.
@@ -235,9 +237,23 @@ impl Thread {
         lock(&self.vfork_parent).is_some()
     }
 
-    /// Takes the suspended `vfork` parent, if this thread is a `vfork` child.
+    /// Takes the suspended `vfork` parent, if this thread is a `vfork` child,
+    /// ready to resume: after a `fork`, its memory is put back first (if
+    /// that fails, the parent's process is ended).
     pub fn take_vfork_parent(&self) -> Option<VforkParent> {
-        lock(&self.vfork_parent).take()
+        let mut parent = lock(&self.vfork_parent).take()?;
+        if let Some(snap) = parent.snapshot.take() {
+            let restored = parent
+                .thread
+                .process()
+                .vm()
+                .and_then(|vm| lock(&vm).restore(snap));
+            if let Err(e) = restored {
+                tracing::error!("fork: cannot restore the parent's memory: {e}");
+                super::exit_group(&parent.thread, super::ExitStatus::Killed(9));
+            }
+        }
+        Some(parent)
     }
 }
 

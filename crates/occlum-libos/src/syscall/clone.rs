@@ -43,12 +43,40 @@ const CLONE_UNSUPPORTED: u64 = CLONE_PIDFD | CLONE_NEWNS | !0x7fff_ffff | 0x7e00
 /// Most entries in `argv` or `envp`.
 const MAX_ARGS: usize = 0x7fff_ffff / 8;
 
+/// `fork`: see [`spawn_fork_child`].
 pub(super) fn sys_fork(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
-    tracing::warn!(
-        "{}: fork() is not supported inside the LibOS; use posix_spawn() or vfork()+exec",
-        ctx.process().exe_path()
-    );
-    Err(Errno::ENOSYS)
+    spawn_fork_child(ctx, 0, 0)
+}
+
+/// A forked child: it runs on the parent's memory, on the parent's host
+/// thread, while the parent waits (as for `vfork`); when the child execs or
+/// ends, the parent's memory is put back exactly as it was at the fork
+/// (`vm::Snapshot`), so the parent sees none of the child's changes. A
+/// child that waits for its parent before it execs or ends would wait
+/// forever; a process with several threads cannot fork (ENOSYS).
+fn spawn_fork_child(ctx: &mut SyscallCtx<'_, '_>, flags: u64, ctid: u64) -> Result<u64> {
+    if ctx.process().state().threads.len() > 1 {
+        tracing::warn!(
+            "{}: fork() from a process with several threads is not supported; use posix_spawn()",
+            ctx.process().exe_path()
+        );
+        return Err(Errno::ENOSYS);
+    }
+    let snapshot = {
+        let vm = ctx.process().vm()?;
+        let snap = crate::sync::lock(&vm).snapshot()?;
+        snap
+    };
+    spawn_vfork_child_with(ctx, None, Some(snapshot))?;
+    // The calling host thread now runs the child.
+    let child = process::current().ok_or(Errno::ESRCH)?;
+    if flags & CLONE_CHILD_SETTID != 0 {
+        user::write_i32(ctid, child.tid())?;
+    }
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        child.set_clear_child_tid(ctid);
+    }
+    Ok(0)
 }
 
 /// glibc and musl fall back to `clone` when `clone3` is missing.
@@ -80,11 +108,10 @@ pub(super) fn sys_clone(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
         }
         return spawn_vfork_child(ctx, (stack != 0).then_some(stack));
     }
-    tracing::warn!(
-        "{}: clone without CLONE_VM|CLONE_VFORK or CLONE_THREAD (a fork) is not supported; use posix_spawn() or vfork()+exec",
-        ctx.process().exe_path()
-    );
-    Err(Errno::ENOSYS)
+    if flags & (CLONE_VM | CLONE_SETTLS | CLONE_FILES | CLONE_VFORK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    spawn_fork_child(ctx, flags, ctid)
 }
 
 /// A new thread of the calling process, started on a pool thread.
@@ -137,6 +164,15 @@ fn spawn_thread(
 /// A new process that runs on the caller's memory, on the caller's host
 /// thread, until it execs or ends; the caller is suspended meanwhile.
 fn spawn_vfork_child(ctx: &mut SyscallCtx<'_, '_>, stack: Option<u64>) -> Result<u64> {
+    spawn_vfork_child_with(ctx, stack, None)
+}
+
+/// [`spawn_vfork_child`], and for `fork` the parent's memory to put back.
+fn spawn_vfork_child_with(
+    ctx: &mut SyscallCtx<'_, '_>,
+    stack: Option<u64>,
+    snapshot: Option<crate::vm::Snapshot>,
+) -> Result<u64> {
     let parent_thread = ctx.thread().clone();
     let parent = ctx.process().clone();
     let pid = process::alloc_pid()?;
@@ -180,6 +216,7 @@ fn spawn_vfork_child(ctx: &mut SyscallCtx<'_, '_>, stack: Option<u64>) -> Result
         thread: parent_thread.clone(),
         regs: parent_regs,
         fs,
+        snapshot,
     });
     let mut regs = parent_regs;
     regs.rax = 0;

@@ -5,9 +5,11 @@
 
 mod file_map;
 mod owners;
+mod snapshot;
 mod vmas;
 
 pub use file_map::FileMap;
+pub use snapshot::Snapshot;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -105,6 +107,72 @@ impl VmSpace {
             stack: None,
             file_maps: Vec::new(),
         }
+    }
+
+    /// Saves the whole address space: its mappings, their contents and the
+    /// program break (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let vmas: Vec<vmas::Vma> = self.vmas.iter().copied().collect();
+        let mut contents = Vec::with_capacity(vmas.len());
+        for v in &vmas {
+            let len = v.end - v.start;
+            let mut buf = vec![0u8; len];
+            let readable = v.prot & PROT_READ != 0;
+            if !readable {
+                self.space.protect(v.start, len, v.prot | PROT_READ)?;
+            }
+            let r = self.space.read(v.start, &mut buf);
+            if !readable {
+                self.space.protect(v.start, len, v.prot)?;
+            }
+            r?;
+            contents.push(buf);
+        }
+        Ok(Snapshot {
+            vmas,
+            contents,
+            brk: (self.brk_start, self.brk_cur, self.brk_limit),
+            stack: self.stack,
+            file_maps: self.file_maps.clone(),
+        })
+    }
+
+    /// Puts the address space back as `snap` saved it: what was mapped since
+    /// goes, what was unmapped comes back, every byte as it was.
+    pub fn restore(&mut self, snap: Snapshot) -> Result<()> {
+        // Unmap what is mapped now outside the saved mappings.
+        let current: Vec<(usize, usize)> = self.vmas.iter().map(|v| (v.start, v.end)).collect();
+        for (start, end) in current {
+            let mut cur = start;
+            for v in &snap.vmas {
+                if v.end <= cur || v.start >= end {
+                    continue;
+                }
+                if v.start > cur {
+                    self.unmap(cur, v.start - cur)?;
+                }
+                cur = cur.max(v.end);
+            }
+            if cur < end {
+                self.unmap(cur, end - cur)?;
+            }
+        }
+        self.file_maps = Vec::new();
+        for (v, data) in snap.vmas.iter().zip(&snap.contents) {
+            let len = v.end - v.start;
+            self.map(Placement::Fixed(v.start), len, PROT_READ | PROT_WRITE)?;
+            // The fresh pages are zero: write only the pages that are not.
+            for (i, page) in data.chunks(PAGE_SIZE).enumerate() {
+                if page.iter().any(|&b| b != 0) {
+                    self.space.write(v.start + i * PAGE_SIZE, page)?;
+                }
+            }
+            self.protect(v.start, len, v.prot)?;
+        }
+        (self.brk_start, self.brk_cur, self.brk_limit) = snap.brk;
+        self.stack = snap.stack;
+        self.file_maps = snap.file_maps;
+        Ok(())
     }
 
     /// Writes `data` into this address space's memory at `addr`.

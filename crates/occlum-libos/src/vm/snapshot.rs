@@ -1,0 +1,28 @@
+//! Snapshots of an address space, for `fork`: the child runs on the
+//! parent's memory while the parent waits, and when the child execs or ends,
+//! the parent's memory is put back exactly as it was.
+//!
+//! (All processes share one address region, so a child cannot get a copy of
+//! its parent's memory at the same addresses while the parent runs too;
+//! the parent waits, as for `vfork`, which is what a shell's
+//! fork-then-exec needs.)
+
+use super::vmas::Vma;
+use super::FileMap;
+
+/// The saved state of an address space.
+pub struct Snapshot {
+    pub(super) vmas: Vec<Vma>,
+    /// The contents of each mapping, in the order of `vmas`.
+    pub(super) contents: Vec<Vec<u8>>,
+    pub(super) brk: (usize, usize, usize),
+    pub(super) stack: Option<(usize, usize)>,
+    pub(super) file_maps: Vec<FileMap>,
+}
+
+impl Snapshot {
+    /// Bytes saved.
+    pub fn size(&self) -> usize {
+        self.contents.iter().map(Vec::len).sum()
+    }
+}
