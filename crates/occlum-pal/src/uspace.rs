@@ -159,6 +159,21 @@ impl UserSpace {
         Ok(())
     }
 
+    /// Which pages of `[addr, addr+len)` have ever been touched (are
+    /// resident): the others read as zero. One entry per page.
+    pub fn resident_pages(&self, addr: usize, len: usize) -> Result<Vec<bool>, Errno> {
+        self.check_pages(addr, len)?;
+        let pages = len.div_ceil(PAGE_SIZE);
+        let mut vec = vec![0u8; pages];
+        // SAFETY: the range lies inside the user region (checked above) and
+        // `vec` has one byte per page, as mincore writes.
+        let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, vec.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(Errno::last());
+        }
+        Ok(vec.iter().map(|b| b & 1 != 0).collect())
+    }
+
     /// Drops the contents of `[addr, addr+len)`: private pages read back as zero.
     pub fn discard(&self, addr: usize, len: usize) -> Result<(), Errno> {
         self.check_pages(addr, len)?;

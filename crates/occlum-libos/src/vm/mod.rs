@@ -66,6 +66,12 @@ pub struct VmSpace {
     file_maps: Vec<FileMap>,
 }
 
+/// Whether `page` holds only zero bytes.
+fn is_zero(page: &[u8]) -> bool {
+    page.chunks_exact(8)
+        .all(|w| u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) == 0)
+}
+
 /// A file was truncated to `size`: mappings of it in every process stop
 /// giving access past the new end (`SIGBUS` there, as on Linux).
 pub fn file_resized(inode: &crate::fs::vfs::InodeRef, size: u64) {
@@ -113,24 +119,35 @@ impl VmSpace {
     /// program break (see [`Snapshot`]).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let vmas: Vec<vmas::Vma> = self.vmas.iter().copied().collect();
-        let mut contents = Vec::with_capacity(vmas.len());
+        let mut pages = Vec::new();
+        let mut buf = vec![0u8; PAGE_SIZE];
         for v in &vmas {
             let len = v.end - v.start;
-            let mut buf = vec![0u8; len];
+            // Pages never touched read as zero: nothing to save.
+            let resident = self.space.resident_pages(v.start, len)?;
             let readable = v.prot & PROT_READ != 0;
             if !readable {
                 self.space.protect(v.start, len, v.prot | PROT_READ)?;
             }
-            let r = self.space.read(v.start, &mut buf);
+            let mut result = Ok(());
+            for (i, _) in resident.iter().enumerate().filter(|(_, r)| **r) {
+                let addr = v.start + i * PAGE_SIZE;
+                if let Err(e) = self.space.read(addr, &mut buf) {
+                    result = Err(e);
+                    break;
+                }
+                if !is_zero(&buf) {
+                    pages.push((addr, buf.clone().into_boxed_slice()));
+                }
+            }
             if !readable {
                 self.space.protect(v.start, len, v.prot)?;
             }
-            r?;
-            contents.push(buf);
+            result?;
         }
         Ok(Snapshot {
             vmas,
-            contents,
+            pages,
             brk: (self.brk_start, self.brk_cur, self.brk_limit),
             stack: self.stack,
             file_maps: self.file_maps.clone(),
@@ -158,16 +175,19 @@ impl VmSpace {
             }
         }
         self.file_maps = Vec::new();
-        for (v, data) in snap.vmas.iter().zip(&snap.contents) {
-            let len = v.end - v.start;
-            self.map(Placement::Fixed(v.start), len, PROT_READ | PROT_WRITE)?;
-            // The fresh pages are zero: write only the pages that are not.
-            for (i, page) in data.chunks(PAGE_SIZE).enumerate() {
-                if page.iter().any(|&b| b != 0) {
-                    self.space.write(v.start + i * PAGE_SIZE, page)?;
-                }
-            }
-            self.protect(v.start, len, v.prot)?;
+        // Fresh zero pages, then the saved pages, then the protections.
+        for v in &snap.vmas {
+            self.map(
+                Placement::Fixed(v.start),
+                v.end - v.start,
+                PROT_READ | PROT_WRITE,
+            )?;
+        }
+        for (addr, page) in &snap.pages {
+            self.space.write(*addr, page)?;
+        }
+        for v in &snap.vmas {
+            self.protect(v.start, v.end - v.start, v.prot)?;
         }
         (self.brk_start, self.brk_cur, self.brk_limit) = snap.brk;
         self.stack = snap.stack;

@@ -13,8 +13,9 @@ use super::FileMap;
 /// The saved state of an address space.
 pub struct Snapshot {
     pub(super) vmas: Vec<Vma>,
-    /// The contents of each mapping, in the order of `vmas`.
-    pub(super) contents: Vec<Vec<u8>>,
+    /// The pages that were ever touched and are not all zero: (address,
+    /// contents); every other page of the mappings reads as zero.
+    pub(super) pages: Vec<(usize, Box<[u8]>)>,
     pub(super) brk: (usize, usize, usize),
     pub(super) stack: Option<(usize, usize)>,
     pub(super) file_maps: Vec<FileMap>,
@@ -23,6 +24,6 @@ pub struct Snapshot {
 impl Snapshot {
     /// Bytes saved.
     pub fn size(&self) -> usize {
-        self.contents.iter().map(Vec::len).sum()
+        self.pages.iter().map(|(_, p)| p.len()).sum()
     }
 }
