@@ -160,12 +160,15 @@ fn run_refuses_what_it_cannot_run() {
         stderr(&before_build)
     );
 
-    fs::write(dir.join("image/bin/notelf"), "#!/bin/sh\necho hi\n").unwrap();
-    fs::set_permissions(
-        dir.join("image/bin/notelf"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    fs::write(dir.join("image/bin/notelf"), "not a program\n").unwrap();
+    fs::write(dir.join("image/bin/script"), "#!/bin/sh\necho hi\n").unwrap();
+    for name in ["notelf", "script"] {
+        fs::set_permissions(
+            dir.join("image/bin").join(name),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+    }
     fs::copy(
         apps_build_dir().join("glibc/hello"),
         dir.join("image/bin/noexec"),
@@ -200,10 +203,14 @@ fn run_refuses_what_it_cannot_run() {
         stderr(&missing)
     );
 
+    // A script whose interpreter is not in the image: ENOENT, like a shell's 127.
+    let script = occlum_in(&dir, &["run", "/bin/script"], &[]);
+    assert_eq!(shell_status(script.status), 127, "{}", stderr(&script));
+
     let notelf = occlum_in(&dir, &["run", "/bin/notelf"], &[]);
     assert_eq!(shell_status(notelf.status), 126);
     assert!(
-        stderr(&notelf).contains("not an ELF"),
+        stderr(&notelf).contains("not an executable"),
         "{}",
         stderr(&notelf)
     );

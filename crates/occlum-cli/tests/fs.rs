@@ -50,7 +50,7 @@ fn hostfs_paths_cannot_escape_the_source() {
         "/host/up-link/outside-marker",
         "/host/abs-link",
         "/host/etc-link/hostname",
-        "/host/etc-link/passwd",
+        "/host/etc-link/shadow",
     ] {
         let out = occlum_in(&dir, &["run", "/bin/musl/fsrec", "get", path], &[]);
         let text = String::from_utf8_lossy(&out.stdout);
@@ -64,6 +64,14 @@ fn hostfs_paths_cannot_escape_the_source() {
             "{path}: {text}"
         );
     }
+    // A link to /etc leads to the LibOS's own /etc (the image's), not the host's.
+    let out = occlum_in(
+        &dir,
+        &["run", "/bin/musl/fsrec", "get", "/host/etc-link/passwd"],
+        &[],
+    );
+    let image_passwd = std::fs::read_to_string(dir.join("image/etc/passwd")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), image_passwd);
     // Inside the source, files are there.
     std::fs::write(dir.join("inside"), "INSIDE").unwrap();
     let out = occlum_in(

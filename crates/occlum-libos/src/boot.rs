@@ -153,7 +153,9 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
                 Errno::ENOENT | Errno::ENOTDIR => {
                     "no such file (or its interpreter is missing)".to_string()
                 }
-                Errno::ENOEXEC => "not an executable format (an empty #! line?)".to_string(),
+                Errno::ENOEXEC => {
+                    "not an executable: neither an ELF program nor a #! script".to_string()
+                }
                 e => format!("cannot read the program: {e}"),
             };
             BootError::Load(LoadError::new(e, why))

@@ -22,6 +22,7 @@ mod arch;
 pub mod errno;
 pub mod host;
 pub mod host_fs;
+pub mod host_net;
 pub mod thread;
 pub mod trap;
 pub mod uspace;

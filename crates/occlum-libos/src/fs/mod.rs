@@ -15,10 +15,10 @@ pub mod procfs;
 pub mod program;
 pub mod ramfs;
 pub mod sefs;
+pub mod socket;
 mod stat;
 mod stdio;
 pub mod unionfs;
-pub mod unix_stream;
 pub mod vfs;
 
 pub use file_table::{Fd, FileTable};

@@ -9,10 +9,10 @@ mod fs;
 mod futex;
 mod info;
 mod misc;
+mod net;
 mod poll;
 mod process;
 mod signal;
-mod socket;
 mod time;
 mod vm;
 mod wait;
@@ -209,10 +209,22 @@ table! {
     epoll_pwait => poll::sys_epoll_pwait,
     eventfd => poll::sys_eventfd,
     eventfd2 => poll::sys_eventfd2,
-    socketpair => socket::sys_socketpair,
-    shutdown => socket::sys_shutdown,
-    sendto => socket::sys_sendto,
-    recvfrom => socket::sys_recvfrom,
+    socket => net::sys_socket,
+    socketpair => net::sys_socketpair,
+    bind => net::sys_bind,
+    listen => net::sys_listen,
+    accept => net::sys_accept,
+    accept4 => net::sys_accept4,
+    connect => net::sys_connect,
+    getsockname => net::sys_getsockname,
+    getpeername => net::sys_getpeername,
+    shutdown => net::sys_shutdown,
+    sendto => net::sys_sendto,
+    recvfrom => net::sys_recvfrom,
+    sendmsg => net::sys_sendmsg,
+    recvmsg => net::sys_recvmsg,
+    setsockopt => net::sys_setsockopt,
+    getsockopt => net::sys_getsockopt,
     rt_sigaction => signal::sys_rt_sigaction,
     rt_sigprocmask => signal::sys_rt_sigprocmask,
     rt_sigreturn => signal::sys_rt_sigreturn,

@@ -12,6 +12,8 @@ use crate::{Errno, Result};
 const CHUNK: usize = 1 << 20;
 const TCGETS: u64 = 0x5401;
 const TIOCGWINSZ: u64 = 0x5413;
+const FIONREAD: u64 = 0x541b;
+const FIONBIO: u64 = 0x5421;
 /// `RWF_*` flags `preadv2`/`pwritev2` accept (all are hints here).
 const RWF_SUPPORTED: u64 = 0x1f;
 
@@ -112,6 +114,15 @@ pub(in crate::syscall) fn sys_ioctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
             let bytes: Vec<u8> = ws.iter().flat_map(|v| v.to_le_bytes()).collect();
             user::write_bytes(a[2], &bytes)?;
         }
+        FIONBIO => {
+            let on = user::read_u32(a[2])? != 0;
+            let flags = f.status_flags() & !crate::fs::O_NONBLOCK;
+            f.set_status_flags(flags | if on { crate::fs::O_NONBLOCK } else { 0 });
+        }
+        FIONREAD => match crate::syscall::net::bytes_readable(&f) {
+            Some(n) => user::write_i32(a[2], n?.min(i32::MAX as usize) as i32)?,
+            None => return Err(Errno::ENOTTY),
+        },
         _ => return Err(Errno::ENOTTY),
     }
     Ok(0)
