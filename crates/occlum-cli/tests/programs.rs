@@ -220,3 +220,126 @@ fn busybox_shell_scripts() {
     );
     assert_eq!(libos.status.code(), Some(4));
 }
+
+/// A free TCP port on 127.0.0.1 (taken and given back at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server running inside the LibOS, stopped (SIGTERM, forwarded to the
+/// program) when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `args` with `occlum run` in `dir` and waits until `port` accepts
+/// connections.
+fn start_server(dir: &Path, args: &[&str], port: u16) -> Server {
+    let child = std::process::Command::new(occlum())
+        .current_dir(dir)
+        .arg("run")
+        .args(args)
+        .env_clear()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{args:?} did not listen on port {port}");
+}
+
+#[test]
+fn python3_http_server_answers_the_host() {
+    use std::io::{Read, Write};
+    let (_tmp, dir) = new_instance();
+    add(&dir, &["/usr/bin/python3", "--to", "/bin"]);
+    add(&dir, &[&python_lib_dir()]);
+    fs::write(
+        dir.join("image/root/hello.txt"),
+        "served from the enclave\n",
+    )
+    .unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let port = free_port();
+    let _server = start_server(
+        &dir,
+        &[
+            "/bin/python3",
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            "/root",
+        ],
+        port,
+    );
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /hello.txt HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    assert!(reply.ends_with("served from the enclave\n"), "{reply}");
+}
+
+#[test]
+fn redis_server_serves_redis_benchmark_from_the_host() {
+    let (_tmp, dir) = new_instance();
+    add(&dir, &["/usr/bin/redis-server", "--to", "/bin"]);
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let port = free_port();
+    let _server = start_server(
+        &dir,
+        &[
+            "/bin/redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        port,
+    );
+    let out = std::process::Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-t", "set,get", "-n", "5000", "-c", "50", "-q"])
+        .output()
+        .expect("redis-benchmark is installed by the test setup");
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    for op in ["SET", "GET"] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.contains(&format!("{op}: ")) && l.contains("requests per second")),
+            "{report}"
+        );
+    }
+    let ping = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "ping"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&ping.stdout), "PONG\n");
+}
