@@ -43,6 +43,28 @@ static inline const char *errname(int e)
     case ENOSYS: return "ENOSYS";
     case ENOTSUP: return "ENOTSUP";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case ELOOP: return "ELOOP";
+    case EXDEV: return "EXDEV";
+    case EMLINK: return "EMLINK";
+    case ETXTBSY: return "ETXTBSY";
+    case EDEADLK: return "EDEADLK";
+    case ENOLCK: return "ENOLCK";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ENFILE: return "ENFILE";
+    case EBADFD: return "EBADFD";
+    case ENOTBLK: return "ENOTBLK";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EDESTADDRREQ: return "EDESTADDRREQ";
+    case EINPROGRESS: return "EINPROGRESS";
+    case EISCONN: return "EISCONN";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
+    case ENOTCONN: return "ENOTCONN";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case EPROTOTYPE: return "EPROTOTYPE";
     default:
         snprintf(buf, sizeof buf, "E#%d", e);
         return buf;

@@ -1,30 +1,11 @@
 /* fsutil.h -- helpers shared by the fs_* test programs (file system tests
- * that work inside the directory given as argv[1]). Includes check.h, with
- * errname() extended by the error names file system calls need beyond those
- * of errname.h. The program defines _GNU_SOURCE. */
+ * that work inside the directory given as argv[1]). Includes check.h. The
+ * program defines _GNU_SOURCE. */
 #ifndef FSUTIL_H
 #define FSUTIL_H
 
 #include "errname.h"
 
-static inline const char *fs_errname(int e)
-{
-    switch (e) {
-    case ENOTEMPTY: return "ENOTEMPTY";
-    case ELOOP: return "ELOOP";
-    case EXDEV: return "EXDEV";
-    case EMLINK: return "EMLINK";
-    case ETXTBSY: return "ETXTBSY";
-    case EDEADLK: return "EDEADLK";
-    case ENOLCK: return "ENOLCK";
-    case EOVERFLOW: return "EOVERFLOW";
-    case ENFILE: return "ENFILE";
-    case EBADFD: return "EBADFD";
-    case ENOTBLK: return "ENOTBLK";
-    default: return errname(e);
-    }
-}
-#define errname fs_errname
 
 #include "check.h"
 

@@ -19,28 +19,6 @@
 #include "check.h"
 #include "watchdog.h"
 
-static const char *en(int e)
-{
-    switch (e) {
-    case EINPROGRESS: return "EINPROGRESS";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    default: return errname(e);
-    }
-}
-
-#define EXPECT_ERR(call, want, what)                                            \
-    do {                                                                        \
-        errno = 0;                                                              \
-        long r_ = (long)(call);                                                 \
-        int e_ = errno;                                                         \
-        if (r_ == -1 && e_ == (want)) {                                         \
-            printf("ok %s: %s\n", what, en(want));                              \
-        } else {                                                                \
-            printf("FAIL: %s: got %ld %s\n", what, r_, r_ == -1 ? en(e_) : ""); \
-            check_failures++;                                                   \
-        }                                                                       \
-    } while (0)
-
 static struct sockaddr_in loopback(unsigned short port)
 {
     struct sockaddr_in a;
@@ -66,7 +44,7 @@ int main(void)
               getsockname(l, (struct sockaddr *)&a, &len) == 0,
           "non-blocking listener");
     unsigned short port = ntohs(a.sin_port);
-    EXPECT_ERR(accept(l, NULL, NULL), EAGAIN, "accept with no connection pending");
+    CHECK_ERR(accept(l, NULL, NULL), EAGAIN, "accept with no connection pending");
 
     int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     errno = 0;
@@ -89,7 +67,7 @@ int main(void)
     check(epoll_wait(ep, out, 4, 0) == 0, "epoll: listener idle again");
 
     char buf[256];
-    EXPECT_ERR(read(s, buf, sizeof buf), EAGAIN, "read: nothing yet");
+    CHECK_ERR(read(s, buf, sizeof buf), EAGAIN, "read: nothing yet");
     ev.events = EPOLLIN;
     ev.data.u32 = 2;
     epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
@@ -187,7 +165,7 @@ int main(void)
     sigaction(SIGALRM, &sa, NULL);
     struct itimerval it = {{0, 0}, {0, 50000}};
     setitimer(ITIMER_REAL, &it, NULL);
-    EXPECT_ERR(accept(l, NULL, NULL), EINTR, "blocking accept interrupted by a signal");
+    CHECK_ERR(accept(l, NULL, NULL), EINTR, "blocking accept interrupted by a signal");
     close(l);
     close(ep);
     (void)port;

@@ -21,34 +21,6 @@
 #include "check.h"
 #include "watchdog.h"
 
-static const char *en(int e)
-{
-    switch (e) {
-    case EADDRINUSE: return "EADDRINUSE";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    case ENOTSOCK: return "ENOTSOCK";
-    case ENOTCONN: return "ENOTCONN";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case EISCONN: return "EISCONN";
-    default: return errname(e);
-    }
-}
-
-#define EXPECT_ERR(call, want, what)                                            \
-    do {                                                                        \
-        errno = 0;                                                              \
-        long r_ = (long)(call);                                                 \
-        int e_ = errno;                                                         \
-        if (r_ == -1 && e_ == (want)) {                                         \
-            printf("ok %s: %s\n", what, en(want));                              \
-        } else {                                                                \
-            printf("FAIL: %s: got %ld %s\n", what, r_, r_ == -1 ? en(e_) : ""); \
-            check_failures++;                                                   \
-        }                                                                       \
-    } while (0)
-
 static struct sockaddr_in loopback(unsigned short port)
 {
     struct sockaddr_in a;
@@ -199,9 +171,9 @@ int main(void)
 
     /* Writing after our own SHUT_WR: EPIPE, and SIGPIPE unless MSG_NOSIGNAL. */
     signal(SIGPIPE, on_sigpipe);
-    EXPECT_ERR(send(c, "x", 1, MSG_NOSIGNAL), EPIPE, "send after SHUT_WR with MSG_NOSIGNAL");
+    CHECK_ERR(send(c, "x", 1, MSG_NOSIGNAL), EPIPE, "send after SHUT_WR with MSG_NOSIGNAL");
     check(sigpipes == 0, "no SIGPIPE with MSG_NOSIGNAL");
-    EXPECT_ERR(write(c, "x", 1), EPIPE, "write after SHUT_WR");
+    CHECK_ERR(write(c, "x", 1), EPIPE, "write after SHUT_WR");
     check(sigpipes == 1, "SIGPIPE for write");
     close(c);
 
@@ -215,8 +187,8 @@ int main(void)
           "accept4 reports the peer");
     check((fcntl(a, F_GETFL) & O_NONBLOCK) && (fcntl(a, F_GETFD) & FD_CLOEXEC),
           "accept4: SOCK_NONBLOCK and SOCK_CLOEXEC");
-    EXPECT_ERR(read(a, buf, 1), EAGAIN, "non-blocking read with nothing to read");
-    EXPECT_ERR(syscall(SYS_accept4, listen_fd, NULL, NULL, 0x1234), EINVAL, "accept4 with bad flags");
+    CHECK_ERR(read(a, buf, 1), EAGAIN, "non-blocking read with nothing to read");
+    CHECK_ERR(syscall(SYS_accept4, listen_fd, NULL, NULL, 0x1234), EINVAL, "accept4 with bad flags");
     struct sockaddr_in local;
     socklen_t llen = sizeof local;
     check(getsockname(a, (struct sockaddr *)&local, &llen) == 0 && ntohs(local.sin_port) == port,
@@ -230,8 +202,8 @@ int main(void)
     check(getsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv2, &tl) == 0 && tl == sizeof tv2 &&
               tv2.tv_sec == 0 && tv2.tv_usec == 100000,
           "get SO_RCVTIMEO");
-    EXPECT_ERR(recv(c, buf, 1, 0), EAGAIN, "recv times out");
-    EXPECT_ERR(recv(c, buf, 1, MSG_DONTWAIT), EAGAIN, "recv MSG_DONTWAIT");
+    CHECK_ERR(recv(c, buf, 1, 0), EAGAIN, "recv times out");
+    CHECK_ERR(recv(c, buf, 1, MSG_DONTWAIT), EAGAIN, "recv MSG_DONTWAIT");
     /* MSG_PEEK. */
     write(a, "peek", 4);
     pf.fd = c;
@@ -247,26 +219,26 @@ int main(void)
     /* Errors. */
     struct sockaddr_in used = loopback(port);
     int s2 = socket(AF_INET, SOCK_STREAM, 0);
-    EXPECT_ERR(bind(s2, (struct sockaddr *)&used, sizeof used), EADDRINUSE, "bind to a port in use");
-    EXPECT_ERR(bind(s2, (struct sockaddr *)&used, 4), EINVAL, "bind with a short address");
-    EXPECT_ERR(bind(s2, (struct sockaddr *)8, sizeof used), EFAULT, "bind with a bad pointer");
+    CHECK_ERR(bind(s2, (struct sockaddr *)&used, sizeof used), EADDRINUSE, "bind to a port in use");
+    CHECK_ERR(bind(s2, (struct sockaddr *)&used, 4), EINVAL, "bind with a short address");
+    CHECK_ERR(bind(s2, (struct sockaddr *)8, sizeof used), EFAULT, "bind with a bad pointer");
     close(s2);
     close(listen_fd);
     s2 = socket(AF_INET, SOCK_STREAM, 0);
-    EXPECT_ERR(connect(s2, (struct sockaddr *)&used, sizeof used), ECONNREFUSED,
+    CHECK_ERR(connect(s2, (struct sockaddr *)&used, sizeof used), ECONNREFUSED,
                "connect to a closed port");
     close(s2);
-    EXPECT_ERR(socket(12345, SOCK_STREAM, 0), EAFNOSUPPORT, "socket: bad family");
-    EXPECT_ERR(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT, "socket: TCP with UDP");
-    EXPECT_ERR(socket(AF_INET, 77, 0), EINVAL, "socket: bad type");
+    CHECK_ERR(socket(12345, SOCK_STREAM, 0), EAFNOSUPPORT, "socket: bad family");
+    CHECK_ERR(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT, "socket: TCP with UDP");
+    CHECK_ERR(socket(AF_INET, 77, 0), EINVAL, "socket: bad type");
     s2 = socket(AF_INET, SOCK_STREAM, 0);
     vl = sizeof v;
-    EXPECT_ERR(getsockopt(s2, SOL_SOCKET, 12345, &v, &vl), ENOPROTOOPT, "getsockopt: unknown option");
-    EXPECT_ERR(getsockopt(s2, SOL_SOCKET, SO_TYPE, (void *)8, &vl), EFAULT,
+    CHECK_ERR(getsockopt(s2, SOL_SOCKET, 12345, &v, &vl), ENOPROTOOPT, "getsockopt: unknown option");
+    CHECK_ERR(getsockopt(s2, SOL_SOCKET, SO_TYPE, (void *)8, &vl), EFAULT,
                "getsockopt: bad pointer");
-    EXPECT_ERR(getpeername(s2, (struct sockaddr *)&peer, &plen), ENOTCONN,
+    CHECK_ERR(getpeername(s2, (struct sockaddr *)&peer, &plen), ENOTCONN,
                "getpeername: not connected");
-    EXPECT_ERR(recv(s2, buf, 1, 0), ENOTCONN, "recv: not connected");
+    CHECK_ERR(recv(s2, buf, 1, 0), ENOTCONN, "recv: not connected");
     vl = sizeof v;
     check(getsockopt(s2, SOL_SOCKET, SO_ERROR, &v, &vl) == 0 && v == 0, "SO_ERROR: none");
     check(setsockopt(s2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0, "set SO_REUSEADDR");
@@ -277,6 +249,6 @@ int main(void)
     close(s2);
     int pfd[2];
     pipe(pfd);
-    EXPECT_ERR(shutdown(pfd[0], SHUT_RD), ENOTSOCK, "shutdown of a pipe");
+    CHECK_ERR(shutdown(pfd[0], SHUT_RD), ENOTSOCK, "shutdown of a pipe");
     return check_done();
 }

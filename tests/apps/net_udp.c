@@ -13,29 +13,6 @@
 #include "check.h"
 #include "watchdog.h"
 
-static const char *en(int e)
-{
-    switch (e) {
-    case EDESTADDRREQ: return "EDESTADDRREQ";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    default: return errname(e);
-    }
-}
-
-#define EXPECT_ERR(call, want, what)                                            \
-    do {                                                                        \
-        errno = 0;                                                              \
-        long r_ = (long)(call);                                                 \
-        int e_ = errno;                                                         \
-        if (r_ == -1 && e_ == (want)) {                                         \
-            printf("ok %s: %s\n", what, en(want));                              \
-        } else {                                                                \
-            printf("FAIL: %s: got %ld %s\n", what, r_, r_ == -1 ? en(e_) : ""); \
-            check_failures++;                                                   \
-        }                                                                       \
-    } while (0)
-
 static int udp_bound(struct sockaddr_in *a)
 {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -96,7 +73,7 @@ static void ipv6(void)
     check(t >= 0 && write(c, "v6", 2) == 2 && read(t, buf, 2) == 2 && !memcmp(buf, "v6", 2),
           "ipv6 tcp: data");
     struct sockaddr_in v4 = {.sin_family = AF_INET};
-    EXPECT_ERR(bind(c, (struct sockaddr *)&v4, sizeof v4), EINVAL,
+    CHECK_ERR(bind(c, (struct sockaddr *)&v4, sizeof v4), EINVAL,
                "ipv6: bind with a short IPv4 address");
     close(t);
     close(c);
@@ -133,7 +110,7 @@ int main(void)
           "recvfrom after the peek");
     check(recv(s, buf, 3, MSG_TRUNC) == 7 && !memcmp(buf, "sec", 3),
           "MSG_TRUNC gives the full length");
-    EXPECT_ERR(recv(s, buf, sizeof buf, MSG_DONTWAIT), EAGAIN, "nothing left");
+    CHECK_ERR(recv(s, buf, sizeof buf, MSG_DONTWAIT), EAGAIN, "nothing left");
 
     /* Connected UDP: send without an address, recvmsg with one. */
     check(connect(c, (struct sockaddr *)&sa, sizeof sa) == 0, "connect UDP");
@@ -165,14 +142,14 @@ int main(void)
     mh.msg_iovlen = 1;
     check(recvmsg(s, &mh, 0) == 4 && (mh.msg_flags & MSG_TRUNC), "recvmsg: MSG_TRUNC in msg_flags");
     int u = socket(AF_INET, SOCK_DGRAM, 0);
-    EXPECT_ERR(send(u, "x", 1, 0), EDESTADDRREQ, "send on an unconnected UDP socket");
-    EXPECT_ERR(sendto(u, "x", 1, 0, (struct sockaddr *)&sa, 3), EINVAL, "sendto: short address");
+    CHECK_ERR(send(u, "x", 1, 0), EDESTADDRREQ, "send on an unconnected UDP socket");
+    CHECK_ERR(sendto(u, "x", 1, 0, (struct sockaddr *)&sa, 3), EINVAL, "sendto: short address");
     struct sockaddr bad = {.sa_family = 12345};
-    EXPECT_ERR(sendto(u, "x", 1, 0, &bad, sizeof bad), EAFNOSUPPORT, "sendto: unknown family");
+    CHECK_ERR(sendto(u, "x", 1, 0, &bad, sizeof bad), EAFNOSUPPORT, "sendto: unknown family");
     send(c, "z", 1, 0);
     pf.fd = s;
     poll(&pf, 1, 5000);
-    EXPECT_ERR(recvfrom(s, (void *)8, 4, MSG_DONTWAIT, NULL, NULL), EFAULT,
+    CHECK_ERR(recvfrom(s, (void *)8, 4, MSG_DONTWAIT, NULL, NULL), EFAULT,
                "recvfrom into a bad buffer");
     close(u);
     close(c);

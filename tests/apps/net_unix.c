@@ -20,33 +20,6 @@
 #include "check.h"
 #include "watchdog.h"
 
-static const char *en(int e)
-{
-    switch (e) {
-    case EADDRINUSE: return "EADDRINUSE";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ENOTCONN: return "ENOTCONN";
-    case EISCONN: return "EISCONN";
-    case EPROTOTYPE: return "EPROTOTYPE";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    default: return errname(e);
-    }
-}
-
-#define EXPECT_ERR(call, want, what)                                            \
-    do {                                                                        \
-        errno = 0;                                                              \
-        long r_ = (long)(call);                                                 \
-        int e_ = errno;                                                         \
-        if (r_ == -1 && e_ == (want)) {                                         \
-            printf("ok %s: %s\n", what, en(want));                              \
-        } else {                                                                \
-            printf("FAIL: %s: got %ld %s\n", what, r_, r_ == -1 ? en(e_) : ""); \
-            check_failures++;                                                   \
-        }                                                                       \
-    } while (0)
-
 static socklen_t path_addr(struct sockaddr_un *a, const char *dir, const char *name)
 {
     memset(a, 0, sizeof *a);
@@ -97,13 +70,13 @@ static void stream_path(const char *dir)
               !strcmp(got.sun_path, a.sun_path),
           "getsockname: the path");
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
-    EXPECT_ERR(connect(c, (struct sockaddr *)&a, alen), ECONNREFUSED, "connect: bound, not listening");
+    CHECK_ERR(connect(c, (struct sockaddr *)&a, alen), ECONNREFUSED, "connect: bound, not listening");
     check(listen(l, 4) == 0, "listen");
     int v = 0;
     socklen_t vl = sizeof v;
     check(getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl) == 0 && v == 1, "SO_ACCEPTCONN");
     int l2 = socket(AF_UNIX, SOCK_STREAM, 0);
-    EXPECT_ERR(bind(l2, (struct sockaddr *)&a, alen), EADDRINUSE, "bind: path exists");
+    CHECK_ERR(bind(l2, (struct sockaddr *)&a, alen), EADDRINUSE, "bind: path exists");
     close(l2);
 
     int ep = epoll_create1(0);
@@ -113,7 +86,7 @@ static void stream_path(const char *dir)
     check(connect(c, (struct sockaddr *)&a, alen) == 0, "connect by path");
     check(epoll_wait(ep, &out, 1, 5000) == 1 && out.data.u32 == 7, "epoll: listener readable");
     close(ep);
-    EXPECT_ERR(connect(c, (struct sockaddr *)&a, alen), EISCONN, "connect again");
+    CHECK_ERR(connect(c, (struct sockaddr *)&a, alen), EISCONN, "connect again");
     gl = sizeof got;
     check(getpeername(c, (struct sockaddr *)&got, &gl) == 0 && gl == alen &&
               !strcmp(got.sun_path, a.sun_path),
@@ -135,14 +108,14 @@ static void stream_path(const char *dir)
     char buf[64] = {0};
     check(recv(s, buf, 3, MSG_PEEK) == 3 && !memcmp(buf, "hel", 3), "MSG_PEEK");
     check(read(s, buf, sizeof buf) == 5 && !memcmp(buf, "hello", 5), "read");
-    EXPECT_ERR(recv(s, buf, 1, MSG_DONTWAIT), EAGAIN, "MSG_DONTWAIT with nothing to read");
+    CHECK_ERR(recv(s, buf, 1, MSG_DONTWAIT), EAGAIN, "MSG_DONTWAIT with nothing to read");
     check(shutdown(c, SHUT_WR) == 0, "shutdown SHUT_WR");
     check(read(s, buf, sizeof buf) == 0, "the peer sees end of file");
     struct pollfd pf = {s, POLLIN, 0};
     check(poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN), "poll: end of file is readable");
     close(s);
     signal(SIGPIPE, on_sigpipe);
-    EXPECT_ERR(send(c, "x", 1, MSG_NOSIGNAL), EPIPE, "send after SHUT_WR, MSG_NOSIGNAL");
+    CHECK_ERR(send(c, "x", 1, MSG_NOSIGNAL), EPIPE, "send after SHUT_WR, MSG_NOSIGNAL");
     check(sigpipes == 0, "no SIGPIPE");
     close(c);
 
@@ -151,7 +124,7 @@ static void stream_path(const char *dir)
     connect(c, (struct sockaddr *)&a, alen);
     s = accept(l, NULL, NULL);
     close(s);
-    EXPECT_ERR(write(c, "x", 1), EPIPE, "write to a closed peer");
+    CHECK_ERR(write(c, "x", 1), EPIPE, "write to a closed peer");
     check(sigpipes == 1, "SIGPIPE");
     close(c);
 
@@ -191,14 +164,14 @@ static void stream_path(const char *dir)
           "connect after the listener closed: ECONNREFUSED");
     check(unlink(a.sun_path) == 0, "unlink the socket file");
     c = socket(AF_UNIX, SOCK_STREAM, 0);
-    EXPECT_ERR(connect(c, (struct sockaddr *)&a, alen), ENOENT, "connect to a missing path");
-    EXPECT_ERR(connect(c, (struct sockaddr *)&a, 1), EINVAL, "connect with a short address");
-    EXPECT_ERR(connect(c, (struct sockaddr *)8, alen), EFAULT, "connect with a bad pointer");
+    CHECK_ERR(connect(c, (struct sockaddr *)&a, alen), ENOENT, "connect to a missing path");
+    CHECK_ERR(connect(c, (struct sockaddr *)&a, 1), EINVAL, "connect with a short address");
+    CHECK_ERR(connect(c, (struct sockaddr *)8, alen), EFAULT, "connect with a bad pointer");
     struct sockaddr_un file;
     socklen_t flen = path_addr(&file, dir, "plain");
     close(open(file.sun_path, O_CREAT | O_WRONLY, 0644));
-    EXPECT_ERR(connect(c, (struct sockaddr *)&file, flen), ECONNREFUSED, "connect to a regular file");
-    EXPECT_ERR(read(c, buf, 1), EINVAL, "read from an unconnected stream socket");
+    CHECK_ERR(connect(c, (struct sockaddr *)&file, flen), ECONNREFUSED, "connect to a regular file");
+    CHECK_ERR(read(c, buf, 1), EINVAL, "read from an unconnected stream socket");
     close(c);
 }
 
@@ -211,8 +184,8 @@ static void abstract(void)
     int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     check(bind(l, (struct sockaddr *)&a, alen) == 0 && listen(l, 1) == 0, "abstract: bind, listen");
     int l2 = socket(AF_UNIX, SOCK_STREAM, 0);
-    EXPECT_ERR(bind(l2, (struct sockaddr *)&a, alen), EADDRINUSE, "abstract: name in use");
-    EXPECT_ERR(bind(l, (struct sockaddr *)&a, alen), EINVAL, "bind a bound socket");
+    CHECK_ERR(bind(l2, (struct sockaddr *)&a, alen), EADDRINUSE, "abstract: name in use");
+    CHECK_ERR(bind(l, (struct sockaddr *)&a, alen), EINVAL, "bind a bound socket");
     close(l2);
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
     check(connect(c, (struct sockaddr *)&a, alen) == 0, "abstract: connect");
@@ -232,7 +205,7 @@ static void abstract(void)
     check(bind(l, (struct sockaddr *)&a, alen) == 0, "abstract: the name is free after close");
     close(l);
     c = socket(AF_UNIX, SOCK_STREAM, 0);
-    EXPECT_ERR(connect(c, (struct sockaddr *)&a, alen), ECONNREFUSED, "abstract: nobody there");
+    CHECK_ERR(connect(c, (struct sockaddr *)&a, alen), ECONNREFUSED, "abstract: nobody there");
     close(c);
     /* Autobind: bind with only the family picks an abstract name. */
     l = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -257,7 +230,7 @@ static void datagram(const char *dir)
     int v = 0;
     socklen_t vl = sizeof v;
     check(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &vl) == 0 && v == SOCK_DGRAM, "dgram: SO_TYPE");
-    EXPECT_ERR(send(c, "x", 1, 0), ENOTCONN, "dgram: send without a destination");
+    CHECK_ERR(send(c, "x", 1, 0), ENOTCONN, "dgram: send without a destination");
     check(sendto(c, "one", 3, 0, (struct sockaddr *)&sa, slen) == 3, "dgram: sendto a path");
     check(sendto(c, "second", 6, 0, (struct sockaddr *)&sa, slen) == 6, "dgram: sendto again");
     int avail = 0;
@@ -269,7 +242,7 @@ static void datagram(const char *dir)
           "dgram: recvfrom reports the sender's path");
     check(recv(s, buf, 2, MSG_PEEK | MSG_TRUNC) == 6, "dgram: MSG_PEEK|MSG_TRUNC: full length");
     check(recv(s, buf, 2, 0) == 2 && !memcmp(buf, "se", 2), "dgram: the rest of a datagram is lost");
-    EXPECT_ERR(recv(s, buf, 2, MSG_DONTWAIT), EAGAIN, "dgram: empty");
+    CHECK_ERR(recv(s, buf, 2, MSG_DONTWAIT), EAGAIN, "dgram: empty");
     check(connect(c, (struct sockaddr *)&sa, slen) == 0 && send(c, "conn", 4, 0) == 4,
           "dgram: connect, then send");
     struct sockaddr_un p;
@@ -278,7 +251,7 @@ static void datagram(const char *dir)
           "dgram: getpeername");
     check(read(s, buf, sizeof buf) == 4 && !memcmp(buf, "conn", 4), "dgram: read");
     int st = socket(AF_UNIX, SOCK_STREAM, 0);
-    EXPECT_ERR(connect(st, (struct sockaddr *)&sa, slen), EPROTOTYPE, "stream to dgram: EPROTOTYPE");
+    CHECK_ERR(connect(st, (struct sockaddr *)&sa, slen), EPROTOTYPE, "stream to dgram: EPROTOTYPE");
     close(st);
     int anon = socket(AF_UNIX, SOCK_DGRAM, 0);
     sendto(anon, "anon", 4, 0, (struct sockaddr *)&sa, slen);
@@ -290,7 +263,7 @@ static void datagram(const char *dir)
     int third = socket(AF_UNIX, SOCK_DGRAM, 0);
     bind(third, (struct sockaddr *)&ta, tlen);
     check(connect(third, (struct sockaddr *)&sa, slen) == 0, "dgram: a third socket connects");
-    EXPECT_ERR(sendto(anon, "no", 2, 0, (struct sockaddr *)&ta, tlen), EPERM,
+    CHECK_ERR(sendto(anon, "no", 2, 0, (struct sockaddr *)&ta, tlen), EPERM,
                "dgram: sendto a socket connected to another");
     check(sendto(s, "ok", 2, 0, (struct sockaddr *)&ta, tlen) == 2 &&
               read(third, buf, sizeof buf) == 2,
@@ -310,11 +283,11 @@ static void datagram(const char *dir)
     check(poll(&pf, 1, 0) == 1 && pf.revents == POLLOUT, "socketpair dgram: writable, not readable");
     close(sv[0]);
     close(sv[1]);
-    EXPECT_ERR(socket(AF_UNIX, SOCK_STREAM, 5), EPROTONOSUPPORT, "socket: AF_UNIX protocol 5");
+    CHECK_ERR(socket(AF_UNIX, SOCK_STREAM, 5), EPROTONOSUPPORT, "socket: AF_UNIX protocol 5");
     s = socket(AF_UNIX, SOCK_STREAM, 0);
     vl = sizeof v;
-    EXPECT_ERR(getsockopt(s, SOL_SOCKET, 12345, &v, &vl), ENOPROTOOPT, "getsockopt: unknown option");
-    EXPECT_ERR(listen(s, 1), EINVAL, "listen on an unbound socket");
+    CHECK_ERR(getsockopt(s, SOL_SOCKET, 12345, &v, &vl), ENOPROTOOPT, "getsockopt: unknown option");
+    CHECK_ERR(listen(s, 1), EINVAL, "listen on an unbound socket");
     close(s);
 }
 

@@ -392,13 +392,7 @@ impl UnixSocket {
             }
             Ok(None)
         })
-        .map_err(|e| {
-            if e == Errno::ETIMEDOUT {
-                Errno::EAGAIN
-            } else {
-                e
-            }
-        })?;
+        .map_err(timeout_as_eagain)?;
         target.events.wake_all();
         let _ = self.tx.set(server.rx.clone());
         lock(&self.state).peer_addr = Some(target_addr);
@@ -425,13 +419,7 @@ impl UnixSocket {
             }
             Ok(None)
         })
-        .map_err(|e| {
-            if e == Errno::ETIMEDOUT {
-                Errno::EAGAIN
-            } else {
-                e
-            }
-        })?;
+        .map_err(timeout_as_eagain)?;
         self.events.wake_all();
         s.flags
             .store(O_RDWR | (flags & O_NONBLOCK), Ordering::Relaxed);
@@ -520,13 +508,7 @@ impl UnixSocket {
                     }
                     Ok(None)
                 })
-                .map_err(|e| {
-                    if e == Errno::ETIMEDOUT {
-                        Errno::EAGAIN
-                    } else {
-                        e
-                    }
-                })
+                .map_err(timeout_as_eagain)
             }
         }
     }
@@ -573,13 +555,7 @@ impl UnixSocket {
                         break;
                     }
                 }
-                Err(e) if done == 0 => {
-                    return Err(if e == Errno::ETIMEDOUT {
-                        Errno::EAGAIN
-                    } else {
-                        e
-                    })
-                }
+                Err(e) if done == 0 => return Err(timeout_as_eagain(e)),
                 Err(_) => break,
             }
         }
@@ -595,13 +571,7 @@ impl UnixSocket {
         let peek = flags & MSG_PEEK != 0;
         let rx = &self.rx;
         let deadline = self.deadline(false);
-        let timeout = |e| {
-            if e == Errno::ETIMEDOUT {
-                Errno::EAGAIN
-            } else {
-                e
-            }
-        };
+        let timeout = timeout_as_eagain;
         match self.kind {
             UnixKind::Stream => {
                 if self.tx.get().is_none() {
@@ -857,5 +827,15 @@ impl Drop for UnixSocket {
                 reg.remove(key);
             }
         }
+    }
+}
+
+/// A socket time-out (`SO_RCVTIMEO`/`SO_SNDTIMEO`) ends a wait with
+/// `EAGAIN`, as on Linux.
+fn timeout_as_eagain(e: Errno) -> Errno {
+    if e == Errno::ETIMEDOUT {
+        Errno::EAGAIN
+    } else {
+        e
     }
 }
