@@ -53,6 +53,21 @@ int main(int argc, char **argv)
     memset(after, 3, 1 << 20);
     free(after);
 
+    int *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int *private = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *shared = 1;
+    *private = 1;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        *shared = 42;
+        *private = 42;
+        _exit(0);
+    }
+    check_eq(wait_status(pid), 0, "a child writes to shared and private mappings");
+    check(*shared == 42, "the parent sees the child's write to MAP_SHARED memory");
+    check(*private == 1, "but not to MAP_PRIVATE memory");
+
     fflush(stdout);
     pid = fork();
     if (pid == 0) {

@@ -96,9 +96,16 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
         return Err(Errno::EINVAL);
     }
     let Some((inode, may_write)) = file else {
-        // Shared anonymous memory behaves as private while a process has no
-        // children to share it with.
-        let addr = with_vm(ctx, |vm| vm.map(placement, len, prot))?;
+        let shared = flags & MAP_TYPE != MAP_PRIVATE;
+        let addr = with_vm(ctx, |vm| {
+            let addr = vm.map(placement, len, prot)?;
+            if shared {
+                // Shared with the children this process forks.
+                let end = addr + crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
+                vm.mark_shared(addr, end);
+            }
+            Ok(addr)
+        })?;
         return Ok(addr as u64);
     };
     let shared = flags & MAP_TYPE != MAP_PRIVATE;
@@ -115,6 +122,9 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
         };
         vm.protect(addr, len, prot)?;
         let valid_end = (addr + crate::vm::page_up(filled).unwrap_or(filled)).min(end);
+        if shared {
+            vm.mark_shared(addr, end);
+        }
         vm.add_file_map(FileMap {
             start: addr,
             end,

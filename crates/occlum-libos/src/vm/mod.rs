@@ -64,6 +64,30 @@ pub struct VmSpace {
     brk_limit: usize,
     stack: Option<(usize, usize)>,
     file_maps: Vec<FileMap>,
+    /// `MAP_SHARED` ranges (anonymous or file): a forked child's writes to
+    /// them stay visible to the parent.
+    shared: Vec<(usize, usize)>,
+}
+
+/// The parts of `[start, end)` outside every range of `shared`.
+fn private_pieces(start: usize, end: usize, shared: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut pieces = vec![(start, end)];
+    for &(s, e) in shared {
+        pieces = pieces
+            .into_iter()
+            .flat_map(|(a, b)| {
+                if e <= a || b <= s {
+                    vec![(a, b)]
+                } else {
+                    [(a, s.max(a)), (e.min(b), b)]
+                        .into_iter()
+                        .filter(|(x, y)| x < y)
+                        .collect()
+                }
+            })
+            .collect();
+    }
+    pieces
 }
 
 /// Whether `page` holds only zero bytes.
@@ -112,6 +136,7 @@ impl VmSpace {
             brk_limit: space.base(),
             stack: None,
             file_maps: Vec::new(),
+            shared: Vec::new(),
         }
     }
 
@@ -132,6 +157,9 @@ impl VmSpace {
             let mut result = Ok(());
             for (i, _) in resident.iter().enumerate().filter(|(_, r)| **r) {
                 let addr = v.start + i * PAGE_SIZE;
+                if self.is_shared(addr) {
+                    continue;
+                }
                 if let Err(e) = self.space.read(addr, &mut buf) {
                     result = Err(e);
                     break;
@@ -151,6 +179,7 @@ impl VmSpace {
             brk: (self.brk_start, self.brk_cur, self.brk_limit),
             stack: self.stack,
             file_maps: self.file_maps.clone(),
+            shared: self.shared.clone(),
         })
     }
 
@@ -174,14 +203,20 @@ impl VmSpace {
                 self.unmap(cur, end - cur)?;
             }
         }
+        // Shared mappings still in place keep what the child wrote to them,
+        // as they would on Linux; everything else gets fresh zero pages,
+        // then the saved pages, then its protections.
+        let kept_shared: Vec<(usize, usize)> = snap
+            .shared
+            .iter()
+            .copied()
+            .filter(|&(s, e)| self.shared.iter().any(|&(cs, ce)| cs <= s && e <= ce))
+            .collect();
         self.file_maps = Vec::new();
-        // Fresh zero pages, then the saved pages, then the protections.
         for v in &snap.vmas {
-            self.map(
-                Placement::Fixed(v.start),
-                v.end - v.start,
-                PROT_READ | PROT_WRITE,
-            )?;
+            for (s, e) in private_pieces(v.start, v.end, &kept_shared) {
+                self.map(Placement::Fixed(s), e - s, PROT_READ | PROT_WRITE)?;
+            }
         }
         for (addr, page) in &snap.pages {
             self.space.write(*addr, page)?;
@@ -189,6 +224,7 @@ impl VmSpace {
         for v in &snap.vmas {
             self.protect(v.start, v.end - v.start, v.prot)?;
         }
+        self.shared = snap.shared;
         (self.brk_start, self.brk_cur, self.brk_limit) = snap.brk;
         self.stack = snap.stack;
         self.file_maps = snap.file_maps;
@@ -309,6 +345,33 @@ impl VmSpace {
             return Err(Errno::EACCES);
         }
         Ok(())
+    }
+
+    /// Records `[start, end)` as a `MAP_SHARED` mapping.
+    pub fn mark_shared(&mut self, start: usize, end: usize) {
+        self.forget_shared(start, end);
+        self.shared.push((start, end));
+    }
+
+    fn forget_shared(&mut self, start: usize, end: usize) {
+        let mut kept = Vec::with_capacity(self.shared.len() + 1);
+        for &(s, e) in &self.shared {
+            if e <= start || end <= s {
+                kept.push((s, e));
+                continue;
+            }
+            if s < start {
+                kept.push((s, start));
+            }
+            if end < e {
+                kept.push((end, e));
+            }
+        }
+        self.shared = kept;
+    }
+
+    fn is_shared(&self, addr: usize) -> bool {
+        self.shared.iter().any(|&(s, e)| s <= addr && addr < e)
     }
 
     fn forget_file_maps(&mut self, start: usize, end: usize) {
@@ -442,6 +505,7 @@ impl VmSpace {
             }
             self.forget_file_maps(addr, addr + len);
         }
+        self.forget_shared(addr, addr + len);
         if let Err(e) = self.space.map(addr, len, prot) {
             owners::lock().release(addr, addr + len, self.id);
             return Err(e);
@@ -472,6 +536,7 @@ impl VmSpace {
             }
             self.forget_file_maps(lo, hi);
         }
+        self.forget_shared(lo, hi);
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
             owners::lock().release(s, e, self.id);

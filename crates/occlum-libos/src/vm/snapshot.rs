@@ -19,6 +19,7 @@ pub struct Snapshot {
     pub(super) brk: (usize, usize, usize),
     pub(super) stack: Option<(usize, usize)>,
     pub(super) file_maps: Vec<FileMap>,
+    pub(super) shared: Vec<(usize, usize)>,
 }
 
 impl Snapshot {
