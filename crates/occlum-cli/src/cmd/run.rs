@@ -13,9 +13,7 @@ use occlum_libos::{
     BootConfig, BootError, DispatchMode, Errno, ExitStatus, FsSpec, MountSpec, Program,
 };
 
-use super::build::{
-    config_changed_since_build, image_file, image_key_path, image_layer, key_id, load_config,
-};
+use super::build::{config_changed_since_build, image_file, image_key_path, image_layer, key_id};
 use crate::enclave::{self, unhex, SignedEnclave};
 use crate::instance::Instance;
 
@@ -98,8 +96,13 @@ pub fn verified_identity(inst: &Instance) -> Result<Identity> {
     if config_changed_since_build(inst) {
         bail!("Occlum.json changed after the last `occlum build`; run `occlum build` again");
     }
+    // One read: what is measured is what runs.
     let text = std::fs::read(&built)?;
-    let mut config = load_config(&built)?;
+    let mut config = Config::from_json_str_named(
+        std::str::from_utf8(&text).map_err(|_| anyhow!("build/Occlum.json: not UTF-8 text"))?,
+        "build/Occlum.json",
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     let layer = image_layer(&mut config).ok_or_else(|| {
         anyhow!("build/Occlum.json: field `mount`: no image layer; run `occlum build` again")
     })?;

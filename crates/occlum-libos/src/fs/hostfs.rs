@@ -302,6 +302,8 @@ impl Inode for HostInode {
             }
             FileType::Directory => dir.mkdir(name, perm)?,
             FileType::Symlink => return Err(Errno::EINVAL),
+            // Device nodes would be real devices on the host.
+            FileType::CharDevice | FileType::BlockDevice => return Err(Errno::EPERM),
             other => dir.mknod(name, other.mode_bits() | (perm & 0o7777), rdev)?,
         }
         // The host's umask applied to what was created: set the exact bits.

@@ -145,14 +145,18 @@ impl SefsFs {
         Ok(Arc::new(SefsInode { fs, ino, kind }))
     }
 
-    /// Releases `ino` if it has no links left and no inode object uses it.
+    /// Releases `ino` if it has no links left and no inode object uses it
+    /// (checked and done under the lock that creating inode objects takes,
+    /// so a concurrent lookup cannot get an inode being released).
     fn release_if_unused(&self, ino: Ino) {
-        if lock(&self.users).get(&ino).copied().unwrap_or(0) > 0 {
+        let users = lock(&self.users);
+        if users.get(&ino).copied().unwrap_or(0) > 0 {
             return;
         }
         if self.fs.getattr(ino).is_ok_and(|a| a.nlink == 0) {
             let _ = self.fs.release(ino);
         }
+        drop(users);
     }
 }
 
@@ -277,9 +281,17 @@ impl SefsInode {
         self.fs.fs.getattr(self.ino).map_err(errno)
     }
 
-    fn child(&self, ino: Ino) -> Result<InodeRef> {
+    /// The inode `find` names, counted as used before the lock that
+    /// releasing takes is dropped (see `release_if_unused`), so a concurrent
+    /// unlink cannot release it, or its number be reused, in between.
+    fn child(&self, find: impl FnOnce(&Sefs) -> occlum_sefs::Result<Ino>) -> Result<InodeRef> {
+        let mut users = lock(&self.fs.users);
+        let ino = find(&self.fs.fs).map_err(errno)?;
         let kind = kind_of(self.fs.fs.getattr(ino).map_err(errno)?.kind);
-        self.fs.inode(ino, kind)
+        *users.entry(ino).or_default() += 1;
+        drop(users);
+        let fs = self.fs.this.upgrade().ok_or(Errno::ENOENT)?;
+        Ok(Arc::new(SefsInode { fs, ino, kind }))
     }
 
     fn other<'a>(&self, i: &'a InodeRef) -> Result<&'a SefsInode> {
@@ -366,8 +378,7 @@ impl Inode for SefsInode {
     }
 
     fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
-        let ino = self.fs.fs.lookup(self.ino, name).map_err(errno)?;
-        self.child(ino)
+        self.child(|fs| fs.lookup(self.ino, name))
     }
 
     fn create(&self, name: &[u8], kind: FileType, perm: u32, rdev: u64) -> Result<InodeRef> {

@@ -123,6 +123,15 @@ fn spawn_thread(
     ctid: u64,
     tls: u64,
 ) -> Result<u64> {
+    if ctx.thread().has_vfork_parent() {
+        // A vfork or fork child runs on its parent's memory until it execs
+        // or exits; threads there would outlive that.
+        tracing::warn!(
+            "{}: creating threads between fork/vfork and exec is not supported",
+            ctx.process().exe_path()
+        );
+        return Err(Errno::EAGAIN);
+    }
     let process = ctx.process().clone();
     let tid = process::alloc_pid()?;
     let thread = Thread::new(tid, process.clone());
@@ -207,7 +216,12 @@ fn spawn_vfork_child_with(
     thread.set_sig_mask(parent_thread.sig_mask());
     thread.set_altstack(parent_thread.altstack());
     child.state().threads.push(thread.clone());
-    process::register_thread(&thread, config().max_threads)?;
+    if let Err(e) = process::register_thread(&thread, config().max_threads) {
+        // Break the thread <-> process cycle, or the child (and with it the
+        // parent's address space) would never be freed.
+        child.state().threads.clear();
+        return Err(e);
+    }
     parent.state().children.push(child);
 
     let parent_regs = ctx.frame().regs();
@@ -294,9 +308,14 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
             // The child's program gets a host thread of its own; the parent
             // resumes on this one.
             thread.set_host_tid(0);
-            task::spawn(thread.clone(), start).inspect_err(|_| {
+            if let Err(e) = task::spawn(thread.clone(), start) {
+                // No host thread for the new program: the child ends, and
+                // the parent resumes when it has (see `before_user_resumes`).
                 process::exit_group(&thread, process::ExitStatus::Killed(9));
-            })?;
+                thread.set_host_tid(trap::current_host_tid());
+                thread.set_vfork_parent(parent);
+                return Err(e);
+            }
             let mut regs = parent.regs;
             regs.rax = process.pid() as u64;
             ctx.frame().set_regs(&regs);

@@ -157,7 +157,11 @@ impl VmSpace {
             let mut result = Ok(());
             for (i, _) in resident.iter().enumerate().filter(|(_, r)| **r) {
                 let addr = v.start + i * PAGE_SIZE;
-                if self.is_shared(addr) {
+                let past_eof = self
+                    .file_maps
+                    .iter()
+                    .any(|m| m.valid_end <= addr && addr < m.end);
+                if self.is_shared(addr) || past_eof {
                     continue;
                 }
                 if let Err(e) = self.space.read(addr, &mut buf) {
@@ -225,6 +229,12 @@ impl VmSpace {
             self.protect(v.start, v.end - v.start, v.prot)?;
         }
         self.shared = snap.shared;
+        // Pages past the end of a mapped file stay inaccessible (SIGBUS).
+        for m in &snap.file_maps {
+            if m.valid_end < m.end {
+                self.space.protect(m.valid_end, m.end - m.valid_end, 0)?;
+            }
+        }
         (self.brk_start, self.brk_cur, self.brk_limit) = snap.brk;
         self.stack = snap.stack;
         self.file_maps = snap.file_maps;
@@ -609,6 +619,20 @@ impl VmSpace {
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).ok_or(Errno::ENOMEM)?;
+        // Moved or resized file and shared mappings are written back and
+        // become plain private memory (their records would point at the old
+        // range).
+        let old_end = old.saturating_add(old_len);
+        let overlaps = |r: (usize, usize)| r.0 < old_end && old < r.1;
+        if self.file_maps.iter().any(|m| overlaps((m.start, m.end)))
+            || self.shared.iter().any(|&r| overlaps(r))
+        {
+            if let Err(e) = self.write_back(old, old_end) {
+                tracing::warn!("writing back a shared file mapping: {e}");
+            }
+            self.forget_file_maps(old, old_end);
+            self.forget_shared(old, old_end);
+        }
         let Some(vma) = self.vmas.containing(old) else {
             return Err(Errno::EFAULT);
         };

@@ -385,7 +385,8 @@ pub(in crate::syscall) fn sys_copy_file_range(
         let same = std::sync::Arc::ptr_eq(inp.inode(), out.inode())
             || (inp.inode().ino() == out.inode().ino()
                 && inp.inode().fs().dev() == out.inode().fs().dev());
-        if same && s < d + len as u64 && d < s + len as u64 {
+        let len = len as u64;
+        if same && s < d.saturating_add(len) && d < s.saturating_add(len) {
             return Err(Errno::EINVAL);
         }
     }
