@@ -67,6 +67,14 @@ int main(int argc, char **argv)
     check_eq(wait_status(pid), 0, "a child writes to shared and private mappings");
     check(*shared == 42, "the parent sees the child's write to MAP_SHARED memory");
     check(*private == 1, "but not to MAP_PRIVATE memory");
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        munmap(shared, 4096);
+        _exit(0);
+    }
+    check_eq(wait_status(pid), 0, "a child unmaps the shared mapping");
+    check(*shared == 42, "the parent's shared mapping is still there");
 
     fflush(stdout);
     pid = fork();

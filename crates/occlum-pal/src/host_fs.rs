@@ -248,6 +248,40 @@ impl HostFile {
         fstatat(self.0.as_raw_fd(), &CString::default(), libc::AT_EMPTY_PATH)
     }
 
+    /// Sets the file's permission bits.
+    pub fn chmod(&self, perm: u32) -> Result<(), Errno> {
+        // SAFETY: no memory is passed.
+        check_rc(unsafe { libc::fchmod(self.0.as_raw_fd(), perm & 0o7777) })
+    }
+
+    /// Sets the file's owner and group (`u32::MAX` leaves one unchanged).
+    pub fn chown(&self, uid: u32, gid: u32) -> Result<(), Errno> {
+        // SAFETY: no memory is passed.
+        check_rc(unsafe { libc::fchown(self.0.as_raw_fd(), uid, gid) })
+    }
+
+    /// Sets the access and modification times: (seconds, nanoseconds), or
+    /// `None` to leave one unchanged.
+    pub fn set_times(
+        &self,
+        atime: Option<(i64, u32)>,
+        mtime: Option<(i64, u32)>,
+    ) -> Result<(), Errno> {
+        let ts = |t: Option<(i64, u32)>| match t {
+            Some((s, ns)) => libc::timespec {
+                tv_sec: s,
+                tv_nsec: ns as i64,
+            },
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            },
+        };
+        let times = [ts(atime), ts(mtime)];
+        // SAFETY: `times` holds two timespecs.
+        check_rc(unsafe { libc::futimens(self.0.as_raw_fd(), times.as_ptr()) })
+    }
+
     /// Takes an exclusive lock on the file, held until it is closed (so two
     /// LibOS instances never write one file system at once); without
     /// `wait`, fails with `EWOULDBLOCK` if another holds it.

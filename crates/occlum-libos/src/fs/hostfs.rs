@@ -240,6 +240,22 @@ impl Inode for HostInode {
 
     fn set_metadata(&self, set: &SetMetadata) -> Result<()> {
         self.writable()?;
+        // An open file is changed through its host descriptor: its name may
+        // have been renamed, unlinked or reused since.
+        let open = lock(&self.file).clone();
+        if let Some(f) = open {
+            if let Some(p) = set.perm {
+                f.chmod(p)?;
+            }
+            if set.uid.is_some() || set.gid.is_some() {
+                f.chown(set.uid.unwrap_or(u32::MAX), set.gid.unwrap_or(u32::MAX))?;
+            }
+            if set.atime.is_some() || set.mtime.is_some() {
+                let t = |t: Option<Timespec>| t.map(|t| (t.sec, t.nsec));
+                f.set_times(t(set.atime), t(set.mtime))?;
+            }
+            return Ok(());
+        }
         let (dir, name) = self.parent()?;
         if let Some(p) = set.perm {
             dir.chmod(name, p)?;

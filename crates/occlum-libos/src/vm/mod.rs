@@ -161,7 +161,7 @@ impl VmSpace {
                     .file_maps
                     .iter()
                     .any(|m| m.valid_end <= addr && addr < m.end);
-                if self.is_shared(addr) || past_eof {
+                if past_eof {
                     continue;
                 }
                 if let Err(e) = self.space.read(addr, &mut buf) {
@@ -223,6 +223,11 @@ impl VmSpace {
             }
         }
         for (addr, page) in &snap.pages {
+            // Shared memory still mapped keeps what the child wrote; shared
+            // memory the child unmapped gets the saved contents back.
+            if kept_shared.iter().any(|&(s, e)| s <= *addr && *addr < e) {
+                continue;
+            }
             self.space.write(*addr, page)?;
         }
         for v in &snap.vmas {
@@ -378,10 +383,6 @@ impl VmSpace {
             }
         }
         self.shared = kept;
-    }
-
-    fn is_shared(&self, addr: usize) -> bool {
-        self.shared.iter().any(|&(s, e)| s <= addr && addr < e)
     }
 
     fn forget_file_maps(&mut self, start: usize, end: usize) {
