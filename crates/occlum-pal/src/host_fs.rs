@@ -128,6 +128,22 @@ fn fstatat(dirfd: i32, name: &CString, flags: i32) -> Result<HostStat, Errno> {
     host_stat(&st)
 }
 
+/// The `[atime, mtime]` pair of `utimensat`/`futimens`: (seconds,
+/// nanoseconds), or `None` for `UTIME_OMIT`.
+fn utimes(atime: Option<(i64, u32)>, mtime: Option<(i64, u32)>) -> [libc::timespec; 2] {
+    let ts = |t: Option<(i64, u32)>| match t {
+        Some((s, ns)) => libc::timespec {
+            tv_sec: s,
+            tv_nsec: ns as i64,
+        },
+        None => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+    };
+    [ts(atime), ts(mtime)]
+}
+
 /// How to open a host file.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpenOptions {
@@ -267,17 +283,7 @@ impl HostFile {
         atime: Option<(i64, u32)>,
         mtime: Option<(i64, u32)>,
     ) -> Result<(), Errno> {
-        let ts = |t: Option<(i64, u32)>| match t {
-            Some((s, ns)) => libc::timespec {
-                tv_sec: s,
-                tv_nsec: ns as i64,
-            },
-            None => libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_OMIT,
-            },
-        };
-        let times = [ts(atime), ts(mtime)];
+        let times = utimes(atime, mtime);
         // SAFETY: `times` holds two timespecs.
         check_rc(unsafe { libc::futimens(self.0.as_raw_fd(), times.as_ptr()) })
     }
@@ -565,17 +571,7 @@ impl HostDir {
         mtime: Option<(i64, u32)>,
     ) -> Result<(), Errno> {
         let c = component(name)?;
-        let ts = |t: Option<(i64, u32)>| match t {
-            Some((s, ns)) => libc::timespec {
-                tv_sec: s,
-                tv_nsec: ns as i64,
-            },
-            None => libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_OMIT,
-            },
-        };
-        let times = [ts(atime), ts(mtime)];
+        let times = utimes(atime, mtime);
         // SAFETY: `c` is NUL-terminated; `times` holds two timespecs.
         check_rc(unsafe {
             libc::utimensat(
