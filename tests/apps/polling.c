@@ -39,7 +39,9 @@ int main(void)
           "poll: empty pipe is writable, not readable");
     write(p[1], "x", 1);
     CHECK(poll(pf, 2, 0) == 2 && pf[0].revents == POLLIN, "poll: readable after a write");
-    struct pollfd bad = {999, POLLIN, 0};
+    int gone = dup(p[0]);
+    close(gone);
+    struct pollfd bad = {gone, POLLIN, 0};
     CHECK(poll(&bad, 1, 0) == 1 && bad.revents == POLLNVAL, "poll: POLLNVAL for a closed fd");
     char c;
     read(p[0], &c, 1);
@@ -70,11 +72,13 @@ int main(void)
     FD_SET(p[0], &rs);
     struct timespec pts = {1, 0};
     CHECK(pselect(p[0] + 1, &rs, NULL, NULL, &pts, &none) == 1 && FD_ISSET(p[0], &rs), "pselect: read end ready");
+    int closed = dup(p[0]);
+    close(closed);
     FD_ZERO(&rs);
-    FD_SET(77, &rs);
+    FD_SET(closed, &rs);
     tv.tv_sec = 0;
     errno = 0;
-    CHECK(select(78, &rs, NULL, NULL, &tv) == -1 && errno == EBADF, "select: EBADF for a closed fd");
+    CHECK(select(closed + 1, &rs, NULL, NULL, &tv) == -1 && errno == EBADF, "select: EBADF for a closed fd");
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 42};
