@@ -11,5 +11,5 @@ make -s -C tests/apps -j2
 scripts/check-unsafe.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --release --locked -j2 --workspace 2>&1 | tee "$log"
+cargo test --release --locked -j2 --workspace --no-fail-fast 2>&1 | tee "$log"
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f; exit (p == 0 || f > 0) }' "$log"
