@@ -166,7 +166,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         layout(),
         &loader::ProgramImage {
             bytes: &plan.program.bytes,
-            interp: plan.interp.as_ref().map(|i| &i.bytes[..]),
+            interp: plan.interp.as_ref().map(|i| &i.bytes),
         },
         &plan.argv,
         &program.envp,

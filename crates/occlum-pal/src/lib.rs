@@ -12,6 +12,7 @@
 //!   safe view of the user's registers ([`trap::TrapFrame`]);
 //! * [`uspace`]: the user-space region reserved at start, page mapping inside it,
 //!   and fault-tolerant copies between LibOS memory and user memory;
+//! * [`sealed`]: immutable program pages shared by every process that maps them;
 //! * [`host`]: the host interface ("ocalls"), the one narrow door to the host OS,
 //!   which validates every value the host returns.
 //!
@@ -23,6 +24,7 @@ pub mod errno;
 pub mod host;
 pub mod host_fs;
 pub mod host_net;
+pub mod sealed;
 pub mod thread;
 pub mod trap;
 pub mod uspace;

@@ -1,57 +1,123 @@
-//! Reading program files for `execve` and the first process.
+//! Reading program files for `execve` and the first process, and the
+//! cache of sealed (shared, immutable) copies of read-only files.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use super::vfs::{self, Location};
+use occlum_pal::sealed::SealedPages;
+
+use super::vfs::{self, InodeRef, Location};
 use super::FileType;
 use crate::sync::lock;
 use crate::{Errno, Result};
 
 /// Largest program file loaded.
 const MAX_PROGRAM_SIZE: u64 = 1 << 30;
-/// Most program files kept in memory.
-const MAX_CACHED_PROGRAMS: usize = 64;
+/// Most files kept sealed at once.
+const MAX_SEALED_FILES: usize = 256;
+/// Most bytes kept sealed at once.
+const MAX_SEALED_BYTES: usize = 1 << 30;
+/// Largest file kept sealed (larger ones are copied where they are used).
+const MAX_SEALED_FILE: u64 = 256 << 20;
 
-/// Program files by (device, inode).
-type ProgramCache = HashMap<(u64, u64), Arc<Vec<u8>>>;
+/// Sealed files by (device, inode) of their read-only file system.
+#[derive(Default)]
+struct SealedCache {
+    files: HashMap<(u64, u64), Arc<SealedPages>>,
+    bytes: usize,
+}
+
+/// A program file's contents.
+#[derive(Clone)]
+pub enum ProgramBytes {
+    /// A file that cannot change: sealed, and mapped rather than copied.
+    Sealed(Arc<SealedPages>),
+    /// A file that may change: a private copy.
+    Owned(Arc<Vec<u8>>),
+}
+
+impl ProgramBytes {
+    /// The sealed pages, for a file that cannot change.
+    pub fn sealed(&self) -> Option<&Arc<SealedPages>> {
+        match self {
+            ProgramBytes::Sealed(s) => Some(s),
+            ProgramBytes::Owned(_) => None,
+        }
+    }
+}
+
+impl Deref for ProgramBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            ProgramBytes::Sealed(s) => s.bytes(),
+            ProgramBytes::Owned(v) => v,
+        }
+    }
+}
 
 /// A program file read for execution.
 pub struct ProgramFile {
     /// Its contents.
-    pub bytes: Arc<Vec<u8>>,
+    pub bytes: ProgramBytes,
     /// Its absolute path.
     pub path: Vec<u8>,
 }
 
-/// Reads the program at `path` (relative to `cwd`): `EACCES` unless it is a
-/// regular file with an execute bit, as `execve` reports.
-///
-/// Programs on read-only file systems are cached: they cannot change while
-/// the LibOS runs, and spawning the same program again should not read it
-/// again.
-pub fn read_program(cwd: &Location, path: &[u8]) -> Result<ProgramFile> {
-    static CACHE: Mutex<Option<ProgramCache>> = Mutex::new(None);
-    let loc = vfs::resolve(cwd, path, true)?;
-    let inode = loc.inode();
-    let st = inode.metadata()?;
-    if st.kind != FileType::Regular || st.perm & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
-    if st.size > MAX_PROGRAM_SIZE {
-        return Err(Errno::ENOMEM);
-    }
-    let cacheable = inode.fs().read_only();
-    let key = (st.dev, st.ino);
-    if cacheable {
-        if let Some(hit) = lock(&CACHE).get_or_insert_with(HashMap::new).get(&key) {
-            return Ok(ProgramFile {
-                bytes: hit.clone(),
-                path: loc.path(),
-            });
+/// The sealed contents of regular file `inode` if its bytes cannot change
+/// while the LibOS runs (a file of the read-only image); `None` otherwise.
+/// Each such file is read (and verified) once, and every process that runs
+/// or maps it shares the same pages.
+pub fn sealed_file(inode: &InodeRef) -> Result<Option<Arc<SealedPages>>> {
+    static CACHE: Mutex<Option<SealedCache>> = Mutex::new(None);
+    let source = if inode.fs().read_only() {
+        inode.clone()
+    } else {
+        match inode.immutable_source() {
+            Some(s) => s,
+            None => return Ok(None),
         }
+    };
+    if source.kind() != FileType::Regular {
+        return Ok(None);
     }
-    let mut bytes = vec![0u8; st.size as usize];
+    let key = (source.fs().dev(), source.ino());
+    if let Some(hit) = lock(&CACHE)
+        .get_or_insert_with(SealedCache::default)
+        .files
+        .get(&key)
+    {
+        return Ok(Some(hit.clone()));
+    }
+    let size = source.metadata()?.size;
+    if size > MAX_SEALED_FILE {
+        return Ok(None);
+    }
+    let bytes = read_all(&source, size as usize)?;
+    let sealed = match SealedPages::new(&bytes) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::warn!("cannot keep a file in sealed pages: {e}");
+            return Ok(None);
+        }
+    };
+    let mut cache = lock(&CACHE);
+    let cache = cache.get_or_insert_with(SealedCache::default);
+    if cache.files.len() >= MAX_SEALED_FILES || cache.bytes + sealed.len() > MAX_SEALED_BYTES {
+        // Mappings keep their pages; only later lookups read the files again.
+        cache.files.clear();
+        cache.bytes = 0;
+    }
+    cache.bytes += sealed.len();
+    cache.files.insert(key, sealed.clone());
+    Ok(Some(sealed))
+}
+
+/// Reads `inode` from the start: up to `size` bytes, fewer if it ends first.
+fn read_all(inode: &InodeRef, size: usize) -> Result<Vec<u8>> {
+    let mut bytes = vec![0u8; size];
     let mut done = 0;
     while done < bytes.len() {
         let n = inode.read_at(done as u64, &mut bytes[done..])?;
@@ -61,15 +127,28 @@ pub fn read_program(cwd: &Location, path: &[u8]) -> Result<ProgramFile> {
         }
         done += n;
     }
-    let bytes = Arc::new(bytes);
-    if cacheable {
-        let mut cache = lock(&CACHE);
-        let cache = cache.get_or_insert_with(HashMap::new);
-        if cache.len() >= MAX_CACHED_PROGRAMS {
-            cache.clear();
-        }
-        cache.insert(key, bytes.clone());
+    Ok(bytes)
+}
+
+/// Reads the program at `path` (relative to `cwd`): `EACCES` unless it is a
+/// regular file with an execute bit, as `execve` reports.
+///
+/// Programs that cannot change (on the read-only image) come sealed: read
+/// once, and mapped rather than copied by every exec.
+pub fn read_program(cwd: &Location, path: &[u8]) -> Result<ProgramFile> {
+    let loc = vfs::resolve(cwd, path, true)?;
+    let inode = loc.inode();
+    let st = inode.metadata()?;
+    if st.kind != FileType::Regular || st.perm & 0o111 == 0 {
+        return Err(Errno::EACCES);
     }
+    if st.size > MAX_PROGRAM_SIZE {
+        return Err(Errno::ENOMEM);
+    }
+    let bytes = match sealed_file(inode)? {
+        Some(sealed) => ProgramBytes::Sealed(sealed),
+        None => ProgramBytes::Owned(Arc::new(read_all(inode, st.size as usize)?)),
+    };
     Ok(ProgramFile {
         bytes,
         path: loc.path(),

@@ -795,6 +795,19 @@ impl Inode for UnionInode {
         Arc::new(UnionFs(self.fs.clone()))
     }
 
+    fn immutable_source(&self) -> Option<InodeRef> {
+        let s = lock(&self.state);
+        if s.upper.is_some() || self.kind != FileType::Regular {
+            return None;
+        }
+        let lower = s.lower.clone()?;
+        if lower.fs().read_only() {
+            Some(lower)
+        } else {
+            lower.immutable_source()
+        }
+    }
+
     fn set_metadata(&self, set: &SetMetadata) -> Result<()> {
         self.copy_up()?.set_metadata(set)
     }

@@ -5,6 +5,7 @@ use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PF_X, PT_INTERP, PT
 use goblin::elf::Elf;
 
 use super::LoadError;
+use crate::fs::program::ProgramBytes;
 use crate::vm::{page_down, page_up, Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::Errno;
 
@@ -154,8 +155,45 @@ impl ElfImage {
         (page_down(lo as usize) as u64, hi)
     }
 
-    /// Maps the segments into `vm` at a free place and copies their contents.
-    pub fn map_into(&self, vm: &mut VmSpace, bytes: &[u8]) -> Result<Loaded, LoadError> {
+    /// The whole pages of read-only segment `i`, placed with `bias`, that
+    /// can map the file directly: pages no other segment touches, holding
+    /// only file bytes (none of the segment's zero-filled tail).
+    fn file_pages(&self, i: usize, bias: u64) -> Option<(usize, usize)> {
+        let s = self.loads[i];
+        if s.flags & PF_W != 0 {
+            return None;
+        }
+        let seg_start = (bias + s.vaddr) as usize;
+        let file_end = seg_start + s.filesz as usize;
+        let mut start = page_down(seg_start);
+        let mut end = if s.memsz > s.filesz {
+            page_down(file_end)
+        } else {
+            page_up(file_end)?
+        };
+        let touched_by_other = |page: usize| {
+            self.loads.iter().enumerate().any(|(j, o)| {
+                let (os, oe) = (
+                    (bias + o.vaddr) as usize,
+                    (bias + o.vaddr + o.memsz) as usize,
+                );
+                j != i && os < page + 4096 && page < oe
+            })
+        };
+        if start < end && touched_by_other(start) {
+            start += 4096;
+        }
+        if start < end && touched_by_other(end - 4096) {
+            end -= 4096;
+        }
+        (start < end).then_some((start, end))
+    }
+
+    /// Maps the segments into `vm` at a free place and fills them: pages of
+    /// read-only segments of a sealed file are mapped from it (shared with
+    /// every other process running it); the others get a copy.
+    pub fn map_into(&self, vm: &mut VmSpace, file: &ProgramBytes) -> Result<Loaded, LoadError> {
+        let bytes: &[u8] = file;
         let (lo, hi) = self.span();
         let span = page_up((hi - lo) as usize).ok_or(Errno::ENOMEM)?;
         let base = if self.fixed {
@@ -169,9 +207,30 @@ impl ElfImage {
             vm.map(Placement::Hint(vm.base()), span, PROT_READ | PROT_WRITE)?
         };
         let bias = base as u64 - lo;
-        for s in &self.loads {
+        for (i, s) in self.loads.iter().enumerate() {
+            let seg_start = (bias + s.vaddr) as usize;
             let data = &bytes[s.offset as usize..(s.offset + s.filesz) as usize];
-            crate::user::write_bytes_unchecked(bias + s.vaddr, data)?;
+            let direct = file
+                .sealed()
+                .and_then(|f| Some((f, self.file_pages(i, bias)?)));
+            let Some((sealed, (start, end))) = direct else {
+                crate::user::write_bytes_unchecked(seg_start as u64, data)?;
+                continue;
+            };
+            // The file offset of `start`: congruent to it modulo the page size.
+            let offset = (s.offset as usize + start).checked_sub(seg_start);
+            match offset {
+                Some(offset) => vm.map_sealed(start, end - start, PROT_READ, sealed, offset)?,
+                None => {
+                    crate::user::write_bytes_unchecked(seg_start as u64, data)?;
+                    continue;
+                }
+            }
+            // The bytes outside the directly mapped pages.
+            let head = start.saturating_sub(seg_start).min(data.len());
+            crate::user::write_bytes_unchecked(seg_start as u64, &data[..head])?;
+            let tail = end.saturating_sub(seg_start).min(data.len());
+            crate::user::write_bytes_unchecked((seg_start + tail) as u64, &data[tail..])?;
         }
         // Final protections; a page shared by two segments gets both.
         let mut prots: Vec<(usize, usize, u32)> = Vec::new();

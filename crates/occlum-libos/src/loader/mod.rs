@@ -10,6 +10,7 @@ pub use elf::ElfImage;
 pub mod script;
 pub use init_stack::{build_init_stack, StackInfo};
 
+use crate::fs::program::ProgramBytes;
 use crate::vm::VmSpace;
 use crate::Errno;
 
@@ -86,9 +87,9 @@ pub struct Layout {
 /// has one.
 pub struct ProgramImage<'a> {
     /// The executable.
-    pub bytes: &'a [u8],
+    pub bytes: &'a ProgramBytes,
     /// The interpreter named by `PT_INTERP`, read by the caller.
-    pub interp: Option<&'a [u8]>,
+    pub interp: Option<&'a ProgramBytes>,
 }
 
 /// The interpreter `bytes` asks for (`PT_INTERP`), so the caller can read it

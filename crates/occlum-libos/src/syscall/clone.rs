@@ -259,7 +259,7 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     let mut vm = VmSpace::new(space);
     let image = loader::ProgramImage {
         bytes: &program.bytes,
-        interp: plan.interp.as_ref().map(|i| &i.bytes[..]),
+        interp: plan.interp.as_ref().map(|i| &i.bytes),
     };
     let thread = ctx.thread().clone();
     let process = ctx.process().clone();

@@ -1,5 +1,9 @@
 //! Memory syscalls: `brk`, `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`.
 
+use std::sync::Arc;
+
+use occlum_pal::sealed::SealedPages;
+
 use super::SyscallCtx;
 use crate::fs::vfs::InodeRef;
 use crate::fs::{downcast, File, FileType, InodeFile, O_ACCMODE, O_RDWR, O_WRONLY};
@@ -109,10 +113,19 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
         return Ok(addr as u64);
     };
     let shared = flags & MAP_TYPE != MAP_PRIVATE;
+    // A private mapping of a file that cannot change shares its pages.
+    let sealed = if shared {
+        None
+    } else {
+        crate::fs::program::sealed_file(&inode)?
+    };
     with_vm(ctx, |vm| {
         let addr = vm.map(placement, len, PROT_READ | PROT_WRITE)?;
         let end = addr + crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
-        let filled = fill_from_file(vm, &inode, addr, len, offset);
+        let filled = match &sealed {
+            Some(pages) => map_sealed_file(vm, pages, addr, len, offset),
+            None => fill_from_file(vm, &inode, addr, len, offset),
+        };
         let filled = match filled {
             Ok(n) => n,
             Err(e) => {
@@ -165,6 +178,24 @@ fn mappable_file(
         return Err(Errno::EACCES);
     }
     Ok(Some((inode, acc == O_RDWR)))
+}
+
+/// Maps the sealed file's pages from `offset` over the new mapping at
+/// `addr`; returns how many bytes of the file there were.
+fn map_sealed_file(
+    vm: &mut VmSpace,
+    pages: &Arc<SealedPages>,
+    addr: usize,
+    len: usize,
+    offset: u64,
+) -> Result<usize> {
+    let offset = usize::try_from(offset).map_err(|_| Errno::EOVERFLOW)?;
+    let avail = pages.len().saturating_sub(offset).min(len);
+    if avail > 0 {
+        let mapped = crate::vm::page_up(avail).ok_or(Errno::ENOMEM)?;
+        vm.map_sealed(addr, mapped, PROT_READ, pages, offset)?;
+    }
+    Ok(avail)
 }
 
 /// Copies the file's bytes from `offset` into the new mapping at `addr`;

@@ -12,7 +12,9 @@ pub use file_map::FileMap;
 pub use snapshot::Snapshot;
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
+use occlum_pal::sealed::SealedPages;
 use occlum_pal::uspace::{Prot, UserSpace, PAGE_SIZE};
 use owners::OwnerId;
 
@@ -67,6 +69,18 @@ pub struct VmSpace {
     /// `MAP_SHARED` ranges (anonymous or file): a forked child's writes to
     /// them stay visible to the parent.
     shared: Vec<(usize, usize)>,
+    /// Ranges mapped from sealed pages and never writable since: they hold
+    /// exactly the sealed bytes.
+    backings: Vec<Backing>,
+}
+
+/// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
+#[derive(Clone, Debug)]
+pub struct Backing {
+    start: usize,
+    end: usize,
+    pages: Arc<SealedPages>,
+    offset: usize,
 }
 
 /// The parts of `[start, end)` outside every range of `shared`.
@@ -137,6 +151,7 @@ impl VmSpace {
             stack: None,
             file_maps: Vec::new(),
             shared: Vec::new(),
+            backings: Vec::new(),
         }
     }
 
@@ -161,7 +176,11 @@ impl VmSpace {
                     .file_maps
                     .iter()
                     .any(|m| m.valid_end <= addr && addr < m.end);
-                if past_eof {
+                let sealed = self
+                    .backings
+                    .iter()
+                    .any(|b| b.start <= addr && addr < b.end);
+                if past_eof || sealed {
                     continue;
                 }
                 if let Err(e) = self.space.read(addr, &mut buf) {
@@ -184,6 +203,7 @@ impl VmSpace {
             stack: self.stack,
             file_maps: self.file_maps.clone(),
             shared: self.shared.clone(),
+            backings: self.backings.clone(),
         })
     }
 
@@ -222,6 +242,11 @@ impl VmSpace {
                 self.map(Placement::Fixed(s), e - s, PROT_READ | PROT_WRITE)?;
             }
         }
+        for b in &snap.backings {
+            self.space
+                .map_sealed(b.start, b.end - b.start, PROT_READ, &b.pages, b.offset)?;
+        }
+        self.backings = snap.backings;
         for (addr, page) in &snap.pages {
             // Shared memory still mapped keeps what the child wrote; shared
             // memory the child unmapped gets the saved contents back.
@@ -261,6 +286,63 @@ impl VmSpace {
             .retain(|f| f.end <= m.start || m.end <= f.start);
         self.file_maps.push(m);
         Ok(())
+    }
+
+    /// Maps `len` bytes of `pages` from `offset` over the mapped range at
+    /// `addr` with protection `prot` (without `PROT_WRITE`): copy-on-write
+    /// pages shared with every other mapping of them.
+    pub fn map_sealed(
+        &mut self,
+        addr: usize,
+        len: usize,
+        prot: Prot,
+        pages: &Arc<SealedPages>,
+        offset: usize,
+    ) -> Result<()> {
+        let len = self.check_mapped(addr, len)?;
+        if len == 0 || prot & PROT_WRITE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.space.map_sealed(addr, len, prot, pages, offset)?;
+        self.forget_backings(addr, addr + len);
+        self.backings.push(Backing {
+            start: addr,
+            end: addr + len,
+            pages: pages.clone(),
+            offset,
+        });
+        self.vmas.remove(addr, addr + len);
+        self.vmas.insert(addr, addr + len, prot);
+        Ok(())
+    }
+
+    /// Forgets that the pages of `[start, end)` hold sealed bytes (they are
+    /// unmapped, replaced or may be written).
+    fn forget_backings(&mut self, start: usize, end: usize) {
+        if self.backings.is_empty() {
+            return;
+        }
+        let mut kept = Vec::with_capacity(self.backings.len() + 1);
+        for b in self.backings.drain(..) {
+            if b.end <= start || end <= b.start {
+                kept.push(b);
+                continue;
+            }
+            if b.start < start {
+                kept.push(Backing {
+                    end: start,
+                    ..b.clone()
+                });
+            }
+            if end < b.end {
+                kept.push(Backing {
+                    start: end,
+                    offset: b.offset + (end - b.start),
+                    ..b
+                });
+            }
+        }
+        self.backings = kept;
     }
 
     /// A fault at `addr`: if it is in a file-backed mapping past the end of
@@ -517,6 +599,7 @@ impl VmSpace {
             self.forget_file_maps(addr, addr + len);
         }
         self.forget_shared(addr, addr + len);
+        self.forget_backings(addr, addr + len);
         if let Err(e) = self.space.map(addr, len, prot) {
             owners::lock().release(addr, addr + len, self.id);
             return Err(e);
@@ -548,6 +631,7 @@ impl VmSpace {
             self.forget_file_maps(lo, hi);
         }
         self.forget_shared(lo, hi);
+        self.forget_backings(lo, hi);
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
             owners::lock().release(s, e, self.id);
@@ -568,6 +652,9 @@ impl VmSpace {
             return Err(Errno::ENOMEM);
         }
         self.space.protect(addr, len, prot)?;
+        if prot & PROT_WRITE != 0 {
+            self.forget_backings(addr, addr + len);
+        }
         self.vmas.remove(addr, addr + len);
         self.vmas.insert(addr, addr + len, prot);
         Ok(())
@@ -624,6 +711,7 @@ impl VmSpace {
         // become plain private memory (their records would point at the old
         // range).
         let old_end = old.saturating_add(old_len);
+        self.forget_backings(old, old_end);
         let overlaps = |r: (usize, usize)| r.0 < old_end && old < r.1;
         if self.file_maps.iter().any(|m| overlaps((m.start, m.end)))
             || self.shared.iter().any(|&r| overlaps(r))
@@ -728,6 +816,7 @@ impl VmSpace {
             if self.space.unmap(new_top, old_top - new_top).is_err() {
                 return self.brk_cur;
             }
+            self.forget_backings(new_top, old_top);
             self.vmas.remove(new_top, old_top);
             owners::lock().release(new_top, old_top, self.id);
         }

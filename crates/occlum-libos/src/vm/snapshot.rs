@@ -8,18 +8,20 @@
 //! fork-then-exec needs.)
 
 use super::vmas::Vma;
-use super::FileMap;
+use super::{Backing, FileMap};
 
 /// The saved state of an address space.
 pub struct Snapshot {
     pub(super) vmas: Vec<Vma>,
     /// The pages that were ever touched and are not all zero: (address,
-    /// contents); every other page of the mappings reads as zero.
+    /// contents); every other page of the mappings reads as zero, but for
+    /// the sealed ones in `backings`.
     pub(super) pages: Vec<(usize, Box<[u8]>)>,
     pub(super) brk: (usize, usize, usize),
     pub(super) stack: Option<(usize, usize)>,
     pub(super) file_maps: Vec<FileMap>,
     pub(super) shared: Vec<(usize, usize)>,
+    pub(super) backings: Vec<Backing>,
 }
 
 impl Snapshot {

@@ -105,6 +105,13 @@ pub trait Inode: Any + Send + Sync {
     /// The file system holding the inode.
     fn fs(&self) -> Arc<dyn FileSystem>;
 
+    /// The inode of a read-only file system whose bytes this file shows, if
+    /// they cannot change while the LibOS runs (a union file not copied up):
+    /// its contents may then be cached and shared.
+    fn immutable_source(&self) -> Option<InodeRef> {
+        None
+    }
+
     /// Changes metadata.
     fn set_metadata(&self, _set: &SetMetadata) -> Result<()> {
         Err(Errno::EPERM)

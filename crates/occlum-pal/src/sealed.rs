@@ -1,0 +1,228 @@
+//! Sealed pages: immutable bytes in host shared memory (a sealed memfd) that
+//! the LibOS reads in place and maps copy-on-write into the user region.
+//!
+//! Program files of the read-only image are kept this way: every process
+//! running the same program (or library) maps the same physical pages, as
+//! Linux shares a file's page cache, instead of copying them for each exec.
+//! The seals make the contents unchangeable for the life of the memfd, by
+//! the LibOS too, so a slice of them is sound to hand out.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::errno::Errno;
+use crate::uspace::{Prot, UserSpace, PAGE_SIZE};
+
+/// Immutable bytes that can be mapped into user space (see the module docs).
+#[derive(Debug)]
+pub struct SealedPages {
+    fd: OwnedFd,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the mapping behind `ptr` is read-only and sealed against writes,
+// so sharing it between threads cannot race; it lives until drop.
+unsafe impl Send for SealedPages {}
+// SAFETY: as above; `&SealedPages` only gives shared read access.
+unsafe impl Sync for SealedPages {}
+
+impl SealedPages {
+    /// Copies `bytes` into a new sealed memfd.
+    pub fn new(bytes: &[u8]) -> Result<SealedPages, Errno> {
+        // SAFETY: the name is a valid C string; the flags are known.
+        let raw = unsafe {
+            libc::memfd_create(
+                c"occlum-sealed".as_ptr(),
+                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+            )
+        };
+        if raw < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: `raw` is a new descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut done = 0;
+        while done < bytes.len() {
+            let rest = &bytes[done..];
+            // SAFETY: writes from a valid buffer of `rest.len()` bytes.
+            let n = unsafe {
+                libc::pwrite(
+                    fd.as_raw_fd(),
+                    rest.as_ptr().cast(),
+                    rest.len(),
+                    done as libc::off_t,
+                )
+            };
+            if n <= 0 {
+                return Err(if n < 0 { Errno::last() } else { Errno::EIO });
+            }
+            done += n as usize;
+        }
+        let seals =
+            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+        // SAFETY: adds seals to our own memfd; no memory effects.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+            return Err(Errno::last());
+        }
+        let ptr = if bytes.is_empty() {
+            std::ptr::NonNull::<u8>::dangling().as_ptr()
+        } else {
+            // SAFETY: a new read-only shared mapping of the whole memfd at a
+            // place the kernel picks; it replaces nothing.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    bytes.len(),
+                    libc::PROT_READ,
+                    libc::MAP_SHARED,
+                    fd.as_raw_fd(),
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return Err(Errno::ENOMEM);
+            }
+            p.cast::<u8>()
+        };
+        Ok(SealedPages {
+            fd,
+            ptr,
+            len: bytes.len(),
+        })
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes (or is dangling with len 0)
+        // until drop, and the seals forbid any change to them.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// Number of bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for SealedPages {
+    fn drop(&mut self) {
+        if self.len != 0 {
+            // SAFETY: unmaps the mapping made in `new`; no slice of it
+            // outlives `self` (`bytes` borrows `self`).
+            unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+        }
+    }
+}
+
+impl UserSpace {
+    /// Maps `len` bytes of `pages` from `offset` at `[addr, addr+len)`,
+    /// copy-on-write (writes stay private to the mapping), replacing
+    /// whatever was there. The range must lie within the pages (the last,
+    /// partial page reads as zero past the end).
+    pub fn map_sealed(
+        &self,
+        addr: usize,
+        len: usize,
+        prot: Prot,
+        pages: &SealedPages,
+        offset: usize,
+    ) -> Result<(), Errno> {
+        if !addr.is_multiple_of(PAGE_SIZE)
+            || !len.is_multiple_of(PAGE_SIZE)
+            || !offset.is_multiple_of(PAGE_SIZE)
+            || !self.contains(addr, len)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let covered = pages.len.next_multiple_of(PAGE_SIZE);
+        if offset.checked_add(len).is_none_or(|e| e > covered) {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range was checked to lie inside the reserved region,
+        // which holds only user memory; the private mapping cannot change the
+        // sealed memfd.
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                prot as i32,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                pages.fd.as_raw_fd(),
+                offset as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_bytes() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let sealed = SealedPages::new(&data).unwrap();
+        assert_eq!(sealed.bytes(), &data[..]);
+        assert_eq!(sealed.len(), 5000);
+        let empty = SealedPages::new(&[]).unwrap();
+        assert!(empty.is_empty() && empty.bytes().is_empty());
+    }
+
+    #[test]
+    fn maps_copy_on_write_pages_into_user_space() {
+        let space = crate::uspace::init(1 << 24).unwrap();
+        let data: Vec<u8> = (0..(PAGE_SIZE + 100) as u32)
+            .map(|i| (i % 253) as u8 + 1)
+            .collect();
+        let sealed = SealedPages::new(&data).unwrap();
+        let at = space.base() + 16 * PAGE_SIZE;
+        space
+            .map_sealed(at, 2 * PAGE_SIZE, 1 | 2, &sealed, 0)
+            .unwrap();
+        let mut back = vec![0u8; 2 * PAGE_SIZE];
+        space.read(at, &mut back).unwrap();
+        assert_eq!(&back[..data.len()], &data[..]);
+        assert!(
+            back[data.len()..].iter().all(|&b| b == 0),
+            "zero past the end"
+        );
+        space.write(at, b"private").unwrap();
+        assert_eq!(
+            &sealed.bytes()[..7],
+            &data[..7],
+            "the sealed bytes never change"
+        );
+        space
+            .map_sealed(at, PAGE_SIZE, 1, &sealed, PAGE_SIZE)
+            .unwrap();
+        space.read(at, &mut back[..100]).unwrap();
+        assert_eq!(&back[..100], &data[PAGE_SIZE..]);
+        let bad = [
+            (at + 1, PAGE_SIZE, 0),
+            (at, PAGE_SIZE, 1),
+            (at, 3 * PAGE_SIZE, 0),
+            (at, PAGE_SIZE, 2 * PAGE_SIZE),
+            (space.end(), PAGE_SIZE, 0),
+        ];
+        for (addr, len, offset) in bad {
+            assert_eq!(
+                space.map_sealed(addr, len, 1, &sealed, offset),
+                Err(Errno::EINVAL),
+                "{addr:#x} {len} {offset}"
+            );
+        }
+        space.unmap(at, 2 * PAGE_SIZE).unwrap();
+    }
+}
