@@ -1,13 +1,15 @@
 /* net_nonblock.c -- non-blocking TCP over 127.0.0.1: EINPROGRESS connect
  * finished with poll and SO_ERROR, EAGAIN, readiness through poll, select
  * and epoll (EPOLLIN, EPOLLOUT), FIONBIO, a refused non-blocking connect,
- * and a blocking accept interrupted by a signal. Prints "ok ..." lines and
+ * a blocking accept interrupted by a signal, and waits that mix an idle
+ * socket with a pipe another thread writes to. Prints "ok ..." lines and
  * "all ok". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -32,6 +34,16 @@ static struct sockaddr_in loopback(unsigned short port)
 static void on_alarm(int sig)
 {
     (void)sig;
+}
+
+static int wake_fd;
+
+static void *late_writer(void *arg)
+{
+    (void)arg;
+    usleep(20000);
+    write(wake_fd, "w", 1);
+    return NULL;
 }
 
 int main(void)
@@ -166,6 +178,35 @@ int main(void)
     struct itimerval it = {{0, 0}, {0, 50000}};
     setitimer(ITIMER_REAL, &it, NULL);
     CHECK_ERR(accept(l, NULL, NULL), EINTR, "blocking accept interrupted by a signal");
+
+    /* Waits that mix an idle host socket with a pipe, or end by time-out
+     * or signal. */
+    int p[2];
+    check(pipe(p) == 0, "pipe");
+    struct pollfd two[2] = {{l, POLLIN, 0}, {p[0], POLLIN, 0}};
+    check(poll(two, 2, 20) == 0, "poll: an idle socket and an empty pipe time out");
+    pthread_t th;
+    wake_fd = p[1];
+    pthread_create(&th, NULL, late_writer, NULL);
+    check(poll(two, 2, -1) == 1 && two[0].revents == 0 && two[1].revents == POLLIN,
+          "poll: woken by another thread's write to the pipe");
+    pthread_join(th, NULL);
+    read(p[0], buf, 1);
+    struct epoll_event pe = {.events = EPOLLIN, .data.u32 = 9};
+    int ep2 = epoll_create1(0);
+    epoll_ctl(ep2, EPOLL_CTL_ADD, l, &pe);
+    epoll_ctl(ep2, EPOLL_CTL_ADD, p[0], &pe);
+    pthread_create(&th, NULL, late_writer, NULL);
+    check(epoll_wait(ep2, out, 4, -1) == 1 && out[0].data.u32 == 9, "epoll: woken by another thread's write");
+    pthread_join(th, NULL);
+    read(p[0], buf, 1);
+    setitimer(ITIMER_REAL, &it, NULL);
+    CHECK_ERR(epoll_wait(ep2, out, 4, -1), EINTR, "epoll_wait on an idle socket interrupted by a signal");
+    setitimer(ITIMER_REAL, &it, NULL);
+    CHECK_ERR(poll(two, 1, -1), EINTR, "poll on an idle socket interrupted by a signal");
+    close(ep2);
+    close(p[0]);
+    close(p[1]);
     close(l);
     close(ep);
     (void)port;

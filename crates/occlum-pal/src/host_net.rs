@@ -387,32 +387,12 @@ impl HostSocket {
     /// `EINTR` when the calling thread is interrupted
     /// ([`crate::trap::interrupt`]).
     pub fn wait(&self, write: bool, timeout: Option<Duration>) -> Result<bool, Errno> {
-        let mut pfd = libc::pollfd {
+        let mut pfd = [libc::pollfd {
             fd: self.fd,
             events: if write { libc::POLLOUT } else { libc::POLLIN },
             revents: 0,
-        };
-        let ts = timeout.map(|t| libc::timespec {
-            tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-            tv_nsec: t.subsec_nanos() as libc::c_long,
-        });
-        let ts_ptr = ts
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: reads the calling thread's mask into a local set, then edits it.
-        let mask = unsafe {
-            let mut cur: libc::sigset_t = std::mem::zeroed();
-            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur);
-            libc::sigdelset(&mut cur, crate::trap::SIG_INTERRUPT);
-            cur
-        };
-        // SAFETY: `pfd`, `ts_ptr` (null or a valid timespec) and `mask` are
-        // valid for the call.
-        let rc = unsafe { libc::ppoll(&mut pfd, 1, ts_ptr, &mask) };
-        if rc < 0 {
-            return Err(Errno::last());
-        }
-        Ok(rc > 0)
+        }];
+        Ok(crate::host_poll::ppoll_interruptible(&mut pfd, timeout)? > 0)
     }
 }
 

@@ -24,6 +24,7 @@ pub mod errno;
 pub mod host;
 pub mod host_fs;
 pub mod host_net;
+pub mod host_poll;
 pub mod sealed;
 pub mod thread;
 pub mod trap;

@@ -100,11 +100,12 @@ impl Epoll {
         }
     }
 
-    /// The files of the interest list (to wait on their queues).
-    pub fn files(&self) -> Vec<FileRef> {
+    /// The files of the interest list (to wait on their queues), each with
+    /// the events it is watched for (none once a one-shot interest fired).
+    pub fn files(&self) -> Vec<(FileRef, u32)> {
         lock(&self.interests)
             .values()
-            .filter_map(|i| i.file.upgrade())
+            .filter_map(|i| Some((i.file.upgrade()?, if i.armed { i.events } else { 0 })))
             .collect()
     }
 

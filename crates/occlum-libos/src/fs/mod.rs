@@ -151,10 +151,10 @@ pub trait File: Any + Send + Sync {
         Vec::new()
     }
 
-    /// Whether readiness comes from the host, so waiting for it means polling
-    /// again from time to time (no LibOS queue is woken).
-    fn polls_host(&self) -> bool {
-        false
+    /// The host descriptor whose readiness is this file's, if readiness
+    /// comes from the host (no LibOS queue is woken): waits watch it there.
+    fn host_readiness_fd(&self) -> Option<i32> {
+        None
     }
 
     /// Terminal attributes (`TCGETS`), for terminals only.

@@ -1,37 +1,46 @@
 //! Waiting for files to become ready: the common part of `poll`, `select`
 //! and `epoll_wait`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use occlum_pal::host_poll::{POLL_IN, POLL_OUT};
+
+use super::epoll::{EPOLLIN, EPOLLOUT};
 use super::FileRef;
-use crate::process::wait_event;
+use crate::process::wait_event_or_host;
 use crate::{Errno, Result};
 
-/// How often files whose readiness comes from the host are polled again.
-const HOST_REPOLL: Duration = Duration::from_millis(10);
-
 /// Blocks until `check` gives a value, or `deadline` passes (`Ok(None)`), or
-/// the thread is interrupted (`EINTR`). The thread sleeps on the wait queues
-/// of `files`; files polled on the host are checked every few milliseconds.
+/// the thread is interrupted (`EINTR`). `files` are the files watched, each
+/// with the events wanted (`EPOLLIN`, `EPOLLOUT`; errors and hang-ups always
+/// count): the thread sleeps on their wait queues and, for files whose
+/// readiness comes from the host, on their host descriptors.
 pub fn wait_until_ready<T>(
-    files: &[FileRef],
+    files: &[(FileRef, u32)],
     deadline: Option<Instant>,
-    mut check: impl FnMut() -> Result<Option<T>>,
+    check: impl FnMut() -> Result<Option<T>>,
 ) -> Result<Option<T>> {
-    let queues: Vec<_> = files.iter().flat_map(|f| f.poll_queues()).collect();
-    let host = files.iter().any(|f| f.polls_host());
-    loop {
-        let step = if host {
-            let soon = Instant::now() + HOST_REPOLL;
-            Some(deadline.map_or(soon, |d| d.min(soon)))
-        } else {
-            deadline
-        };
-        match wait_event(&queues, step, &mut check) {
-            Ok(v) => return Ok(Some(v)),
-            Err(Errno::ETIMEDOUT) if deadline.is_none_or(|d| Instant::now() < d) => continue,
-            Err(Errno::ETIMEDOUT) => return Ok(None),
-            Err(e) => return Err(e),
-        }
+    let queues: Vec<_> = files.iter().flat_map(|(f, _)| f.poll_queues()).collect();
+    let host: Vec<(i32, i16)> = files
+        .iter()
+        .filter_map(|(f, ev)| {
+            let mut events = 0;
+            if ev & EPOLLIN != 0 {
+                events |= POLL_IN;
+            }
+            if ev & EPOLLOUT != 0 {
+                events |= POLL_OUT;
+            }
+            // Nothing wanted (a fired one-shot interest): not watched.
+            if events == 0 {
+                return None;
+            }
+            Some((f.host_readiness_fd()?, events))
+        })
+        .collect();
+    match wait_event_or_host(&queues, &host, deadline, check) {
+        Ok(v) => Ok(Some(v)),
+        Err(Errno::ETIMEDOUT) => Ok(None),
+        Err(e) => Err(e),
     }
 }

@@ -84,8 +84,8 @@ impl File for HostStdio {
         }
     }
 
-    fn polls_host(&self) -> bool {
-        true
+    fn host_readiness_fd(&self) -> Option<i32> {
+        Some(self.host_fd)
     }
 
     fn tcgets(&self) -> Result<[u8; 36]> {

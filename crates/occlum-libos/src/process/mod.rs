@@ -16,7 +16,9 @@ pub use table::{
     all_processes, alloc_pid, get_process, get_thread, live_threads, register_thread,
     unregister_thread, INIT_PID,
 };
-pub use thread::{current, set_current, wait_event, StartContext, Thread, VforkParent};
+pub use thread::{
+    current, set_current, wait_event, wait_event_or_host, StartContext, Thread, VforkParent,
+};
 pub use wait::{wait_child, ChildEvent, WaitFilter};
 
 use crate::fs::vfs::FsContext;

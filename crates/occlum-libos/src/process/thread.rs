@@ -278,6 +278,17 @@ pub fn current() -> Option<Arc<Thread>> {
 pub fn wait_event<T>(
     queues: &[&WaitQueue],
     deadline: Option<Instant>,
+    cond: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    wait_event_or_host(queues, &[], deadline, cond)
+}
+
+/// Like [`wait_event`], but also wakes when one of the host descriptors
+/// `host_fds` (with the `POLL_*` events wanted) is ready.
+pub fn wait_event_or_host<T>(
+    queues: &[&WaitQueue],
+    host_fds: &[(i32, i16)],
+    deadline: Option<Instant>,
     mut cond: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
     let thread = current().ok_or(Errno::ESRCH)?;
@@ -294,7 +305,16 @@ pub fn wait_event<T>(
         if thread.interrupted() {
             break Err(Errno::EINTR);
         }
-        if !waiter.park(deadline) {
+        let woken = if host_fds.is_empty() {
+            Ok(waiter.park(deadline))
+        } else {
+            waiter.park_host(host_fds, deadline)
+        };
+        let woken = match woken {
+            Ok(w) => w,
+            Err(e) => break Err(e),
+        };
+        if !woken {
             // One last look: the event may have come with the time-out.
             break match cond() {
                 Ok(Some(v)) => Ok(v),

@@ -3,8 +3,13 @@
 //! on the queue, check the condition, then park (see
 //! [`crate::process::wait_event`]).
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
+
+use occlum_pal::host_poll::{self, HostWaker};
+
+use crate::{Errno, Result};
 
 /// Locks `m`, ignoring poisoning (a panic in LibOS code is contained to the
 /// process that hit it; the data stays usable).
@@ -18,6 +23,9 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Waiter {
     woken: Mutex<bool>,
     cv: Condvar,
+    /// Wakes the thread while it waits in the host ([`Waiter::park_host`]).
+    host: OnceLock<HostWaker>,
+    in_host_wait: AtomicBool,
 }
 
 impl Waiter {
@@ -30,6 +38,42 @@ impl Waiter {
     pub fn wake(&self) {
         *lock(&self.woken) = true;
         self.cv.notify_one();
+        // Pairs with the fence in `park_host`: either the thread sees
+        // `woken`, or this sees it waiting in the host and wakes it there.
+        fence(Ordering::SeqCst);
+        if self.in_host_wait.load(Ordering::Relaxed) {
+            if let Some(h) = self.host.get() {
+                h.wake();
+            }
+        }
+    }
+
+    /// Parks until woken, until one of the host descriptors `fds` (with the
+    /// `POLL_*` events wanted) is ready, or until `deadline`; returns false
+    /// on time-out. A host interrupt of the thread also ends the wait.
+    pub fn park_host(&self, fds: &[(i32, i16)], deadline: Option<Instant>) -> Result<bool> {
+        let host = match self.host.get() {
+            Some(h) => h,
+            None => {
+                let _ = self.host.set(HostWaker::new()?);
+                self.host.get().ok_or(Errno::ENOMEM)?
+            }
+        };
+        self.in_host_wait.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let result = if std::mem::take(&mut *lock(&self.woken)) {
+            Ok(true)
+        } else {
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match host_poll::wait(fds, host, timeout) {
+                Ok(ready) => Ok(ready),
+                Err(Errno::EINTR) => Ok(true),
+                Err(e) => Err(e),
+            }
+        };
+        self.in_host_wait.store(false, Ordering::Relaxed);
+        *lock(&self.woken) = false;
+        result
     }
 
     /// Parks until woken or until `deadline`; returns false on time-out.

@@ -57,6 +57,18 @@ fn read_sigmask(addr: u64, size: u64) -> Result<Option<SigSet>> {
     Ok(Some(SigSet(user::read_u64(addr)?)))
 }
 
+/// The `EPOLLIN`/`EPOLLOUT` events that `poll` events `ev` ask for.
+fn wanted_of_poll(ev: u16) -> u32 {
+    let mut w = 0;
+    if ev & (POLLIN | POLLRDNORM) != 0 {
+        w |= EPOLLIN;
+    }
+    if ev & (POLLOUT | POLLWRNORM) != 0 {
+        w |= EPOLLOUT;
+    }
+    w
+}
+
 fn poll_revents(file: Option<&FileRef>, events: u16) -> u16 {
     let Some(f) = file else { return POLLNVAL };
     let e = events_of(f.poll());
@@ -103,7 +115,11 @@ fn do_poll(
             .map(|&(fd, _)| if fd < 0 { None } else { table.get(fd).ok() })
             .collect()
     };
-    let live: Vec<FileRef> = files.iter().flatten().cloned().collect();
+    let live: Vec<(FileRef, u32)> = entries
+        .iter()
+        .zip(&files)
+        .filter_map(|(&(_, ev), f)| Some((f.clone()?, wanted_of_poll(ev))))
+        .collect();
     let check = || {
         let revents: Vec<u16> = entries
             .iter()
@@ -194,7 +210,20 @@ fn do_select(
             }
         }
     }
-    let files: Vec<FileRef> = watched.iter().map(|(_, f)| f.clone()).collect();
+    let files: Vec<(FileRef, u32)> = watched
+        .iter()
+        .map(|(fd, f)| {
+            let bit = |s: &Vec<u64>| s[fd / 64] & (1 << (fd % 64)) != 0;
+            let mut wanted = 0;
+            if bit(&rset) {
+                wanted |= EPOLLIN;
+            }
+            if bit(&wset) {
+                wanted |= EPOLLOUT;
+            }
+            (f.clone(), wanted)
+        })
+        .collect();
     let words = nfds.div_ceil(64);
     let check = || {
         let (mut r, mut w, mut e) = (vec![0u64; words], vec![0u64; words], vec![0u64; words]);

@@ -227,7 +227,7 @@ impl File for InetSocket {
         }
     }
 
-    fn polls_host(&self) -> bool {
-        true
+    fn host_readiness_fd(&self) -> Option<i32> {
+        Some(self.host.raw_fd())
     }
 }
