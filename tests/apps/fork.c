@@ -1,8 +1,8 @@
 /* fork.c -- fork(2): the child sees a copy of the parent's memory and
  * descriptors, its changes (globals, heap, new mappings, the break) never
- * reach the parent, it can write to a pipe, exec a program, fork again, and
- * the parent collects each status. Args: argv[1] = the directory of the test
- * programs (for exec). Prints "ok ..." lines, then "all ok". */
+ * reach the parent, it can write to a pipe, exec a program, fork again, two
+ * children form a pipeline, and the parent collects each status.
+ * Args: argv[1] = the directory of the test programs (for exec). Prints "ok ..." lines, then "all ok". */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -100,6 +100,34 @@ int main(int argc, char **argv)
     }
     check_eq(wait_status(pid), 11, "a child forks a grandchild; each keeps its own memory");
     check(global == 1, "the parent's global is still 1");
+
+    /* A shell pipeline of two forked children, `producer | consumer`: the
+     * producer writes more than a pipe holds before the consumer exists. */
+    check(pipe(p) == 0, "pipe for a pipeline");
+    fflush(stdout);
+    pid_t producer = fork();
+    if (producer == 0) {
+        close(p[0]);
+        static char chunk[4096];
+        memset(chunk, 'x', sizeof chunk);
+        for (int i = 0; i < 64; i++)
+            if (write(p[1], chunk, sizeof chunk) != (ssize_t)sizeof chunk)
+                _exit(1);
+        _exit(0);
+    }
+    close(p[1]); /* as a shell does before it starts the consumer */
+    pid_t consumer = fork();
+    if (consumer == 0) {
+        static char in[65536];
+        long total = 0;
+        ssize_t n;
+        while ((n = read(p[0], in, sizeof in)) > 0)
+            total += n;
+        _exit(total == 64 * 4096 ? 0 : 1);
+    }
+    close(p[0]);
+    check_eq(wait_status(producer), 0, "a pipeline's producer writes 256 KiB");
+    check_eq(wait_status(consumer), 0, "and its consumer reads all of it");
     free(heap);
     return check_done();
 }

@@ -24,5 +24,9 @@ x=$(echo inner | tr a-z A-Z); echo "subst $x"
 echo to-file > out.txt; echo appended >> out.txt; cat < out.txt
 ls nonexistent 2>/dev/null; echo "ls status $?"
 seq 1 20000 | grep 7 | wc -l
+# A builtin loop writing more than a pipe holds, into a pipeline and into a
+# command substitution (a forked shell that writes before its reader runs).
+i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i + 1)); done | wc -l
+big=$(i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i + 1)); done); echo "${#big}"
 rm -rf d d2 t.tar out.txt
 exit 4

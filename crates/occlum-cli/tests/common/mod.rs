@@ -50,10 +50,24 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
+    // A hang (a lost wake-up, a deadlock) fails the test instead of CI.
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let guard = std::thread::spawn(move || {
+        if finished.recv_timeout(HANG_LIMIT).is_err() {
+            eprintln!("still running after {HANG_LIMIT:?}: killed");
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    });
     let out = child.wait_with_output().expect("wait");
+    let _ = done.send(());
+    guard.join().unwrap();
     writer.join().unwrap();
     out
 }
+
+/// How long one program may run in a test before it is taken for hung.
+const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Runs `occlum` with `args` in `dir`, with a clean environment plus `env`.
 pub fn occlum_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {

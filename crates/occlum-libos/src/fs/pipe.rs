@@ -144,6 +144,15 @@ impl File for PipeReader {
     }
 }
 
+/// Whether a write to a full pipe may go in anyway: a `fork` child that has
+/// not exec'ed keeps its parent frozen (see `vm/snapshot.rs`), so the
+/// reader the parent would start next (the rest of a shell pipeline, the
+/// shell reading a command substitution) cannot drain the pipe; blocking
+/// would never end.
+fn beyond_capacity() -> bool {
+    crate::process::current().is_some_and(|t| t.has_frozen_fork_parent())
+}
+
 impl File for PipeWriter {
     fn write(&self, data: &[u8]) -> Result<usize> {
         if self.closed.load(Ordering::Acquire) {
@@ -162,20 +171,24 @@ impl File for PipeWriter {
                 if st.readers == 0 {
                     return Err(Errno::EPIPE);
                 }
-                let space = PIPE_CAPACITY - st.buf.len();
+                let space = PIPE_CAPACITY.saturating_sub(st.buf.len());
                 // Writes of at most PIPE_BUF bytes go in whole, never interleaved.
                 let need = if rest.len() <= PIPE_BUF {
                     rest.len()
                 } else {
                     1
                 };
-                if space >= need {
-                    let n = space.min(rest.len());
+                if space >= need || beyond_capacity() {
+                    let n = if space >= need {
+                        space.min(rest.len())
+                    } else {
+                        rest.len()
+                    };
                     let len = st.buf.len();
                     if st.buf.capacity() < PIPE_CAPACITY {
                         st.buf.reserve_exact(PIPE_CAPACITY - len);
                     }
-                    st.buf.extend(rest[..n].iter().copied());
+                    st.buf.extend(&rest[..n]);
                     drop(st);
                     pipe.readable.wake_all();
                     return Ok(Some(n));
@@ -209,7 +222,9 @@ impl File for PipeWriter {
     fn poll(&self) -> Readiness {
         let st = lock(&self.pipe.state);
         Readiness {
-            writable: st.readers == 0 || PIPE_CAPACITY - st.buf.len() >= PIPE_BUF,
+            writable: st.readers == 0
+                || PIPE_CAPACITY.saturating_sub(st.buf.len()) >= PIPE_BUF
+                || beyond_capacity(),
             error: st.readers == 0,
             ..Readiness::default()
         }

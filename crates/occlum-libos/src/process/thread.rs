@@ -237,6 +237,14 @@ impl Thread {
         lock(&self.vfork_parent).is_some()
     }
 
+    /// Whether this thread is a `fork` child that has not exec'ed or exited
+    /// yet: its parent stays frozen until then (see `vm/snapshot.rs`).
+    pub fn has_frozen_fork_parent(&self) -> bool {
+        lock(&self.vfork_parent)
+            .as_ref()
+            .is_some_and(|p| p.snapshot.is_some())
+    }
+
     /// Takes the suspended `vfork` parent, if this thread is a `vfork` child,
     /// ready to resume: after a `fork`, its memory is put back first (if
     /// that fails, the parent's process is ended).
