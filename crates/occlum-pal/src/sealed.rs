@@ -132,37 +132,21 @@ impl UserSpace {
         pages: &SealedPages,
         offset: usize,
     ) -> Result<(), Errno> {
-        if !addr.is_multiple_of(PAGE_SIZE)
-            || !len.is_multiple_of(PAGE_SIZE)
-            || !offset.is_multiple_of(PAGE_SIZE)
-            || !self.contains(addr, len)
-        {
+        self.check_pages(addr, len)?;
+        if !offset.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let covered = pages.len.next_multiple_of(PAGE_SIZE);
         if offset.checked_add(len).is_none_or(|e| e > covered) {
             return Err(Errno::EINVAL);
         }
-        if len == 0 {
-            return Ok(());
-        }
-        // SAFETY: the range was checked to lie inside the reserved region,
-        // which holds only user memory; the private mapping cannot change the
-        // sealed memfd.
-        let p = unsafe {
-            libc::mmap(
-                addr as *mut libc::c_void,
-                len,
-                prot as i32,
-                libc::MAP_PRIVATE | libc::MAP_FIXED,
-                pages.fd.as_raw_fd(),
-                offset as libc::off_t,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(Errno::ENOMEM);
-        }
-        Ok(())
+        self.mmap_fixed_from(
+            addr,
+            len,
+            prot as i32,
+            0,
+            Some((pages.fd.as_raw_fd(), offset)),
+        )
     }
 }
 

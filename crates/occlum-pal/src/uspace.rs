@@ -102,7 +102,7 @@ impl UserSpace {
         addr >= self.base && addr.checked_add(len).is_some_and(|e| e <= self.end())
     }
 
-    fn check_pages(&self, addr: usize, len: usize) -> Result<(), Errno> {
+    pub(crate) fn check_pages(&self, addr: usize, len: usize) -> Result<(), Errno> {
         if !addr.is_multiple_of(PAGE_SIZE)
             || !len.is_multiple_of(PAGE_SIZE)
             || !self.contains(addr, len)
@@ -127,19 +127,38 @@ impl UserSpace {
     }
 
     fn mmap_fixed(&self, addr: usize, len: usize, prot: i32, flags: i32) -> Result<(), Errno> {
+        self.mmap_fixed_from(addr, len, prot, flags, None)
+    }
+
+    /// Maps `[addr, addr+len)` (checked by the caller to be whole pages of
+    /// the region) privately, replacing what was there: zero pages, or the
+    /// pages of host descriptor `source.0` from offset `source.1`.
+    pub(crate) fn mmap_fixed_from(
+        &self,
+        addr: usize,
+        len: usize,
+        prot: i32,
+        flags: i32,
+        source: Option<(i32, usize)>,
+    ) -> Result<(), Errno> {
         if len == 0 {
             return Ok(());
         }
+        let (fd, offset, anon) = match source {
+            Some((fd, offset)) => (fd, offset as libc::off_t, 0),
+            None => (-1, 0, libc::MAP_ANONYMOUS),
+        };
         // SAFETY: the range was checked to lie inside the reserved region, which
-        // holds only user memory, never LibOS data.
+        // holds only user memory, never LibOS data; a private mapping of a
+        // descriptor never changes the file.
         let p = unsafe {
             libc::mmap(
                 addr as *mut libc::c_void,
                 len,
                 prot,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | flags,
-                -1,
-                0,
+                libc::MAP_PRIVATE | anon | libc::MAP_FIXED | flags,
+                fd,
+                offset,
             )
         };
         if p == libc::MAP_FAILED {

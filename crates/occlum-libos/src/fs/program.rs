@@ -29,12 +29,11 @@ struct SealedCache {
 }
 
 /// A program file's contents.
-#[derive(Clone)]
 pub enum ProgramBytes {
     /// A file that cannot change: sealed, and mapped rather than copied.
     Sealed(Arc<SealedPages>),
     /// A file that may change: a private copy.
-    Owned(Arc<Vec<u8>>),
+    Owned(Vec<u8>),
 }
 
 impl ProgramBytes {
@@ -69,8 +68,10 @@ pub struct ProgramFile {
 /// The sealed contents of regular file `inode` if its bytes cannot change
 /// while the LibOS runs (a file of the read-only image); `None` otherwise.
 /// Each such file is read (and verified) once, and every process that runs
-/// or maps it shares the same pages.
-pub fn sealed_file(inode: &InodeRef) -> Result<Option<Arc<SealedPages>>> {
+/// or maps it shares the same pages. A file not sealed yet is read whole
+/// only if `wanted` bytes of it are at least half of it (so that mapping a
+/// page of a large data file does not read all of it).
+pub fn sealed_file(inode: &InodeRef, wanted: u64) -> Result<Option<Arc<SealedPages>>> {
     static CACHE: Mutex<Option<SealedCache>> = Mutex::new(None);
     let source = if inode.fs().read_only() {
         inode.clone()
@@ -92,7 +93,7 @@ pub fn sealed_file(inode: &InodeRef) -> Result<Option<Arc<SealedPages>>> {
         return Ok(Some(hit.clone()));
     }
     let size = source.metadata()?.size;
-    if size > MAX_SEALED_FILE {
+    if size > MAX_SEALED_FILE || wanted.saturating_mul(2) < size {
         return Ok(None);
     }
     let bytes = read_all(&source, size as usize)?;
@@ -145,9 +146,9 @@ pub fn read_program(cwd: &Location, path: &[u8]) -> Result<ProgramFile> {
     if st.size > MAX_PROGRAM_SIZE {
         return Err(Errno::ENOMEM);
     }
-    let bytes = match sealed_file(inode)? {
+    let bytes = match sealed_file(inode, st.size)? {
         Some(sealed) => ProgramBytes::Sealed(sealed),
-        None => ProgramBytes::Owned(Arc::new(read_all(inode, st.size as usize)?)),
+        None => ProgramBytes::Owned(read_all(inode, st.size as usize)?),
     };
     Ok(ProgramFile {
         bytes,

@@ -201,29 +201,21 @@ fn do_select(
         read_fdset(a[3], nfds)?,
     );
     let mut watched: Vec<(usize, FileRef)> = Vec::new();
+    // Each watched file with the events a wait watches it for.
+    let mut files: Vec<(FileRef, u32)> = Vec::new();
     {
         let table = ctx.process().files();
         for fd in 0..nfds {
             let bit = |s: &Vec<u64>| s[fd / 64] & (1 << (fd % 64)) != 0;
             if bit(&rset) || bit(&wset) || bit(&eset) {
-                watched.push((fd, table.get(fd as Fd)?));
+                let f = table.get(fd as Fd)?;
+                let wanted =
+                    if bit(&rset) { EPOLLIN } else { 0 } | if bit(&wset) { EPOLLOUT } else { 0 };
+                files.push((f.clone(), wanted));
+                watched.push((fd, f));
             }
         }
     }
-    let files: Vec<(FileRef, u32)> = watched
-        .iter()
-        .map(|(fd, f)| {
-            let bit = |s: &Vec<u64>| s[fd / 64] & (1 << (fd % 64)) != 0;
-            let mut wanted = 0;
-            if bit(&rset) {
-                wanted |= EPOLLIN;
-            }
-            if bit(&wset) {
-                wanted |= EPOLLOUT;
-            }
-            (f.clone(), wanted)
-        })
-        .collect();
     let words = nfds.div_ceil(64);
     let check = || {
         let (mut r, mut w, mut e) = (vec![0u64; words], vec![0u64; words], vec![0u64; words]);

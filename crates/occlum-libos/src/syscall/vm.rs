@@ -117,7 +117,7 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     let sealed = if shared {
         None
     } else {
-        crate::fs::program::sealed_file(&inode)?
+        crate::fs::program::sealed_file(&inode, len as u64)?
     };
     with_vm(ctx, |vm| {
         let addr = vm.map(placement, len, PROT_READ | PROT_WRITE)?;
