@@ -24,8 +24,6 @@ macro_rules! differential_tests {
     };
 }
 
-const EXCLUSIVE: &[(&str, &str)] = &[("OCCLUM_SUD_MODE", "exclusive")];
-
 differential_tests! {
     hello: "hello", ["world", "two words"], b"",
         |o| assert_eq!(o.stdout, "Hello, world!\nworld\ntwo words\n");

@@ -31,6 +31,37 @@ differential_tests! {
     dev: "fs_dev", ["@TMP@"], |o| all_ok(o);
     errors_ramfs: "fs_errors", ["@TMP@"], |o| all_ok(o);
     errors_hostfs: "fs_errors", ["@HOSTTMP@"], |o| all_ok(o);
+    sparse_ramfs: "fs_sparse", ["@TMP@"], |o| all_ok(o);
+    sparse_hostfs: "fs_sparse", ["@HOSTTMP@"], |o| all_ok(o);
+}
+
+/// Differs from Linux on purpose (natively the disk would fill): the
+/// contents of a ramfs count against `resource_limits.kernel_space_heap_size`,
+/// or against the mount's own `options.size`; past it, writes fail with
+/// ENOSPC, the LibOS lives on, and unlinking gives the space back.
+#[test]
+fn ramfs_contents_are_bounded_by_the_memory_budget() {
+    let (_tmp, dir) = instance_with(&["fs_sparse"], &[]);
+    let config = dir.join("Occlum.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    json["resource_limits"]["kernel_space_heap_size"] = "16MB".into();
+    json["mount"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"target": "/small", "type": "ramfs", "options": {"size": "3MB"}}));
+    std::fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    std::fs::create_dir_all(dir.join("image/small")).unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    for target in ["/tmp", "/small"] {
+        let out = occlum_in(&dir, &["run", "/bin/musl/fs_sparse", "fill", target], &[]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.ends_with("all ok\n") && out.status.success(),
+            "{target}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// hostfs never reaches outside its source directory: `..` at its root is

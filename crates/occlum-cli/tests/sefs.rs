@@ -153,6 +153,31 @@ fn tampering_is_detected() {
         "hello"
     );
 
+    // Both superblocks wiped, or the file cut short: refused with the
+    // file's name, and the file left exactly as it was, never formatted over.
+    let mut wiped = pristine.clone();
+    wiped[0] ^= 0x40;
+    wiped[4096] ^= 0x40;
+    for damaged in [wiped, pristine[..8191].to_vec(), pristine[..100].to_vec()] {
+        fs::write(&sefs, &damaged).unwrap();
+        let get = run(&dir, &["/bin/musl/fsrec", "get", "/root/f"]);
+        assert!(!get.status.success(), "a damaged root must be refused");
+        assert!(
+            stderr(&get).contains("sefs.img") && stderr(&get).contains("nothing was changed"),
+            "{}",
+            stderr(&get)
+        );
+        assert!(
+            fs::read(&sefs).unwrap() == damaged,
+            "the damaged file was changed"
+        );
+    }
+    fs::write(&sefs, &pristine).unwrap();
+    assert_eq!(
+        stdout(&run(&dir, &["/bin/musl/fsrec", "get", "/root/f"])),
+        "hello"
+    );
+
     // The image: a flipped byte in a program's data makes reading it fail
     // with EIO; the other files still read.
     let image = dir.join("build/mount/__ROOT/image.bin");

@@ -352,6 +352,10 @@ pub struct MountOptions {
     /// Page cache size of a cached file system (Occlum option).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_size: Option<ByteSize>,
+    /// ramfs: most bytes of file contents it holds (`ENOSPC` past it); without
+    /// it, its contents count against `resource_limits.kernel_space_heap_size`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<ByteSize>,
     /// Disk size of a disk-backed file system (Occlum option).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_size: Option<ByteSize>,

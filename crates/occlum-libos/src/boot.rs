@@ -26,6 +26,9 @@ pub struct BootConfig {
     pub user_space_size: usize,
     /// Stack size of the LibOS code serving each thread's syscalls.
     pub kernel_stack_size: usize,
+    /// Bytes of LibOS memory guests may make the LibOS hold (ramfs contents,
+    /// pipe buffers): `resource_limits.kernel_space_heap_size`.
+    pub kernel_heap_size: u64,
     /// Stack size of a new process.
     pub stack_size: usize,
     /// Maximum `brk` heap of a new process.
@@ -143,6 +146,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     install_panic_hook();
     start_signal_forwarder();
     crate::syscall::set_injected_panic(cfg.inject_panic_at_syscall);
+    crate::budget::kernel().set_limit(cfg.kernel_heap_size);
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
     fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
     let root = fs::vfs::root().map_err(|e| platform("the root file system", e))?;

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod boot;
+pub mod budget;
 pub mod fs;
 pub mod keys;
 pub mod loader;

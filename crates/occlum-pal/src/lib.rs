@@ -9,7 +9,8 @@
 //!   the only way to run user code;
 //! * [`trap`]: the signal handlers that turn trapped `syscall` instructions and CPU
 //!   faults of user code into calls of the LibOS's registered trap handler, with a
-//!   safe view of the user's registers ([`trap::TrapFrame`]);
+//!   safe view of the user's registers ([`trap::TrapFrame`]) and of their FPU and
+//!   vector state in Linux's signal-frame layout ([`xstate`]);
 //! * [`uspace`]: the user-space region reserved at start, page mapping inside it,
 //!   and fault-tolerant copies between LibOS memory and user memory;
 //! * [`sealed`]: immutable program pages shared by every process that maps them;
@@ -29,5 +30,6 @@ pub mod sealed;
 pub mod thread;
 pub mod trap;
 pub mod uspace;
+pub mod xstate;
 
 pub use errno::Errno;

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use crate::arch;
 use crate::errno::Errno;
 use crate::thread::with_current_block;
+use crate::xstate;
 
 /// The LibOS's handler for traps from user code.
 pub type TrapHandler = fn(&mut TrapFrame<'_>);
@@ -87,10 +88,7 @@ const _: () = {
     assert!(std::mem::offset_of!(UserRegs, rip) == 128);
 };
 
-/// Size of the legacy FPU/SSE state (`FXSAVE` area).
-pub const FXSAVE_SIZE: usize = 512;
-/// MXCSR bits user code may set (flags, masks, rounding, FZ, DAZ).
-const MXCSR_VALID: u32 = 0xffff;
+pub use crate::xstate::FXSAVE_SIZE;
 
 /// The host signal the PAL uses to interrupt a thread running user code
 /// (see [`interrupt`]).
@@ -214,35 +212,62 @@ impl TrapFrame<'_> {
         }
     }
 
-    /// The legacy (FXSAVE-format) part of the user's FPU and SSE state: x87
-    /// registers, MXCSR, XMM0-15. All zeros if the kernel gave none.
-    pub fn fpu_state(&self) -> [u8; FXSAVE_SIZE] {
-        let mut out = [0u8; FXSAVE_SIZE];
-        let p = self.uc.uc_mcontext.fpregs;
-        if !p.is_null() {
-            // SAFETY: the kernel's fpregs pointer refers to the FPU state it
-            // saved in this signal frame, at least FXSAVE_SIZE bytes long.
-            unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), out.as_mut_ptr(), FXSAVE_SIZE) };
+    /// The host kernel's saved copy of the user's FPU and vector state, in
+    /// Linux's signal-frame layout ([`crate::xstate`]): the whole XSAVE area
+    /// when the kernel saved one (its `FP_XSTATE_MAGIC1` and `MAGIC2` in
+    /// place), else the FXSAVE area; `None` if the kernel gave none.
+    fn kernel_fpu_area(&mut self) -> Option<&mut [u8]> {
+        let p = self.uc.uc_mcontext.fpregs.cast::<u8>();
+        if p.is_null() {
+            return None;
         }
-        out
+        // SAFETY: the kernel's fpregs pointer refers to the FPU state it saved
+        // in this signal frame, at least FXSAVE_SIZE bytes long, which nothing
+        // else references while the handler runs.
+        let legacy = unsafe { std::slice::from_raw_parts(p, xstate::FXSAVE_SIZE) };
+        let size = match xstate::extent(legacy) {
+            Some((size, _)) => {
+                let mut magic2 = [0u8; 4];
+                // SAFETY: an area whose software bytes carry MAGIC1 is followed
+                // by MAGIC2 at `size` (Linux's `extended_size` = size + 4).
+                unsafe { std::ptr::copy_nonoverlapping(p.add(size), magic2.as_mut_ptr(), 4) };
+                if u32::from_le_bytes(magic2) == xstate::FP_XSTATE_MAGIC2 {
+                    size
+                } else {
+                    xstate::FXSAVE_SIZE
+                }
+            }
+            None => xstate::FXSAVE_SIZE,
+        };
+        // SAFETY: as above; `size` bytes are the kernel's area, checked by
+        // both magic numbers when larger than the FXSAVE area.
+        Some(unsafe { std::slice::from_raw_parts_mut(p, size) })
     }
 
-    /// Replaces the legacy FPU and SSE state the user code resumes with.
-    /// Reserved MXCSR bits are cleared (the kernel refuses them).
-    pub fn set_fpu_state(&mut self, state: &[u8; FXSAVE_SIZE]) {
-        let p = self.uc.uc_mcontext.fpregs;
-        if p.is_null() {
-            return;
+    /// The user's FPU and vector state in Linux's signal-frame layout: the
+    /// whole XSAVE area (x87, SSE, AVX, AVX-512, ...) with its software
+    /// bytes, or the 512-byte FXSAVE area on a kernel that saved only that.
+    /// All zeros (FXSAVE size) if the kernel gave none.
+    pub fn fpu_state(&mut self) -> Vec<u8> {
+        self.kernel_fpu_area()
+            .map_or_else(|| vec![0u8; xstate::FXSAVE_SIZE], |a| a.to_vec())
+    }
+
+    /// Sets the FPU and vector state the user code resumes with from `state`
+    /// (an FXSAVE area, or a whole XSAVE area as [`Self::fpu_state`] gives),
+    /// keeping what the host kernel needs to restore it
+    /// ([`xstate::merge_user_state`]).
+    pub fn set_fpu_state(&mut self, state: &[u8]) {
+        if let Some(area) = self.kernel_fpu_area() {
+            xstate::merge_user_state(area, state);
         }
-        let mut s = *state;
-        let mxcsr = u32::from_le_bytes([s[24], s[25], s[26], s[27]]) & MXCSR_VALID;
-        s[24..28].copy_from_slice(&mxcsr.to_le_bytes());
-        // Keep the kernel's MXCSR mask field.
-        // SAFETY: as in fpu_state; 28..32 is mxcsr_mask, left as the kernel wrote it.
-        unsafe {
-            let dst = p.cast::<u8>();
-            std::ptr::copy_nonoverlapping(s.as_ptr(), dst, 28);
-            std::ptr::copy_nonoverlapping(s.as_ptr().add(32), dst.add(32), FXSAVE_SIZE - 32);
+    }
+
+    /// Resumes user code with the initial FPU and vector state, as a signal
+    /// handler starts on Linux.
+    pub fn reset_fpu_state(&mut self) {
+        if let Some(area) = self.kernel_fpu_area() {
+            xstate::reset_user_state(area);
         }
     }
 

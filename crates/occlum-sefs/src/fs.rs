@@ -98,8 +98,15 @@ impl Fs {
         env: Arc<dyn Env>,
         opts: &Options,
     ) -> Result<Fs> {
-        if storage.len()? < SUPER_BLOCKS * BS {
+        let len = storage.len()?;
+        if len == 0 {
             return Err(Error::NotFormatted);
+        }
+        if len < SUPER_BLOCKS * BS {
+            return Err(corrupted(format!(
+                "the file holds {len} bytes, less than its {} bytes of superblocks (truncated)",
+                SUPER_BLOCKS * BS
+            )));
         }
         let crypto = Crypto::new(key, 1);
         let mut best: Option<Super> = None;
@@ -121,7 +128,11 @@ impl Fs {
         let sb = match best {
             Some(sb) => sb,
             None if any_magic => return Err(Error::BadKeyOrCorrupted),
-            None => return Err(Error::NotFormatted),
+            None => {
+                return Err(corrupted(
+                    "neither superblock is present, though the file is not empty (overwritten)",
+                ))
+            }
         };
         sb.validate()?;
         let reclaim = sb.orphans > 0;

@@ -30,9 +30,10 @@ impl Sefs {
         })
     }
 
-    /// Opens the file system in `storage` at its last commit. `NotFormatted` if
-    /// the storage holds none, `BadKeyOrCorrupted` for a wrong key or tampered
-    /// superblocks.
+    /// Opens the file system in `storage` at its last commit. `NotFormatted`
+    /// only if the storage is empty; `BadKeyOrCorrupted` for a wrong key or
+    /// tampered superblocks; `Corrupted` for a non-empty storage that is too
+    /// short or holds no superblock (never a reason to format over it).
     pub fn open(
         storage: Arc<dyn Storage>,
         key: [u8; 32],

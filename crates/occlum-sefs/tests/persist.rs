@@ -107,15 +107,17 @@ fn wrong_key_and_unformatted_storage() {
         Sefs::open(empty.clone(), KEY, TestEnv::new(3), Options::default()),
         Err(Error::NotFormatted)
     ));
+    // Only an empty storage counts as unformatted: a short or wiped one is
+    // damage, which a caller must never format over.
     empty.write_at(0, &[0u8; 100]).unwrap();
     assert!(matches!(
         Sefs::open(empty.clone(), KEY, TestEnv::new(3), Options::default()),
-        Err(Error::NotFormatted)
+        Err(Error::Corrupted(_))
     ));
     empty.write_at(0, &[0u8; 3 * 4096]).unwrap();
     assert!(matches!(
         Sefs::open(empty.clone(), KEY, TestEnv::new(3), Options::default()),
-        Err(Error::NotFormatted)
+        Err(Error::Corrupted(_))
     ));
     let fs = Sefs::format(empty.clone(), KEY, TestEnv::new(3), Options::default()).unwrap();
     assert!(fs.readdir(ROOT_INO).unwrap().is_empty());

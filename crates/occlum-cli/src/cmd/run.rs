@@ -158,7 +158,7 @@ fn mounts(id: &Identity, inst: &Instance) -> Result<Vec<MountSpec>> {
         root_hash: id.root_hash,
     };
     let writable = writable_layer(&config).map(|(source, temporary)| match temporary {
-        true => FsSpec::RamFs,
+        true => FsSpec::RamFs { size: None },
         false => FsSpec::Sefs {
             file: inst
                 .dir()
@@ -196,8 +196,10 @@ fn mounts(id: &Identity, inst: &Instance) -> Result<Vec<MountSpec>> {
                     read_only: false,
                 }
             }
-            FsType::RamFs => FsSpec::RamFs,
-            FsType::Sefs if m.options.temporary => FsSpec::RamFs,
+            FsType::RamFs => FsSpec::RamFs {
+                size: m.options.size.map(|s| s.0),
+            },
+            FsType::Sefs if m.options.temporary => FsSpec::RamFs { size: None },
             FsType::Sefs => FsSpec::Sefs {
                 file: inst
                     .dir()
@@ -280,6 +282,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
     let boot = BootConfig {
         user_space_size: config.resource_limits.user_space_size.0 as usize,
         kernel_stack_size: config.resource_limits.kernel_space_stack_size.0 as usize,
+        kernel_heap_size: config.resource_limits.effective_kernel_heap_max().0,
         stack_size: config.process.default_stack_size.0 as usize,
         heap_size: config.process.default_heap_size.0 as usize,
         max_threads: config.resource_limits.max_num_of_threads as usize,

@@ -308,17 +308,25 @@ pub fn differential(
     libos
 }
 
+/// The host environment that forces Syscall User Dispatch into exclusive
+/// mode (the mode kernels before 6.17 have).
+pub const EXCLUSIVE: &[(&str, &str)] = &[("OCCLUM_SUD_MODE", "exclusive")];
+
 /// Declares, for a program run with `args`, one differential test per libc
-/// (modules `glibc` and `musl`), plus extra checks on the (equal) outcome.
+/// (modules `glibc` and `musl`) and one per libc with Syscall User Dispatch
+/// in exclusive mode (`glibc_exclusive_sud`, `musl_exclusive_sud`), plus
+/// extra checks on the (equal) outcome.
 macro_rules! differential_tests {
     ($($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
-        differential_tests!(@mod glibc, "glibc"; $($test: $name, $args $(, |$o| $check)?;)*);
-        differential_tests!(@mod musl, "musl"; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod glibc, "glibc", &[]; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod musl, "musl", &[]; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod glibc_exclusive_sud, "glibc", EXCLUSIVE; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod musl_exclusive_sud, "musl", EXCLUSIVE; $($test: $name, $args $(, |$o| $check)?;)*);
     };
-    (@mod $mod:ident, $libc:literal; $($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
+    (@mod $mod:ident, $libc:literal, $env:expr; $($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
         mod $mod {
             use super::*;
-            $(#[test] fn $test() { let _o = differential($libc, $name, &$args, b"", &[]); $({ let $o = &_o; $check; })? })*
+            $(#[test] fn $test() { let _o = differential($libc, $name, &$args, b"", $env); $({ let $o = &_o; $check; })? })*
         }
     };
 }

@@ -8,6 +8,7 @@ use super::imagefs::{self, ImageFs};
 use super::sefs::{self, SefsFs};
 use super::vfs::{self, FileSystem};
 use super::{devfs, hostfs, ramfs::RamFs, unionfs};
+use crate::budget::Budget;
 
 /// One file system to create.
 #[derive(Clone, Debug)]
@@ -19,8 +20,13 @@ pub enum FsSpec {
         /// Refuse changes (`EROFS`).
         read_only: bool,
     },
-    /// A file system in LibOS memory (`ramfs`).
-    RamFs,
+    /// A file system in LibOS memory (`ramfs`): its contents are charged to
+    /// a budget of `size` bytes of its own, or without one to the LibOS
+    /// kernel budget.
+    RamFs {
+        /// `options.size` of the mount.
+        size: Option<u64>,
+    },
     /// Device files (`devfs`).
     DevFs,
     /// Process information (`procfs`).
@@ -64,7 +70,10 @@ fn create(spec: &FsSpec) -> Result<Arc<dyn FileSystem>, String> {
                 .map_err(|e| format!("hostfs {}: {e}", source.display()))?;
             hostfs::file_system(fs)
         }
-        FsSpec::RamFs => RamFs::new(0o1777),
+        FsSpec::RamFs { size: None } => RamFs::new(0o1777),
+        FsSpec::RamFs { size: Some(n) } => {
+            RamFs::with_budget(0o1777, Budget::new("options.size of the ramfs mount", *n))
+        }
         FsSpec::DevFs => devfs::new(),
         FsSpec::ProcFs => super::procfs::new(),
         FsSpec::Image { file, root_hash } => imagefs::file_system(ImageFs::open(file, *root_hash)?),
@@ -99,7 +108,7 @@ pub fn mount_all(specs: &[MountSpec]) -> Result<(), String> {
 fn source_name(spec: &FsSpec) -> &'static str {
     match spec {
         FsSpec::HostFs { .. } => "hostfs",
-        FsSpec::RamFs => "ramfs",
+        FsSpec::RamFs { .. } => "ramfs",
         FsSpec::DevFs => "devfs",
         FsSpec::ProcFs => "proc",
         FsSpec::Image { .. } => "image",

@@ -93,7 +93,8 @@ fn errno(e: Error) -> Errno {
 
 impl SefsFs {
     /// Opens the encrypted file system in the host file `path` with `key`,
-    /// creating an empty one if the file is new or empty.
+    /// creating an empty one only if the file is new or empty: a damaged
+    /// file is refused, never formatted over.
     pub fn open(path: &Path, key: [u8; 32]) -> std::result::Result<Arc<SefsFs>, String> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
@@ -126,6 +127,12 @@ impl SefsFs {
             Err(Error::BadKeyOrCorrupted) => {
                 return Err(format!(
                     "cannot open the encrypted file system {}: wrong key (the instance was signed by another key, or built with another --image-key) or its data was altered",
+                    path.display()
+                ))
+            }
+            Err(e @ Error::Corrupted(_)) => {
+                return Err(format!(
+                    "cannot open the encrypted file system {}: {e}; nothing was changed: restore the file from a backup, or remove it to start with an empty file system",
                     path.display()
                 ))
             }

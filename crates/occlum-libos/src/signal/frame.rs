@@ -3,10 +3,14 @@
 //!
 //! Layout from the frame address: the return address (`sa_restorer`), the
 //! `ucontext` (flags, link, `stack_t`, the 256-byte `sigcontext`, the signal
-//! mask), then the 128-byte `siginfo`. The 512-byte FXSAVE-format FPU state
-//! sits above, 64-byte aligned, and `sigcontext.fpstate` points at it.
+//! mask), then the 128-byte `siginfo`. The FPU and vector state sits above,
+//! 64-byte aligned, and `sigcontext.fpstate` points at it: the whole XSAVE
+//! area (size and features as the CPU has them, `FP_XSTATE_MAGIC1` in its
+//! software bytes, `FP_XSTATE_MAGIC2` after it, `UC_FP_XSTATE` in
+//! `uc_flags`), or the FXSAVE area alone on a CPU without XSAVE.
 
-use occlum_pal::trap::{TrapFrame, UserRegs, FXSAVE_SIZE};
+use occlum_pal::trap::{TrapFrame, UserRegs};
+use occlum_pal::xstate::{self, FP_XSTATE_MAGIC2, FXSAVE_SIZE};
 
 use super::{SigAction, SigInfo, SigSet, SA_ONSTACK};
 use crate::process::Thread;
@@ -27,6 +31,11 @@ const SS_ONSTACK: i32 = 1;
 pub const SS_DISABLE: i32 = 2;
 const FLAG_TF: u64 = 0x100;
 const FLAG_DF: u64 = 0x400;
+/// `uc_flags`: the frame holds the extended (XSAVE) state.
+const UC_FP_XSTATE: u64 = 1;
+/// `uc_flags`: `sigcontext.ss` is meaningful, and restored as saved.
+const UC_SIGCONTEXT_SS: u64 = 2;
+const UC_STRICT_RESTORE_SS: u64 = 4;
 
 /// A thread's alternate signal stack (`sigaltstack`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,14 +119,6 @@ fn regs_from_sigcontext(w: &[u64; 18]) -> UserRegs {
     }
 }
 
-/// The FPU state a signal handler starts with (as after `fninit`, MXCSR default).
-fn clean_fpu_state() -> [u8; FXSAVE_SIZE] {
-    let mut s = [0u8; FXSAVE_SIZE];
-    s[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-    s[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
-    s
-}
-
 /// Builds the frame for `info` and makes user code resume in the handler of
 /// `action`, with `old_mask` to restore on return.
 pub fn setup(
@@ -133,13 +134,21 @@ pub fn setup(
     if action.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && !alt.on_stack(regs.rsp) {
         sp = alt.sp + alt.size;
     }
-    let fp_addr = sp.checked_sub(FXSAVE_SIZE as u64).ok_or(Errno::EFAULT)? & !63;
+    let mut fpu = frame.fpu_state();
+    let extended = xstate::extent(&fpu).is_some_and(|(size, _)| size == fpu.len());
+    if extended {
+        fpu.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+    }
+    let fp_addr = sp.checked_sub(fpu.len() as u64).ok_or(Errno::EFAULT)? & !63;
     let frame_addr = (fp_addr.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)? + 8) & !15;
     let frame_addr = frame_addr - 8;
 
     let mut b = vec![0u8; FRAME_SIZE as usize];
     b[0..8].copy_from_slice(&action.restorer.to_le_bytes());
     let uc = &mut b[UC_OFFSET as usize..(UC_OFFSET as usize + UCONTEXT_SIZE)];
+    let uc_flags =
+        UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | if extended { UC_FP_XSTATE } else { 0 };
+    uc[0..8].copy_from_slice(&uc_flags.to_le_bytes());
     uc[16..40].copy_from_slice(&alt.to_bytes(regs.rsp));
     let mc = &mut uc[MCONTEXT_OFFSET..MASK_OFFSET];
     for (i, w) in sigcontext_regs(&regs).iter().enumerate() {
@@ -152,7 +161,7 @@ pub fn setup(
     uc[MASK_OFFSET..MASK_OFFSET + 8].copy_from_slice(&old_mask.0.to_le_bytes());
     b[INFO_OFFSET as usize..].copy_from_slice(&info.to_bytes());
 
-    user::write_bytes(fp_addr, &frame.fpu_state())?;
+    user::write_bytes(fp_addr, &fpu)?;
     user::write_bytes(frame_addr, &b)?;
 
     let handler_regs = UserRegs {
@@ -166,7 +175,7 @@ pub fn setup(
         ..regs
     };
     frame.set_regs(&handler_regs);
-    frame.set_fpu_state(&clean_fpu_state());
+    frame.reset_fpu_state();
     Ok(())
 }
 
@@ -182,12 +191,9 @@ pub fn sigreturn(thread: &Thread, frame: &mut TrapFrame<'_>) -> Result<SigSet> {
         *v = u64::from_le_bytes(mc[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
     }
     let fp_addr = u64::from_le_bytes(mc[184..192].try_into().expect("8 bytes"));
-    let fpu = if fp_addr != 0 {
-        let mut s = [0u8; FXSAVE_SIZE];
-        user::read_into(fp_addr, &mut s)?;
-        Some(s)
-    } else {
-        None
+    let fpu = match fp_addr {
+        0 => None,
+        addr => Some(read_fpu_state(addr)?),
     };
     let mask = SigSet(u64::from_le_bytes(
         b[MASK_OFFSET..MASK_OFFSET + 8].try_into().expect("8 bytes"),
@@ -197,7 +203,7 @@ pub fn sigreturn(thread: &Thread, frame: &mut TrapFrame<'_>) -> Result<SigSet> {
     frame.set_regs(&regs_from_sigcontext(&w));
     match fpu {
         Some(s) => frame.set_fpu_state(&s),
-        None => frame.set_fpu_state(&clean_fpu_state()),
+        None => frame.reset_fpu_state(),
     }
     if !thread.altstack().on_stack(w[15])
         && (alt.flags & SS_DISABLE != 0 || alt.size >= super::frame::MIN_SIGSTKSZ)
@@ -208,6 +214,24 @@ pub fn sigreturn(thread: &Thread, frame: &mut TrapFrame<'_>) -> Result<SigSet> {
         });
     }
     Ok(mask)
+}
+
+/// The FPU state a handler left at `addr`, as Linux's sigreturn reads it:
+/// the whole XSAVE area when its software bytes and `FP_XSTATE_MAGIC2` say
+/// so, else only the FXSAVE area.
+fn read_fpu_state(addr: u64) -> Result<Vec<u8>> {
+    let mut legacy = vec![0u8; FXSAVE_SIZE];
+    user::read_into(addr, &mut legacy)?;
+    let Some((size, _)) = xstate::extent(&legacy) else {
+        return Ok(legacy);
+    };
+    let mut full = vec![0u8; size + 4];
+    user::read_into(addr, &mut full)?;
+    if full[size..] != FP_XSTATE_MAGIC2.to_le_bytes() {
+        return Ok(legacy);
+    }
+    full.truncate(size);
+    Ok(full)
 }
 
 /// Smallest alternate signal stack accepted (`MINSIGSTKSZ`).

@@ -6,12 +6,17 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use data::FileData;
+
 use super::vfs::{
     check_name, new_dev, DirEntry, FileSystem, FsStats, Inode, InodeRef, RenameFlags, SetMetadata,
 };
 use super::{FileType, Stat, Timespec};
+use crate::budget::{self, Budget};
 use crate::sync::lock;
 use crate::{Errno, Result};
+
+mod data;
 
 /// `RAMFS_MAGIC`.
 const RAMFS_MAGIC: u64 = 0x8584_58f6;
@@ -23,16 +28,24 @@ pub struct RamFs {
     dev: u64,
     next_ino: AtomicU64,
     root: Mutex<Option<Arc<RamInode>>>,
+    budget: Arc<Budget>,
     this: Weak<RamFs>,
 }
 
 impl RamFs {
-    /// A new, empty ramfs whose root has permission bits `perm`.
+    /// A new, empty ramfs whose root has permission bits `perm`, whose
+    /// file contents are charged to the LibOS kernel budget.
     pub fn new(perm: u32) -> Arc<RamFs> {
+        Self::with_budget(perm, budget::kernel().clone())
+    }
+
+    /// A new, empty ramfs whose file contents are charged to `budget`.
+    pub fn with_budget(perm: u32, budget: Arc<Budget>) -> Arc<RamFs> {
         let fs = Arc::new_cyclic(|this| RamFs {
             dev: new_dev(),
             next_ino: AtomicU64::new(1),
             root: Mutex::new(None),
+            budget,
             this: this.clone(),
         });
         let root = fs.new_inode(FileType::Directory, perm, 0, Content::Dir(BTreeMap::new()));
@@ -79,11 +92,17 @@ impl FileSystem for RamFs {
     }
 
     fn stats(&self) -> FsStats {
-        FsStats {
+        let limit = self.budget.limit();
+        let mut stats = FsStats {
             magic: RAMFS_MAGIC,
             block_size: 4096,
             ..FsStats::default()
+        };
+        if limit != u64::MAX {
+            stats.blocks = limit / 4096;
+            stats.free_blocks = limit.saturating_sub(self.budget.used()) / 4096;
         }
+        stats
     }
 }
 
@@ -99,7 +118,7 @@ struct Meta {
 }
 
 enum Content {
-    File(Vec<u8>),
+    File(FileData),
     Dir(BTreeMap<Vec<u8>, Arc<RamInode>>),
     Symlink(Vec<u8>),
     Other,
@@ -209,11 +228,14 @@ impl Inode for RamInode {
 
     fn metadata(&self) -> Result<Stat> {
         let fs = self.fs_arc()?;
-        let size = match &*lock(&self.content) {
-            Content::File(d) => d.len() as u64,
-            Content::Dir(e) => 4096.max(e.len() as u64 * 32),
-            Content::Symlink(t) => t.len() as u64,
-            Content::Other => 0,
+        let (size, held) = match &*lock(&self.content) {
+            Content::File(d) => (d.len(), d.allocated()),
+            Content::Dir(e) => {
+                let n = 4096.max(e.len() as u64 * 32);
+                (n, n)
+            }
+            Content::Symlink(t) => (t.len() as u64, t.len() as u64),
+            Content::Other => (0, 0),
         };
         let m = lock(&self.meta);
         Ok(Stat {
@@ -225,7 +247,7 @@ impl Inode for RamInode {
             rdev: m.rdev,
             size,
             blksize: 4096,
-            blocks: Some(size.div_ceil(4096) * 8),
+            blocks: Some(held.div_ceil(4096) * 8),
             uid: m.uid,
             gid: m.gid,
             atime: m.atime,
@@ -264,18 +286,13 @@ impl Inode for RamInode {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         match &*lock(&self.content) {
-            Content::File(d) => {
-                let start = (offset.min(d.len() as u64)) as usize;
-                let n = buf.len().min(d.len() - start);
-                buf[..n].copy_from_slice(&d[start..start + n]);
-                Ok(n)
-            }
+            Content::File(d) => Ok(d.read(offset, buf)),
             _ => Err(self.not_data()),
         }
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
-        {
+        let n = {
             let mut c = lock(&self.content);
             let Content::File(d) = &mut *c else {
                 return Err(self.not_data());
@@ -284,30 +301,26 @@ impl Inode for RamInode {
             if end > MAX_FILE_SIZE {
                 return Err(Errno::EFBIG);
             }
-            let (start, end) = (offset as usize, end as usize);
-            if d.len() < end {
-                d.resize(end, 0);
-            }
-            d[start..end].copy_from_slice(buf);
-        }
+            d.write(offset, buf)?
+        };
         self.touch(true);
-        Ok(buf.len())
+        Ok(n)
     }
 
     fn append(&self, buf: &[u8]) -> Result<(usize, u64)> {
-        let end = {
+        let (n, end) = {
             let mut c = lock(&self.content);
             let Content::File(d) = &mut *c else {
                 return Err(self.not_data());
             };
-            if d.len() as u64 + buf.len() as u64 > MAX_FILE_SIZE {
+            if d.len() + buf.len() as u64 > MAX_FILE_SIZE {
                 return Err(Errno::EFBIG);
             }
-            d.extend_from_slice(buf);
-            d.len() as u64
+            let n = d.write(d.len(), buf)?;
+            (n, d.len())
         };
         self.touch(true);
-        Ok((buf.len(), end))
+        Ok((n, end))
     }
 
     fn resize(&self, len: u64) -> Result<()> {
@@ -315,7 +328,7 @@ impl Inode for RamInode {
             return Err(Errno::EFBIG);
         }
         match &mut *lock(&self.content) {
-            Content::File(d) => d.resize(len as usize, 0),
+            Content::File(d) => d.set_len(len),
             _ => return Err(self.not_data()),
         }
         self.touch(true);
@@ -334,7 +347,7 @@ impl Inode for RamInode {
 
     fn create(&self, name: &[u8], kind: FileType, perm: u32, rdev: u64) -> Result<InodeRef> {
         let content = match kind {
-            FileType::Regular => Content::File(Vec::new()),
+            FileType::Regular => Content::File(FileData::new(self.fs_arc()?.budget.clone())),
             FileType::Directory => Content::Dir(BTreeMap::new()),
             FileType::Symlink => return Err(Errno::EINVAL),
             _ => Content::Other,

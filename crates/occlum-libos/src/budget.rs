@@ -1,0 +1,98 @@
+//! Memory budgets: memory that guests make the LibOS hold (ramfs pages, pipe
+//! buffers) is charged to a budget first, so a guest that asks for too much
+//! gets `ENOSPC`, `ENOMEM` or `EAGAIN`, as on Linux at its limits, instead of
+//! growing the host process without bound.
+//!
+//! The kernel budget is `resource_limits.kernel_space_heap_size` (its `_max`
+//! form when larger); a ramfs mount given `options.size` has a budget of its
+//! own instead.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+
+/// A limit on bytes held, and what is held now.
+#[derive(Debug)]
+pub struct Budget {
+    what: &'static str,
+    limit: AtomicU64,
+    used: AtomicU64,
+    warned: AtomicBool,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes; `what` names the configuration field that
+    /// sets it, for the log line when it runs out.
+    pub fn new(what: &'static str, limit: u64) -> Arc<Budget> {
+        Arc::new(Budget {
+            what,
+            limit: AtomicU64::new(limit),
+            used: AtomicU64::new(0),
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    /// Charges `bytes`; false (and nothing charged) when that would exceed
+    /// the limit.
+    pub fn try_charge(&self, bytes: u64) -> bool {
+        let limit = self.limit.load(Ordering::Relaxed);
+        let ok = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&n| n <= limit)
+            })
+            .is_ok();
+        if !ok && !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "LibOS memory budget exhausted ({} bytes in use of {limit}); raise {}",
+                self.used(),
+                self.what
+            );
+        }
+        ok
+    }
+
+    /// Returns `bytes` charged earlier.
+    pub fn uncharge(&self, bytes: u64) {
+        let prev = self.used.fetch_sub(bytes, Ordering::AcqRel);
+        debug_assert!(prev >= bytes, "budget uncharged more than it held");
+    }
+
+    /// Bytes charged now.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// The limit in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Sets the limit (at boot, from the configuration).
+    pub fn set_limit(&self, limit: u64) {
+        self.limit.store(limit, Ordering::Relaxed);
+    }
+}
+
+/// The LibOS kernel budget (unlimited until boot sets it).
+pub fn kernel() -> &'static Arc<Budget> {
+    static KERNEL: LazyLock<Arc<Budget>> =
+        LazyLock::new(|| Budget::new("resource_limits.kernel_space_heap_size", u64::MAX));
+    &KERNEL
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charges_up_to_the_limit_and_no_further() {
+        let b = Budget::new("test", 10);
+        assert!(b.try_charge(6));
+        assert!(!b.try_charge(5));
+        assert_eq!(b.used(), 6);
+        assert!(b.try_charge(4));
+        b.uncharge(10);
+        assert_eq!(b.used(), 0);
+        assert!(!b.try_charge(u64::MAX));
+    }
+}

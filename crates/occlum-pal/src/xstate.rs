@@ -1,0 +1,192 @@
+//! The user's FPU and vector state as Linux lays it out in a signal frame:
+//! the 512-byte FXSAVE area, whose software-reserved bytes 464..512 carry
+//! `struct _fpx_sw_bytes` (`FP_XSTATE_MAGIC1`, sizes, features), then the
+//! 64-byte XSAVE header and the extended components in the standard
+//! (uncompacted) format; `FP_XSTATE_MAGIC2` follows the area.
+//!
+//! The host kernel restores this state with `XRSTOR` on `rt_sigreturn` and
+//! kills the whole process when it does not load. So what user code supplies
+//! is merged into the kernel's own copy by [`merge_user_state`], which keeps
+//! every byte the kernel relies on (software bytes, header format, reserved
+//! MXCSR bits, components the user may not set) as the kernel wrote it.
+
+/// Size of the legacy FPU/SSE state (`FXSAVE` area).
+pub const FXSAVE_SIZE: usize = 512;
+/// Offset of `struct _fpx_sw_bytes` in the FXSAVE area.
+pub const SW_BYTES: usize = 464;
+/// Offset of the XSAVE header.
+pub const XSAVE_HEADER: usize = 512;
+/// Size of the FXSAVE area plus the XSAVE header.
+pub const XSAVE_MIN_SIZE: usize = XSAVE_HEADER + 64;
+/// `FP_XSTATE_MAGIC1`, at the start of the software bytes.
+pub const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+/// `FP_XSTATE_MAGIC2`, right after the XSAVE area.
+pub const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+/// Largest XSAVE area accepted (the largest user layout today, with AMX
+/// tiles, is about 11 KiB).
+pub const XSTATE_MAX_SIZE: usize = 64 * 1024;
+/// Components user code may set through a signal frame: x87, SSE, AVX and
+/// the AVX-512 state (opmask, ZMM upper halves, high ZMM). Others (PKRU
+/// above all: it guards every page, the LibOS's included) keep their values.
+pub const USER_XFEATURES: u64 = 0b1110_0111;
+/// The x87 and SSE components, the FXSAVE part.
+const LEGACY_XFEATURES: u64 = 0b11;
+const MXCSR: usize = 24;
+const MXCSR_MASK: usize = 28;
+/// `MXCSR` mask when the CPU reports none (all but DAZ).
+const MXCSR_DEFAULT_MASK: u32 = 0xffbf;
+
+fn get_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn get_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn put_u64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The extent of the XSAVE area that starts with `fxsave` (its first 512
+/// bytes) according to its software bytes: `Some((xstate_size, xfeatures))`
+/// when they carry `FP_XSTATE_MAGIC1` and a plausible size, else `None` (an
+/// FXSAVE-only area). `FP_XSTATE_MAGIC2` is the caller's to check.
+pub fn extent(fxsave: &[u8]) -> Option<(usize, u64)> {
+    if fxsave.len() < FXSAVE_SIZE || get_u32(fxsave, SW_BYTES) != FP_XSTATE_MAGIC1 {
+        return None;
+    }
+    let extended = get_u32(fxsave, SW_BYTES + 4) as usize;
+    let xfeatures = get_u64(fxsave, SW_BYTES + 8);
+    let size = get_u32(fxsave, SW_BYTES + 16) as usize;
+    let plausible = (XSAVE_MIN_SIZE..=XSTATE_MAX_SIZE).contains(&size)
+        && extended == size + 4
+        && xfeatures & LEGACY_XFEATURES == LEGACY_XFEATURES;
+    plausible.then_some((size, xfeatures))
+}
+
+/// Merges the state user code supplied, `user` (an FXSAVE area, or a whole
+/// XSAVE area in the layout of `kernel`), into `kernel`, the area the host
+/// kernel saved and will restore. What the kernel relies on stays its own:
+/// the software bytes, MXCSR's reserved bits, the header's format and
+/// reserved fields, and components outside [`USER_XFEATURES`]. An FXSAVE-only
+/// `user` sets x87 and SSE and puts the other user components in their
+/// initial state, as Linux does for such a frame.
+pub fn merge_user_state(kernel: &mut [u8], user: &[u8]) {
+    if kernel.len() < FXSAVE_SIZE || user.len() < FXSAVE_SIZE {
+        return;
+    }
+    let mask = match get_u32(kernel, MXCSR_MASK) {
+        0 => MXCSR_DEFAULT_MASK,
+        m => m,
+    };
+    let mxcsr = get_u32(user, MXCSR) & mask;
+    kernel[..MXCSR].copy_from_slice(&user[..MXCSR]);
+    kernel[MXCSR..MXCSR + 4].copy_from_slice(&mxcsr.to_le_bytes());
+    kernel[MXCSR_MASK + 4..SW_BYTES].copy_from_slice(&user[MXCSR_MASK + 4..SW_BYTES]);
+    let Some((size, xfeatures)) = extent(kernel) else {
+        return;
+    };
+    if kernel.len() < size {
+        return;
+    }
+    let settable = USER_XFEATURES & xfeatures;
+    let kernel_bv = get_u64(kernel, XSAVE_HEADER);
+    let user_bv = if user.len() >= size {
+        kernel[XSAVE_MIN_SIZE..size].copy_from_slice(&user[XSAVE_MIN_SIZE..size]);
+        get_u64(user, XSAVE_HEADER)
+    } else {
+        LEGACY_XFEATURES
+    };
+    put_u64(
+        kernel,
+        XSAVE_HEADER,
+        (kernel_bv & !settable) | (user_bv & settable),
+    );
+    // The standard format, no compaction; the rest of the header reserved.
+    kernel[XSAVE_HEADER + 8..XSAVE_MIN_SIZE].fill(0);
+}
+
+/// Puts the user components of `kernel` in their initial state, as Linux
+/// does for a signal handler: x87 control word 0x37f, MXCSR 0x1f80, all
+/// registers zero.
+pub fn reset_user_state(kernel: &mut [u8]) {
+    let mut clean = [0u8; FXSAVE_SIZE];
+    clean[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    clean[MXCSR..MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
+    let mut user = clean.to_vec();
+    if let Some((size, _)) = extent(kernel) {
+        // A full area with every user component in its initial state.
+        user.resize(size, 0);
+    }
+    merge_user_state(kernel, &user);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel-like area: magic, size `size`, features `xf`, header bits `bv`.
+    fn area(size: usize, xf: u64, bv: u64) -> Vec<u8> {
+        let mut a = vec![0u8; size];
+        a[MXCSR_MASK..MXCSR_MASK + 4].copy_from_slice(&0xffffu32.to_le_bytes());
+        a[SW_BYTES..SW_BYTES + 4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+        a[SW_BYTES + 4..SW_BYTES + 8].copy_from_slice(&(size as u32 + 4).to_le_bytes());
+        put_u64(&mut a, SW_BYTES + 8, xf);
+        a[SW_BYTES + 16..SW_BYTES + 20].copy_from_slice(&(size as u32).to_le_bytes());
+        put_u64(&mut a, XSAVE_HEADER, bv);
+        a
+    }
+
+    #[test]
+    fn extent_needs_magic_and_consistent_sizes() {
+        assert_eq!(extent(&area(832, 0x7, 0x7)), Some((832, 0x7)));
+        assert_eq!(extent(&[0u8; 512]), None);
+        let mut bad = area(832, 0x7, 0x7);
+        bad[SW_BYTES + 4] ^= 1;
+        assert_eq!(extent(&bad), None);
+        assert_eq!(extent(&area(100, 0x7, 0x7)[..]), None);
+    }
+
+    #[test]
+    fn merge_keeps_what_the_kernel_relies_on() {
+        let mut kernel = area(832, 0x207, 0x203);
+        kernel[600] = 0xaa;
+        let mut user = area(832, 0xffff, u64::MAX);
+        user[MXCSR..MXCSR + 4].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
+        user[SW_BYTES..FXSAVE_SIZE].fill(0x55);
+        user[XSAVE_HEADER + 8] = 0x80;
+        user[600] = 0xbb;
+        user[40] = 0x11;
+        merge_user_state(&mut kernel, &user);
+        assert_eq!(
+            get_u32(&kernel, MXCSR),
+            0xffff,
+            "reserved MXCSR bits cleared"
+        );
+        assert_eq!(get_u32(&kernel, SW_BYTES), FP_XSTATE_MAGIC1);
+        assert_eq!(get_u64(&kernel, XSAVE_HEADER), 0x207, "AVX set, PKRU kept");
+        assert!(kernel[XSAVE_HEADER + 8..XSAVE_MIN_SIZE]
+            .iter()
+            .all(|&b| b == 0));
+        assert_eq!((kernel[600], kernel[40]), (0xbb, 0x11));
+    }
+
+    #[test]
+    fn fxsave_only_user_state_resets_the_upper_components() {
+        let mut kernel = area(832, 0x7, 0x7);
+        merge_user_state(&mut kernel, &[0u8; FXSAVE_SIZE]);
+        assert_eq!(get_u64(&kernel, XSAVE_HEADER), 0x3);
+    }
+
+    #[test]
+    fn reset_gives_initial_control_words_and_no_components() {
+        let mut kernel = area(832, 0x7, 0x7);
+        kernel[200] = 9;
+        reset_user_state(&mut kernel);
+        assert_eq!(u16::from_le_bytes([kernel[0], kernel[1]]), 0x37f);
+        assert_eq!(get_u32(&kernel, MXCSR), 0x1f80);
+        assert_eq!(kernel[200], 0);
+        assert_eq!(get_u64(&kernel, XSAVE_HEADER), 0);
+    }
+}

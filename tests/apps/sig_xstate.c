@@ -1,0 +1,166 @@
+/* sig_xstate.c -- signal delivery keeps the whole vector state (AVX's YMM
+ * upper halves included) of the interrupted code, and the signal frame holds
+ * it as Linux lays it out (UC_FP_XSTATE, FP_XSTATE_MAGIC1/2 around the XSAVE
+ * area), where a handler may change it:
+ *   sync:   100 signals raised by an inline `syscall` (tgkill) while
+ *           ymm0-15 hold values; the handler clobbers every YMM register.
+ *   async:  200 timer signals land in a loop that keeps values in ymm0-15.
+ *   edit:   the handler writes xmm2 and ymm3's upper half into the frame;
+ *           the interrupted code resumes with them. */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "check.h"
+
+#define UC_FP_XSTATE 1
+#define MAGIC1 0x46505853u
+#define MAGIC2 0x46505845u
+
+static uint8_t pattern[16][32] __attribute__((aligned(32)));
+static uint8_t after[16][32] __attribute__((aligned(32)));
+static volatile int signals;
+static volatile int bad_frames;
+static volatile int edit_mode;
+static unsigned avx_offset; /* of the YMM upper halves in the XSAVE area */
+
+#define LOAD_YMM(src)                                                          \
+    "vmovdqu 0(" src "), %%ymm0\n vmovdqu 32(" src "), %%ymm1\n"               \
+    "vmovdqu 64(" src "), %%ymm2\n vmovdqu 96(" src "), %%ymm3\n"              \
+    "vmovdqu 128(" src "), %%ymm4\n vmovdqu 160(" src "), %%ymm5\n"            \
+    "vmovdqu 192(" src "), %%ymm6\n vmovdqu 224(" src "), %%ymm7\n"            \
+    "vmovdqu 256(" src "), %%ymm8\n vmovdqu 288(" src "), %%ymm9\n"            \
+    "vmovdqu 320(" src "), %%ymm10\n vmovdqu 352(" src "), %%ymm11\n"          \
+    "vmovdqu 384(" src "), %%ymm12\n vmovdqu 416(" src "), %%ymm13\n"          \
+    "vmovdqu 448(" src "), %%ymm14\n vmovdqu 480(" src "), %%ymm15\n"
+#define STORE_YMM(dst)                                                         \
+    "vmovdqu %%ymm0, 0(" dst ")\n vmovdqu %%ymm1, 32(" dst ")\n"               \
+    "vmovdqu %%ymm2, 64(" dst ")\n vmovdqu %%ymm3, 96(" dst ")\n"              \
+    "vmovdqu %%ymm4, 128(" dst ")\n vmovdqu %%ymm5, 160(" dst ")\n"            \
+    "vmovdqu %%ymm6, 192(" dst ")\n vmovdqu %%ymm7, 224(" dst ")\n"            \
+    "vmovdqu %%ymm8, 256(" dst ")\n vmovdqu %%ymm9, 288(" dst ")\n"            \
+    "vmovdqu %%ymm10, 320(" dst ")\n vmovdqu %%ymm11, 352(" dst ")\n"          \
+    "vmovdqu %%ymm12, 384(" dst ")\n vmovdqu %%ymm13, 416(" dst ")\n"          \
+    "vmovdqu %%ymm14, 448(" dst ")\n vmovdqu %%ymm15, 480(" dst ")\n"
+#define YMM_CLOBBERS                                                           \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",    \
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
+__attribute__((target("avx"))) static void clobber_ymm(void)
+{
+    __asm__ volatile("vpcmpeqd %%ymm0, %%ymm0, %%ymm0\n"
+                     "vmovdqa %%ymm0, %%ymm1\n vmovdqa %%ymm0, %%ymm2\n"
+                     "vmovdqa %%ymm0, %%ymm3\n vmovdqa %%ymm0, %%ymm4\n"
+                     "vmovdqa %%ymm0, %%ymm5\n vmovdqa %%ymm0, %%ymm6\n"
+                     "vmovdqa %%ymm0, %%ymm7\n vmovdqa %%ymm0, %%ymm8\n"
+                     "vmovdqa %%ymm0, %%ymm9\n vmovdqa %%ymm0, %%ymm10\n"
+                     "vmovdqa %%ymm0, %%ymm11\n vmovdqa %%ymm0, %%ymm12\n"
+                     "vmovdqa %%ymm0, %%ymm13\n vmovdqa %%ymm0, %%ymm14\n"
+                     "vmovdqa %%ymm0, %%ymm15\n" ::: YMM_CLOBBERS);
+}
+
+static void on_signal(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    uint8_t *fp = (uint8_t *)uc->uc_mcontext.fpregs;
+    uint32_t magic1, size, magic2 = 0;
+    if (!fp || !(uc->uc_flags & UC_FP_XSTATE)) {
+        bad_frames++;
+    } else {
+        memcpy(&magic1, fp + 464, 4);
+        memcpy(&size, fp + 464 + 16, 4);
+        if (size >= 576 && size < 65536)
+            memcpy(&magic2, fp + size, 4);
+        if (magic1 != MAGIC1 || magic2 != MAGIC2)
+            bad_frames++;
+        else if (edit_mode) {
+            memset(fp + 160 + 2 * 16, 0x5a, 16);             /* xmm2 */
+            memset(fp + avx_offset + 3 * 16, 0xa5, 16);      /* ymm3 high */
+        }
+    }
+    clobber_ymm();
+    signals++;
+}
+
+static int same_as_pattern(void)
+{
+    return memcmp(pattern, after, sizeof pattern) == 0;
+}
+
+__attribute__((target("avx"))) static int sync_round(void)
+{
+    long pid = getpid(), tid = syscall(SYS_gettid);
+    long ret = SYS_tgkill;
+    __asm__ volatile(LOAD_YMM("%[src]") "syscall\n" STORE_YMM("%[dst]")
+                     : "+a"(ret)
+                     : "D"(pid), "S"(tid), "d"((long)SIGUSR1),
+                       [src] "r"(pattern), [dst] "r"(after)
+                     : "rcx", "r11", "memory", YMM_CLOBBERS);
+    return ret == 0 && same_as_pattern();
+}
+
+__attribute__((target("avx"))) static int async_round(void)
+{
+    int seen = signals;
+    __asm__ volatile(LOAD_YMM("%[src]") "1: pause\n cmpl %[seen], (%[cnt])\n je 1b\n"
+                     STORE_YMM("%[dst]")
+                     :
+                     : [src] "r"(pattern), [dst] "r"(after), [seen] "r"(seen),
+                       [cnt] "r"(&signals)
+                     : "memory", "cc", YMM_CLOBBERS);
+    return same_as_pattern();
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "sync";
+    unsigned a, b, c, d;
+    if (!__builtin_cpu_supports("avx") || !__get_cpuid_count(0xd, 2, &a, &b, &c, &d)) {
+        printf("no AVX: nothing to check\n");
+        return 0;
+    }
+    avx_offset = b;
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 32; j++)
+            pattern[i][j] = (uint8_t)(i * 32 + j + 1);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
+
+    int good = 0;
+    if (!strcmp(mode, "sync")) {
+        for (int i = 0; i < 100; i++)
+            good += sync_round();
+        check_eq(good, 100, "YMM registers kept across 100 signals at a syscall");
+    } else if (!strcmp(mode, "async")) {
+        struct itimerval it = {{0, 500}, {0, 500}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        for (int i = 0; i < 200; i++)
+            good += async_round();
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+        check_eq(good, 200, "YMM registers kept across 200 timer signals");
+    } else if (!strcmp(mode, "edit")) {
+        edit_mode = 1;
+        sync_round();
+        uint8_t want2[32], want3[32];
+        memset(want2, 0x5a, 16);
+        memcpy(want2 + 16, pattern[2] + 16, 16);
+        memcpy(want3, pattern[3], 16);
+        memset(want3 + 16, 0xa5, 16);
+        check(!memcmp(after[2], want2, 32), "xmm2 written in the frame is restored");
+        check(!memcmp(after[3], want3, 32), "ymm3's upper half written in the frame is restored");
+        check(!memcmp(after[4], pattern[4], 32), "other registers as they were");
+    }
+    check_eq(bad_frames, 0, "every frame has the XSAVE layout");
+    return check_done();
+}
