@@ -135,6 +135,41 @@ fn compat_int80_syscall_is_enosys() {
     }
 }
 
+/// `occlum run` hands its first process the ignored signals, signal mask
+/// and nice value it was started with, as `execve` does on Linux (SIGPIPE
+/// aside: the LibOS cannot tell whether it came ignored; it starts default).
+#[test]
+fn start_state_is_inherited_as_across_execve() {
+    let wrap = [
+        "--ignore-signal=INT,QUIT,USR2",
+        "--block-signal=USR1,TERM",
+        "nice",
+        "-n",
+        "3",
+    ];
+    for libc in ["glibc", "musl"] {
+        let program = apps_build_dir().join(libc).join("start_state");
+        let native = std::process::Command::new("env")
+            .args(wrap)
+            .arg(&program)
+            .output()
+            .unwrap();
+        let libos = std::process::Command::new("env")
+            .args(wrap)
+            .arg(occlum())
+            .args(["run", &format!("/bin/{libc}/start_state")])
+            .current_dir(instance())
+            .output()
+            .unwrap();
+        let native = String::from_utf8_lossy(&native.stdout).into_owned();
+        assert!(
+            native.contains("ignored: 2 3 12\n") && native.contains("blocked: 10 15\n"),
+            "{native}"
+        );
+        assert_eq!(native, String::from_utf8_lossy(&libos.stdout), "{libc}");
+    }
+}
+
 /// A crashing program reports the signal on stderr and only it ends.
 #[test]
 fn fault_is_reported_with_signal_name() {

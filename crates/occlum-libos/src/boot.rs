@@ -15,7 +15,7 @@ use crate::fs::vfs::FsContext;
 use crate::fs::{self, FileTable, HostStdio};
 use crate::loader::{self, Layout, LoadError};
 use crate::process::{self, Process, Rlimits, StartContext, Thread};
-use crate::signal::SigActions;
+use crate::signal::{SigAction, SigActions, SigSet, SIG_IGN};
 use crate::vm::VmSpace;
 use crate::{task, Errno};
 
@@ -39,6 +39,9 @@ pub struct BootConfig {
     pub dispatch_mode: DispatchMode,
     /// The file systems to mount, `/` first.
     pub mounts: Vec<MountSpec>,
+    /// Ignored signals, signal mask and nice value the first process starts
+    /// with, as `execve` would hand them on.
+    pub inherited: occlum_pal::host::InheritedState,
     /// Testing aid: panic inside the LibOS when this syscall number is served,
     /// to check that a LibOS bug ends only the calling process.
     pub inject_panic_at_syscall: Option<u64>,
@@ -130,6 +133,25 @@ pub(crate) fn start_regs(pc: u64, sp: u64) -> UserRegs {
     }
 }
 
+/// What the first process inherits from `occlum run`, as across `execve`:
+/// ignored dispositions and the nice value.
+fn inherit_start_state(proc: &Process, st: &occlum_pal::host::InheritedState) {
+    let mut actions = proc.sig_actions();
+    for sig in 1..=crate::signal::NSIG {
+        if st.ignored & (1 << (sig - 1)) != 0 {
+            actions.set(
+                sig,
+                SigAction {
+                    handler: SIG_IGN,
+                    ..SigAction::default()
+                },
+            );
+        }
+    }
+    drop(actions);
+    proc.set_nice(st.nice);
+}
+
 /// Runs `program` as the first LibOS process and returns how it ended.
 /// Once per host process.
 pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> {
@@ -204,7 +226,9 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         SigActions::default(),
     );
     proc.set_args(&plan.argv, &program.envp);
+    inherit_start_state(&proc, &cfg.inherited);
     let thread = Thread::new(pid, proc.clone());
+    thread.set_sig_mask(SigSet(cfg.inherited.blocked).blockable());
     proc.state().threads.push(thread.clone());
     process::register_thread(&thread, cfg.max_threads).map_err(|e| platform("threads", e))?;
     task::spawn(

@@ -20,6 +20,7 @@ pub mod vm;
 mod trap;
 
 pub use boot::{run, BootConfig, BootError, DispatchMode, ExitStatus, FsSpec, MountSpec, Program};
+pub use occlum_pal::host::{inherited_state, InheritedState};
 pub use occlum_pal::Errno;
 
 /// Result of LibOS operations that fail with a Linux error number.

@@ -280,6 +280,61 @@ fn forwarded_set() -> libc::sigset_t {
     }
 }
 
+/// What a process inherits across `execve` that `occlum run` hands on to
+/// its first LibOS process, as read from the host before the LibOS starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InheritedState {
+    /// Signals whose disposition is `SIG_IGN` (bit `sig - 1`). SIGPIPE is
+    /// never among them: the Rust runtime ignores it in every program, so
+    /// whether it came ignored cannot be known.
+    pub ignored: u64,
+    /// The calling thread's blocked signals (bit `sig - 1`).
+    pub blocked: u64,
+    /// The nice value (-20..=19).
+    pub nice: i32,
+}
+
+/// Reads the calling thread's [`InheritedState`]. Call it before the LibOS
+/// changes any signal disposition or mask.
+pub fn inherited_state() -> InheritedState {
+    let mut st = InheritedState::default();
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP || sig == libc::SIGPIPE {
+            continue;
+        }
+        // SAFETY: a query (null new action) into a zeroed local struct.
+        let ignored = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        };
+        if ignored {
+            st.ignored |= 1 << (sig - 1);
+        }
+    }
+    // SAFETY: a query of the calling thread's mask into a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        if libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut set) == 0 {
+            for sig in 1..=64 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP && libc::sigismember(&set, sig) == 1
+                {
+                    st.blocked |= 1 << (sig - 1);
+                }
+            }
+        }
+    }
+    // SAFETY: getpriority has no memory effects; -1 is a valid nice value,
+    // told apart from an error by errno.
+    let nice = unsafe {
+        *libc::__errno_location() = 0;
+        let n = libc::getpriority(libc::PRIO_PROCESS, 0);
+        (*libc::__errno_location() == 0).then_some(n)
+    };
+    st.nice = nice.unwrap_or(0).clamp(-20, 19);
+    st
+}
+
 /// Blocks the forwarded signals in the calling thread (and in the threads it
 /// creates afterwards), so that only [`wait_forwarded_signal`] receives them.
 pub fn block_forwarded_signals() {

@@ -288,6 +288,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         max_threads: config.resource_limits.max_num_of_threads as usize,
         dispatch_mode: dispatch_mode()?,
         mounts: mounts(&id, &inst)?,
+        inherited: occlum_libos::inherited_state(),
         inject_panic_at_syscall: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),

@@ -96,6 +96,7 @@ pub struct Process {
     sig_actions: Mutex<SigActions>,
     sig_pending: Mutex<Pending>,
     real_timer: Mutex<RealTimer>,
+    nice: std::sync::atomic::AtomicI32,
     /// Woken when a child changes state (`wait4`).
     pub child_events: WaitQueue,
     /// Woken when a thread of the process ends.
@@ -141,11 +142,24 @@ impl Process {
             sig_actions: Mutex::new(sig_actions),
             sig_pending: Mutex::new(Pending::default()),
             real_timer: Mutex::new(RealTimer::default()),
+            nice: std::sync::atomic::AtomicI32::new(0),
             child_events: WaitQueue::new(),
             threads_changed: WaitQueue::new(),
             ended: Condvar::new(),
             started: std::time::Instant::now(),
         })
+    }
+
+    /// Its nice value (-20..=19; `getpriority`, `setpriority`). The LibOS
+    /// does not schedule by it, but keeps and hands it on as Linux does.
+    pub fn nice(&self) -> i32 {
+        self.nice.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the nice value (clamped to -20..=19).
+    pub fn set_nice(&self, nice: i32) {
+        self.nice
+            .store(nice.clamp(-20, 19), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// When the process was created.

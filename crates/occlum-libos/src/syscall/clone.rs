@@ -203,6 +203,7 @@ fn spawn_vfork_child_with(
         rlimits,
         parent.sig_actions().clone(),
     );
+    child.set_nice(parent.nice());
     {
         let (cmdline, environ) = {
             let st = parent.state();

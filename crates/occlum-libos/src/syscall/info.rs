@@ -98,24 +98,59 @@ pub(super) fn sys_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
 }
 
 const PRIO_PROCESS: u64 = 0;
+const PRIO_PGRP: u64 = 1;
 const PRIO_USER: u64 = 2;
 
-/// `getpriority`: every process has nice value 0 (the syscall returns 20 - nice).
-pub(super) fn sys_getpriority(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    check_priority_target(a[0], a[1])?;
-    Ok(20)
+/// `getpriority`: the lowest nice value among the targets, as `20 - nice`
+/// (the raw syscall's encoding).
+pub(super) fn sys_getpriority(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let nice = priority_targets(ctx, a[0], a[1])?
+        .iter()
+        .map(|p| p.nice())
+        .min()
+        .ok_or(Errno::ESRCH)?;
+    Ok((20 - nice) as u64)
 }
 
-/// `setpriority`: accepted for existing targets; the LibOS does not schedule by nice.
-pub(super) fn sys_setpriority(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    check_priority_target(a[0], a[1])?;
+/// `setpriority`: sets the nice value (clamped to -20..=19) of every
+/// target. The LibOS does not schedule by it.
+pub(super) fn sys_setpriority(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let targets = priority_targets(ctx, a[0], a[1])?;
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    let nice = (a[2] as i32).clamp(-20, 19);
+    for p in targets {
+        p.set_nice(nice);
+    }
     Ok(0)
 }
 
-fn check_priority_target(which: u64, who: u64) -> Result<()> {
+/// The processes `which`/`who` name: one process, a process group, or (every
+/// LibOS process runs as one user) all processes.
+fn priority_targets(
+    ctx: &SyscallCtx<'_, '_>,
+    which: u64,
+    who: u64,
+) -> Result<Vec<std::sync::Arc<process::Process>>> {
+    let who = who as u32;
     match which {
-        PRIO_PROCESS if who != 0 && process::get_process(who as Pid).is_none() => Err(Errno::ESRCH),
-        PRIO_PROCESS..=PRIO_USER => Ok(()),
+        PRIO_PROCESS if who == 0 => Ok(vec![ctx.process().clone()]),
+        PRIO_PROCESS => Ok(process::get_process(who as Pid).into_iter().collect()),
+        PRIO_PGRP => {
+            let pgid = match who {
+                0 => ctx.process().state().pgid,
+                g => g as Pid,
+            };
+            Ok(process::all_processes()
+                .into_iter()
+                .filter(|p| p.state().pgid == pgid && p.exit_status().is_none())
+                .collect())
+        }
+        PRIO_USER => Ok(process::all_processes()
+            .into_iter()
+            .filter(|p| p.exit_status().is_none())
+            .collect()),
         _ => Err(Errno::EINVAL),
     }
 }
