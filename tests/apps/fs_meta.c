@@ -201,6 +201,8 @@ static void access_umask(void)
     check(put_file("m1", "", 0) == 0 && mode_of("m1") == 0644, "umask 022: a 0666 file gets 0644");
     check(mkdir("m2", 0777) == 0 && mode_of("m2") == 0755, "umask 022: a 0777 directory gets 0755");
     check(mkdir("m3", 01777) == 0 && mode_of("m3") == 01755, "mkdir keeps the sticky bit: 01755");
+    check(mkdir("m6", 06755) == 0 && mode_of("m6") == 0755 && rmdir("m6") == 0,
+          "mkdir drops set-ID bits its parent lacks");
     umask(077);
     int fd = open("m4", O_CREAT | O_WRONLY, 0666);
     check(fd >= 0 && mode_of("m4") == 0600, "umask 077: a 0666 file gets 0600");

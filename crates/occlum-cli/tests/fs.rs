@@ -64,6 +64,33 @@ fn ramfs_contents_are_bounded_by_the_memory_budget() {
     }
 }
 
+/// Set-ID bits and ownership given to hostfs files show inside the LibOS as
+/// on Linux, but never reach the host: the host file keeps the host's owner
+/// and only the plain permission bits (a guest must not leave a set-uid-root
+/// program in the instance directory).
+#[test]
+fn hostfs_keeps_set_id_bits_and_owners_from_the_host() {
+    use std::os::unix::fs::MetadataExt;
+    let (_tmp, dir) = instance_with(&["setid"], &[]);
+    let out = occlum_in(&dir, &["run", "/bin/musl/setid", "/host/prog"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "4755 0:0\n6755 1234:5678\n755 0:0\n2755 0:0\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let me = std::fs::metadata(&dir).unwrap();
+    for (name, perm) in [("prog", 0o755), ("prog.d", 0o755)] {
+        let m = std::fs::metadata(dir.join(name)).unwrap();
+        assert_eq!(m.mode() & 0o7777, perm, "{name} on the host");
+        assert_eq!(
+            (m.uid(), m.gid()),
+            (me.uid(), me.gid()),
+            "{name}'s owner on the host"
+        );
+    }
+}
+
 /// hostfs never reaches outside its source directory: `..` at its root is
 /// the LibOS's `/`, and symbolic links are resolved inside the LibOS.
 #[test]

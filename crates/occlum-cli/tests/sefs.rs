@@ -399,3 +399,67 @@ fn a_changed_libos_binary_is_refused() {
         .status
         .success());
 }
+
+/// A second `occlum run` of an instance whose encrypted root another LibOS
+/// holds waits for it, and SIGTERM or SIGINT still end it while it waits.
+#[test]
+fn waiting_for_the_encrypted_root_can_be_interrupted() {
+    use std::io::BufRead;
+    let (_tmp, dir) = instance_with(&["cat"], &[]);
+    let mut holder = Command::new(occlum())
+        .current_dir(&dir)
+        .args(["run", "/bin/musl/cat"])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once cat echoes a line, the holder's LibOS has the root.
+    std::io::Write::write_all(holder.stdin.as_mut().unwrap(), b"ready\n").unwrap();
+    let mut echoed = String::new();
+    std::io::BufReader::new(holder.stdout.as_mut().unwrap())
+        .read_line(&mut echoed)
+        .unwrap();
+    assert_eq!(echoed, "ready\n");
+    for (signal, status) in [
+        (nix::sys::signal::Signal::SIGTERM, 143),
+        (nix::sys::signal::Signal::SIGINT, 130),
+    ] {
+        let mut waiter = Command::new(occlum())
+            .current_dir(&dir)
+            .args(["run", "/bin/musl/cat"])
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(waiter.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("waiting for another LibOS"), "{line}");
+        let pid = nix::unistd::Pid::from_raw(waiter.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let killer = std::thread::spawn(move || {
+            if finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_err()
+            {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        });
+        let st = waiter.wait().unwrap();
+        let _ = done.send(());
+        killer.join().unwrap();
+        assert_eq!(
+            shell_status(st),
+            status,
+            "{signal:?} must end the waiting run"
+        );
+    }
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+}

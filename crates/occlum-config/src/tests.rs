@@ -549,6 +549,16 @@ fn resource_limit_rules() {
         "resource_limits.kernel_space_heap_max_size",
         "expected at least 32MB",
     );
+    expect_invalid(
+        |c| c.resource_limits.kernel_space_heap_size = ByteSize::gb(999_999),
+        "resource_limits.kernel_space_heap_size",
+        "more than an x86-64 process can address",
+    );
+    expect_invalid(
+        |c| c.resource_limits.user_space_max_size = Some(ByteSize(u64::MAX)),
+        "resource_limits.user_space_max_size",
+        "more than an x86-64 process can address",
+    );
     for n in [0, 4097] {
         expect_invalid(
             |c| c.resource_limits.max_num_of_threads = n,
@@ -587,6 +597,12 @@ fn process_rules() {
         "(4MB + 32MB + 265MB = 301MB) exceeds the user space (300MB), expected at most 300MB",
     );
     validated(|c| c.process.default_mmap_size = ByteSize::mb(264)).unwrap();
+    expect_invalid(
+        |c| c.process.default_stack_size = ByteSize(1),
+        "process.default_stack_size",
+        "1B is too small, expected at least 64KB",
+    );
+    validated(|c| c.process.default_stack_size = ByteSize::kb(64)).unwrap();
     // Overflowing sums are rejected, not wrapped.
     expect_invalid(
         |c| c.process.default_mmap_size = ByteSize(u64::MAX),
@@ -683,6 +699,24 @@ fn mount_rules() {
         |c| c.mount[1].source = None,
         "mount[1].source",
         "missing for hostfs",
+    );
+    // The root's own encrypted layer mounted again, with the source spelled
+    // otherwise: refused (it would wait forever for its own lock).
+    expect_invalid(
+        |c| {
+            c.mount
+                .push(MountConfig::new("/data", FsType::Sefs).with_source("run/mount/__ROOT/"))
+        },
+        "mount[5].source",
+        "\"run/mount/__ROOT\" is already the encrypted file system of mount[0].options.layers[1]",
+    );
+    expect_invalid(
+        |c| {
+            c.mount.push(MountConfig::new("/a", FsType::Sefs));
+            c.mount.push(MountConfig::new("/b", FsType::Sefs));
+        },
+        "mount[6].source",
+        "already the encrypted file system of mount[5]",
     );
     expect_invalid(
         |c| c.mount[0].options.layers = None,

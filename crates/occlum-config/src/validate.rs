@@ -12,6 +12,12 @@ pub const MIN_USER_SPACE_SIZE: ByteSize = ByteSize::mb(1);
 pub const MIN_KERNEL_STACK_SIZE: ByteSize = ByteSize::kb(64);
 /// Largest accepted `resource_limits.max_num_of_threads`.
 pub const MAX_THREADS: u32 = 4096;
+/// Smallest accepted `process.default_stack_size`: room for the arguments,
+/// environment and auxiliary vector Linux puts there, and a first frame.
+pub const MIN_STACK_SIZE: ByteSize = ByteSize::kb(64);
+/// Largest accepted memory size (kernel heap, user space): half of the
+/// 47-bit user address space of x86-64 (64 TiB).
+pub const MAX_MEMORY_SIZE: ByteSize = ByteSize(1 << 46);
 /// Smallest accepted mount `options.cache_size` (as in Occlum).
 pub const MIN_CACHE_SIZE: ByteSize = ByteSize::kb(192);
 
@@ -46,12 +52,45 @@ fn at_least(field: &str, size: ByteSize, min: ByteSize) -> Result {
     Ok(())
 }
 
+fn at_most(field: &str, size: ByteSize, max: ByteSize) -> Result {
+    if size > max {
+        return Err(ConfigError::invalid(
+            field,
+            format!("{size} is more than an x86-64 process can address, expected at most {max}"),
+        ));
+    }
+    Ok(())
+}
+
 fn resource_limits(config: &Config) -> Result {
     let rl = &config.resource_limits;
     positive(
         "resource_limits.kernel_space_heap_size",
         rl.kernel_space_heap_size,
     )?;
+    for (field, size) in [
+        (
+            "resource_limits.kernel_space_heap_size",
+            Some(rl.kernel_space_heap_size),
+        ),
+        (
+            "resource_limits.kernel_space_heap_max_size",
+            rl.kernel_space_heap_max_size,
+        ),
+        (
+            "resource_limits.kernel_space_stack_size",
+            Some(rl.kernel_space_stack_size),
+        ),
+        ("resource_limits.user_space_size", Some(rl.user_space_size)),
+        (
+            "resource_limits.user_space_max_size",
+            rl.user_space_max_size,
+        ),
+    ] {
+        if let Some(size) = size {
+            at_most(field, size, MAX_MEMORY_SIZE)?;
+        }
+    }
     if let Some(max) = rl.kernel_space_heap_max_size {
         at_least(
             "resource_limits.kernel_space_heap_max_size",
@@ -102,6 +141,11 @@ fn resource_limits(config: &Config) -> Result {
 fn process(config: &Config) -> Result {
     let p = &config.process;
     positive("process.default_stack_size", p.default_stack_size)?;
+    at_least(
+        "process.default_stack_size",
+        p.default_stack_size,
+        MIN_STACK_SIZE,
+    )?;
     positive("process.default_heap_size", p.default_heap_size)?;
     positive("process.default_mmap_size", p.default_mmap_size)?;
     let user = config.resource_limits.effective_user_space_max();
@@ -230,11 +274,51 @@ fn mounts(mounts: &[MountConfig]) -> Result {
             ));
         }
     }
+    encrypted_sources_unique(mounts)?;
     if !seen.contains_key("/") {
         return Err(ConfigError::invalid(
             "mount",
             "no entry has target \"/\", expected exactly one root mount",
         ));
+    }
+    Ok(())
+}
+
+/// Where a sefs mount keeps its host file, as `occlum run` resolves it
+/// (`None` for one kept in memory).
+fn sefs_source(m: &MountConfig) -> Option<String> {
+    if m.fs_type != FsType::Sefs || m.options.temporary || m.options.mac.is_some() {
+        return None;
+    }
+    let s = m.source.as_deref().unwrap_or("run/mount/sefs");
+    let s = s.trim_start_matches("./").trim_end_matches('/');
+    Some(s.to_string())
+}
+
+/// One host file holds one encrypted file system: a second mount of the
+/// same source would wait forever for the lock the first one holds.
+fn encrypted_sources_unique(mounts: &[MountConfig]) -> Result {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut all = Vec::new();
+    for (i, m) in mounts.iter().enumerate() {
+        all.push((format!("mount[{i}]"), m));
+        for (j, layer) in m.options.layers.iter().flatten().enumerate() {
+            all.push((format!("mount[{i}].options.layers[{j}]"), layer));
+        }
+    }
+    for (field, m) in all {
+        let Some(source) = sefs_source(m) else {
+            continue;
+        };
+        if let Some(first) = seen.get(&source) {
+            return Err(ConfigError::invalid(
+                format!("{field}.source"),
+                format!(
+                    "{source:?} is already the encrypted file system of {first}, expected each sefs source once"
+                ),
+            ));
+        }
+        seen.insert(source, field);
     }
     Ok(())
 }

@@ -114,11 +114,17 @@ fn start_signal_forwarder() {
         .name("occlum-signals".into())
         .spawn(|| loop {
             let sig = occlum_pal::host::wait_forwarded_signal();
-            if let Some(init) = process::get_process(process::INIT_PID) {
-                let pgid = init.state().pgid;
-                if crate::signal::kill_group(pgid, sig, 0).is_err() {
-                    let _ = crate::signal::kill_process(process::INIT_PID, sig, 0);
+            match process::get_process(process::INIT_PID) {
+                Some(init) => {
+                    let pgid = init.state().pgid;
+                    if crate::signal::kill_group(pgid, sig, 0).is_err() {
+                        let _ = crate::signal::kill_process(process::INIT_PID, sig, 0);
+                    }
                 }
+                // No program yet (the LibOS is starting, perhaps waiting for
+                // an encrypted file system another LibOS holds): the
+                // signal's default action ends `occlum run`.
+                None => std::process::exit(128 + sig),
             }
         });
 }

@@ -2,8 +2,14 @@
 //! plain (unprotected) files. Symbolic links inside it are resolved by the
 //! VFS, never by the host, and every host access stays below the mount's
 //! source directory (see `occlum_pal::host_fs`).
+//!
+//! Nothing a guest does through hostfs gives anyone on the host more rights:
+//! set-user-ID and set-group-ID bits and changes of ownership are kept by
+//! the LibOS (per host inode, until it ends) and never reach the host file,
+//! which keeps the host's owner and only the plain permission bits.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -19,11 +25,24 @@ use crate::{Errno, Result};
 /// The `f_type` that `statfs` reports for hostfs.
 const HOSTFS_MAGIC: u64 = 0x486f_7374;
 
+/// Set-user-ID and set-group-ID bits: never set on a host file.
+const SET_ID_BITS: u32 = 0o6000;
+
+/// What the LibOS shows of a host file instead of the host's own values.
+#[derive(Clone, Copy, Debug, Default)]
+struct Shadow {
+    uid: Option<u32>,
+    gid: Option<u32>,
+    set_id_bits: u32,
+}
+
 /// A hostfs mount.
 pub struct HostFs {
     dev: u64,
     root: HostDir,
     read_only: bool,
+    /// Ownership and set-ID bits the guest gave host files, by host inode.
+    shadows: Mutex<HashMap<u64, Shadow>>,
 }
 
 impl HostFs {
@@ -34,7 +53,27 @@ impl HostFs {
             dev: new_dev(),
             root,
             read_only,
+            shadows: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// Records the guest's set-ID bits of `perm` and ownership for host
+    /// inode `ino`; returns the bits to give the host file.
+    fn shadow(
+        &self,
+        ino: u64,
+        perm: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) -> Option<u32> {
+        let mut shadows = lock(&self.shadows);
+        let s = shadows.entry(ino).or_default();
+        if let Some(p) = perm {
+            s.set_id_bits = p & SET_ID_BITS;
+        }
+        s.uid = uid.or(s.uid);
+        s.gid = gid.or(s.gid);
+        perm.map(|p| p & !SET_ID_BITS)
     }
 
     fn inode(self: &Arc<Self>, rel: Vec<u8>, st: &HostStat) -> Result<InodeRef> {
@@ -216,18 +255,27 @@ impl Inode for HostInode {
     fn metadata(&self) -> Result<Stat> {
         let st = self.host_stat()?;
         let t = |(sec, nsec): (i64, u32)| Timespec { sec, nsec };
+        let shadow = lock(&self.fs.shadows).get(&st.ino).copied();
+        let (perm, uid, gid) = match shadow {
+            Some(s) => (
+                (st.perm & !SET_ID_BITS) | s.set_id_bits,
+                s.uid.unwrap_or(st.uid),
+                s.gid.unwrap_or(st.gid),
+            ),
+            None => (st.perm, st.uid, st.gid),
+        };
         Ok(Stat {
             dev: self.fs.dev,
             ino: st.ino,
             kind: kind_of(st.kind),
-            perm: st.perm,
+            perm,
             nlink: st.nlink,
             rdev: st.rdev,
             size: st.size,
             blksize: 4096,
             blocks: Some(st.blocks),
-            uid: st.uid,
-            gid: st.gid,
+            uid,
+            gid,
             atime: t(st.times[0]),
             mtime: t(st.times[1]),
             ctime: t(st.times[2]),
@@ -240,15 +288,18 @@ impl Inode for HostInode {
 
     fn set_metadata(&self, set: &SetMetadata) -> Result<()> {
         self.writable()?;
+        let ino = self.host_stat()?.ino;
+        let host_perm = if set.perm.is_some() || set.uid.is_some() || set.gid.is_some() {
+            self.fs.shadow(ino, set.perm, set.uid, set.gid)
+        } else {
+            None
+        };
         // An open file is changed through its host descriptor: its name may
         // have been renamed, unlinked or reused since.
         let open = lock(&self.file).clone();
         if let Some(f) = open {
-            if let Some(p) = set.perm {
+            if let Some(p) = host_perm {
                 f.chmod(p)?;
-            }
-            if set.uid.is_some() || set.gid.is_some() {
-                f.chown(set.uid.unwrap_or(u32::MAX), set.gid.unwrap_or(u32::MAX))?;
             }
             if set.atime.is_some() || set.mtime.is_some() {
                 let t = |t: Option<Timespec>| t.map(|t| (t.sec, t.nsec));
@@ -257,15 +308,8 @@ impl Inode for HostInode {
             return Ok(());
         }
         let (dir, name) = self.parent()?;
-        if let Some(p) = set.perm {
+        if let Some(p) = host_perm {
             dir.chmod(name, p)?;
-        }
-        if set.uid.is_some() || set.gid.is_some() {
-            dir.chown(
-                name,
-                set.uid.unwrap_or(u32::MAX),
-                set.gid.unwrap_or(u32::MAX),
-            )?;
         }
         if set.atime.is_some() || set.mtime.is_some() {
             let t = |t: Option<Timespec>| t.map(|t| (t.sec, t.nsec));
@@ -320,11 +364,16 @@ impl Inode for HostInode {
             FileType::Symlink => return Err(Errno::EINVAL),
             // Device nodes would be real devices on the host.
             FileType::CharDevice | FileType::BlockDevice => return Err(Errno::EPERM),
-            other => dir.mknod(name, other.mode_bits() | (perm & 0o7777), rdev)?,
+            other => dir.mknod(name, other.mode_bits() | (perm & 0o1777), rdev)?,
         }
-        // The host's umask applied to what was created: set the exact bits.
-        dir.chmod(name, perm)?;
-        self.lookup(name)
+        // The host's umask applied to what was created: set the exact bits
+        // (the set-ID ones only as the LibOS shows them).
+        dir.chmod(name, perm & !SET_ID_BITS)?;
+        let inode = self.lookup(name)?;
+        if perm & SET_ID_BITS != 0 {
+            self.fs.shadow(inode.ino(), Some(perm), None, None);
+        }
+        Ok(inode)
     }
 
     fn symlink(&self, name: &[u8], target: &[u8]) -> Result<InodeRef> {
@@ -345,19 +394,28 @@ impl Inode for HostInode {
     fn unlink(&self, name: &[u8]) -> Result<()> {
         self.writable()?;
         let dir = self.dir()?;
-        if dir.stat_at(name)?.kind == HostKind::Directory {
+        let st = dir.stat_at(name)?;
+        if st.kind == HostKind::Directory {
             return Err(Errno::EISDIR);
         }
-        dir.unlink(name, false)
+        dir.unlink(name, false)?;
+        if st.nlink <= 1 {
+            // The host may reuse the inode number for another file.
+            lock(&self.fs.shadows).remove(&st.ino);
+        }
+        Ok(())
     }
 
     fn rmdir(&self, name: &[u8]) -> Result<()> {
         self.writable()?;
         let dir = self.dir()?;
-        if dir.stat_at(name)?.kind != HostKind::Directory {
+        let st = dir.stat_at(name)?;
+        if st.kind != HostKind::Directory {
             return Err(Errno::ENOTDIR);
         }
-        dir.unlink(name, true)
+        dir.unlink(name, true)?;
+        lock(&self.fs.shadows).remove(&st.ino);
+        Ok(())
     }
 
     fn rename(&self, old: &[u8], new_dir: &InodeRef, new: &[u8], flags: RenameFlags) -> Result<()> {

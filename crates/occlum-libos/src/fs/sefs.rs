@@ -7,7 +7,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use occlum_pal::host_fs::{HostFile, OpenOptions};
 use occlum_sefs::{
@@ -91,6 +91,13 @@ fn errno(e: Error) -> Errno {
     Errno(e.errno())
 }
 
+/// The host files of the encrypted file systems this LibOS has open: a
+/// second mount of one would wait forever for the lock the first holds.
+fn open_files() -> &'static Mutex<std::collections::HashSet<std::path::PathBuf>> {
+    static FILES: OnceLock<Mutex<std::collections::HashSet<std::path::PathBuf>>> = OnceLock::new();
+    FILES.get_or_init(Mutex::default)
+}
+
 impl SefsFs {
     /// Opens the encrypted file system in the host file `path` with `key`,
     /// creating an empty one only if the file is new or empty: a damaged
@@ -110,6 +117,14 @@ impl SefsFs {
             },
         )
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let canonical = std::fs::canonicalize(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        if !lock(open_files()).insert(canonical) {
+            return Err(format!(
+                "{} is mounted twice; one encrypted file system can be mounted once",
+                path.display()
+            ));
+        }
         if file.lock_exclusive(false).is_err() {
             eprintln!(
                 "occlum: waiting for another LibOS that uses {}",

@@ -137,10 +137,16 @@ fn create_node(
 ) -> Result<InodeRef> {
     check_writable_fs(dir)?;
     let umask = ctx.process().fs().umask;
+    // mkdir takes the permission and sticky bits only; a directory is
+    // set-group-ID when its parent is.
+    let mode = match kind {
+        FileType::Directory => mode & 0o1777,
+        _ => mode & 0o7777,
+    };
     let parent = dir.inode().metadata()?;
-    let inode = dir.inode().create(name, kind, mode & 0o7777 & !umask, 0)?;
+    let inode = dir.inode().create(name, kind, mode & !umask, 0)?;
     if parent.perm & S_ISGID != 0 {
-        let perm = (kind == FileType::Directory).then_some((mode & 0o7777 & !umask) | S_ISGID);
+        let perm = (kind == FileType::Directory).then_some((mode & !umask) | S_ISGID);
         inode.set_metadata(&SetMetadata {
             gid: Some(parent.gid),
             perm,
