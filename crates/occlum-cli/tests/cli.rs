@@ -313,3 +313,76 @@ fn run_passes_every_argument_through() {
         "{stdout}"
     );
 }
+
+/// A copy of the glibc `hello` test program with `edit` applied to its
+/// bytes, given the offsets of its program headers and of its PT_LOADs.
+fn edited_hello(edit: impl FnOnce(&mut Vec<u8>, &[usize])) -> Vec<u8> {
+    let mut b = fs::read(apps_build_dir().join("glibc/hello")).unwrap();
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(b[32..40].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(&b, 54), u16_at(&b, 56));
+    let loads: Vec<usize> = (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .filter(|&o| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) == 1)
+        .collect();
+    edit(&mut b, &loads);
+    b
+}
+
+/// Malformed programs and oversized arguments at start give an error and a
+/// status, never a crash of `occlum` itself (status 139 with no message).
+#[test]
+fn bad_programs_and_arguments_at_start_are_errors() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_tmp, dir) = new_instance();
+    let put = |name: &str, bytes: Vec<u8>| {
+        let path = dir.join("image/bin").join(name);
+        fs::write(&path, bytes).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    put("hello", edited_hello(|_, _| {}));
+    for (name, size) in [("phent0", 0u16), ("phent1", 1), ("phentffff", 0xffff)] {
+        put(
+            name,
+            edited_hello(|b, _| b[54..56].copy_from_slice(&size.to_le_bytes())),
+        );
+    }
+    // The second PT_LOAD moved onto the first one's second page.
+    put(
+        "overlap",
+        edited_hello(|b, loads| {
+            let first = u64::from_le_bytes(b[loads[0] + 16..loads[0] + 24].try_into().unwrap());
+            for field in [8, 16, 24] {
+                let o = loads[1] + field;
+                b[o..o + 8].copy_from_slice(&(first + 0x1000).to_le_bytes());
+            }
+        }),
+    );
+    let config = dir.join("Occlum.json");
+    let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+    json["process"]["default_stack_size"] = "64KB".into();
+    fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    for name in ["phent0", "phent1", "phentffff", "overlap"] {
+        let out = occlum_in(&dir, &["run", &format!("/bin/{name}")], &[]);
+        assert_eq!(shell_status(out.status), 126, "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("/bin/{name}")),
+            "{name}: {}",
+            stderr(&out)
+        );
+    }
+    // 32 KiB of arguments fit a 64 KiB stack; 5000 pointers do not.
+    let many = vec![""; 5000];
+    let mut args = vec!["run", "/bin/hello"];
+    args.extend(&many);
+    let out = occlum_in(&dir, &args, &[]);
+    assert_eq!(shell_status(out.status), 126, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("argument list too long"),
+        "{}",
+        stderr(&out)
+    );
+    let out = occlum_in(&dir, &["run", "/bin/hello", "fits"], &[]);
+    assert_ok(&out, "a small stack still runs hello");
+}

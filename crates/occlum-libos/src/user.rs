@@ -85,35 +85,60 @@ pub fn cmpxchg_u32(addr: u64, expected: u32, new: u32) -> Result<u32> {
     space()?.cmpxchg_u32(addr as usize, expected, new)
 }
 
-/// Reads a NULL-terminated array of string pointers (`argv`, `envp`), at most
-/// `max` entries and `max_bytes` bytes in all (`E2BIG` beyond).
-pub fn read_cstring_array(addr: u64, max: usize, max_bytes: usize) -> Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
+/// Most argument plus environment strings (Linux's `MAX_ARG_STRINGS`).
+pub const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
+
+/// Reads the string pointers of the NULL-terminated array at `addr` (none
+/// if `addr` is 0), stopping with `E2BIG` once their `8 * n` bytes would
+/// reach `limit` bytes.
+fn read_pointer_array(addr: u64, limit: usize) -> Result<Vec<u64>> {
+    let mut ptrs = Vec::new();
     if addr == 0 {
-        return Ok(out);
+        return Ok(ptrs);
     }
-    let mut total = 0;
     loop {
-        if out.len() >= max {
+        if ptrs.len() >= MAX_ARG_STRINGS || (ptrs.len() + 1) * 8 >= limit {
             return Err(Errno::E2BIG);
         }
-        let p = read_u64(addr + 8 * out.len() as u64)?;
-        if p == 0 {
-            return Ok(out);
+        match read_u64(addr + 8 * ptrs.len() as u64)? {
+            0 => return Ok(ptrs),
+            p => ptrs.push(p),
         }
-        let s = read_cstring(p, MAX_ARG_STRLEN).map_err(|e| {
-            if e == Errno::ENAMETOOLONG {
-                Errno::E2BIG
-            } else {
-                e
-            }
-        })?;
-        total += s.len() + 1;
-        if total > max_bytes {
-            return Err(Errno::E2BIG);
-        }
-        out.push(s);
     }
+}
+
+/// Reads `execve`'s `argv` and `envp` as Linux does: the pointer arrays
+/// first (`EFAULT` if unreadable), then the strings; `E2BIG` when a string
+/// is longer than [`MAX_ARG_STRLEN`] or when the pointers (at least one for
+/// `argv`) and the strings together reach `limit` bytes.
+pub fn read_exec_args(argv: u64, envp: u64, limit: usize) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+    let argv = read_pointer_array(argv, limit)?;
+    let envp = read_pointer_array(envp, limit)?;
+    let ptr_bytes = (argv.len().max(1) + envp.len()) * 8;
+    let mut left = limit.checked_sub(ptr_bytes).ok_or(Errno::E2BIG)?;
+    let mut read = |ptrs: Vec<u64>| -> Result<Vec<Vec<u8>>> {
+        ptrs.into_iter()
+            .map(|p| {
+                let s = read_cstring(p, MAX_ARG_STRLEN).map_err(|e| match e {
+                    Errno::ENAMETOOLONG => Errno::E2BIG,
+                    e => e,
+                })?;
+                left = left.checked_sub(s.len() + 1).ok_or(Errno::E2BIG)?;
+                Ok(s)
+            })
+            .collect()
+    };
+    let argv = read(argv)?;
+    let envp = read(envp)?;
+    Ok((argv, envp))
+}
+
+/// The bytes of the initial stack that `argv` and `envp` take as Linux
+/// counts them against its limit: the strings and one pointer each (at
+/// least one for `argv`).
+pub fn exec_args_size(argv: &[Vec<u8>], envp: &[Vec<u8>]) -> usize {
+    let strings: usize = argv.iter().chain(envp).map(|s| s.len() + 1).sum();
+    strings + (argv.len().max(1) + envp.len()) * 8
 }
 
 /// Longest single argument or environment string (Linux's `MAX_ARG_STRLEN`).

@@ -39,6 +39,10 @@ pub fn init(size: usize) -> Result<&'static UserSpace, Errno> {
     if size == 0 {
         return Err(Errno::EINVAL);
     }
+    // The checked copies rely on the PAL's fault handler to turn a fault
+    // into EFAULT, in every thread, the one that loads the first program
+    // included.
+    crate::trap::ensure_installed()?;
     let mut result = Err(Errno::EBUSY);
     USPACE.get_or_init(|| {
         // Low in the address space when free, so that non-PIE (ET_EXEC)

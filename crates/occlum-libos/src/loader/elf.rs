@@ -9,6 +9,9 @@ use crate::fs::program::ProgramBytes;
 use crate::vm::{page_down, page_up, Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::Errno;
 
+/// Size of one ELF64 program header.
+const PHDR_SIZE: usize = 56;
+
 /// A parsed, checked ELF executable or shared object.
 pub struct ElfImage {
     entry: u64,
@@ -66,6 +69,16 @@ impl ElfImage {
             goblin::container::Container::Big,
             goblin::container::Endian::Little,
         );
+        // As Linux: program headers of the one size x86_64 defines, at most
+        // 64 KiB of them.
+        if usize::from(header.e_phentsize) != PHDR_SIZE
+            || header.e_phnum == 0
+            || usize::from(header.e_phnum) * PHDR_SIZE > 65536
+        {
+            return Err(noexec(
+                "malformed ELF program headers: bad entry size or count",
+            ));
+        }
         let program_headers =
             ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)
                 .map_err(|e| noexec(format!("malformed ELF program headers: {e}")))?;

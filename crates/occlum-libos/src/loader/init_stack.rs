@@ -45,7 +45,8 @@ pub struct StackInfo<'a> {
     pub entry: u64,
     /// Where the program's interpreter was loaded (`AT_BASE`; 0 if none).
     pub interp_base: u64,
-    /// Most bytes of argument and environment strings (`E2BIG` beyond).
+    /// Most bytes of argument and environment strings and their pointers
+    /// (`E2BIG` beyond; see [`crate::loader::max_arg_bytes`]).
     pub max_arg_bytes: usize,
 }
 
@@ -69,8 +70,7 @@ pub fn map_stack(vm: &mut VmSpace, size: usize) -> Result<Stack> {
 
 /// Writes the initial stack below `top`; returns the initial stack pointer.
 pub fn build_init_stack(top: u64, info: &StackInfo<'_>) -> Result<u64> {
-    let strings: usize = info.argv.iter().chain(info.envp).map(|s| s.len() + 1).sum();
-    if strings > info.max_arg_bytes {
+    if user::exec_args_size(info.argv, info.envp) >= info.max_arg_bytes {
         return Err(Errno::E2BIG);
     }
     let mut cur = top - 8;

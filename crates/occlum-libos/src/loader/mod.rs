@@ -74,6 +74,14 @@ const STACK_GUARD_GAP: usize = 256 * 4096;
 /// stack limit, and at least 32 pages.
 const MIN_ARG_BYTES: usize = 32 * 4096;
 
+/// Most bytes that arguments and environment (strings and pointers) may
+/// take on a stack of `stack_size` bytes: a quarter of it, at least
+/// Linux's `ARG_MAX` (128 KiB), yet never more than half of it, so that the
+/// initial stack always fits.
+pub fn max_arg_bytes(stack_size: usize) -> usize {
+    (stack_size / 4).max(MIN_ARG_BYTES).min(stack_size / 2)
+}
+
 /// Sizes for the new address space.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
@@ -154,7 +162,7 @@ pub fn load(
         phnum: image.phnum(),
         entry: loaded.entry,
         interp_base,
-        max_arg_bytes: (layout.stack_size / 4).max(MIN_ARG_BYTES),
+        max_arg_bytes: max_arg_bytes(layout.stack_size),
     };
     let sp = build_init_stack(stack.top, &info)?;
     Ok(Entry { pc: start, sp })

@@ -40,9 +40,6 @@ const CLONE_CHILD_SETTID: u64 = 0x100_0000;
 /// system context and no ptrace.)
 const CLONE_UNSUPPORTED: u64 = CLONE_PIDFD | CLONE_NEWNS | !0x7fff_ffff | 0x7e00_0000;
 
-/// Most entries in `argv` or `envp`.
-const MAX_ARGS: usize = 0x7fff_ffff / 8;
-
 /// `fork`: see [`spawn_fork_child`].
 pub(super) fn sys_fork(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
     spawn_fork_child(ctx, 0, 0)
@@ -249,9 +246,8 @@ fn spawn_vfork_child_with(
 /// `execve(path, argv, envp)`.
 pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let path = user::read_cstring(a[0], user::MAX_STRING)?;
-    let max_bytes = (layout().stack_size / 4).max(32 * 4096);
-    let argv = user::read_cstring_array(a[1], MAX_ARGS, max_bytes)?;
-    let envp = user::read_cstring_array(a[2], MAX_ARGS, max_bytes)?;
+    let (argv, envp) =
+        user::read_exec_args(a[1], a[2], loader::max_arg_bytes(layout().stack_size))?;
     let cwd = ctx.process().fs().cwd.clone();
     let plan = plan_exec(&cwd, &path, argv)?;
     let argv = plan.argv;
