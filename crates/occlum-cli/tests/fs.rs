@@ -35,13 +35,14 @@ differential_tests! {
     sparse_hostfs: "fs_sparse", ["@HOSTTMP@"], |o| all_ok(o);
 }
 
-/// Differs from Linux on purpose (natively the disk would fill): the
-/// contents of a ramfs count against `resource_limits.kernel_space_heap_size`,
-/// or against the mount's own `options.size`; past it, writes fail with
-/// ENOSPC, the LibOS lives on, and unlinking gives the space back.
+/// Differs from Linux on purpose (natively the disk or the machine's memory
+/// would fill): the contents of a ramfs count against
+/// `resource_limits.kernel_space_heap_size`, or against the mount's own
+/// `options.size`; past it, writes fail with ENOSPC, the LibOS lives on, and
+/// unlinking gives the space back. Pipe buffers count against it too.
 #[test]
-fn ramfs_contents_are_bounded_by_the_memory_budget() {
-    let (_tmp, dir) = instance_with(&["fs_sparse"], &[]);
+fn ramfs_and_pipes_are_bounded_by_the_memory_budget() {
+    let (_tmp, dir) = instance_with(&["budget"], &[]);
     let config = dir.join("Occlum.json");
     let mut json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
@@ -53,12 +54,14 @@ fn ramfs_contents_are_bounded_by_the_memory_budget() {
     std::fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
     std::fs::create_dir_all(dir.join("image/small")).unwrap();
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
-    for target in ["/tmp", "/small"] {
-        let out = occlum_in(&dir, &["run", "/bin/musl/fs_sparse", "fill", target], &[]);
+    for args in [["fill", "/tmp"], ["fill", "/small"], ["pipes", "16"]] {
+        let mut all = vec!["run", "/bin/musl/budget"];
+        all.extend(args);
+        let out = occlum_in(&dir, &all, &[]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.ends_with("all ok\n") && out.status.success(),
-            "{target}: {text}{}",
+            "{args:?}: {text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
