@@ -196,6 +196,25 @@ fn libos_panic_is_contained() {
     assert_eq!(again.status, 0, "the next run is unaffected");
 }
 
+/// A LibOS panic while a table that all processes share is locked (here the
+/// futex table) stops the whole LibOS with a report, rather than leave the
+/// half-changed table to the other threads and processes.
+#[test]
+fn libos_panic_in_a_shared_table_stops_the_libos() {
+    let out = occlum_in(
+        instance(),
+        &["run", "/bin/glibc/threads"],
+        &[("OCCLUM_TEST_INJECT_PANIC", "futex-table")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(shell_status(out.status), 134, "{stderr}");
+    assert!(
+        stderr.contains("shared by all processes half-changed"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("all ok"));
+}
+
 /// Host pipes work both ways through a real shell pipeline.
 #[test]
 fn host_pipes_through_shell() {

@@ -44,7 +44,31 @@ pub struct BootConfig {
     pub inherited: occlum_pal::host::InheritedState,
     /// Testing aid: panic inside the LibOS when this syscall number is served,
     /// to check that a LibOS bug ends only the calling process.
-    pub inject_panic_at_syscall: Option<u64>,
+    pub inject_panic: Option<InjectedPanic>,
+}
+
+/// Testing aid: where the LibOS panics on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InjectedPanic {
+    /// While serving this syscall number.
+    AtSyscall(u64),
+    /// The first time the futex table is changed, while it is locked.
+    InFutexTable,
+}
+
+impl std::str::FromStr for InjectedPanic {
+    type Err = String;
+
+    /// A syscall number, or `futex-table`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "futex-table" => Ok(InjectedPanic::InFutexTable),
+            n => n
+                .parse()
+                .map(InjectedPanic::AtSyscall)
+                .map_err(|_| format!("{s:?}: expected a syscall number or futex-table")),
+        }
+    }
 }
 
 /// The program to run.
@@ -173,7 +197,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
     start_signal_forwarder();
-    crate::syscall::set_injected_panic(cfg.inject_panic_at_syscall);
+    crate::syscall::set_injected_panic(cfg.inject_panic);
     crate::budget::kernel().set_limit(cfg.kernel_heap_size);
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
     fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;

@@ -19,7 +19,9 @@ pub mod vm;
 
 mod trap;
 
-pub use boot::{run, BootConfig, BootError, DispatchMode, ExitStatus, FsSpec, MountSpec, Program};
+pub use boot::{
+    run, BootConfig, BootError, DispatchMode, ExitStatus, FsSpec, InjectedPanic, MountSpec, Program,
+};
 pub use occlum_pal::host::{inherited_state, InheritedState};
 pub use occlum_pal::Errno;
 

@@ -289,7 +289,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         dispatch_mode: dispatch_mode()?,
         mounts: mounts(&id, &inst)?,
         inherited: occlum_libos::inherited_state(),
-        inject_panic_at_syscall: std::env::var("OCCLUM_TEST_INJECT_PANIC")
+        inject_panic: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),
     };

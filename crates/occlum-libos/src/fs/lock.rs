@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::process::{wait_event, Pid};
-use crate::sync::{lock, WaitQueue};
+use crate::sync::{lock_shared, WaitQueue};
 use crate::{Errno, Result};
 
 /// A file's identity: (device, inode).
@@ -56,7 +56,7 @@ static RELEASED: WaitQueue = WaitQueue::new();
 static RECORDS: AtomicUsize = AtomicUsize::new(0);
 
 fn with<R>(key: FileKey, f: impl FnOnce(&mut FileLocks) -> R) -> R {
-    let mut all = lock(&LOCKS);
+    let mut all = lock_shared(&LOCKS);
     let map = all.get_or_insert_with(HashMap::new);
     let entry = map.entry(key).or_default();
     let r = f(entry);
@@ -67,7 +67,7 @@ fn with<R>(key: FileKey, f: impl FnOnce(&mut FileLocks) -> R) -> R {
 }
 
 fn count_records() -> usize {
-    lock(&LOCKS)
+    lock_shared(&LOCKS)
         .as_ref()
         .map(|m| m.values().map(|l| l.records.len()).sum())
         .unwrap_or(0)
@@ -209,7 +209,7 @@ pub fn release_process(pid: Pid) {
     if RECORDS.load(Ordering::Relaxed) == 0 {
         return;
     }
-    if let Some(map) = lock(&LOCKS).as_mut() {
+    if let Some(map) = lock_shared(&LOCKS).as_mut() {
         for l in map.values_mut() {
             l.records.retain(|r| r.pid != pid);
         }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::{Pid, Process, Thread};
-use crate::sync::lock;
+use crate::sync::lock_shared;
 use crate::{Errno, Result};
 
 /// The pid of the first process, which adopts orphans.
@@ -26,7 +26,7 @@ static TABLE: Mutex<Table> = Mutex::new(Table {
 
 /// A fresh id for a process or thread.
 pub fn alloc_pid() -> Result<Pid> {
-    let mut t = lock(&TABLE);
+    let mut t = lock_shared(&TABLE);
     for _ in 0..PID_MAX {
         t.last_pid = if t.last_pid >= PID_MAX {
             2
@@ -44,7 +44,7 @@ pub fn alloc_pid() -> Result<Pid> {
 /// Registers a new thread (and its process, if new), unless `max_threads`
 /// threads are alive already (`EAGAIN`).
 pub fn register_thread(thread: &Arc<Thread>, max_threads: usize) -> Result<()> {
-    let mut t = lock(&TABLE);
+    let mut t = lock_shared(&TABLE);
     if t.threads.len() >= max_threads {
         return Err(Errno::EAGAIN);
     }
@@ -56,30 +56,30 @@ pub fn register_thread(thread: &Arc<Thread>, max_threads: usize) -> Result<()> {
 
 /// Forgets a thread that has ended.
 pub fn unregister_thread(tid: Pid) {
-    lock(&TABLE).threads.remove(&tid);
+    lock_shared(&TABLE).threads.remove(&tid);
 }
 
 /// Forgets a reaped process.
 pub(super) fn remove_process(pid: Pid) {
-    lock(&TABLE).processes.remove(&pid);
+    lock_shared(&TABLE).processes.remove(&pid);
 }
 
 /// The process with id `pid`, if it exists (zombies included).
 pub fn get_process(pid: Pid) -> Option<Arc<Process>> {
-    lock(&TABLE).processes.get(&pid).cloned()
+    lock_shared(&TABLE).processes.get(&pid).cloned()
 }
 
 /// The live thread with id `tid`.
 pub fn get_thread(tid: Pid) -> Option<Arc<Thread>> {
-    lock(&TABLE).threads.get(&tid).cloned()
+    lock_shared(&TABLE).threads.get(&tid).cloned()
 }
 
 /// All processes.
 pub fn all_processes() -> Vec<Arc<Process>> {
-    lock(&TABLE).processes.values().cloned().collect()
+    lock_shared(&TABLE).processes.values().cloned().collect()
 }
 
 /// Number of live threads.
 pub fn live_threads() -> usize {
-    lock(&TABLE).threads.len()
+    lock_shared(&TABLE).threads.len()
 }

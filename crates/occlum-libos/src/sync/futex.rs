@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::{lock, Waiter};
+use super::{lock_shared, Waiter};
 use crate::{user, Errno, Result};
 
 struct FutexWaiter {
@@ -18,7 +18,14 @@ struct FutexWaiter {
 static TABLE: Mutex<Option<HashMap<u64, Vec<FutexWaiter>>>> = Mutex::new(None);
 
 fn with_table<R>(f: impl FnOnce(&mut HashMap<u64, Vec<FutexWaiter>>) -> R) -> R {
-    f(lock(&TABLE).get_or_insert_with(HashMap::new))
+    let mut table = lock_shared(&TABLE);
+    static INJECTED: AtomicBool = AtomicBool::new(false);
+    if crate::syscall::injected_panic(crate::InjectedPanic::InFutexTable)
+        && !INJECTED.swap(true, Ordering::Relaxed)
+    {
+        panic!("injected panic while the futex table is locked");
+    }
+    f(table.get_or_insert_with(HashMap::new))
 }
 
 /// Blocks while the `u32` at `addr` equals `val`, until woken by a wake

@@ -25,7 +25,7 @@ use syscalls::Sysno;
 
 use crate::process::{Process, Thread};
 use crate::signal::RestartKind;
-use crate::{Errno, Result};
+use crate::{Errno, InjectedPanic, Result};
 
 /// What a syscall handler works with.
 pub struct SyscallCtx<'a, 'f> {
@@ -351,18 +351,23 @@ fn log_unsupported(nr: u64, exe: &str) {
     }
 }
 
-static INJECTED_PANIC: OnceLock<Option<u64>> = OnceLock::new();
+static INJECTED_PANIC: OnceLock<Option<InjectedPanic>> = OnceLock::new();
 
-/// Makes serving syscall `nr` panic (see `BootConfig::inject_panic_at_syscall`).
-pub(crate) fn set_injected_panic(nr: Option<u64>) {
-    INJECTED_PANIC.get_or_init(|| nr);
+/// Where the LibOS panics on purpose (see `BootConfig::inject_panic`).
+pub(crate) fn set_injected_panic(at: Option<InjectedPanic>) {
+    INJECTED_PANIC.get_or_init(|| at);
+}
+
+/// Whether the LibOS is to panic at `point` (a testing aid).
+pub(crate) fn injected_panic(point: InjectedPanic) -> bool {
+    INJECTED_PANIC.get().copied().flatten() == Some(point)
 }
 
 /// Serves the syscall in `frame`.
 pub(crate) fn dispatch(thread: &Arc<Thread>, frame: &mut TrapFrame<'_>) {
     let nr = frame.syscall_nr();
     let args = frame.syscall_args();
-    if INJECTED_PANIC.get().copied().flatten() == Some(nr) {
+    if injected_panic(InjectedPanic::AtSyscall(nr)) {
         panic!("injected panic while serving syscall {nr}");
     }
     let mut ctx = SyscallCtx {

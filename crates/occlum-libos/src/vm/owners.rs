@@ -19,7 +19,7 @@ pub struct Owners {
 /// Locks the ownership map.
 pub fn lock() -> Owners {
     Owners {
-        guard: OWNERS.lock().unwrap_or_else(|e| e.into_inner()),
+        guard: crate::sync::lock_shared(&OWNERS),
     }
 }
 

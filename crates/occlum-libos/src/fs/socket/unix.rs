@@ -20,7 +20,7 @@ use super::{
 use crate::fs::vfs::{self, Location};
 use crate::fs::{File, FileRef, FileType, Readiness, Stat, O_NONBLOCK, O_RDWR};
 use crate::process::wait_event;
-use crate::sync::{lock, WaitQueue};
+use crate::sync::{lock, lock_shared, WaitQueue};
 use crate::{Errno, Result};
 
 /// Bytes a stream socket's receive buffer holds (Linux's default buffer).
@@ -265,7 +265,7 @@ impl UnixSocket {
         let (addr, key) = match addr {
             UnixAddr::Unnamed => {
                 static NEXT: AtomicU32 = AtomicU32::new(0);
-                let reg = lock(registry());
+                let reg = lock_shared(registry());
                 let name = (0..=0xfffff)
                     .map(|_| {
                         let n = NEXT.fetch_add(1, Ordering::Relaxed) & 0xfffff;
@@ -290,7 +290,7 @@ impl UnixSocket {
                 (UnixAddr::Path(p), key)
             }
         };
-        let mut reg = lock(registry());
+        let mut reg = lock_shared(registry());
         if reg.get(&key).is_some_and(|w| w.strong_count() > 0) {
             return Err(EADDRINUSE);
         }
@@ -334,7 +334,7 @@ impl UnixSocket {
                 Key::Inode(inode.fs().dev(), inode.ino())
             }
         };
-        let reg = lock(registry());
+        let reg = lock_shared(registry());
         reg.get(&key).and_then(Weak::upgrade).ok_or(ECONNREFUSED)
     }
 
@@ -822,7 +822,7 @@ impl Drop for UnixSocket {
         }
         let st = lock(&self.state);
         if let Some(key) = &st.key {
-            let mut reg = lock(registry());
+            let mut reg = lock_shared(registry());
             if reg.get(key).is_some_and(|w| w.strong_count() == 0) {
                 reg.remove(key);
             }

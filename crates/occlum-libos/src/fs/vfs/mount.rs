@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use super::inode::{FileSystem, InodeRef};
 use super::path::{Location, PathNode};
+use crate::sync::{read_shared, write_shared};
 use crate::{Errno, Result};
 
 /// One mounted file system.
@@ -31,7 +32,7 @@ struct Table {
 static TABLE: RwLock<Option<Table>> = RwLock::new(None);
 
 fn with_table<R>(f: impl FnOnce(&mut Table) -> R) -> R {
-    let mut t = TABLE.write().unwrap_or_else(|e| e.into_inner());
+    let mut t = write_shared(&TABLE);
     f(t.get_or_insert_with(Table::default))
 }
 
@@ -55,7 +56,7 @@ pub fn mount_root(fs: Arc<dyn FileSystem>, source: &str) {
 
 /// The root directory.
 pub fn root() -> Result<Location> {
-    let t = TABLE.read().unwrap_or_else(|e| e.into_inner());
+    let t = read_shared(&TABLE);
     t.as_ref().and_then(|t| t.root.clone()).ok_or(Errno::ENOENT)
 }
 
@@ -110,7 +111,7 @@ pub fn unmount(at: &Location) -> Result<()> {
 /// What covers `inode`: the root of the file system mounted on it, or
 /// `inode` itself.
 pub fn cross(inode: InodeRef) -> InodeRef {
-    let t = TABLE.read().unwrap_or_else(|e| e.into_inner());
+    let t = read_shared(&TABLE);
     let Some(t) = t.as_ref() else { return inode };
     if t.covered.is_empty() || inode.kind() != super::super::FileType::Directory {
         return inode;
@@ -124,7 +125,7 @@ pub fn cross(inode: InodeRef) -> InodeRef {
 
 /// Every mount, in mount order: (source, target, file-system type, read-only).
 pub fn list() -> Vec<(String, String, &'static str, bool)> {
-    let t = TABLE.read().unwrap_or_else(|e| e.into_inner());
+    let t = read_shared(&TABLE);
     t.as_ref()
         .map(|t| {
             t.list
@@ -145,7 +146,7 @@ pub fn list() -> Vec<(String, String, &'static str, bool)> {
 /// Makes every mounted file system durable (`sync`).
 pub fn sync_all() -> Result<()> {
     let fss: Vec<Arc<dyn FileSystem>> = {
-        let t = TABLE.read().unwrap_or_else(|e| e.into_inner());
+        let t = read_shared(&TABLE);
         t.as_ref()
             .map(|t| t.list.iter().map(|m| m.fs.clone()).collect())
             .unwrap_or_default()
