@@ -382,12 +382,24 @@ fn a_changed_libos_binary_is_refused() {
     let copy = tmp.path().join("occlum-changed");
     fs::write(&copy, &bytes).unwrap();
     fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = Command::new(&copy)
-        .current_dir(&dir)
-        .args(["run", "/bin/musl/fsrec", "get", "/bin/musl/fsrec"])
-        .env_clear()
-        .output()
-        .unwrap();
+    // Another test thread that forks while the copy was open for writing
+    // makes exec fail with ETXTBSY for a moment: try again.
+    let out = (0..50)
+        .find_map(|_| {
+            match Command::new(&copy)
+                .current_dir(&dir)
+                .args(["run", "/bin/musl/fsrec", "get", "/bin/musl/fsrec"])
+                .env_clear()
+                .output()
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                }
+                r => Some(r.unwrap()),
+            }
+        })
+        .expect("the copy runs");
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("measurement does not match"),

@@ -233,7 +233,11 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     let mut files = FileTable::default();
     for fd in 0..3 {
         files
-            .insert(Arc::new(HostStdio::new(fd)), false, usize::MAX)
+            .insert(
+                Arc::new(HostStdio::new(fd).expect("descriptors 0-2")),
+                false,
+                usize::MAX,
+            )
             .map_err(|e| platform("stdio", e))?;
     }
     let rlimits = Rlimits::new(

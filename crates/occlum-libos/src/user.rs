@@ -85,6 +85,9 @@ pub fn cmpxchg_u32(addr: u64, expected: u32, new: u32) -> Result<u32> {
     space()?.cmpxchg_u32(addr as usize, expected, new)
 }
 
+/// A list of byte strings (`argv`, `envp`).
+pub type Strings = Vec<Vec<u8>>;
+
 /// Most argument plus environment strings (Linux's `MAX_ARG_STRINGS`).
 pub const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
 
@@ -111,12 +114,12 @@ fn read_pointer_array(addr: u64, limit: usize) -> Result<Vec<u64>> {
 /// first (`EFAULT` if unreadable), then the strings; `E2BIG` when a string
 /// is longer than [`MAX_ARG_STRLEN`] or when the pointers (at least one for
 /// `argv`) and the strings together reach `limit` bytes.
-pub fn read_exec_args(argv: u64, envp: u64, limit: usize) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+pub fn read_exec_args(argv: u64, envp: u64, limit: usize) -> Result<(Strings, Strings)> {
     let argv = read_pointer_array(argv, limit)?;
     let envp = read_pointer_array(envp, limit)?;
     let ptr_bytes = (argv.len().max(1) + envp.len()) * 8;
     let mut left = limit.checked_sub(ptr_bytes).ok_or(Errno::E2BIG)?;
-    let mut read = |ptrs: Vec<u64>| -> Result<Vec<Vec<u8>>> {
+    let mut read = |ptrs: Vec<u64>| -> Result<Strings> {
         ptrs.into_iter()
             .map(|p| {
                 let s = read_cstring(p, MAX_ARG_STRLEN).map_err(|e| match e {

@@ -4,6 +4,7 @@
 //! is treated as untrusted and checked before the LibOS sees it: counts never
 //! exceed the buffer, times are normalized, file types are known values.
 
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use crate::errno::Errno;
@@ -20,24 +21,34 @@ fn check_count(rc: isize, max: usize) -> Result<usize, Errno> {
     Ok(n)
 }
 
+/// The host's standard input, output or error (`n` 0, 1 or 2), which stay
+/// open for the life of the process: the LibOS never closes them.
+pub fn stdio_fd(n: i32) -> Option<BorrowedFd<'static>> {
+    // SAFETY: descriptors 0-2 are never closed by this process (the LibOS
+    // gives programs its own descriptor table), so they outlive any use.
+    (0..=2)
+        .contains(&n)
+        .then(|| unsafe { BorrowedFd::borrow_raw(n) })
+}
+
 /// Writes `buf` to host descriptor `fd`; returns the count written.
-pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: `buf` is a valid readable buffer of the given length.
-    let rc = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    let rc = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
     check_count(rc, buf.len())
 }
 
 /// Reads from host descriptor `fd` into `buf`; returns the count read.
-pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: `buf` is a valid writable buffer of the given length.
-    let rc = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    let rc = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     check_count(rc, buf.len())
 }
 
 /// Repositions host descriptor `fd`; returns the new offset.
-pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<u64, Errno> {
+pub fn lseek(fd: BorrowedFd<'_>, offset: i64, whence: i32) -> Result<u64, Errno> {
     // SAFETY: no memory is passed.
-    let rc = unsafe { libc::lseek(fd, offset, whence) };
+    let rc = unsafe { libc::lseek(fd.as_raw_fd(), offset, whence) };
     if rc < 0 {
         return Err(Errno::last());
     }
@@ -71,11 +82,11 @@ pub struct HostFileInfo {
 }
 
 /// Describes host descriptor `fd`.
-pub fn fstat(fd: i32) -> Result<HostFileInfo, Errno> {
+pub fn fstat(fd: BorrowedFd<'_>) -> Result<HostFileInfo, Errno> {
     // SAFETY: `st` is a valid out-buffer for fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
         return Err(Errno::last());
     }
     let kind = match st.st_mode & libc::S_IFMT {
@@ -102,10 +113,10 @@ pub fn fstat(fd: i32) -> Result<HostFileInfo, Errno> {
 
 /// The terminal attributes of host descriptor `fd` (kernel `struct termios`,
 /// as `TCGETS` returns it), or `ENOTTY`.
-pub fn tcgets(fd: i32) -> Result<[u8; 36], Errno> {
+pub fn tcgets(fd: BorrowedFd<'_>) -> Result<[u8; 36], Errno> {
     let mut buf = [0u8; 64];
     // SAFETY: TCGETS writes a 36-byte kernel termios; the buffer is larger.
-    if unsafe { libc::ioctl(fd, libc::TCGETS, buf.as_mut_ptr()) } != 0 {
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TCGETS, buf.as_mut_ptr()) } != 0 {
         return Err(Errno::last());
     }
     let mut out = [0u8; 36];
@@ -114,7 +125,7 @@ pub fn tcgets(fd: i32) -> Result<[u8; 36], Errno> {
 }
 
 /// The window size of the terminal at host descriptor `fd` (`TIOCGWINSZ`).
-pub fn winsize(fd: i32) -> Result<[u16; 4], Errno> {
+pub fn winsize(fd: BorrowedFd<'_>) -> Result<[u16; 4], Errno> {
     let mut ws = libc::winsize {
         ws_row: 0,
         ws_col: 0,
@@ -122,7 +133,7 @@ pub fn winsize(fd: i32) -> Result<[u16; 4], Errno> {
         ws_ypixel: 0,
     };
     // SAFETY: TIOCGWINSZ writes one struct winsize.
-    if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } != 0 {
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } != 0 {
         return Err(Errno::last());
     }
     Ok([ws.ws_row, ws.ws_col, ws.ws_xpixel, ws.ws_ypixel])
@@ -259,6 +270,46 @@ pub fn vdso_base() -> Option<u64> {
     (v != 0).then_some(v)
 }
 
+/// The address range `[start, end)` of the vDSO's loadable segments, read
+/// once from its ELF program headers (two pages if they cannot be read).
+pub fn vdso_range() -> Option<(u64, u64)> {
+    static RANGE: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
+    *RANGE.get_or_init(|| {
+        let base = vdso_base()?;
+        let size = vdso_size(base).unwrap_or(2 * 4096);
+        Some((base, base + size))
+    })
+}
+
+/// The extent of the vDSO image at `base` (its PT_LOAD segments, linked at 0).
+fn vdso_size(base: u64) -> Option<u64> {
+    // SAFETY: the kernel maps the vDSO image readable at AT_SYSINFO_EHDR for
+    // the life of the process; only its ELF header and program headers, in
+    // the first page (checked against the header's sizes), are read.
+    unsafe {
+        let p = base as *const u8;
+        if std::slice::from_raw_parts(p, 4) != b"\x7fELF" {
+            return None;
+        }
+        let phoff = (p.add(32) as *const u64).read_unaligned() as usize;
+        let phentsize = (p.add(54) as *const u16).read_unaligned() as usize;
+        let phnum = (p.add(56) as *const u16).read_unaligned() as usize;
+        if phentsize != 56 || phoff.checked_add(phnum * phentsize)? > 4096 {
+            return None;
+        }
+        let mut size = 0u64;
+        for i in 0..phnum {
+            let ph = p.add(phoff + i * phentsize);
+            if (ph as *const u32).read_unaligned() == 1 {
+                let vaddr = (ph.add(16) as *const u64).read_unaligned();
+                let memsz = (ph.add(40) as *const u64).read_unaligned();
+                size = size.max(vaddr.checked_add(memsz)?);
+            }
+        }
+        (size > 0 && size <= 1 << 20).then_some(size)
+    }
+}
+
 /// Ends the whole host process (the enclave) with `status`.
 pub fn exit(status: i32) -> ! {
     std::process::exit(status)
@@ -359,9 +410,9 @@ pub fn wait_forwarded_signal() -> i32 {
 /// writing, or until the calling thread is interrupted (`EINTR`, see
 /// [`crate::trap::interrupt`]). Blocking host calls go through this, so that
 /// a LibOS thread blocked on the host can still be stopped.
-pub fn wait_ready(fd: i32, write: bool) -> Result<(), Errno> {
+pub fn wait_ready(fd: BorrowedFd<'_>, write: bool) -> Result<(), Errno> {
     let mut pfd = libc::pollfd {
-        fd,
+        fd: fd.as_raw_fd(),
         events: if write { libc::POLLOUT } else { libc::POLLIN },
         revents: 0,
     };
@@ -382,9 +433,9 @@ pub fn wait_ready(fd: i32, write: bool) -> Result<(), Errno> {
 
 /// What host descriptor `fd` is ready for right now: (readable, writable,
 /// hang-up, error). A descriptor the host cannot poll counts as ready.
-pub fn poll_now(fd: i32) -> (bool, bool, bool, bool) {
+pub fn poll_now(fd: BorrowedFd<'_>) -> (bool, bool, bool, bool) {
     let mut pfd = libc::pollfd {
-        fd,
+        fd: fd.as_raw_fd(),
         events: libc::POLLIN | libc::POLLOUT,
         revents: 0,
     };

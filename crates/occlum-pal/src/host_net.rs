@@ -139,6 +139,29 @@ fn zeroed_storage() -> libc::sockaddr_storage {
     unsafe { std::mem::zeroed() }
 }
 
+/// Socket options that go to the host: none of them holds a pointer, so a
+/// value the guest chose can never make the host kernel read or write
+/// LibOS memory.
+pub fn host_option(level: i32, name: i32) -> bool {
+    match level {
+        // SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_DONTROUTE, SO_BROADCAST,
+        // SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, SO_OOBINLINE, SO_PRIORITY,
+        // SO_LINGER, SO_REUSEPORT, SO_RCVLOWAT, SO_ACCEPTCONN, SO_PROTOCOL,
+        // SO_DOMAIN.
+        libc::SOL_SOCKET => matches!(name, 2..=10 | 12 | 13 | 15 | 18 | 30 | 38 | 39),
+        // IP_TOS, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP.
+        libc::IPPROTO_IP => matches!(name, 1 | 2 | 33 | 34),
+        // TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE, TCP_KEEPINTVL,
+        // TCP_KEEPCNT, TCP_LINGER2, TCP_DEFER_ACCEPT, TCP_QUICKACK,
+        // TCP_CONGESTION, TCP_USER_TIMEOUT, TCP_FASTOPEN.
+        libc::IPPROTO_TCP => matches!(name, 1..=6 | 8 | 9 | 12 | 13 | 18 | 23),
+        // IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP,
+        // IPV6_V6ONLY, IPV6_TCLASS.
+        libc::IPPROTO_IPV6 => matches!(name, 16 | 18 | 19 | 26 | 67),
+        _ => false,
+    }
+}
+
 impl HostSocket {
     /// Creates a socket: IPv6 if `v6`, else IPv4; `protocol` 0 or the
     /// kind's own (`IPPROTO_TCP`, `IPPROTO_UDP`).
@@ -162,9 +185,12 @@ impl HostSocket {
         Ok(HostSocket { fd })
     }
 
-    /// The host descriptor, for readiness polling ([`crate::host::poll_now`]).
-    pub fn raw_fd(&self) -> i32 {
-        self.fd
+    /// The host descriptor, for readiness polling ([`crate::host::poll_now`]),
+    /// borrowed for as long as the socket lives.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: `self.fd` is open until `self` is dropped, and the borrow
+        // cannot outlive `self`.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }
     }
 
     /// Binds to `addr`.
@@ -329,7 +355,12 @@ impl HostSocket {
     }
 
     /// Sets option `name` at `level` to the bytes `value`.
+    /// Only options on [`host_option`]'s list reach the host (`ENOPROTOOPT`
+    /// otherwise): the kernel would take some others' values as pointers.
     pub fn setsockopt(&self, level: i32, name: i32, value: &[u8]) -> Result<(), Errno> {
+        if !host_option(level, name) {
+            return Err(Errno(libc::ENOPROTOOPT));
+        }
         // SAFETY: `value` is readable for its length.
         check_rc(unsafe {
             libc::setsockopt(
@@ -343,7 +374,12 @@ impl HostSocket {
     }
 
     /// Reads option `name` at `level` into at most `max` bytes.
+    /// Only options on [`host_option`]'s list are asked for (`ENOPROTOOPT`
+    /// otherwise).
     pub fn getsockopt(&self, level: i32, name: i32, max: usize) -> Result<Vec<u8>, Errno> {
+        if !host_option(level, name) {
+            return Err(Errno(libc::ENOPROTOOPT));
+        }
         let mut buf = vec![0u8; max];
         let mut len = max as libc::socklen_t;
         // SAFETY: `buf` is writable for `len` bytes.

@@ -3,7 +3,7 @@
 //! readiness, by a [`HostWaker`] (an event inside the LibOS) or by
 //! [`crate::trap::interrupt`] (a signal for it).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use crate::errno::Errno;
@@ -28,9 +28,8 @@ impl HostWaker {
             return Err(Errno::last());
         }
         // SAFETY: `raw` is a new descriptor that nothing else owns.
-        Ok(HostWaker {
-            fd: unsafe { OwnedFd::from_raw_fd(raw) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        Ok(HostWaker { fd })
     }
 
     /// Wakes the thread in [`wait`] now, or makes its next wait return at once.
@@ -52,15 +51,15 @@ impl HostWaker {
 /// wanted) is ready, `waker` is woken, or `timeout` passes; `Ok(false)` on
 /// time-out. `EINTR` when the calling thread is interrupted.
 pub fn wait(
-    fds: &[(i32, i16)],
+    fds: &[(BorrowedFd<'_>, i16)],
     waker: &HostWaker,
     timeout: Option<Duration>,
 ) -> Result<bool, Errno> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
-        .map(|&(fd, events)| libc::pollfd {
-            fd,
-            events,
+        .map(|(fd, events)| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: *events,
             revents: 0,
         })
         .collect();

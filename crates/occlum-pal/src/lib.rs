@@ -20,6 +20,8 @@
 //! Backend: simulation. The "enclave" is this host process; nothing here gives
 //! hardware protection.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod arch;
 pub mod errno;
 pub mod host;

@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn maps_copy_on_write_pages_into_user_space() {
-        let space = crate::uspace::init(1 << 24).unwrap();
+        let space = crate::uspace::test_space();
         let data: Vec<u8> = (0..(PAGE_SIZE + 100) as u32)
             .map(|i| (i % 253) as u8 + 1)
             .collect();

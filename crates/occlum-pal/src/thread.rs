@@ -53,6 +53,9 @@ pub(crate) struct ThreadBlock {
     pub(crate) depth: u32,
     /// The SUD selector byte (offset 20).
     selector: u8,
+    /// Set while the LibOS's trap handler runs on this thread (the guard
+    /// against entering user code from inside it).
+    pub(crate) in_trap: bool,
 }
 
 // The assembly in `arch` relies on these offsets.
@@ -116,7 +119,7 @@ impl Zone {
     fn release(&self, slot: usize) {
         // SAFETY: the slot lies in the zone and no thread uses it any more;
         // making it inaccessible again drops its pages.
-        unsafe {
+        let p = unsafe {
             libc::mmap(
                 slot as *mut libc::c_void,
                 SLOT_SIZE,
@@ -124,7 +127,13 @@ impl Zone {
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
                 -1,
                 0,
-            );
+            )
+        };
+        if p == libc::MAP_FAILED {
+            // Not given out again: the slot may still hold the old thread's
+            // stacks, or be a hole in the zone.
+            tracing::error!("cannot release a thread stack slot; it stays in use");
+            return;
         }
         let i = (slot - self.base) / SLOT_SIZE;
         self.free
@@ -200,6 +209,7 @@ impl UserThread {
                 saved_rsp: 0,
                 depth: 1,
                 selector: SYSCALL_DISPATCH_FILTER_ALLOW,
+                in_trap: false,
             })
         };
         let ss = libc::stack_t {
@@ -250,7 +260,17 @@ impl UserThread {
     ///
     /// User code runs in this process's address space (simulation backend):
     /// it is confined only by what the LibOS maps for it.
+    ///
+    /// An `entry` outside the user region and the vDSO, or an `sp` outside
+    /// the user region, is replaced by 0: user code then faults at once (a
+    /// SIGSEGV for the program), never runs LibOS code or LibOS memory as
+    /// its own.
     pub fn enter_user(&mut self, entry: u64, sp: u64, fs: u64) -> i64 {
+        self.check_not_in_trap();
+        let (entry, sp) = (
+            crate::trap::user_code_or_zero(entry),
+            crate::trap::user_stack_or_zero(sp),
+        );
         self.set_depth(0);
         // SAFETY: the block is this thread's; the assembly saves callee-saved
         // registers and RSP, and the only way back (TrapFrame::exit_user) resumes
@@ -263,7 +283,14 @@ impl UserThread {
     /// Like [`UserThread::enter_user`], but starts user code with all general
     /// registers from `regs`, as a `syscall` instruction returns (RCX ends up
     /// equal to RIP). Used for new threads and processes created by `clone`.
+    /// RIP and RSP are checked as in [`UserThread::enter_user`].
     pub fn enter_user_regs(&mut self, regs: &UserRegs, fs: u64) -> i64 {
+        self.check_not_in_trap();
+        let regs = &UserRegs {
+            rip: crate::trap::user_code_or_zero(regs.rip),
+            rsp: crate::trap::user_stack_or_zero(regs.rsp),
+            ..*regs
+        };
         self.set_depth(0);
         // SAFETY: as in enter_user; `regs` is a valid UserRegs (repr(C), the
         // layout the assembly reads) for the duration of the call.
@@ -276,6 +303,15 @@ impl UserThread {
         };
         self.set_depth(1);
         v
+    }
+
+    /// Entering user code from inside a trap handler would run it over the
+    /// handler's live frames, and its exit would resume the wrong one.
+    fn check_not_in_trap(&self) {
+        // SAFETY: the block is owned by self and only accessed on this thread.
+        if unsafe { (*self.block).in_trap } {
+            crate::trap::fatal("enter_user called from inside a trap handler");
+        }
     }
 
     fn set_depth(&mut self, depth: u32) {

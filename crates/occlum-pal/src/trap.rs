@@ -182,9 +182,17 @@ impl TrapFrame<'_> {
     }
 
     /// Replaces the general registers the user code resumes with. Only the
-    /// user-controllable RFLAGS bits are taken from `r.rflags`.
+    /// user-controllable RFLAGS bits are taken from `r.rflags`; a RIP outside
+    /// the user region and the vDSO, or an RSP outside the user region,
+    /// becomes 0, so the user code faults at once instead of running LibOS
+    /// code or writing LibOS memory.
     pub fn set_regs(&mut self, r: &UserRegs) {
         use libc::*;
+        let r = &UserRegs {
+            rip: user_code_or_zero(r.rip),
+            rsp: user_stack_or_zero(r.rsp),
+            ..*r
+        };
         // CF, PF, AF, ZF, SF, TF, DF, OF, RF, AC: what Linux's sigreturn takes.
         const USER_FLAGS: u64 = 0xdd5 | 0x1_0000 | 0x4_0000;
         let flags = (self.greg(REG_EFL) & !USER_FLAGS) | (r.rflags & USER_FLAGS);
@@ -400,16 +408,50 @@ pub(crate) fn ensure_installed() -> Result<(), Errno> {
     })
 }
 
-fn write_stderr(msg: &str) {
-    // SAFETY: writes a valid buffer to fd 2; async-signal-safe.
-    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+/// `v` in hexadecimal with a `0x` prefix, formatted without allocating
+/// (async-signal-safe); returns the buffer and the length used.
+fn hex(v: u64) -> ([u8; 18], usize) {
+    let mut b = [0u8; 18];
+    b[0] = b'0';
+    b[1] = b'x';
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
+    for i in 0..digits {
+        let d = ((v >> (4 * (digits - 1 - i))) & 0xf) as u8;
+        b[2 + i] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+    }
+    (b, 2 + digits)
 }
 
-/// A fault inside LibOS code: report and let the default action end the process.
+/// Writes `parts` to stderr without allocating (async-signal-safe).
+fn write_stderr_parts(parts: &[&[u8]]) {
+    for p in parts {
+        // SAFETY: writes a valid buffer to fd 2; async-signal-safe.
+        unsafe { libc::write(2, p.as_ptr().cast(), p.len()) };
+    }
+}
+
+/// Ends the process after a failure that leaves the PAL's invariants
+/// broken, with a report: no unwinding, no allocation.
+pub(crate) fn fatal(why: &str) -> ! {
+    write_stderr_parts(&[b"occlum: fatal: ", why.as_bytes(), b"\n"]);
+    std::process::abort()
+}
+
+/// A fault inside LibOS code: report and let the default action end the
+/// process. Runs in a signal handler: nothing here allocates.
 fn libos_fault(sig: i32, rip: u64, addr: u64) {
-    write_stderr(&format!(
-        "occlum: LibOS bug: signal {sig} in LibOS code at rip {rip:#x} (address {addr:#x})\n"
-    ));
+    let (s, sn) = hex(sig as u64);
+    let (r, rn) = hex(rip);
+    let (a, an) = hex(addr);
+    write_stderr_parts(&[
+        b"occlum: LibOS bug: signal ",
+        &s[..sn],
+        b" in LibOS code at rip ",
+        &r[..rn],
+        b" (address ",
+        &a[..an],
+        b")\n",
+    ]);
     // SAFETY: resetting a disposition; returning re-executes the faulting
     // instruction, which then takes the default action (the process dies).
     unsafe { libc::signal(sig, libc::SIG_DFL) };
@@ -459,6 +501,7 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
         && with_current_block(|b| match b {
             Some(b) if b.depth == 0 => {
                 b.depth = 1;
+                b.in_trap = true;
                 true
             }
             _ => false,
@@ -508,6 +551,77 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
     with_current_block(|b| {
         if let Some(b) = b {
             b.depth = 0;
+            b.in_trap = false;
         }
     });
+}
+
+/// `rip` if user code may run there (the user region or the vDSO), else 0,
+/// an address that always faults.
+pub(crate) fn user_code_or_zero(rip: u64) -> u64 {
+    let in_region = crate::uspace::get().is_some_and(|s| s.contains(rip as usize, 1));
+    let in_vdso = crate::host::vdso_range().is_some_and(|(start, end)| (start..end).contains(&rip));
+    if in_region || in_vdso {
+        rip
+    } else {
+        0
+    }
+}
+
+/// `rsp` if it lies in the user region, else 0: user code never pushes onto
+/// LibOS memory.
+pub(crate) fn user_stack_or_zero(rsp: u64) -> u64 {
+    let ok = crate::uspace::get().is_some_and(|s| rsp >= s.base() as u64 && rsp <= s.end() as u64);
+    if ok {
+        rsp
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex, user_code_or_zero, user_stack_or_zero};
+
+    #[test]
+    fn user_code_and_stack_must_lie_in_user_memory() {
+        let space = crate::uspace::test_space();
+        let (base, end) = (space.base() as u64, space.end() as u64);
+        assert_eq!(user_code_or_zero(base + 4096), base + 4096);
+        assert_eq!(user_stack_or_zero(end), end);
+        let libos_code = user_code_or_zero as *const () as usize as u64;
+        assert_eq!(
+            user_code_or_zero(libos_code),
+            0,
+            "LibOS code is never a user RIP"
+        );
+        let libos_stack = &base as *const u64 as u64;
+        assert_eq!(
+            user_stack_or_zero(libos_stack),
+            0,
+            "a LibOS stack is never a user RSP"
+        );
+        assert_eq!(user_code_or_zero(end), 0);
+        if let Some((vdso, vdso_end)) = crate::host::vdso_range() {
+            assert!(vdso_end > vdso);
+            assert_eq!(
+                user_code_or_zero(vdso + 16),
+                vdso + 16,
+                "the vDSO is user code"
+            );
+        }
+    }
+
+    #[test]
+    fn hex_formats_without_allocating() {
+        for (v, s) in [
+            (0u64, "0x0"),
+            (11, "0xb"),
+            (0x1f80, "0x1f80"),
+            (u64::MAX, "0xffffffffffffffff"),
+        ] {
+            let (b, n) = hex(v);
+            assert_eq!(&b[..n], s.as_bytes());
+        }
+    }
 }

@@ -166,9 +166,36 @@ impl UserSpace {
             )
         };
         if p == libc::MAP_FAILED {
+            let e = Errno::last();
+            // A failed MAP_FIXED may have unmapped the range already.
+            self.re_reserve(addr, len);
+            tracing::debug!("MAP_FIXED in the user region failed: {e}");
             return Err(Errno::ENOMEM);
         }
         Ok(())
+    }
+
+    /// Makes `[addr, addr+len)` (inside the region) reserved and inaccessible
+    /// again after a failed change, so that the region never has a hole
+    /// where a host allocation could land and later be written as user
+    /// memory. If even that fails, the invariant the checked copies rely on
+    /// is gone: the process stops.
+    fn re_reserve(&self, addr: usize, len: usize) {
+        // SAFETY: the range lies inside the user region, which holds only
+        // user memory; an inaccessible anonymous mapping replaces it.
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            crate::trap::fatal("cannot re-reserve part of the user region after a failed mapping");
+        }
     }
 
     /// Changes the protection of `[addr, addr+len)`.
@@ -241,6 +268,7 @@ impl UserSpace {
             )
         };
         if p == libc::MAP_FAILED {
+            self.re_reserve(new, new_len);
             return Err(Errno::ENOMEM);
         }
         if new_len > moved {
@@ -304,5 +332,14 @@ impl UserSpace {
             return Err(Errno::EFAULT);
         }
         Ok(())
+    }
+}
+
+/// The user region for unit tests: made on first use, shared by all of them.
+#[cfg(test)]
+pub(crate) fn test_space() -> &'static UserSpace {
+    match init(1 << 24) {
+        Ok(s) => s,
+        Err(_) => get().expect("the user region exists"),
     }
 }

@@ -145,7 +145,10 @@ mod tests {
         let mut bad = area(832, 0x7, 0x7);
         bad[SW_BYTES + 4] ^= 1;
         assert_eq!(extent(&bad), None);
-        assert_eq!(extent(&area(100, 0x7, 0x7)[..]), None);
+        let mut small = area(832, 0x7, 0x7);
+        small[SW_BYTES + 16..SW_BYTES + 20].copy_from_slice(&100u32.to_le_bytes());
+        small[SW_BYTES + 4..SW_BYTES + 8].copy_from_slice(&104u32.to_le_bytes());
+        assert_eq!(extent(&small), None, "smaller than the XSAVE header");
     }
 
     #[test]

@@ -111,9 +111,11 @@ impl Fs {
         let crypto = Crypto::new(key, 1);
         let mut best: Option<Super> = None;
         let mut any_magic = false;
+        let mut all_zero = true;
         for slot in 0..SUPER_BLOCKS as u32 {
             let mut block = vec![0u8; BLOCK_SIZE];
             storage.read_at(u64::from(slot) * BS, &mut block)?;
+            all_zero &= block.iter().all(|&b| b == 0);
             match Super::unseal(&crypto, slot, &block) {
                 Slot::Empty => {}
                 Slot::Invalid => any_magic = true,
@@ -128,6 +130,10 @@ impl Fs {
         let sb = match best {
             Some(sb) => sb,
             None if any_magic => return Err(Error::BadKeyOrCorrupted),
+            // `format` writes the superblocks last: slots that were never
+            // written mean a format that did not finish (a crash on first
+            // use), not a file system that held data.
+            None if all_zero => return Err(Error::NotFormatted),
             None => {
                 return Err(corrupted(
                     "neither superblock is present, though the file is not empty (overwritten)",

@@ -31,9 +31,11 @@ impl Sefs {
     }
 
     /// Opens the file system in `storage` at its last commit. `NotFormatted`
-    /// only if the storage is empty; `BadKeyOrCorrupted` for a wrong key or
+    /// only if the storage is empty or its superblock slots were never
+    /// written (a format cut short); `BadKeyOrCorrupted` for a wrong key or
     /// tampered superblocks; `Corrupted` for a non-empty storage that is too
-    /// short or holds no superblock (never a reason to format over it).
+    /// short or whose slots hold no superblock (never a reason to format
+    /// over it).
     pub fn open(
         storage: Arc<dyn Storage>,
         key: [u8; 32],

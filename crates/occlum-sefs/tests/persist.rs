@@ -114,11 +114,20 @@ fn wrong_key_and_unformatted_storage() {
         Sefs::open(empty.clone(), KEY, TestEnv::new(3), Options::default()),
         Err(Error::Corrupted(_))
     ));
+    // Never-written superblock slots are a format cut short (a crash on
+    // first use): formatting again loses nothing. Slots with other bytes and
+    // no superblock are damage.
     empty.write_at(0, &[0u8; 3 * 4096]).unwrap();
+    assert!(matches!(
+        Sefs::open(empty.clone(), KEY, TestEnv::new(3), Options::default()),
+        Err(Error::NotFormatted)
+    ));
+    empty.write_at(4096, &[7u8; 16]).unwrap();
     assert!(matches!(
         Sefs::open(empty.clone(), KEY, TestEnv::new(3), Options::default()),
         Err(Error::Corrupted(_))
     ));
+    empty.write_at(4096, &[0u8; 16]).unwrap();
     let fs = Sefs::format(empty.clone(), KEY, TestEnv::new(3), Options::default()).unwrap();
     assert!(fs.readdir(ROOT_INO).unwrap().is_empty());
     drop(fs);

@@ -232,10 +232,11 @@ impl Inode for DevNode {
         if self.device != Device::Tty {
             return Ok(None);
         }
-        if occlum_pal::host::tcgets(0).is_err() {
+        let stdin = super::HostStdio::new(0).ok_or(Errno::ENXIO)?;
+        if super::File::tcgets(&stdin).is_err() {
             return Err(Errno::ENXIO);
         }
-        Ok(Some(Arc::new(super::HostStdio::new(0))))
+        Ok(Some(Arc::new(stdin)))
     }
 
     fn read_at(&self, _: u64, buf: &mut [u8]) -> Result<usize> {

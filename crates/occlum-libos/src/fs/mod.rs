@@ -153,7 +153,7 @@ pub trait File: Any + Send + Sync {
 
     /// The host descriptor whose readiness is this file's, if readiness
     /// comes from the host (no LibOS queue is woken): waits watch it there.
-    fn host_readiness_fd(&self) -> Option<i32> {
+    fn host_readiness_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         None
     }
 

@@ -21,7 +21,7 @@ pub fn wait_until_ready<T>(
     check: impl FnMut() -> Result<Option<T>>,
 ) -> Result<Option<T>> {
     let queues: Vec<_> = files.iter().flat_map(|(f, _)| f.poll_queues()).collect();
-    let host: Vec<(i32, i16)> = files
+    let host: Vec<(std::os::fd::BorrowedFd<'_>, i16)> = files
         .iter()
         .filter_map(|(f, ev)| {
             let mut events = 0;

@@ -1,5 +1,7 @@
 //! The host's standard streams, as the LibOS's descriptors 0, 1 and 2.
 
+use std::os::fd::BorrowedFd;
+
 use occlum_pal::host::{self, HostFileKind};
 
 use super::{File, FileType, Readiness, Stat};
@@ -7,7 +9,7 @@ use crate::Result;
 
 /// Waits until the host descriptor is ready, giving up with `EINTR` when the
 /// current thread is interrupted (a signal, the end of its process).
-fn wait_host(fd: i32, write: bool) -> Result<()> {
+fn wait_host(fd: BorrowedFd<'_>, write: bool) -> Result<()> {
     let thread = crate::process::current();
     loop {
         if thread.as_ref().is_some_and(|t| t.interrupted()) {
@@ -23,13 +25,17 @@ fn wait_host(fd: i32, write: bool) -> Result<()> {
 
 /// One of the host's standard streams.
 pub struct HostStdio {
-    host_fd: i32,
+    n: i32,
+    host_fd: BorrowedFd<'static>,
 }
 
 impl HostStdio {
-    /// The host's stdin (0), stdout (1) or stderr (2).
-    pub fn new(host_fd: i32) -> HostStdio {
-        HostStdio { host_fd }
+    /// The host's stdin (0), stdout (1) or stderr (2); `None` for another `n`.
+    pub fn new(n: i32) -> Option<HostStdio> {
+        Some(HostStdio {
+            n,
+            host_fd: host::stdio_fd(n)?,
+        })
     }
 }
 
@@ -59,7 +65,7 @@ impl File for HostStdio {
         };
         Ok(Stat {
             dev: 0x0f,
-            ino: 1 + self.host_fd as u64,
+            ino: 1 + self.n as u64,
             kind,
             perm,
             nlink: 1,
@@ -84,7 +90,7 @@ impl File for HostStdio {
         }
     }
 
-    fn host_readiness_fd(&self) -> Option<i32> {
+    fn host_readiness_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.host_fd)
     }
 

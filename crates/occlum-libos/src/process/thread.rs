@@ -295,7 +295,7 @@ pub fn wait_event<T>(
 /// `host_fds` (with the `POLL_*` events wanted) is ready.
 pub fn wait_event_or_host<T>(
     queues: &[&WaitQueue],
-    host_fds: &[(i32, i16)],
+    host_fds: &[(std::os::fd::BorrowedFd<'_>, i16)],
     deadline: Option<Instant>,
     mut cond: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {

@@ -51,7 +51,11 @@ impl Waiter {
     /// Parks until woken, until one of the host descriptors `fds` (with the
     /// `POLL_*` events wanted) is ready, or until `deadline`; returns false
     /// on time-out. A host interrupt of the thread also ends the wait.
-    pub fn park_host(&self, fds: &[(i32, i16)], deadline: Option<Instant>) -> Result<bool> {
+    pub fn park_host(
+        &self,
+        fds: &[(std::os::fd::BorrowedFd<'_>, i16)],
+        deadline: Option<Instant>,
+    ) -> Result<bool> {
         let host = match self.host.get() {
             Some(h) => h,
             None => {

@@ -96,7 +96,7 @@ impl FileData {
             let keep = len.div_ceil(PAGE);
             let freed = self.pages.split_off(&keep);
             self.budget.uncharge(freed.len() as u64 * PAGE);
-            if len % PAGE != 0 {
+            if !len.is_multiple_of(PAGE) {
                 if let Some(page) = self.pages.get_mut(&(len / PAGE)) {
                     page[(len % PAGE) as usize..].fill(0);
                 }

@@ -139,7 +139,7 @@ impl InetSocket {
         }
         // Linux gives EINPROGRESS when SO_SNDTIMEO passes before the end.
         let r = self.blocking(true, false, || {
-            if host::poll_now(self.host.raw_fd()).1 {
+            if host::poll_now(self.host.as_fd()).1 {
                 Ok(())
             } else {
                 Err(Errno::EAGAIN)
@@ -218,7 +218,7 @@ impl File for InetSocket {
     }
 
     fn poll(&self) -> Readiness {
-        let (readable, writable, hangup, error) = host::poll_now(self.host.raw_fd());
+        let (readable, writable, hangup, error) = host::poll_now(self.host.as_fd());
         Readiness {
             readable,
             writable,
@@ -227,7 +227,7 @@ impl File for InetSocket {
         }
     }
 
-    fn host_readiness_fd(&self) -> Option<i32> {
-        Some(self.host.raw_fd())
+    fn host_readiness_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        Some(self.host.as_fd())
     }
 }

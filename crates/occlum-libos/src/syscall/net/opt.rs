@@ -1,6 +1,6 @@
 //! `setsockopt` and `getsockopt`. Time-outs are kept by the LibOS (host
-//! sockets never block); other options of Internet sockets go to the host
-//! if they are on a list of known, pointer-free options; `AF_UNIX` sockets
+//! sockets never block); other options of Internet sockets go to the host,
+//! which takes only known, pointer-free ones (`occlum_pal::host_net`); `AF_UNIX` sockets
 //! answer the common `SOL_SOCKET` options themselves.
 
 use super::Sock;
@@ -11,31 +11,6 @@ use crate::fs::socket::{
 };
 use crate::user;
 use crate::{Errno, Result};
-
-const IPPROTO_IP: i32 = 0;
-const IPPROTO_TCP: i32 = 6;
-const IPPROTO_IPV6: i32 = 41;
-
-/// Options of Internet sockets passed to the host: none holds a pointer.
-fn host_option(level: i32, name: i32) -> bool {
-    match level {
-        // SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_DONTROUTE, SO_BROADCAST,
-        // SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, SO_OOBINLINE, SO_PRIORITY,
-        // SO_LINGER, SO_REUSEPORT, SO_RCVLOWAT, SO_ACCEPTCONN, SO_PROTOCOL,
-        // SO_DOMAIN.
-        SOL_SOCKET => matches!(name, 2..=10 | 12 | 13 | 15 | 18 | 30 | 38 | 39),
-        // IP_TOS, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP.
-        IPPROTO_IP => matches!(name, 1 | 2 | 33 | 34),
-        // TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE, TCP_KEEPINTVL,
-        // TCP_KEEPCNT, TCP_LINGER2, TCP_DEFER_ACCEPT, TCP_QUICKACK,
-        // TCP_CONGESTION, TCP_USER_TIMEOUT, TCP_FASTOPEN.
-        IPPROTO_TCP => matches!(name, 1..=6 | 8 | 9 | 12 | 13 | 18 | 23),
-        // IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP,
-        // IPV6_V6ONLY, IPV6_TCLASS.
-        IPPROTO_IPV6 => matches!(name, 16 | 18 | 19 | 26 | 67),
-        _ => false,
-    }
-}
 
 fn timeouts(s: &Sock) -> &Timeouts {
     match s {
@@ -60,12 +35,7 @@ pub(super) fn set(s: &Sock, level: i32, name: i32, val: u64, len: u64) -> Result
         return timeouts(s).set(name == SO_SNDTIMEO, sec, usec);
     }
     match s {
-        Sock::Inet(s) => {
-            if !host_option(level, name) {
-                return Err(ENOPROTOOPT);
-            }
-            s.host().setsockopt(level, name, &value)
-        }
+        Sock::Inet(s) => s.host().setsockopt(level, name, &value),
         Sock::Unix(_) => {
             if level != SOL_SOCKET {
                 return Err(Errno::EOPNOTSUPP);
@@ -99,12 +69,7 @@ pub(super) fn get(s: &Sock, level: i32, name: i32, val: u64, len_ptr: u64) -> Re
         b
     } else {
         match s {
-            Sock::Inet(s) => {
-                if !host_option(level, name) {
-                    return Err(ENOPROTOOPT);
-                }
-                s.host().getsockopt(level, name, room.min(MAX_OPTLEN))?
-            }
+            Sock::Inet(s) => s.host().getsockopt(level, name, room.min(MAX_OPTLEN))?,
             Sock::Unix(s) => {
                 if level != SOL_SOCKET {
                     return Err(Errno::EOPNOTSUPP);
