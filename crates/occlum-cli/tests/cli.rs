@@ -386,3 +386,29 @@ fn bad_programs_and_arguments_at_start_are_errors() {
     let out = occlum_in(&dir, &["run", "/bin/hello", "fits"], &[]);
     assert_ok(&out, "a small stack still runs hello");
 }
+
+/// Memory sizes no machine here can honour are refused at `occlum build`,
+/// naming the field: beyond the address space, and a kernel heap larger
+/// than this machine's memory.
+#[test]
+fn build_refuses_memory_the_machine_cannot_hold() {
+    let (_tmp, dir) = new_instance();
+    let config = dir.join("Occlum.json");
+    let original = fs::read(&config).unwrap();
+    for (size, needle) in [
+        ("999999GB", "more than an x86-64 process can address"),
+        ("4TB", "more than this machine's memory"),
+    ] {
+        let mut json: serde_json::Value = serde_json::from_slice(&original).unwrap();
+        json["resource_limits"]["kernel_space_heap_size"] = size.into();
+        fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+        let out = occlum_in(&dir, &["build"], &[]);
+        assert!(!out.status.success(), "{size} accepted");
+        assert!(
+            stderr(&out).contains("resource_limits.kernel_space_heap_size")
+                && stderr(&out).contains(needle),
+            "{size}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -59,10 +59,40 @@ pub fn image_file(inst: &Instance, layer: &MountConfig) -> PathBuf {
         .join("image.bin")
 }
 
+/// The kernel heap is memory the LibOS really holds (ramfs contents, pipe
+/// buffers): more than this machine has cannot be honoured.
+fn check_machine_memory(config: &Config) -> Result<()> {
+    let heap = config.resource_limits.effective_kernel_heap_max();
+    let Some(total) = machine_memory() else {
+        return Ok(());
+    };
+    if heap.0 > total {
+        let field = if config.resource_limits.kernel_space_heap_max_size.is_some() {
+            "kernel_space_heap_max_size"
+        } else {
+            "kernel_space_heap_size"
+        };
+        bail!(
+            "Occlum.json: field `resource_limits.{field}`: {heap} is more than this machine's memory ({}), expected at most that",
+            occlum_config::ByteSize(total)
+        );
+    }
+    Ok(())
+}
+
+/// The machine's physical memory in bytes (`MemTotal` of /proc/meminfo).
+fn machine_memory() -> Option<u64> {
+    let info = fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
 /// Builds the instance in the current directory.
 pub fn build(force: bool, sign_key: Option<&Path>, image_key: Option<&Path>) -> Result<()> {
     let inst = Instance::current()?;
     let config = load_config(&inst.config_path())?;
+    check_machine_memory(&config)?;
     // Read the keys first: a bad key file should fail before any work.
     let key = signing_key(&inst, sign_key)?;
     let image_key = image_key.map(read_image_key).transpose()?;
