@@ -14,6 +14,7 @@ differential_tests! {
     futex: "futex", [], |o| all_ok(o);
     spawn: "spawn", ["@BIN@"], |o| all_ok(o);
     spawn_many: "spawn_many", ["@BIN@"], |o| all_ok(o);
+    brk_in_spawned_child: "brk_child", ["@BIN@"], |o| all_ok(o);
     pipeline: "pipeline", ["@BIN@"], |o| all_ok(o);
     pipes: "pipes", [], |o| all_ok(o);
     wait: "wait", ["@BIN@"], |o| all_ok(o);

@@ -204,8 +204,16 @@ impl ElfImage {
 
     /// Maps the segments into `vm` at a free place and fills them: pages of
     /// read-only segments of a sealed file are mapped from it (shared with
-    /// every other process running it); the others get a copy.
-    pub fn map_into(&self, vm: &mut VmSpace, file: &ProgramBytes) -> Result<Loaded, LoadError> {
+    /// every other process running it); the others get a copy. A
+    /// position-independent image is placed where `room_after` more bytes
+    /// are free above it, kept for this address space (the program break
+    /// grows there).
+    pub fn map_into(
+        &self,
+        vm: &mut VmSpace,
+        file: &ProgramBytes,
+        room_after: usize,
+    ) -> Result<Loaded, LoadError> {
         let bytes: &[u8] = file;
         let (lo, hi) = self.span();
         let span = page_up((hi - lo) as usize).ok_or(Errno::ENOMEM)?;
@@ -217,7 +225,11 @@ impl ElfImage {
                     ))
                 })?
         } else {
-            vm.map(Placement::Hint(vm.base()), span, PROT_READ | PROT_WRITE)?
+            let total = span.checked_add(room_after).ok_or(Errno::ENOMEM)?;
+            // Low in the region when free (the first program: its break
+            // then has the whole region above), else wherever it fits.
+            let at = vm.reserve_free(vm.base(), total)?;
+            vm.map(Placement::Fixed(at), span, PROT_READ | PROT_WRITE)?
         };
         let bias = base as u64 - lo;
         for (i, s) in self.loads.iter().enumerate() {

@@ -74,6 +74,13 @@ const STACK_GUARD_GAP: usize = 256 * 4096;
 /// stack limit, and at least 32 pages.
 const MIN_ARG_BYTES: usize = 32 * 4096;
 
+/// Room kept free above a program for its break to grow into
+/// (`process.default_heap_size` if smaller): other processes' images and
+/// mappings share the region, and one placed right above a program would
+/// leave it no heap at all. Beyond it the break grows only while the
+/// addresses above are free.
+const BRK_ROOM: usize = 8 << 20;
+
 /// Most bytes that arguments and environment (strings and pointers) may
 /// take on a stack of `stack_size` bytes: a quarter of it, at least
 /// Linux's `ARG_MAX` (128 KiB), yet never more than half of it, so that the
@@ -125,7 +132,7 @@ pub fn load(
     execfn: &[u8],
 ) -> Result<Entry, LoadError> {
     let image = ElfImage::parse(program.bytes)?;
-    let loaded = image.map_into(vm, program.bytes)?;
+    let loaded = image.map_into(vm, program.bytes, layout.heap_size.min(BRK_ROOM))?;
     let (start, interp_base) = match (image.interp(), program.interp) {
         (None, _) => (loaded.entry, 0),
         (Some(_), None) => {
@@ -142,7 +149,7 @@ pub fn load(
                     "the program's interpreter asks for an interpreter itself",
                 ));
             }
-            let l = interp.map_into(vm, bytes)?;
+            let l = interp.map_into(vm, bytes, 0)?;
             (l.entry, l.base)
         }
     };

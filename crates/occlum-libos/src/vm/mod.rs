@@ -529,6 +529,13 @@ impl VmSpace {
         Ok(())
     }
 
+    /// Claims `len` bytes for this address space without mapping them: at
+    /// `hint` if that range is free, else the highest free range; returns
+    /// the start.
+    pub fn reserve_free(&mut self, hint: usize, len: usize) -> Result<usize> {
+        self.claim(Placement::Hint(hint), len)
+    }
+
     /// Keeps `[start, start+len)` free of other address spaces without
     /// mapping it (a guard gap); best effort.
     pub fn reserve(&mut self, start: usize, len: usize) -> bool {
