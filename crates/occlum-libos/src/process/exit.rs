@@ -42,13 +42,9 @@ pub fn exit_group(thread: &Arc<Thread>, status: ExitStatus) {
 /// futexes, and ends the process if it was the last thread (with the
 /// process's exit status, or `fallback`).
 pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
-    let ctid = thread.clear_child_tid();
-    if ctid != 0 && user::write_bytes(ctid, &0u32.to_le_bytes()).is_ok() {
-        let _ = futex::wake(ctid, 1, u32::MAX);
-    }
-    release_robust_list(thread);
-    thread.set_ended();
-    table::unregister_thread(thread.tid());
+    // Leave the thread list first: a joiner woken through clear_child_tid
+    // below then finds the process with one thread fewer (it may fork, or
+    // read Threads: in /proc/self/status, at once).
     let process = thread.process();
     let last = {
         let mut st = process.state();
@@ -58,6 +54,13 @@ pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
             .then(|| st.exiting.unwrap_or(fallback))
     };
     process.threads_changed.wake_all();
+    let ctid = thread.clear_child_tid();
+    if ctid != 0 && user::write_bytes(ctid, &0u32.to_le_bytes()).is_ok() {
+        let _ = futex::wake(ctid, 1, u32::MAX);
+    }
+    release_robust_list(thread);
+    thread.set_ended();
+    table::unregister_thread(thread.tid());
     if let Some(status) = last {
         end_process(process, status);
     }
