@@ -16,6 +16,7 @@ differential_tests! {
     spawn_many: "spawn_many", ["@BIN@"], |o| all_ok(o);
     brk_in_spawned_child: "brk_child", ["@BIN@"], |o| all_ok(o);
     fork_right_after_join: "fork_join", [], |o| all_ok(o);
+    clone_fork_with_stack: "clone_fork", [], |o| all_ok(o);
     pipeline: "pipeline", ["@BIN@"], |o| all_ok(o);
     pipes: "pipes", [], |o| all_ok(o);
     wait: "wait", ["@BIN@"], |o| all_ok(o);

@@ -42,7 +42,7 @@ const CLONE_UNSUPPORTED: u64 = CLONE_PIDFD | CLONE_NEWNS | !0x7fff_ffff | 0x7e00
 
 /// `fork`: see [`spawn_fork_child`].
 pub(super) fn sys_fork(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
-    spawn_fork_child(ctx, 0, 0)
+    spawn_fork_child(ctx, 0, None, 0)
 }
 
 /// A forked child: it runs on the parent's memory, on the parent's host
@@ -51,7 +51,12 @@ pub(super) fn sys_fork(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64>
 /// (`vm::Snapshot`), so the parent sees none of the child's changes. A
 /// child that waits for its parent before it execs or ends would wait
 /// forever; a process with several threads cannot fork (ENOSYS).
-fn spawn_fork_child(ctx: &mut SyscallCtx<'_, '_>, flags: u64, ctid: u64) -> Result<u64> {
+fn spawn_fork_child(
+    ctx: &mut SyscallCtx<'_, '_>,
+    flags: u64,
+    stack: Option<u64>,
+    ctid: u64,
+) -> Result<u64> {
     if ctx.process().state().threads.len() > 1 {
         tracing::warn!(
             "{}: fork() from a process with several threads is not supported; use posix_spawn()",
@@ -64,7 +69,7 @@ fn spawn_fork_child(ctx: &mut SyscallCtx<'_, '_>, flags: u64, ctid: u64) -> Resu
         let snap = crate::sync::lock(&vm).snapshot()?;
         snap
     };
-    spawn_vfork_child_with(ctx, None, Some(snapshot))?;
+    spawn_vfork_child_with(ctx, stack, Some(snapshot))?;
     // The calling host thread now runs the child.
     let child = process::current().ok_or(Errno::ESRCH)?;
     if flags & CLONE_CHILD_SETTID != 0 {
@@ -108,7 +113,7 @@ pub(super) fn sys_clone(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     if flags & (CLONE_VM | CLONE_SETTLS | CLONE_FILES | CLONE_VFORK) != 0 {
         return Err(Errno::EINVAL);
     }
-    spawn_fork_child(ctx, flags, ctid)
+    spawn_fork_child(ctx, flags, (stack != 0).then_some(stack), ctid)
 }
 
 /// A new thread of the calling process, started on a pool thread.
