@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod abi;
 pub mod boot;
 pub mod budget;
 pub mod fs;

@@ -3,6 +3,7 @@
 
 use occlum_pal::uspace::{self, UserSpace};
 
+use crate::abi::{Timespec, Timeval, UserPtr};
 use crate::process::current;
 use crate::sync::lock;
 use crate::vm::{PROT_READ, PROT_WRITE};
@@ -211,36 +212,38 @@ pub fn read_iovecs(addr: u64, count: u64) -> Result<Vec<IoVec>> {
 /// Reads a `struct timespec` and checks it (`EINVAL` for a negative or
 /// out-of-range value).
 pub fn read_timespec(addr: u64) -> Result<std::time::Duration> {
-    let b = read_bytes(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
-    let nsec = i64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+    let t = UserPtr::<Timespec>::new(addr).read()?;
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         return Err(Errno::EINVAL);
     }
-    Ok(std::time::Duration::new(sec as u64, nsec as u32))
+    Ok(std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
 }
 
 /// Reads a `struct timeval` and checks it (`EINVAL` for a negative or
 /// out-of-range value).
 pub fn read_timeval(addr: u64) -> Result<std::time::Duration> {
-    let b = read_bytes(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
-    let usec = i64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
-    if sec < 0 || !(0..1_000_000).contains(&usec) {
+    let t = UserPtr::<Timeval>::new(addr).read()?;
+    if t.tv_sec < 0 || !(0..1_000_000).contains(&t.tv_usec) {
         return Err(Errno::EINVAL);
     }
-    Ok(std::time::Duration::new(sec as u64, usec as u32 * 1000))
+    Ok(std::time::Duration::new(
+        t.tv_sec as u64,
+        t.tv_usec as u32 * 1000,
+    ))
 }
 
 /// Writes a `struct timespec` (or, with `micros`, a `struct timeval`).
 pub fn write_time(addr: u64, t: std::time::Duration, micros: bool) -> Result<()> {
-    let frac = if micros {
-        t.subsec_micros()
+    let sec = t.as_secs() as i64;
+    if micros {
+        UserPtr::new(addr).write(&Timeval {
+            tv_sec: sec,
+            tv_usec: i64::from(t.subsec_micros()),
+        })
     } else {
-        t.subsec_nanos()
-    } as u64;
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&t.as_secs().to_le_bytes());
-    b[8..].copy_from_slice(&frac.to_le_bytes());
-    write_bytes(addr, &b)
+        UserPtr::new(addr).write(&Timespec {
+            tv_sec: sec,
+            tv_nsec: i64::from(t.subsec_nanos()),
+        })
+    }
 }

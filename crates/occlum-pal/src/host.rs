@@ -24,11 +24,12 @@ fn check_count(rc: isize, max: usize) -> Result<usize, Errno> {
 /// The host's standard input, output or error (`n` 0, 1 or 2), which stay
 /// open for the life of the process: the LibOS never closes them.
 pub fn stdio_fd(n: i32) -> Option<BorrowedFd<'static>> {
+    if !(0..=2).contains(&n) {
+        return None;
+    }
     // SAFETY: descriptors 0-2 are never closed by this process (the LibOS
     // gives programs its own descriptor table), so they outlive any use.
-    (0..=2)
-        .contains(&n)
-        .then(|| unsafe { BorrowedFd::borrow_raw(n) })
+    Some(unsafe { BorrowedFd::borrow_raw(n) })
 }
 
 /// Writes `buf` to host descriptor `fd`; returns the count written.

@@ -118,25 +118,28 @@ impl Stat {
         self.blocks.unwrap_or_else(|| self.size.div_ceil(512))
     }
 
-    /// The 144-byte x86_64 `struct stat`.
-    pub fn to_bytes(&self) -> [u8; 144] {
-        let mut b = [0u8; 144];
-        let mode = self.mode();
-        b[0..8].copy_from_slice(&self.dev.to_le_bytes());
-        b[8..16].copy_from_slice(&self.ino.to_le_bytes());
-        b[16..24].copy_from_slice(&self.nlink.to_le_bytes());
-        b[24..28].copy_from_slice(&mode.to_le_bytes());
-        b[28..32].copy_from_slice(&self.uid.to_le_bytes());
-        b[32..36].copy_from_slice(&self.gid.to_le_bytes());
-        b[40..48].copy_from_slice(&self.rdev.to_le_bytes());
-        b[48..56].copy_from_slice(&self.size.to_le_bytes());
-        b[56..64].copy_from_slice(&self.blksize.to_le_bytes());
-        b[64..72].copy_from_slice(&self.block_count().to_le_bytes());
-        for (i, t) in [self.atime, self.mtime, self.ctime].iter().enumerate() {
-            let at = 72 + i * 16;
-            b[at..at + 8].copy_from_slice(&t.sec.to_le_bytes());
-            b[at + 8..at + 16].copy_from_slice(&(t.nsec as u64).to_le_bytes());
+    /// The x86_64 `struct stat`.
+    pub fn to_abi(&self) -> crate::abi::Stat {
+        let ts = |t: Timespec| crate::abi::Timespec {
+            tv_sec: t.sec,
+            tv_nsec: i64::from(t.nsec),
+        };
+        crate::abi::Stat {
+            st_dev: self.dev,
+            st_ino: self.ino,
+            st_nlink: self.nlink,
+            st_mode: self.mode(),
+            st_uid: self.uid,
+            st_gid: self.gid,
+            _pad0: 0,
+            st_rdev: self.rdev,
+            st_size: self.size,
+            st_blksize: self.blksize,
+            st_blocks: self.block_count(),
+            st_atime: ts(self.atime),
+            st_mtime: ts(self.mtime),
+            st_ctime: ts(self.ctime),
+            _unused: [0; 3],
         }
-        b
     }
 }

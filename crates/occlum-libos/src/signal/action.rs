@@ -1,6 +1,7 @@
 //! Signal dispositions (`rt_sigaction`).
 
 use super::{SigNum, SigSet, NSIG};
+use crate::abi::KernelSigaction;
 
 /// `SIG_DFL`.
 pub const SIG_DFL: u64 = 0;
@@ -34,28 +35,25 @@ pub struct SigAction {
     pub mask: SigSet,
 }
 
-impl SigAction {
-    /// Decodes the 32-byte kernel structure.
-    pub fn from_bytes(b: &[u8]) -> SigAction {
-        let word = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+impl From<KernelSigaction> for SigAction {
+    fn from(k: KernelSigaction) -> Self {
         SigAction {
-            handler: word(0),
-            flags: word(1),
-            restorer: word(2),
-            mask: SigSet(word(3)),
+            handler: k.handler,
+            flags: k.flags,
+            restorer: k.restorer,
+            mask: SigSet(k.mask),
         }
     }
+}
 
-    /// Encodes the 32-byte kernel structure.
-    pub fn to_bytes(&self) -> [u8; 32] {
-        let mut b = [0u8; 32];
-        for (i, w) in [self.handler, self.flags, self.restorer, self.mask.0]
-            .iter()
-            .enumerate()
-        {
-            b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+impl From<SigAction> for KernelSigaction {
+    fn from(a: SigAction) -> Self {
+        KernelSigaction {
+            handler: a.handler,
+            flags: a.flags,
+            restorer: a.restorer,
+            mask: a.mask.0,
         }
-        b
     }
 }
 

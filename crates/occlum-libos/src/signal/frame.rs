@@ -13,6 +13,7 @@ use occlum_pal::trap::{TrapFrame, UserRegs};
 use occlum_pal::xstate::{self, FP_XSTATE_MAGIC2, FXSAVE_SIZE};
 
 use super::{SigAction, SigInfo, SigSet, SA_ONSTACK};
+use crate::abi::{Abi, StackT};
 use crate::process::Thread;
 use crate::user;
 use crate::{Errno, Result};
@@ -65,25 +66,27 @@ impl AltStack {
     }
 
     /// The `stack_t` as `sigaltstack` reports it for stack pointer `sp`.
-    pub fn to_bytes(&self, sp: u64) -> [u8; 24] {
+    pub fn to_abi(&self, sp: u64) -> StackT {
         let flags = if self.on_stack(sp) {
             SS_ONSTACK
         } else {
             self.flags
         };
-        let mut b = [0u8; 24];
-        b[0..8].copy_from_slice(&self.sp.to_le_bytes());
-        b[8..12].copy_from_slice(&flags.to_le_bytes());
-        b[16..24].copy_from_slice(&self.size.to_le_bytes());
-        b
+        StackT {
+            ss_sp: self.sp,
+            ss_flags: flags,
+            _pad: 0,
+            ss_size: self.size,
+        }
     }
+}
 
-    /// Decodes a `stack_t`.
-    pub fn from_bytes(b: &[u8]) -> AltStack {
+impl From<StackT> for AltStack {
+    fn from(s: StackT) -> Self {
         AltStack {
-            sp: u64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
-            flags: i32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
-            size: u64::from_le_bytes(b[16..24].try_into().expect("8 bytes")),
+            sp: s.ss_sp,
+            flags: s.ss_flags,
+            size: s.ss_size,
         }
     }
 }
@@ -149,7 +152,7 @@ pub fn setup(
     let uc_flags =
         UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | if extended { UC_FP_XSTATE } else { 0 };
     uc[0..8].copy_from_slice(&uc_flags.to_le_bytes());
-    uc[16..40].copy_from_slice(&alt.to_bytes(regs.rsp));
+    alt.to_abi(regs.rsp).write_to(&mut uc[16..40]);
     let mc = &mut uc[MCONTEXT_OFFSET..MASK_OFFSET];
     for (i, w) in sigcontext_regs(&regs).iter().enumerate() {
         mc[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
@@ -199,7 +202,7 @@ pub fn sigreturn(thread: &Thread, frame: &mut TrapFrame<'_>) -> Result<SigSet> {
         b[MASK_OFFSET..MASK_OFFSET + 8].try_into().expect("8 bytes"),
     ))
     .blockable();
-    let alt = AltStack::from_bytes(&b[16..40]);
+    let alt = AltStack::from(StackT::read_from(&b[16..40]));
     frame.set_regs(&regs_from_sigcontext(&w));
     match fpu {
         Some(s) => frame.set_fpu_state(&s),

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::SyscallCtx;
+use crate::abi::{KernelSigaction, StackT, UserPtr};
 use crate::process::{self, wait_event};
 use crate::signal::{
     self, nr::*, timer, valid, AltStack, SigAction, SigInfo, SigSet, SIG_DFL, SIG_IGN, SI_TKILL,
@@ -33,7 +34,9 @@ pub(super) fn sys_rt_sigaction(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Res
     }
     let sig = sig as i32;
     let new = if act != 0 {
-        Some(SigAction::from_bytes(&user::read_bytes(act, 32)?))
+        Some(SigAction::from(
+            UserPtr::<KernelSigaction>::new(act).read()?,
+        ))
     } else {
         None
     };
@@ -63,7 +66,7 @@ pub(super) fn sys_rt_sigaction(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Res
         }
     }
     if oldact != 0 {
-        user::write_bytes(oldact, &old.to_bytes())?;
+        UserPtr::new(oldact).write(&KernelSigaction::from(old))?;
     }
     Ok(0)
 }
@@ -165,7 +168,7 @@ pub(super) fn sys_sigaltstack(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resu
     let sp = ctx.frame().regs().rsp;
     let cur = thread.altstack();
     if ss != 0 {
-        let new = AltStack::from_bytes(&user::read_bytes(ss, 24)?);
+        let new = AltStack::from(UserPtr::<StackT>::new(ss).read()?);
         if cur.on_stack(sp) {
             return Err(Errno::EPERM);
         }
@@ -183,7 +186,7 @@ pub(super) fn sys_sigaltstack(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resu
         }
     }
     if old != 0 {
-        user::write_bytes(old, &cur.to_bytes(sp))?;
+        UserPtr::new(old).write(&cur.to_abi(sp))?;
     }
     Ok(0)
 }

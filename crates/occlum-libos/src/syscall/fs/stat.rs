@@ -4,9 +4,9 @@ use super::{
     file, lookup_at, SyscallCtx, Target, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT,
     AT_SYMLINK_NOFOLLOW,
 };
+use crate::abi::{Abi, Statfs, Statx, StatxTimestamp, UserPtr};
 use crate::fs::vfs::FsStats;
 use crate::fs::Stat;
-use crate::user;
 use crate::{Errno, Result};
 
 /// `AT_STATX_SYNC_TYPE` bits (`statx` only).
@@ -17,7 +17,7 @@ const STATX_BASIC_STATS: u32 = 0x7ff;
 const STATX_RESERVED: u32 = 0x8000_0000;
 
 fn write_stat(st: &Stat, addr: u64) -> Result<u64> {
-    user::write_bytes(addr, &st.to_bytes())?;
+    UserPtr::new(addr).write(&st.to_abi())?;
     Ok(0)
 }
 
@@ -77,52 +77,53 @@ pub(in crate::syscall) fn sys_statx(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
         flags & AT_EMPTY_PATH != 0,
     )?
     .stat()?;
-    let mut b = [0u8; 256];
-    let put = |b: &mut [u8; 256], at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);
-    put(&mut b, 0, &STATX_BASIC_STATS.to_le_bytes());
-    put(&mut b, 4, &(st.blksize as u32).to_le_bytes());
-    put(&mut b, 16, &(st.nlink as u32).to_le_bytes());
-    put(&mut b, 20, &st.uid.to_le_bytes());
-    put(&mut b, 24, &st.gid.to_le_bytes());
-    put(&mut b, 28, &(st.mode() as u16).to_le_bytes());
-    put(&mut b, 32, &st.ino.to_le_bytes());
-    put(&mut b, 40, &st.size.to_le_bytes());
-    put(&mut b, 48, &st.block_count().to_le_bytes());
-    for (at, t) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
-        put(&mut b, at, &t.sec.to_le_bytes());
-        put(&mut b, at + 8, &t.nsec.to_le_bytes());
-    }
+    let ts = |t: crate::fs::Timespec| StatxTimestamp {
+        tv_sec: t.sec,
+        tv_nsec: t.nsec,
+        _reserved: 0,
+    };
     let (rmaj, rmin) = dev_parts(st.rdev);
     let (dmaj, dmin) = dev_parts(st.dev);
-    put(&mut b, 128, &rmaj.to_le_bytes());
-    put(&mut b, 132, &rmin.to_le_bytes());
-    put(&mut b, 136, &dmaj.to_le_bytes());
-    put(&mut b, 140, &dmin.to_le_bytes());
-    user::write_bytes(buf, &b)?;
+    let stx = Statx {
+        stx_mask: STATX_BASIC_STATS,
+        stx_blksize: st.blksize as u32,
+        stx_nlink: st.nlink as u32,
+        stx_uid: st.uid,
+        stx_gid: st.gid,
+        stx_mode: st.mode() as u16,
+        stx_ino: st.ino,
+        stx_size: st.size,
+        stx_blocks: st.block_count(),
+        stx_atime: ts(st.atime),
+        stx_ctime: ts(st.ctime),
+        stx_mtime: ts(st.mtime),
+        stx_rdev_major: rmaj,
+        stx_rdev_minor: rmin,
+        stx_dev_major: dmaj,
+        stx_dev_minor: dmin,
+        ..Statx::zeroed()
+    };
+    UserPtr::new(buf).write(&stx)?;
     Ok(0)
 }
 
 fn write_statfs(s: &FsStats, read_only: bool, dev: u64, addr: u64) -> Result<u64> {
-    let mut b = [0u8; 120];
-    let fields: [u64; 6] = [
-        s.magic,
-        s.block_size,
-        s.blocks,
-        s.free_blocks,
-        s.free_blocks,
-        s.files,
-    ];
-    for (i, v) in fields.iter().enumerate() {
-        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-    }
-    b[48..56].copy_from_slice(&s.free_files.to_le_bytes());
-    b[56..60].copy_from_slice(&(dev as u32).to_le_bytes());
-    b[64..72].copy_from_slice(&255u64.to_le_bytes());
-    b[72..80].copy_from_slice(&s.block_size.to_le_bytes());
-    // ST_RDONLY | ST_RELATIME when read-only, else ST_RELATIME.
-    let flags: u64 = if read_only { 0x0401 } else { 0x0400 };
-    b[80..88].copy_from_slice(&flags.to_le_bytes());
-    user::write_bytes(addr, &b)?;
+    let out = Statfs {
+        f_type: s.magic,
+        f_bsize: s.block_size,
+        f_blocks: s.blocks,
+        f_bfree: s.free_blocks,
+        f_bavail: s.free_blocks,
+        f_files: s.files,
+        f_ffree: s.free_files,
+        f_fsid: [dev as u32, 0],
+        f_namelen: 255,
+        f_frsize: s.block_size,
+        // ST_RDONLY | ST_RELATIME when read-only, else ST_RELATIME.
+        f_flags: if read_only { 0x0401 } else { 0x0400 },
+        _spare: [0; 4],
+    };
+    UserPtr::new(addr).write(&out)?;
     Ok(0)
 }
 

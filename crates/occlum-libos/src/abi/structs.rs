@@ -1,0 +1,118 @@
+//! The structures themselves (x86_64 layouts, from the kernel's uapi
+//! headers).
+
+use super::abi_struct;
+
+abi_struct! {
+    /// `struct timespec`.
+    pub struct Timespec {
+        pub tv_sec: i64,
+        pub tv_nsec: i64,
+    } = 16;
+}
+
+abi_struct! {
+    /// `struct stat` (`stat`, `fstat`, `lstat`, `newfstatat`).
+    pub struct Stat {
+        pub st_dev: u64,
+        pub st_ino: u64,
+        pub st_nlink: u64,
+        pub st_mode: u32,
+        pub st_uid: u32,
+        pub st_gid: u32,
+        pub _pad0: u32,
+        pub st_rdev: u64,
+        pub st_size: u64,
+        pub st_blksize: u64,
+        pub st_blocks: u64,
+        pub st_atime: Timespec,
+        pub st_mtime: Timespec,
+        pub st_ctime: Timespec,
+        pub _unused: [i64; 3],
+    } = 144;
+}
+
+abi_struct! {
+    /// `struct statx_timestamp`.
+    pub struct StatxTimestamp {
+        pub tv_sec: i64,
+        pub tv_nsec: u32,
+        pub _reserved: i32,
+    } = 16;
+}
+
+abi_struct! {
+    /// `struct statx`.
+    pub struct Statx {
+        pub stx_mask: u32,
+        pub stx_blksize: u32,
+        pub stx_attributes: u64,
+        pub stx_nlink: u32,
+        pub stx_uid: u32,
+        pub stx_gid: u32,
+        pub stx_mode: u16,
+        pub _spare0: u16,
+        pub stx_ino: u64,
+        pub stx_size: u64,
+        pub stx_blocks: u64,
+        pub stx_attributes_mask: u64,
+        pub stx_atime: StatxTimestamp,
+        pub stx_btime: StatxTimestamp,
+        pub stx_ctime: StatxTimestamp,
+        pub stx_mtime: StatxTimestamp,
+        pub stx_rdev_major: u32,
+        pub stx_rdev_minor: u32,
+        pub stx_dev_major: u32,
+        pub stx_dev_minor: u32,
+        pub stx_mnt_id: u64,
+        pub stx_dio_mem_align: u32,
+        pub stx_dio_offset_align: u32,
+        pub _spare3: [u64; 12],
+    } = 256;
+}
+
+abi_struct! {
+    /// `struct statfs` (`statfs`, `fstatfs`).
+    pub struct Statfs {
+        pub f_type: u64,
+        pub f_bsize: u64,
+        pub f_blocks: u64,
+        pub f_bfree: u64,
+        pub f_bavail: u64,
+        pub f_files: u64,
+        pub f_ffree: u64,
+        pub f_fsid: [u32; 2],
+        pub f_namelen: u64,
+        pub f_frsize: u64,
+        pub f_flags: u64,
+        pub _spare: [u64; 4],
+    } = 120;
+}
+
+abi_struct! {
+    /// The kernel's `struct sigaction` (`rt_sigaction`), not libc's.
+    pub struct KernelSigaction {
+        pub handler: u64,
+        pub flags: u64,
+        pub restorer: u64,
+        pub mask: u64,
+    } = 32;
+}
+
+abi_struct! {
+    /// `stack_t` (`sigaltstack`, `uc_stack`).
+    pub struct StackT {
+        pub ss_sp: u64,
+        pub ss_flags: i32,
+        pub _pad: u32,
+        pub ss_size: u64,
+    } = 24;
+}
+
+abi_struct! {
+    /// `struct timeval`.
+    pub struct Timeval {
+        pub tv_sec: i64,
+        pub tv_usec: i64,
+    } = 16;
+}
