@@ -4,12 +4,14 @@
  *             then check that removing the file gives the space back.
  *   pipes MB: fill 400 pipes without blocking; the bytes they hold stay
  *             within MB MiB plus one page per pipe, and closing them gives
- *             the memory back. */
+ *             the memory back.
+ *   unix MB:  the same with 400 AF_UNIX stream socket pairs. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "check.h"
 
@@ -50,7 +52,7 @@ static int fill(const char *dir)
     return check_done();
 }
 
-static int pipes(long mb)
+static int pipes(long mb, int unix_sockets)
 {
     enum { N = 400 };
     static int fds[N][2];
@@ -58,7 +60,9 @@ static int pipes(long mb)
     long long total = 0;
     int made = 0;
     for (; made < N; made++) {
-        if (pipe2(fds[made], O_NONBLOCK) != 0)
+        int r = unix_sockets ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds[made])
+                             : pipe2(fds[made], O_NONBLOCK);
+        if (r != 0)
             break;
         ssize_t n;
         while ((n = write(fds[made][1], chunk, sizeof chunk)) > 0)
@@ -66,10 +70,10 @@ static int pipes(long mb)
         if (errno != EAGAIN)
             break;
     }
-    check_eq(made, N, "400 pipes made and filled until EAGAIN");
+    check_eq(made, N, "400 pipes or socket pairs made and filled until EAGAIN");
     check(total <= mb * 1048576 + (long long)N * 4096,
           "the bytes held stay within the budget plus a page per pipe");
-    check(total >= (long long)N * 4096, "every pipe holds at least a page");
+    check(total >= (long long)N * 4096, "every one holds at least a page");
     for (int i = 0; i < made; i++) {
         close(fds[i][0]);
         close(fds[i][1]);
@@ -85,7 +89,9 @@ int main(int argc, char **argv)
     if (argc > 2 && !strcmp(argv[1], "fill"))
         return fill(argv[2]);
     if (argc > 2 && !strcmp(argv[1], "pipes"))
-        return pipes(atol(argv[2]));
-    fprintf(stderr, "usage: budget fill DIR | pipes MB\n");
+        return pipes(atol(argv[2]), 0);
+    if (argc > 2 && !strcmp(argv[1], "unix"))
+        return pipes(atol(argv[2]), 1);
+    fprintf(stderr, "usage: budget fill DIR | pipes MB | unix MB\n");
     return 2;
 }

@@ -39,7 +39,7 @@ differential_tests! {
 /// would fill): the contents of a ramfs count against
 /// `resource_limits.kernel_space_heap_size`, or against the mount's own
 /// `options.size`; past it, writes fail with ENOSPC, the LibOS lives on, and
-/// unlinking gives the space back. Pipe buffers count against it too.
+/// unlinking gives the space back. Pipe and socket buffers count against it too.
 #[test]
 fn ramfs_and_pipes_are_bounded_by_the_memory_budget() {
     let (_tmp, dir) = instance_with(&["budget"], &[]);
@@ -54,7 +54,12 @@ fn ramfs_and_pipes_are_bounded_by_the_memory_budget() {
     std::fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
     std::fs::create_dir_all(dir.join("image/small")).unwrap();
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
-    for args in [["fill", "/tmp"], ["fill", "/small"], ["pipes", "16"]] {
+    for args in [
+        ["fill", "/tmp"],
+        ["fill", "/small"],
+        ["pipes", "16"],
+        ["unix", "16"],
+    ] {
         let mut all = vec!["run", "/bin/musl/budget"];
         all.extend(args);
         let out = occlum_in(&dir, &all, &[]);

@@ -80,6 +80,60 @@ pub fn kernel() -> &'static Arc<Budget> {
     &KERNEL
 }
 
+/// What a buffer of bytes (a pipe, a socket's receive queue) holds of the
+/// kernel budget. Every buffer may hold `free` bytes uncharged, as Linux
+/// leaves each pipe one page when a user's pipes are over their limit; the
+/// rest is charged as it comes and returned as it leaves.
+#[derive(Debug)]
+pub struct BufferCharge {
+    charged: usize,
+    free: usize,
+}
+
+impl BufferCharge {
+    /// A charge for an empty buffer with a free allowance of `free` bytes.
+    pub const fn new(free: usize) -> BufferCharge {
+        BufferCharge { charged: 0, free }
+    }
+
+    /// How many of `want` more bytes a buffer now holding `held` bytes may
+    /// take: all of them if the budget has room, else what fits in the free
+    /// allowance; 0 if that is fewer than `at_least`.
+    pub fn admit(&mut self, held: usize, want: usize, at_least: usize) -> usize {
+        if kernel().try_charge(want as u64) {
+            self.charged += want;
+            return want;
+        }
+        let uncharged = held.saturating_sub(self.charged);
+        let n = want.min(self.free.saturating_sub(uncharged));
+        if n >= at_least {
+            n
+        } else {
+            0
+        }
+    }
+
+    /// The buffer now holds `held` bytes: returns what it no longer needs.
+    pub fn release(&mut self, held: usize) {
+        let keep = self.charged.min(held);
+        kernel().uncharge((self.charged - keep) as u64);
+        self.charged = keep;
+    }
+}
+
+impl Default for BufferCharge {
+    /// One free page.
+    fn default() -> Self {
+        BufferCharge::new(4096)
+    }
+}
+
+impl Drop for BufferCharge {
+    fn drop(&mut self) {
+        kernel().uncharge(self.charged as u64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

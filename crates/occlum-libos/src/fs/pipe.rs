@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
-use crate::budget;
+use crate::budget::BufferCharge;
 use crate::process::wait_event;
 use crate::sync::{lock, WaitQueue};
 use crate::{Errno, Result};
@@ -17,45 +17,9 @@ pub const PIPE_BUF: usize = 4096;
 
 struct State {
     buf: VecDeque<u8>,
-    /// Bytes of `buf` charged to the kernel budget; the rest (never more
-    /// than `PIPE_BUF`) is the one page every pipe may hold, as on Linux
-    /// when a user's pipes are over their limit.
-    charged: usize,
+    charge: BufferCharge,
     readers: usize,
     writers: usize,
-}
-
-impl State {
-    /// How many of `want` bytes may be added to the buffer now, charging
-    /// them to the kernel budget, or else within the one free page; 0 if
-    /// that is fewer than `at_least`.
-    fn admit(&mut self, want: usize, at_least: usize) -> usize {
-        if budget::kernel().try_charge(want as u64) {
-            self.charged += want;
-            return want;
-        }
-        let uncharged = self.buf.len() - self.charged;
-        let n = want.min(PIPE_BUF.saturating_sub(uncharged));
-        if n >= at_least {
-            n
-        } else {
-            0
-        }
-    }
-
-    /// Drops the first `n` bytes, returning what they held of the budget.
-    fn consume(&mut self, n: usize) {
-        self.buf.drain(..n);
-        let keep = self.charged.min(self.buf.len());
-        budget::kernel().uncharge((self.charged - keep) as u64);
-        self.charged = keep;
-    }
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        budget::kernel().uncharge(self.charged as u64);
-    }
 }
 
 struct Pipe {
@@ -85,7 +49,7 @@ pub fn new_pipe(flags: u32) -> (Arc<PipeReader>, Arc<PipeWriter>) {
     let pipe = Arc::new(Pipe {
         state: Mutex::new(State {
             buf: VecDeque::new(),
-            charged: 0,
+            charge: BufferCharge::new(PIPE_BUF),
             readers: 1,
             writers: 1,
         }),
@@ -143,7 +107,9 @@ impl File for PipeReader {
                 let from_a = n.min(a.len());
                 buf[..from_a].copy_from_slice(&a[..from_a]);
                 buf[from_a..n].copy_from_slice(&b[..n - from_a]);
-                st.consume(n);
+                st.buf.drain(..n);
+                let held = st.buf.len();
+                st.charge.release(held);
                 drop(st);
                 pipe.writable.wake_all();
                 return Ok(Some(n));
@@ -223,7 +189,8 @@ impl File for PipeWriter {
                     } else {
                         rest.len()
                     };
-                    let n = st.admit(want, need.min(want));
+                    let held = st.buf.len();
+                    let n = st.charge.admit(held, want, need.min(want));
                     if n == 0 {
                         // LibOS memory is spent: wait as for a full pipe,
                         // unless nothing can ever drain it.

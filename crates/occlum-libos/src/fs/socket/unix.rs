@@ -17,6 +17,7 @@ use super::{
     next_ino, socket_stat, Timeouts, EADDRINUSE, ECONNREFUSED, EMSGSIZE, ENOTCONN, EPROTOTYPE,
     MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
 };
+use crate::budget::BufferCharge;
 use crate::fs::vfs::{self, Location};
 use crate::fs::{File, FileRef, FileType, Readiness, Stat, O_NONBLOCK, O_RDWR};
 use crate::process::wait_event;
@@ -108,6 +109,8 @@ struct BufState {
     rights: VecDeque<(u64, u64, Rights)>,
     msgs: VecDeque<Datagram>,
     msg_bytes: usize,
+    /// What the queued bytes hold of the kernel budget.
+    charge: BufferCharge,
     /// Nobody reads any more (closed, `SHUT_RD`): writers get `EPIPE`.
     reader_gone: bool,
     /// Nobody writes any more (closed, `SHUT_WR`): readers see end of file.
@@ -492,7 +495,11 @@ impl UnixSocket {
                     if st.reader_gone {
                         return Err(Errno::EPIPE);
                     }
-                    if st.msgs.len() < DGRAM_QUEUE && st.msg_bytes + data.len() <= DGRAM_CAPACITY {
+                    let held = st.msg_bytes;
+                    if st.msgs.len() < DGRAM_QUEUE
+                        && st.msg_bytes + data.len() <= DGRAM_CAPACITY
+                        && st.charge.admit(held, data.len(), data.len()) == data.len()
+                    {
                         st.msgs.push_back(Datagram {
                             data: data.to_vec(),
                             from: from.clone(),
@@ -531,8 +538,16 @@ impl UnixSocket {
                     return Err(Errno::EPIPE);
                 }
                 let space = STREAM_CAPACITY.saturating_sub(st.bytes.len());
-                if space > 0 || rest.is_empty() {
-                    let n = space.min(rest.len());
+                let held = st.bytes.len();
+                let n = match (space, rest.is_empty()) {
+                    (_, true) => 0,
+                    (0, false) => usize::MAX,
+                    _ => match st.charge.admit(held, space.min(rest.len()), 1) {
+                        0 => usize::MAX,
+                        n => n,
+                    },
+                };
+                if n != usize::MAX {
                     if let Some(r) = rights.take() {
                         let at = st.write_pos;
                         st.rights.push_back((at, at + n as u64, r));
@@ -603,6 +618,8 @@ impl UnixSocket {
                             }
                             if !peek {
                                 st.bytes.drain(..n);
+                                let held = st.bytes.len();
+                                st.charge.release(held);
                                 st.read_pos += n as u64;
                                 drop(st);
                                 rx.writable.wake_all();
@@ -654,6 +671,8 @@ impl UnixSocket {
                         got.rights = d.rights.clone();
                     } else {
                         st.msg_bytes -= got.full_len;
+                        let held = st.msg_bytes;
+                        st.charge.release(held);
                         got.rights = st.msgs.pop_front().map(|d| d.rights).unwrap_or_default();
                         drop(st);
                         rx.writable.wake_all();
