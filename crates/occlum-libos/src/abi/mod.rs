@@ -159,6 +159,15 @@ impl<T: Abi> UserPtr<T> {
         user::write_bytes(self.addr, &v.to_bytes())
     }
 
+    /// Writes consecutive values.
+    pub fn write_array(&self, values: &[T]) -> Result<()> {
+        let mut b = vec![0u8; values.len() * T::SIZE];
+        for (i, v) in values.iter().enumerate() {
+            v.write_to(&mut b[i * T::SIZE..]);
+        }
+        user::write_bytes(self.addr, &b)
+    }
+
     /// Reads `n` consecutive values.
     pub fn read_array(&self, n: usize) -> Result<Vec<T>> {
         let len = n.checked_mul(T::SIZE).ok_or(crate::Errno::EINVAL)?;

@@ -116,3 +116,66 @@ abi_struct! {
         pub tv_usec: i64,
     } = 16;
 }
+
+abi_struct! {
+    /// `struct pollfd`.
+    pub struct PollFd {
+        pub fd: i32,
+        pub events: u16,
+        pub revents: u16,
+    } = 8;
+}
+
+abi_struct! {
+    /// `struct epoll_event` (packed on x86_64: 12 bytes).
+    pub struct EpollEvent {
+        pub events: u32,
+        pub data: u64,
+    } = 12;
+}
+
+abi_struct! {
+    /// The sixth argument of `pselect6`: a signal mask and its size.
+    pub struct SigsetArg {
+        pub ss: u64,
+        pub ss_len: u64,
+    } = 16;
+}
+
+abi_struct! {
+    /// `struct rlimit`.
+    pub struct Rlimit {
+        pub rlim_cur: u64,
+        pub rlim_max: u64,
+    } = 16;
+}
+
+abi_struct! {
+    /// `struct sysinfo`.
+    pub struct Sysinfo {
+        pub uptime: i64,
+        pub loads: [u64; 3],
+        pub totalram: u64,
+        pub freeram: u64,
+        pub sharedram: u64,
+        pub bufferram: u64,
+        pub totalswap: u64,
+        pub freeswap: u64,
+        pub procs: u16,
+        pub _pad: [u16; 3],
+        pub totalhigh: u64,
+        pub freehigh: u64,
+        pub mem_unit: u32,
+        pub _f: [u8; 4],
+    } = 112;
+}
+
+abi_struct! {
+    /// `struct timeval` pairs and counters of `struct rusage`.
+    pub struct Rusage {
+        pub ru_utime: super::Timeval,
+        pub ru_stime: super::Timeval,
+        pub ru_maxrss: i64,
+        pub rest: [i64; 13],
+    } = 144;
+}

@@ -4,6 +4,7 @@
 //! `getresuid`/`getresgid`, `getcpu`, `personality`.
 
 use super::SyscallCtx;
+use crate::abi::{Abi, Rusage, Sysinfo, UserPtr};
 use crate::fs::procfs::boot_instant;
 use crate::process::{self, Pid};
 use crate::user;
@@ -24,15 +25,13 @@ fn vm_bytes(ctx: &SyscallCtx<'_, '_>) -> u64 {
 /// `getrusage`: CPU times are not tracked per LibOS process yet (zero); the
 /// maximum resident size is the process's mapped memory.
 pub(super) fn sys_getrusage(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let mut b = [0u8; 144];
+    let mut usage = Rusage::zeroed();
     match a[0] as i32 as i64 {
-        RUSAGE_SELF | RUSAGE_THREAD => {
-            b[32..40].copy_from_slice(&(vm_bytes(ctx) / 1024).to_le_bytes());
-        }
+        RUSAGE_SELF | RUSAGE_THREAD => usage.ru_maxrss = (vm_bytes(ctx) / 1024) as i64,
         RUSAGE_CHILDREN => {}
         _ => return Err(Errno::EINVAL),
     }
-    user::write_bytes(a[1], &b)?;
+    UserPtr::new(a[1]).write(&usage)?;
     Ok(0)
 }
 
@@ -40,14 +39,15 @@ pub(super) fn sys_getrusage(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
 pub(super) fn sys_sysinfo(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let total = crate::boot::config().user_space_size as u64;
     let free = total.saturating_sub(crate::vm::user_space_in_use() as u64);
-    let mut b = [0u8; 112];
-    b[0..8].copy_from_slice(&boot_instant().elapsed().as_secs().to_le_bytes());
-    b[32..40].copy_from_slice(&total.to_le_bytes());
-    b[40..48].copy_from_slice(&free.to_le_bytes());
-    let procs = process::all_processes().len().min(u16::MAX as usize) as u16;
-    b[80..82].copy_from_slice(&procs.to_le_bytes());
-    b[104..108].copy_from_slice(&1u32.to_le_bytes());
-    user::write_bytes(a[0], &b)?;
+    let info = Sysinfo {
+        uptime: boot_instant().elapsed().as_secs() as i64,
+        totalram: total,
+        freeram: free,
+        procs: process::all_processes().len().min(u16::MAX as usize) as u16,
+        mem_unit: 1,
+        ..Sysinfo::zeroed()
+    };
+    UserPtr::new(a[0]).write(&info)?;
     Ok(0)
 }
 
@@ -216,7 +216,7 @@ pub(super) fn sys_getgroups(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
 /// `getresuid`/`getresgid`: all 0 (root).
 pub(super) fn sys_getresid(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     for p in [a[0], a[1], a[2]] {
-        user::write_bytes(p, &0u32.to_le_bytes())?;
+        UserPtr::new(p).write(&0u32)?;
     }
     Ok(0)
 }
@@ -225,7 +225,7 @@ pub(super) fn sys_getresid(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 pub(super) fn sys_getcpu(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     for p in [a[0], a[1]] {
         if p != 0 {
-            user::write_bytes(p, &0u32.to_le_bytes())?;
+            UserPtr::new(p).write(&0u32)?;
         }
     }
     Ok(0)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::SyscallCtx;
+use crate::abi::{EpollEvent, PollFd, SigsetArg, UserPtr};
 use crate::fs::epoll::{events_of, CtlOp, Epoll, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT};
 use crate::fs::eventfd::{EventFd, EFD_SEMAPHORE};
 use crate::fs::poll::wait_until_ready;
@@ -98,16 +99,9 @@ fn do_poll(
     if nfds > ctx.process().rlimits().nofile() as u64 {
         return Err(Errno::EINVAL);
     }
-    let raw = user::read_bytes(fds_addr, nfds as usize * 8)?;
-    let entries: Vec<(i32, u16)> = raw
-        .chunks_exact(8)
-        .map(|c| {
-            (
-                i32::from_le_bytes(c[0..4].try_into().expect("4")),
-                u16::from_le_bytes(c[4..6].try_into().expect("2")),
-            )
-        })
-        .collect();
+    let fds = UserPtr::<PollFd>::new(fds_addr);
+    let mut raw = fds.read_array(nfds as usize)?;
+    let entries: Vec<(i32, u16)> = raw.iter().map(|p| (p.fd, p.events)).collect();
     let files: Vec<Option<FileRef>> = {
         let table = ctx.process().files();
         entries
@@ -141,11 +135,10 @@ fn do_poll(
         wait_until_ready(&live, deadline_after(timeout), check)?
     };
     let (n, revents) = result.unwrap_or((0, vec![0; entries.len()]));
-    let mut out = raw;
-    for (i, r) in revents.iter().enumerate() {
-        out[i * 8 + 6..i * 8 + 8].copy_from_slice(&r.to_le_bytes());
+    for (p, r) in raw.iter_mut().zip(&revents) {
+        p.revents = *r;
     }
-    user::write_bytes(fds_addr, &out)?;
+    fds.write_array(&raw)?;
     Ok(n as u64)
 }
 
@@ -269,12 +262,8 @@ pub(super) fn sys_pselect6(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
         None
     };
     let mask = if a[5] != 0 {
-        let b = user::read_bytes(a[5], 16)?;
-        let (ptr, size) = (
-            u64::from_le_bytes(b[..8].try_into().expect("8")),
-            u64::from_le_bytes(b[8..].try_into().expect("8")),
-        );
-        read_sigmask(ptr, size)?
+        let arg = UserPtr::<SigsetArg>::new(a[5]).read()?;
+        read_sigmask(arg.ss, arg.ss_len)?
     } else {
         None
     };
@@ -330,11 +319,8 @@ pub(super) fn sys_epoll_ctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     let (events, data) = if op == CtlOp::Del {
         (0, 0)
     } else {
-        let b = user::read_bytes(event, 12)?;
-        (
-            u32::from_le_bytes(b[..4].try_into().expect("4")),
-            u64::from_le_bytes(b[4..12].try_into().expect("8")),
-        )
+        let e = UserPtr::<EpollEvent>::new(event).read()?;
+        (e.events, e.data)
     };
     ep.ctl(op, fd, &target, events, data)?;
     Ok(0)
@@ -359,12 +345,11 @@ fn do_epoll_wait(ctx: &SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
         wait_until_ready(&files, deadline_after(timeout), check)?
     };
     let ready = ready.unwrap_or_default();
-    let mut out = Vec::with_capacity(ready.len() * 12);
-    for (ev, data) in &ready {
-        out.extend_from_slice(&ev.to_le_bytes());
-        out.extend_from_slice(&data.to_le_bytes());
-    }
-    user::write_bytes(events, &out)?;
+    let out: Vec<EpollEvent> = ready
+        .iter()
+        .map(|&(events, data)| EpollEvent { events, data })
+        .collect();
+    UserPtr::new(events).write_array(&out)?;
     Ok(ready.len() as u64)
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::SyscallCtx;
+use crate::abi::{self, UserPtr};
 use crate::process::{self, ExitStatus, Process, Rlimit};
 use crate::user;
 use crate::{Errno, Result};
@@ -172,17 +173,17 @@ pub(super) fn sys_arch_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
 }
 
 fn write_rlimit(addr: u64, l: Rlimit) -> Result<()> {
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&l.cur.to_le_bytes());
-    b[8..].copy_from_slice(&l.max.to_le_bytes());
-    user::write_bytes(addr, &b)
+    UserPtr::new(addr).write(&abi::Rlimit {
+        rlim_cur: l.cur,
+        rlim_max: l.max,
+    })
 }
 
 fn read_rlimit(addr: u64) -> Result<Rlimit> {
-    let b = user::read_bytes(addr, 16)?;
+    let l = UserPtr::<abi::Rlimit>::new(addr).read()?;
     Ok(Rlimit {
-        cur: u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
-        max: u64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
+        cur: l.rlim_cur,
+        max: l.rlim_max,
     })
 }
 
