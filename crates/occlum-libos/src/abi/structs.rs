@@ -179,3 +179,101 @@ abi_struct! {
         pub rest: [i64; 13],
     } = 144;
 }
+
+abi_struct! {
+    /// `siginfo_t`: the common head, then the union of the per-signal
+    /// fields (see the constructors).
+    pub struct Siginfo {
+        pub si_signo: i32,
+        pub si_errno: i32,
+        pub si_code: i32,
+        pub _pad: i32,
+        pub fields: [u8; 112],
+    } = 128;
+}
+
+impl Siginfo {
+    fn head(signo: i32, code: i32) -> Siginfo {
+        Siginfo {
+            si_signo: signo,
+            si_errno: 0,
+            si_code: code,
+            _pad: 0,
+            fields: [0; 112],
+        }
+    }
+
+    /// A signal sent by a process (`si_pid`, `si_uid`), or by the kernel;
+    /// for SIGCHLD with the child's `si_status`.
+    pub fn from_process(signo: i32, code: i32, pid: i32, uid: u32, status: i32) -> Siginfo {
+        let mut s = Siginfo::head(signo, code);
+        super::Abi::write_to(&pid, &mut s.fields[0..]);
+        super::Abi::write_to(&uid, &mut s.fields[4..]);
+        super::Abi::write_to(&status, &mut s.fields[8..]);
+        s
+    }
+
+    /// A fault at address `addr` (`si_addr`).
+    pub fn fault(signo: i32, code: i32, addr: u64) -> Siginfo {
+        let mut s = Siginfo::head(signo, code);
+        super::Abi::write_to(&addr, &mut s.fields[0..]);
+        s
+    }
+}
+
+abi_struct! {
+    /// `struct sigcontext` (`uc_mcontext`): the general registers in the
+    /// kernel's order, segment selectors, fault details and the FPU state's
+    /// address.
+    pub struct Sigcontext {
+        pub r8: u64,
+        pub r9: u64,
+        pub r10: u64,
+        pub r11: u64,
+        pub r12: u64,
+        pub r13: u64,
+        pub r14: u64,
+        pub r15: u64,
+        pub rdi: u64,
+        pub rsi: u64,
+        pub rbp: u64,
+        pub rbx: u64,
+        pub rdx: u64,
+        pub rax: u64,
+        pub rcx: u64,
+        pub rsp: u64,
+        pub rip: u64,
+        pub eflags: u64,
+        pub cs: u16,
+        pub gs: u16,
+        pub fs: u16,
+        pub ss: u16,
+        pub err: u64,
+        pub trapno: u64,
+        pub oldmask: u64,
+        pub cr2: u64,
+        pub fpstate: u64,
+        pub _reserved: [u64; 8],
+    } = 256;
+}
+
+abi_struct! {
+    /// The kernel's `struct ucontext` (`uc_sigmask` is the 8-byte kernel set).
+    pub struct Ucontext {
+        pub uc_flags: u64,
+        pub uc_link: u64,
+        pub uc_stack: StackT,
+        pub uc_mcontext: Sigcontext,
+        pub uc_sigmask: u64,
+    } = 304;
+}
+
+abi_struct! {
+    /// The kernel's `struct rt_sigframe` on x86_64: the return address (the
+    /// restorer), the context, and the signal's information.
+    pub struct RtSigframe {
+        pub pretcode: u64,
+        pub uc: Ucontext,
+        pub info: Siginfo,
+    } = 440;
+}

@@ -13,17 +13,14 @@ use occlum_pal::trap::{TrapFrame, UserRegs};
 use occlum_pal::xstate::{self, FP_XSTATE_MAGIC2, FXSAVE_SIZE};
 
 use super::{SigAction, SigInfo, SigSet, SA_ONSTACK};
-use crate::abi::{Abi, StackT};
+use crate::abi::{Abi, RtSigframe, Sigcontext, StackT, Ucontext, UserPtr};
 use crate::process::Thread;
 use crate::user;
 use crate::{Errno, Result};
 
+/// Offsets in `struct rt_sigframe` of the context and the information.
 const UC_OFFSET: u64 = 8;
-const MCONTEXT_OFFSET: usize = 40;
-const MASK_OFFSET: usize = MCONTEXT_OFFSET + 256;
-const UCONTEXT_SIZE: usize = MASK_OFFSET + 8;
-const INFO_OFFSET: u64 = UC_OFFSET + UCONTEXT_SIZE as u64;
-const FRAME_SIZE: u64 = INFO_OFFSET + 128;
+const INFO_OFFSET: u64 = UC_OFFSET + Ucontext::SIZE as u64;
 /// The x86-64 ABI's red zone below the stack pointer, which a signal frame
 /// must not overwrite.
 const RED_ZONE: u64 = 128;
@@ -91,34 +88,56 @@ impl From<StackT> for AltStack {
     }
 }
 
-/// The order of the general registers in `sigcontext`.
-fn sigcontext_regs(r: &UserRegs) -> [u64; 18] {
-    [
-        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
-        r.rax, r.rcx, r.rsp, r.rip, r.rflags,
-    ]
+/// The general registers as `sigcontext` holds them, with the segment
+/// selectors of 64-bit user code.
+fn sigcontext_of(r: &UserRegs, cr2: u64, fpstate: u64) -> Sigcontext {
+    Sigcontext {
+        r8: r.r8,
+        r9: r.r9,
+        r10: r.r10,
+        r11: r.r11,
+        r12: r.r12,
+        r13: r.r13,
+        r14: r.r14,
+        r15: r.r15,
+        rdi: r.rdi,
+        rsi: r.rsi,
+        rbp: r.rbp,
+        rbx: r.rbx,
+        rdx: r.rdx,
+        rax: r.rax,
+        rcx: r.rcx,
+        rsp: r.rsp,
+        rip: r.rip,
+        eflags: r.rflags,
+        cs: 0x33,
+        ss: 0x2b,
+        cr2,
+        fpstate,
+        ..Sigcontext::zeroed()
+    }
 }
 
-fn regs_from_sigcontext(w: &[u64; 18]) -> UserRegs {
+fn regs_of(c: &Sigcontext) -> UserRegs {
     UserRegs {
-        r8: w[0],
-        r9: w[1],
-        r10: w[2],
-        r11: w[3],
-        r12: w[4],
-        r13: w[5],
-        r14: w[6],
-        r15: w[7],
-        rdi: w[8],
-        rsi: w[9],
-        rbp: w[10],
-        rbx: w[11],
-        rdx: w[12],
-        rax: w[13],
-        rcx: w[14],
-        rsp: w[15],
-        rip: w[16],
-        rflags: w[17],
+        r8: c.r8,
+        r9: c.r9,
+        r10: c.r10,
+        r11: c.r11,
+        r12: c.r12,
+        r13: c.r13,
+        r14: c.r14,
+        r15: c.r15,
+        rdi: c.rdi,
+        rsi: c.rsi,
+        rbp: c.rbp,
+        rbx: c.rbx,
+        rdx: c.rdx,
+        rax: c.rax,
+        rcx: c.rcx,
+        rsp: c.rsp,
+        rip: c.rip,
+        rflags: c.eflags,
     }
 }
 
@@ -143,29 +162,27 @@ pub fn setup(
         fpu.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
     }
     let fp_addr = sp.checked_sub(fpu.len() as u64).ok_or(Errno::EFAULT)? & !63;
-    let frame_addr = (fp_addr.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)? + 8) & !15;
+    let frame_addr = (fp_addr
+        .checked_sub(RtSigframe::SIZE as u64)
+        .ok_or(Errno::EFAULT)?
+        + 8)
+        & !15;
     let frame_addr = frame_addr - 8;
-
-    let mut b = vec![0u8; FRAME_SIZE as usize];
-    b[0..8].copy_from_slice(&action.restorer.to_le_bytes());
-    let uc = &mut b[UC_OFFSET as usize..(UC_OFFSET as usize + UCONTEXT_SIZE)];
     let uc_flags =
         UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | if extended { UC_FP_XSTATE } else { 0 };
-    uc[0..8].copy_from_slice(&uc_flags.to_le_bytes());
-    alt.to_abi(regs.rsp).write_to(&mut uc[16..40]);
-    let mc = &mut uc[MCONTEXT_OFFSET..MASK_OFFSET];
-    for (i, w) in sigcontext_regs(&regs).iter().enumerate() {
-        mc[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-    mc[144..146].copy_from_slice(&0x33u16.to_le_bytes());
-    mc[150..152].copy_from_slice(&0x2bu16.to_le_bytes());
-    mc[176..184].copy_from_slice(&info.addr.to_le_bytes());
-    mc[184..192].copy_from_slice(&fp_addr.to_le_bytes());
-    uc[MASK_OFFSET..MASK_OFFSET + 8].copy_from_slice(&old_mask.0.to_le_bytes());
-    b[INFO_OFFSET as usize..].copy_from_slice(&info.to_bytes());
-
+    let sigframe = RtSigframe {
+        pretcode: action.restorer,
+        uc: Ucontext {
+            uc_flags,
+            uc_link: 0,
+            uc_stack: alt.to_abi(regs.rsp),
+            uc_mcontext: sigcontext_of(&regs, info.addr, fp_addr),
+            uc_sigmask: old_mask.0,
+        },
+        info: info.to_abi(),
+    };
     user::write_bytes(fp_addr, &fpu)?;
-    user::write_bytes(frame_addr, &b)?;
+    UserPtr::new(frame_addr).write(&sigframe)?;
 
     let handler_regs = UserRegs {
         rdi: info.signo as u64,
@@ -186,29 +203,20 @@ pub fn setup(
 /// alternate stack saved in the frame the handler returned from. Returns the
 /// restored mask.
 pub fn sigreturn(thread: &Thread, frame: &mut TrapFrame<'_>) -> Result<SigSet> {
-    let uc = frame.regs().rsp;
-    let b = user::read_bytes(uc, UCONTEXT_SIZE)?;
-    let mc = &b[MCONTEXT_OFFSET..MASK_OFFSET];
-    let mut w = [0u64; 18];
-    for (i, v) in w.iter_mut().enumerate() {
-        *v = u64::from_le_bytes(mc[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-    }
-    let fp_addr = u64::from_le_bytes(mc[184..192].try_into().expect("8 bytes"));
-    let fpu = match fp_addr {
+    let uc = UserPtr::<Ucontext>::new(frame.regs().rsp).read()?;
+    let mc = &uc.uc_mcontext;
+    let fpu = match mc.fpstate {
         0 => None,
         addr => Some(read_fpu_state(addr)?),
     };
-    let mask = SigSet(u64::from_le_bytes(
-        b[MASK_OFFSET..MASK_OFFSET + 8].try_into().expect("8 bytes"),
-    ))
-    .blockable();
-    let alt = AltStack::from(StackT::read_from(&b[16..40]));
-    frame.set_regs(&regs_from_sigcontext(&w));
+    let mask = SigSet(uc.uc_sigmask).blockable();
+    let alt = AltStack::from(uc.uc_stack);
+    frame.set_regs(&regs_of(mc));
     match fpu {
         Some(s) => frame.set_fpu_state(&s),
         None => frame.reset_fpu_state(),
     }
-    if !thread.altstack().on_stack(w[15])
+    if !thread.altstack().on_stack(mc.rsp)
         && (alt.flags & SS_DISABLE != 0 || alt.size >= super::frame::MIN_SIGSTKSZ)
     {
         thread.set_altstack(AltStack {

@@ -42,19 +42,13 @@ impl SigInfo {
         }
     }
 
-    /// The 128-byte x86_64 `siginfo_t`.
-    pub fn to_bytes(&self) -> [u8; 128] {
-        let mut b = [0u8; 128];
-        b[0..4].copy_from_slice(&self.signo.to_le_bytes());
-        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+    /// The x86_64 `siginfo_t`.
+    pub fn to_abi(&self) -> crate::abi::Siginfo {
         if self.addr != 0 {
-            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+            crate::abi::Siginfo::fault(self.signo, self.code, self.addr)
         } else {
-            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
-            // si_uid (0) at 20; si_status at 24 for SIGCHLD.
-            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            crate::abi::Siginfo::from_process(self.signo, self.code, self.pid, 0, self.status)
         }
-        b
     }
 }
 

@@ -157,7 +157,7 @@ pub(super) fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
         Err(e) => return Err(e),
     };
     if info != 0 {
-        user::write_bytes(info, &got.to_bytes())?;
+        UserPtr::new(info).write(&got.to_abi())?;
     }
     Ok(got.signo as u64)
 }

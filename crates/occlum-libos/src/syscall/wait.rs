@@ -1,6 +1,7 @@
 //! `wait4` and `waitid`.
 
 use super::SyscallCtx;
+use crate::abi::{Abi, Rusage, Siginfo, UserPtr};
 use crate::process::{wait_child, ChildEvent, ExitStatus, WaitFilter};
 use crate::user;
 use crate::{Errno, Result};
@@ -23,7 +24,6 @@ const SIGCHLD: i32 = 17;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
 /// Size of `struct rusage`.
-const RUSAGE_SIZE: usize = 144;
 
 pub(super) fn sys_wait4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
@@ -43,25 +43,21 @@ pub(super) fn sys_wait4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
         user::write_i32(status_addr, ev.status.wait_status())?;
     }
     if rusage != 0 {
-        user::write_bytes(rusage, &[0u8; RUSAGE_SIZE])?;
+        UserPtr::new(rusage).write(&Rusage::zeroed())?;
     }
     Ok(ev.pid as u64)
 }
 
-fn siginfo_of(ev: Option<ChildEvent>) -> [u8; 128] {
-    let mut b = [0u8; 128];
-    let Some(ev) = ev else { return b };
+fn siginfo_of(ev: Option<ChildEvent>) -> Siginfo {
+    let Some(ev) = ev else {
+        return Siginfo::zeroed();
+    };
     let (code, status) = match ev.status {
         ExitStatus::Exited(c) => (CLD_EXITED, c as i32),
         ExitStatus::Killed(s) => (CLD_KILLED, s),
         ExitStatus::LibosBug => (CLD_KILLED, 6),
     };
-    b[0..4].copy_from_slice(&SIGCHLD.to_le_bytes());
-    b[8..12].copy_from_slice(&code.to_le_bytes());
-    b[16..20].copy_from_slice(&ev.pid.to_le_bytes());
-    // si_uid (0) at 20, si_status at 24.
-    b[24..28].copy_from_slice(&status.to_le_bytes());
-    b
+    Siginfo::from_process(SIGCHLD, code, ev.pid, 0, status)
 }
 
 pub(super) fn sys_waitid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -93,10 +89,10 @@ pub(super) fn sys_waitid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         options & WNOWAIT == 0,
     )?;
     if infop != 0 {
-        user::write_bytes(infop, &siginfo_of(ev))?;
+        UserPtr::new(infop).write(&siginfo_of(ev))?;
     }
     if rusage != 0 {
-        user::write_bytes(rusage, &[0u8; RUSAGE_SIZE])?;
+        UserPtr::new(rusage).write(&Rusage::zeroed())?;
     }
     Ok(0)
 }
