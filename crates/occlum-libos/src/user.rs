@@ -3,7 +3,7 @@
 
 use occlum_pal::uspace::{self, UserSpace};
 
-use crate::abi::{Timespec, Timeval, UserPtr};
+use crate::abi::{Iovec, Timespec, Timeval, UserPtr};
 use crate::process::current;
 use crate::sync::lock;
 use crate::vm::{PROT_READ, PROT_WRITE};
@@ -191,19 +191,17 @@ pub fn read_iovecs(addr: u64, count: u64) -> Result<Vec<IoVec>> {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
-    let raw = read_bytes(addr, count as usize * 16)?;
+    let raw = UserPtr::<Iovec>::new(addr).read_array(count as usize)?;
     let mut total: u64 = 0;
-    let mut v = Vec::with_capacity(count as usize);
-    for c in raw.chunks_exact(16) {
-        let base = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-        let len = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
-        total = total.checked_add(len).ok_or(Errno::EINVAL)?;
+    let mut v = Vec::with_capacity(raw.len());
+    for io in raw {
+        total = total.checked_add(io.iov_len).ok_or(Errno::EINVAL)?;
         if total > isize::MAX as u64 {
             return Err(Errno::EINVAL);
         }
         v.push(IoVec {
-            base,
-            len: len as usize,
+            base: io.iov_base,
+            len: io.iov_len as usize,
         });
     }
     Ok(v)

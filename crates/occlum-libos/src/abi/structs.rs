@@ -277,3 +277,35 @@ abi_struct! {
         pub info: Siginfo,
     } = 440;
 }
+
+abi_struct! {
+    /// `struct iovec`.
+    pub struct Iovec {
+        pub iov_base: u64,
+        pub iov_len: u64,
+    } = 16;
+}
+
+abi_struct! {
+    /// `struct msghdr`.
+    pub struct MsgHdr {
+        pub msg_name: u64,
+        pub msg_namelen: u32,
+        pub _pad0: u32,
+        pub msg_iov: u64,
+        pub msg_iovlen: u64,
+        pub msg_control: u64,
+        pub msg_controllen: u64,
+        pub msg_flags: u32,
+        pub _pad1: u32,
+    } = 56;
+}
+
+abi_struct! {
+    /// `struct cmsghdr` (its data follows, 8-byte aligned).
+    pub struct CmsgHdr {
+        pub cmsg_len: u64,
+        pub cmsg_level: u32,
+        pub cmsg_type: u32,
+    } = 16;
+}

@@ -10,6 +10,7 @@ use occlum_pal::host_net::SockKind;
 
 use self::addr::{AF_INET, AF_INET6, AF_UNIX};
 use super::SyscallCtx;
+use crate::abi::{Abi, CmsgHdr, MsgHdr, UserPtr};
 use crate::fs::socket::inet::InetSocket;
 use crate::fs::socket::unix::{Rights, UnixAddr, UnixKind, UnixSocket};
 use crate::fs::socket::{EMSGSIZE, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC};
@@ -379,7 +380,7 @@ pub(super) fn sys_recvfrom(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
 }
 
 /// The parts of a `struct msghdr` the LibOS uses.
-struct MsgHdr {
+struct Msg {
     name: u64,
     namelen: u32,
     iov: Vec<IoVec>,
@@ -387,15 +388,14 @@ struct MsgHdr {
     controllen: u64,
 }
 
-fn read_msghdr(addr: u64) -> Result<MsgHdr> {
-    let b = user::read_bytes(addr, 56)?;
-    let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-    Ok(MsgHdr {
-        name: u64_at(0),
-        namelen: u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
-        iov: user::read_iovecs(u64_at(16), u64_at(24))?,
-        control: u64_at(32),
-        controllen: u64_at(40),
+fn read_msghdr(addr: u64) -> Result<Msg> {
+    let h = UserPtr::<MsgHdr>::new(addr).read()?;
+    Ok(Msg {
+        name: h.msg_name,
+        namelen: h.msg_namelen,
+        iov: user::read_iovecs(h.msg_iov, h.msg_iovlen)?,
+        control: h.msg_control,
+        controllen: h.msg_controllen,
     })
 }
 
@@ -406,12 +406,12 @@ const SCM_MAX_FD: usize = 253;
 /// `MSG_CMSG_CLOEXEC`.
 const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
 /// Size of `struct cmsghdr`.
-const CMSG_HDR: usize = 16;
+const CMSG_HDR: usize = CmsgHdr::SIZE;
 
 /// The files named by the `SCM_RIGHTS` messages of a control buffer; other
 /// control messages are ignored. `EINVAL` for a malformed buffer, or for
 /// descriptors sent on a socket that cannot carry them.
-fn read_rights(ctx: &SyscallCtx<'_, '_>, s: &Sock, msg: &MsgHdr) -> Result<Rights> {
+fn read_rights(ctx: &SyscallCtx<'_, '_>, s: &Sock, msg: &Msg) -> Result<Rights> {
     let mut rights = Rights::new();
     if msg.controllen < CMSG_HDR as u64 {
         return Ok(rights);
@@ -420,9 +420,9 @@ fn read_rights(ctx: &SyscallCtx<'_, '_>, s: &Sock, msg: &MsgHdr) -> Result<Right
     let buf = user::read_bytes(msg.control, len)?;
     let mut off = 0;
     while off + CMSG_HDR <= buf.len() {
-        let clen = u64::from_le_bytes(buf[off..off + 8].try_into().expect("8 bytes")) as usize;
-        let level = u32::from_le_bytes(buf[off + 8..off + 12].try_into().expect("4 bytes"));
-        let ty = u32::from_le_bytes(buf[off + 12..off + 16].try_into().expect("4 bytes"));
+        let h = CmsgHdr::read_from(&buf[off..]);
+        let clen = h.cmsg_len as usize;
+        let (level, ty) = (h.cmsg_level, h.cmsg_type);
         if clen < CMSG_HDR || clen > buf.len() - off {
             return Err(Errno::EINVAL);
         }
@@ -432,8 +432,7 @@ fn read_rights(ctx: &SyscallCtx<'_, '_>, s: &Sock, msg: &MsgHdr) -> Result<Right
             }
             let files = ctx.process().files();
             for fd in buf[off + CMSG_HDR..off + clen].chunks_exact(4) {
-                let fd = i32::from_le_bytes(fd.try_into().expect("4 bytes"));
-                rights.push(files.get(fd)?);
+                rights.push(files.get(i32::read_from(fd))?);
             }
             if rights.len() > SCM_MAX_FD {
                 return Err(Errno::EINVAL);
@@ -450,7 +449,7 @@ fn read_rights(ctx: &SyscallCtx<'_, '_>, s: &Sock, msg: &MsgHdr) -> Result<Right
 /// the flag.
 fn write_rights(
     ctx: &SyscallCtx<'_, '_>,
-    msg: &MsgHdr,
+    msg: &Msg,
     rights: Rights,
     flags: u32,
 ) -> Result<(u64, u32)> {
@@ -476,11 +475,14 @@ fn write_rights(
         }
     }
     let clen = CMSG_HDR + 4 * fds.len();
-    let mut out = (clen as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(&SOL_SOCKET.to_le_bytes());
-    out.extend_from_slice(&SCM_RIGHTS.to_le_bytes());
+    let mut out = CmsgHdr {
+        cmsg_len: clen as u64,
+        cmsg_level: SOL_SOCKET,
+        cmsg_type: SCM_RIGHTS,
+    }
+    .to_bytes();
     for fd in &fds {
-        out.extend_from_slice(&fd.to_le_bytes());
+        out.extend_from_slice(&fd.to_bytes());
     }
     user::write_bytes(msg.control, &out)?;
     let used = ((clen + 7) & !7).min(msg.controllen as usize) as u64;
@@ -525,20 +527,20 @@ pub(super) fn sys_recvmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
         user::write_bytes(v.base, &data[off..off + take])?;
         off += take;
     }
+    let header = UserPtr::<MsgHdr>::new(msg_ptr);
+    let mut h = header.read()?;
     if msg.name != 0 {
         let room = (msg.namelen as i32).max(0) as usize;
         user::write_bytes(msg.name, &got.from[..got.from.len().min(room)])?;
-        user::write_bytes(msg_ptr + 8, &(got.from.len() as u32).to_le_bytes())?;
+        h.msg_namelen = got.from.len() as u32;
     }
     let count = recv_count(&s, &got, flags);
     let (used, out_flags) = write_rights(ctx, &msg, got.rights, flags)?;
     if msg.control != 0 || msg.controllen != 0 {
-        user::write_u64(msg_ptr + 40, used)?;
+        h.msg_controllen = used;
     }
-    user::write_bytes(
-        msg_ptr + 48,
-        &(got.flags | out_flags | (flags & MSG_CMSG_CLOEXEC)).to_le_bytes(),
-    )?;
+    h.msg_flags = got.flags | out_flags | (flags & MSG_CMSG_CLOEXEC);
+    header.write(&h)?;
     Ok(count)
 }
 
