@@ -309,3 +309,24 @@ abi_struct! {
         pub cmsg_type: u32,
     } = 16;
 }
+
+abi_struct! {
+    /// `struct flock` (`fcntl` record locks).
+    pub struct Flock {
+        pub l_type: i16,
+        pub l_whence: i16,
+        pub _pad0: u32,
+        pub l_start: i64,
+        pub l_len: i64,
+        pub l_pid: i32,
+        pub _pad1: u32,
+    } = 32;
+}
+
+abi_struct! {
+    /// `struct utimbuf` (`utime`).
+    pub struct Utimbuf {
+        pub actime: i64,
+        pub modtime: i64,
+    } = 16;
+}

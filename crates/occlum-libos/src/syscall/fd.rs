@@ -1,8 +1,8 @@
 //! Descriptor syscalls: `pipe`, `pipe2`, `dup`, `dup2`, `dup3`, `fcntl`.
 
 use super::SyscallCtx;
+use crate::abi::UserPtr;
 use crate::fs::{pipe, Fd, FileRef, O_CLOEXEC, O_NONBLOCK};
-use crate::user;
 use crate::{Errno, Result};
 
 const F_DUPFD: u64 = 0;
@@ -52,10 +52,7 @@ pub(super) fn install_pair(
             }
         }
     };
-    let mut fds = [0u8; 8];
-    fds[..4].copy_from_slice(&fa.to_le_bytes());
-    fds[4..].copy_from_slice(&fb.to_le_bytes());
-    if let Err(e) = user::write_bytes(addr, &fds) {
+    if let Err(e) = UserPtr::<[i32; 2]>::new(addr).write(&[fa, fb]) {
         let mut files = ctx.process().files();
         let _ = files.remove(fa);
         let _ = files.remove(fb);

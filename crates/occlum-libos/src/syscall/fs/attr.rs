@@ -6,9 +6,9 @@ use super::{
     check_writable_fs, file, lookup_at, SyscallCtx, Target, AT_EMPTY_PATH, AT_FDCWD,
     AT_REMOVEDIR as AT_EACCESS, AT_SYMLINK_NOFOLLOW,
 };
+use crate::abi::{self, UserPtr};
 use crate::fs::vfs::{self, Location, SetMetadata};
 use crate::fs::{downcast, FileType, InodeFile, Timespec};
-use crate::user;
 use crate::{Errno, Result};
 
 const UTIME_NOW: i64 = (1 << 30) - 1;
@@ -318,12 +318,10 @@ pub(in crate::syscall) fn sys_utimensat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
     let (atime, mtime) = if times == 0 {
         (Some(now), Some(now))
     } else {
-        let b = user::read_bytes(times, 32)?;
-        let field =
-            |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        let [a, m] = UserPtr::<[abi::Timespec; 2]>::new(times).read()?;
         (
-            time_arg(field(0), field(1), now)?,
-            time_arg(field(2), field(3), now)?,
+            time_arg(a.tv_sec, a.tv_nsec, now)?,
+            time_arg(m.tv_sec, m.tv_nsec, now)?,
         )
     };
     let target = if path == 0 {
@@ -348,8 +346,7 @@ fn read_timevals(addr: u64) -> Result<(Option<Timespec>, Option<Timespec>)> {
     if addr == 0 {
         return Ok((Some(now), Some(now)));
     }
-    let b = user::read_bytes(addr, 32)?;
-    let field = |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let [a, m] = UserPtr::<[abi::Timeval; 2]>::new(addr).read()?;
     let tv = |sec: i64, usec: i64| {
         if !(0..1_000_000).contains(&usec) {
             return Err(Errno::EINVAL);
@@ -359,7 +356,7 @@ fn read_timevals(addr: u64) -> Result<(Option<Timespec>, Option<Timespec>)> {
             nsec: usec as u32 * 1000,
         }))
     };
-    Ok((tv(field(0), field(1))?, tv(field(2), field(3))?))
+    Ok((tv(a.tv_sec, a.tv_usec)?, tv(m.tv_sec, m.tv_usec)?))
 }
 
 pub(in crate::syscall) fn sys_futimesat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -381,16 +378,14 @@ pub(in crate::syscall) fn sys_utime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
     let (atime, mtime) = if a[1] == 0 {
         (Some(now), Some(now))
     } else {
-        let b = user::read_bytes(a[1], 16)?;
-        let field =
-            |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        let t = UserPtr::<abi::Utimbuf>::new(a[1]).read()?;
         (
             Some(Timespec {
-                sec: field(0),
+                sec: t.actime,
                 nsec: 0,
             }),
             Some(Timespec {
-                sec: field(1),
+                sec: t.modtime,
                 nsec: 0,
             }),
         )

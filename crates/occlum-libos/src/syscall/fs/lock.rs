@@ -1,9 +1,9 @@
 //! Advisory locks: `flock`, and `fcntl`'s `F_GETLK`, `F_SETLK`, `F_SETLKW`.
 
 use super::{file, SyscallCtx};
+use crate::abi::{self, Abi, UserPtr};
 use crate::fs::lock::{self, FileKey, RecordLock, TO_END};
 use crate::fs::{downcast, File, FileRef, InodeFile, O_ACCMODE, O_RDWR, O_WRONLY};
-use crate::user;
 use crate::{Errno, Result};
 
 const LOCK_SH: u64 = 1;
@@ -16,6 +16,8 @@ pub(in crate::syscall) const F_GETLK: u64 = 5;
 pub(in crate::syscall) const F_SETLK: u64 = 6;
 pub(in crate::syscall) const F_SETLKW: u64 = 7;
 
+/// `l_whence` of a lock `F_GETLK` reports: its start is absolute.
+const SEEK_SET: i16 = 0;
 const F_RDLCK: i16 = 0;
 const F_WRLCK: i16 = 1;
 const F_UNLCK: i16 = 2;
@@ -45,13 +47,12 @@ struct Flock {
 }
 
 fn read_flock(addr: u64) -> Result<Flock> {
-    let b = user::read_bytes(addr, 32)?;
-    let i64_at = |i: usize| i64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+    let l = UserPtr::<abi::Flock>::new(addr).read()?;
     Ok(Flock {
-        kind: i16::from_le_bytes([b[0], b[1]]),
-        whence: i16::from_le_bytes([b[2], b[3]]),
-        start: i64_at(8),
-        len: i64_at(16),
+        kind: l.l_type,
+        whence: l.l_whence,
+        start: l.l_start,
+        len: l.l_len,
     })
 }
 
@@ -109,7 +110,8 @@ pub(in crate::syscall) fn record_lock(
     };
     let key: FileKey = f.lock_key();
     if cmd == F_GETLK {
-        let mut out = [0u8; 32];
+        let ptr = UserPtr::<abi::Flock>::new(addr);
+        let mut out = ptr.read()?;
         match lock::conflicting(key, &want) {
             Some(c) => {
                 let kind = if c.write { F_WRLCK } else { F_RDLCK };
@@ -118,14 +120,19 @@ pub(in crate::syscall) fn record_lock(
                 } else {
                     c.end - c.start + 1
                 };
-                out[0..2].copy_from_slice(&kind.to_le_bytes());
-                out[8..16].copy_from_slice(&c.start.to_le_bytes());
-                out[16..24].copy_from_slice(&len.to_le_bytes());
-                out[24..28].copy_from_slice(&c.pid.to_le_bytes());
-                user::write_bytes(addr, &out)?;
+                out = abi::Flock {
+                    l_type: kind,
+                    l_whence: SEEK_SET,
+                    l_start: c.start as i64,
+                    l_len: len as i64,
+                    l_pid: c.pid,
+                    ..abi::Flock::zeroed()
+                };
             }
-            None => user::write_bytes(addr, &F_UNLCK.to_le_bytes())?,
+            // Only the type changes: the rest stays as the caller gave it.
+            None => out.l_type = F_UNLCK,
         }
+        ptr.write(&out)?;
         return Ok(0);
     }
     if fl.kind != F_UNLCK {
