@@ -10,6 +10,16 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `occlum run` refused the arguments: status 126 and the reason.
+fn assert_too_long(out: &std::process::Output) {
+    assert_eq!(shell_status(out.status), 126, "{}", stderr(out));
+    assert!(
+        stderr(out).contains("argument list too long"),
+        "{}",
+        stderr(out)
+    );
+}
+
 #[test]
 fn new_creates_an_instance_and_refuses_to_overwrite() {
     let tmp = tempdir();
@@ -267,12 +277,7 @@ fn too_long_arguments_give_e2big() {
     let mut args = vec!["run", "/bin/hello"];
     args.extend(std::iter::repeat_n(arg.as_str(), 15));
     let out = occlum_in(&dir, &args, &[]);
-    assert_eq!(shell_status(out.status), 126, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("argument list too long"),
-        "{}",
-        stderr(&out)
-    );
+    assert_too_long(&out);
     let fits = occlum_in(&dir, &["run", "/bin/hello", &arg], &[]);
     assert_ok(&fits, "100 KB argument");
 }
@@ -358,10 +363,9 @@ fn bad_programs_and_arguments_at_start_are_errors() {
             }
         }),
     );
-    let config = dir.join("Occlum.json");
-    let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
-    json["process"]["default_stack_size"] = "64KB".into();
-    fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    edit_config(&dir, |json| {
+        json["process"]["default_stack_size"] = "64KB".into()
+    });
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
     for name in ["phent0", "phent1", "phentffff", "overlap"] {
         let out = occlum_in(&dir, &["run", &format!("/bin/{name}")], &[]);
@@ -377,12 +381,7 @@ fn bad_programs_and_arguments_at_start_are_errors() {
     let mut args = vec!["run", "/bin/hello"];
     args.extend(&many);
     let out = occlum_in(&dir, &args, &[]);
-    assert_eq!(shell_status(out.status), 126, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("argument list too long"),
-        "{}",
-        stderr(&out)
-    );
+    assert_too_long(&out);
     let out = occlum_in(&dir, &["run", "/bin/hello", "fits"], &[]);
     assert_ok(&out, "a small stack still runs hello");
 }

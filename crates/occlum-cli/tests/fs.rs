@@ -43,15 +43,12 @@ differential_tests! {
 #[test]
 fn ramfs_and_pipes_are_bounded_by_the_memory_budget() {
     let (_tmp, dir) = instance_with(&["budget"], &[]);
-    let config = dir.join("Occlum.json");
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
-    json["resource_limits"]["kernel_space_heap_size"] = "16MB".into();
-    json["mount"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"target": "/small", "type": "ramfs", "options": {"size": "3MB"}}));
-    std::fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    edit_config(&dir, |json| {
+        json["resource_limits"]["kernel_space_heap_size"] = "16MB".into();
+        json["mount"].as_array_mut().unwrap().push(
+            serde_json::json!({"target": "/small", "type": "ramfs", "options": {"size": "3MB"}}),
+        );
+    });
     std::fs::create_dir_all(dir.join("image/small")).unwrap();
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
     for args in [

@@ -155,6 +155,15 @@ pub fn instance_with(names: &[&str], extra_build_args: &[&str]) -> (tempfile::Te
     (tmp, dir)
 }
 
+/// Changes the `Occlum.json` of the instance in `dir` with `edit`.
+pub fn edit_config(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let config = dir.join("Occlum.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    edit(&mut json);
+    std::fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+}
+
 /// What a program did: its standard output and shell status.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Outcome {
