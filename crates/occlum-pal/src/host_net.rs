@@ -438,3 +438,31 @@ impl Drop for HostSocket {
         unsafe { libc::close(self.fd) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_that_carry_pointers_never_reach_the_host() {
+        let s = HostSocket::new(false, SockKind::Stream, 0).unwrap();
+        // SO_ATTACH_FILTER's value holds a pointer to a BPF program.
+        let filter = [0u8; 16];
+        assert_eq!(
+            s.setsockopt(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &filter),
+            Err(Errno(libc::ENOPROTOOPT))
+        );
+        assert_eq!(
+            s.getsockopt(libc::SOL_SOCKET, libc::SO_PEERSEC, 64),
+            Err(Errno(libc::ENOPROTOOPT))
+        );
+        // A plain integer option goes through.
+        s.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, &1i32.to_ne_bytes())
+            .unwrap();
+        assert_eq!(
+            s.getsockopt_int(libc::SOL_SOCKET, libc::SO_REUSEADDR)
+                .unwrap(),
+            1
+        );
+    }
+}
