@@ -92,6 +92,14 @@ impl Pipe {
     }
 }
 
+/// Bytes waiting in the pipe whose read end is `f` (`FIONREAD`); `None` if
+/// `f` is not a pipe's read end.
+pub fn bytes_readable(f: &super::FileRef) -> Option<usize> {
+    let r = super::downcast::<PipeReader>(f.clone())?;
+    let n = lock(&r.pipe.state).buf.len();
+    Some(n)
+}
+
 impl File for PipeReader {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() || self.closed.load(Ordering::Acquire) {

@@ -14,6 +14,11 @@ const TCGETS: u64 = 0x5401;
 const TIOCGWINSZ: u64 = 0x5413;
 const FIONREAD: u64 = 0x541b;
 const FIONBIO: u64 = 0x5421;
+const FIONCLEX: u64 = 0x5450;
+const FIOCLEX: u64 = 0x5451;
+const FIOASYNC: u64 = 0x5452;
+/// `O_ASYNC`: kept as a status flag; the LibOS sends no SIGIO yet.
+const O_ASYNC: u32 = 0o20000;
 /// `RWF_*` flags `preadv2`/`pwritev2` accept (all are hints here).
 const RWF_SUPPORTED: u64 = 0x1f;
 
@@ -119,10 +124,22 @@ pub(in crate::syscall) fn sys_ioctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
             let flags = f.status_flags() & !crate::fs::O_NONBLOCK;
             f.set_status_flags(flags | if on { crate::fs::O_NONBLOCK } else { 0 });
         }
-        FIONREAD => match crate::syscall::net::bytes_readable(&f) {
-            Some(n) => user::write_i32(a[2], n?.min(i32::MAX as usize) as i32)?,
-            None => return Err(Errno::ENOTTY),
-        },
+        FIONREAD => {
+            let n = match crate::syscall::net::bytes_readable(&f) {
+                Some(n) => n?,
+                None => crate::fs::pipe::bytes_readable(&f).ok_or(Errno::ENOTTY)?,
+            };
+            user::write_i32(a[2], n.min(i32::MAX as usize) as i32)?;
+        }
+        FIOCLEX | FIONCLEX => ctx
+            .process()
+            .files()
+            .set_close_on_exec(a[0] as i32, a[1] & 0xffff_ffff == FIOCLEX)?,
+        FIOASYNC => {
+            let on = user::read_u32(a[2])? != 0;
+            let flags = f.status_flags() & !O_ASYNC;
+            f.set_status_flags(flags | if on { O_ASYNC } else { 0 });
+        }
         _ => return Err(Errno::ENOTTY),
     }
     Ok(0)
