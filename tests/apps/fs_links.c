@@ -65,6 +65,8 @@ static void renames(void)
     CHECK_ERR(rename("d2", "d2/sub"), EINVAL, "rename a directory into itself");
     check_eq(mkdir("d2/in", 0755), 0, "mkdir d2/in");
     CHECK_ERR(rename("d2", "d2/in/deeper"), EINVAL, "rename a directory into its subdirectory");
+    CHECK_ERR(rename("d2/in", "d2"), ENOTEMPTY, "rename a directory onto the directory holding it");
+    CHECK_ERR(rename("d2/in", "."), EBUSY, "rename a directory onto \".\"");
     CHECK_ERR(rename("b", "d3/"), ENOTDIR, "rename a file over \"d3/\" (trailing slash)");
     CHECK_ERR(rename("b/", "c"), ENOTDIR, "rename of a file with a trailing slash");
     check_eq(rename("d3/", "d4/"), 0, "rename directories with trailing slashes");

@@ -479,6 +479,9 @@ impl Inode for RamInode {
             ) {
                 (true, false) => return Err(Errno::ENOTDIR),
                 (false, true) => return Err(Errno::EISDIR),
+                // The target is the source's own directory (`d/e` onto `d`):
+                // not empty, it holds the source (and its lock is ours).
+                (true, true) if ex.ino == self.ino => return Err(Errno::ENOTEMPTY),
                 (true, true) if !ex.is_empty_dir() => return Err(Errno::ENOTEMPTY),
                 _ => {}
             }
