@@ -29,6 +29,13 @@ int main(void)
     check(fd >= 0 && read(fd, comm, sizeof comm - 1) > 0 && !strcmp(comm, "worker-thread-n\n"), "/proc/self/comm follows it");
     close(fd);
     CHECK_ERR(prctl(12345, 0, 0, 0, 0), EINVAL, "prctl with an unknown option");
+    /* A short name right before an unmapped page: read up to its NUL only. */
+    char *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(pages + 4096, 4096);
+    memcpy(pages + 4093, "ab", 3);
+    check(prctl(PR_SET_NAME, pages + 4093) == 0 && prctl(PR_GET_NAME, name) == 0 && !strcmp(name, "ab"),
+          "PR_SET_NAME with a short name at the end of the mapped memory");
+    munmap(pages, 4096);
 
     struct rusage ru;
     check(getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss > 0, "getrusage(RUSAGE_SELF): a resident size");
