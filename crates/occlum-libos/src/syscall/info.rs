@@ -74,7 +74,11 @@ pub(super) fn sys_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     match a[0] {
         PR_SET_NAME => {
             let name = user::read_bytes(a[1], 16).or_else(|_| user::read_cstring(a[1], 16))?;
-            let len = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);
+            let len = name
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(name.len())
+                .min(15);
             ctx.thread().set_comm(&name[..len]);
             Ok(0)
         }

@@ -23,7 +23,6 @@ const P_PGID: u64 = 2;
 const SIGCHLD: i32 = 17;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
-/// Size of `struct rusage`.
 
 pub(super) fn sys_wait4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
