@@ -1,10 +1,11 @@
-/* fork_join.c -- right after pthread_join returns, the process has one
- * thread again: /proc/self/status says "Threads: 1" and fork() works, every
- * time (50 rounds of create, join, check, fork, wait). */
+/* fork_join.c -- right after pthread_join returns, fork() works, every
+ * time (50 rounds of create, join, fork, wait). (Not checked: that
+ * /proc/self/status says "Threads: 1" at once; Linux itself may still count
+ * the joined thread for a moment, since the join wakes at the thread's
+ * CLONE_CHILD_CLEARTID, before it has left its group.) */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "check.h"
@@ -14,27 +15,13 @@ static void *work(void *arg)
     return arg;
 }
 
-static int threads_now(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 int main(void)
 {
-    int one = 0, forked = 0;
+    int forked = 0;
     for (int i = 0; i < 50; i++) {
         pthread_t t;
         pthread_create(&t, NULL, work, NULL);
         pthread_join(t, NULL);
-        one += threads_now() == 1;
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0)
@@ -42,7 +29,6 @@ int main(void)
         int st = 0;
         forked += pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 7;
     }
-    check_eq(one, 50, "one thread right after every join");
     check_eq(forked, 50, "fork right after every join");
     return check_done();
 }
