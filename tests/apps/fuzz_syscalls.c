@@ -52,13 +52,14 @@
  *    thread) interrupts a call that blocks for more than a few ms with
  *    SIGUSR1 (no SA_RESTART): EINTR. A call still blocked after 10 s is a
  *    hang: reported on stderr with its arguments, exit 3.
- *  - Renames run alone (no other call runs meanwhile), and so do the
- *    periodic resets of a thread's scratch buffer, directory tree and fds.
+ *  - The periodic resets of a thread's scratch buffer, directory tree and
+ *    fds run alone (no other call runs meanwhile).
  *  - Checks: the read-only pages must never change (exit 4); mmap/mremap
  *    must not return memory the fuzzer already uses (exit 4).
- *  - No call pattern is skipped for a known LibOS bug: the two it found
- *    (a rename deadlock in ramfs, a panic in prctl(PR_SET_NAME)) are fixed
- *    and have tests of their own (fs_links.c, info_misc.c).
+ *  - No call pattern is skipped for a known LibOS bug: the three it found
+ *    are fixed and have tests of their own: a rename deadlock in ramfs
+ *    (fs_links.c), a panic in prctl(PR_SET_NAME) (info_misc.c), and epoll
+ *    files watching each other in a loop (epoll_nest.c).
  * Natively, run it as an unprivileged user (for example `setpriv
  * --reuid=65534 --regid=65534 --clear-groups`): as root, calls such as
  * setpriority on pid 1 reach the machine. */
@@ -74,6 +75,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -508,7 +510,7 @@ enum {
     NR_mknod = 133, NR_prctl = 157, NR_arch_prctl = 158, NR_setrlimit = 160,
     NR_mount = 165, NR_gettid = 186, NR_futex = 202, NR_remap_file_pages = 216,
     NR_timer_create = 222, NR_timer_settime = 223, NR_epoll_wait = 232,
-    NR_tgkill = 234, NR_mknodat = 259, NR_pselect6 = 270, NR_ppoll = 271,
+    NR_tgkill = 234, NR_epoll_ctl = 233, NR_mknodat = 259, NR_pselect6 = 270, NR_ppoll = 271,
     NR_epoll_pwait = 281, NR_dup3 = 292, NR_pipe2 = 293, NR_recvmmsg = 299,
     NR_prlimit64 = 302, NR_sendmmsg = 307, NR_pkey_mprotect = 329,
     NR_close_range = 436, NR_openat2 = 437, NR_epoll_pwait2 = 441,
@@ -1659,9 +1661,8 @@ static void ring_push(struct fz *t, long fd)
     t->ring[t->ring_pos++ % 16] = fd;
 }
 
-/* Calls run side by side, but a rename runs alone (with its check: no other
- * thread changes the directory tree, the cwd or the fds meanwhile), and so
- * does a reset. A small lock that lets a waiting rename or reset in first. */
+/* Calls run side by side, but a reset runs alone. A small lock that lets a
+ * waiting reset in first. */
 static pthread_mutex_t g_world = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_world_cv = PTHREAD_COND_INITIALIZER;
 static int g_sharers, g_alone, g_alone_waiting;
@@ -1828,7 +1829,7 @@ static void *fuzz_thread(void *arg)
         u64 base, a[6];
         u64 nr = pick_nr(t, &base);
         gen_args(t, base, a);
-        int alone = base == 82 || base == 264 || base == 316;
+        int alone = 0;
         world_enter(alone);
         if (base == NR_rt_sigsuspend) {
             /* A pending signal that the suspend mask lets in: it returns. */
@@ -1876,23 +1877,30 @@ static void noop(int sig)
 
 int main(int argc, char **argv);
 
-/* A fault in the fuzzer: says where, and what each thread was calling,
- * then dies of the signal. */
-static void crashed(int sig, siginfo_t *si, void *uc)
+/* What each thread is calling (for a crash or a hang). */
+static void report_threads(void)
 {
     char buf[600], d[300];
-    u64 rip = ((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
-    pid_t tid = raw(NR_gettid, 0, 0, 0, 0, 0, 0);
-    snprintf(buf, sizeof buf, "fuzz: signal %d (code %d) at address %#lx, rip %#llx (main%+lld), thread %d\n",
-             sig, si->si_code, (unsigned long)(uintptr_t)si->si_addr,
-             (unsigned long long)rip, (long long)(rip - (uintptr_t)main), (int)tid);
-    out(FD_ERR, buf);
     for (int i = 0; i < nthreads; i++) {
         describe(d, sizeof d, fzs[i].cur);
         snprintf(buf, sizeof buf, "fuzz:   thread %d (tid %d, %s): %s\n", i, (int)fzs[i].tid,
                  __atomic_load_n(&fzs[i].seq, __ATOMIC_SEQ_CST) & 1 ? "in the call" : "after it", d);
         out(FD_ERR, buf);
     }
+}
+
+/* A fault in the fuzzer: says where, and what each thread was calling,
+ * then dies of the signal. */
+static void crashed(int sig, siginfo_t *si, void *uc)
+{
+    char buf[600];
+    u64 rip = ((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+    pid_t tid = raw(NR_gettid, 0, 0, 0, 0, 0, 0);
+    snprintf(buf, sizeof buf, "fuzz: signal %d (code %d) at address %#lx, rip %#llx (main%+lld), thread %d\n",
+             sig, si->si_code, (unsigned long)(uintptr_t)si->si_addr,
+             (unsigned long long)rip, (long long)(rip - (uintptr_t)main), (int)tid);
+    out(FD_ERR, buf);
+    report_threads();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -2165,6 +2173,19 @@ static void monitor(void)
                 t->kicks++;
                 raw(NR_tgkill, g_pid, t->tid, SIGUSR1, 0, 0, 0);
                 if (t->stuck_ticks * TICK_US / 1000 >= HANG_MS) {
+                    report_threads();
+                    /* Structures the call was given, as 32-bit words. */
+                    for (int k = 1; k <= 6; k++) {
+                        uintptr_t p = t->cur[k], b = (uintptr_t)t->build;
+                        if (p < b || p + 64 > b + BUILD)
+                            continue;
+                        char buf[300];
+                        int n = snprintf(buf, sizeof buf, "fuzz:   arg%d ->", k);
+                        for (int w = 0; w < 16; w++)
+                            n += snprintf(buf + n, sizeof buf - n, " %x", ((unsigned *)p)[w]);
+                        snprintf(buf + n, sizeof buf - n, "\n");
+                        out(FD_ERR, buf);
+                    }
                     char buf[400], d[300];
                     describe(d, sizeof d, t->cur);
                     snprintf(buf, sizeof buf,

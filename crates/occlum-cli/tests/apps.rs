@@ -56,6 +56,7 @@ differential_tests! {
     single_step_flag: "hardening", ["tf"], b"", |o| assert_eq!((o.stdout.as_str(), o.status), ("before\n", 133));
     exec_limits: "exec_limits", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     ioctl_fio: "ioctl_fio", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    epoll_nest: "epoll_nest", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
 }
 
 /// 300 KB of varied bytes: more than one pipe buffer and one read chunk.

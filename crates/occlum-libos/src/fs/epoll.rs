@@ -53,10 +53,51 @@ struct Interest {
     armed: bool,
 }
 
+/// Most epoll-watches-epoll links on any path (Linux's `EPOLL_MAX_NESTS`).
+const EPOLL_MAX_NESTS: usize = 4;
+
 /// An epoll instance.
-#[derive(Default)]
 pub struct Epoll {
     interests: Mutex<BTreeMap<Fd, Interest>>,
+    this: Weak<Epoll>,
+}
+
+/// Which epoll files watch which (outer, inner): checked and changed under
+/// one lock, so that no two `epoll_ctl` calls can close a loop between them.
+static NESTING: Mutex<Vec<(Weak<Epoll>, Weak<Epoll>)>> = Mutex::new(Vec::new());
+
+/// The most links on a path of epoll files from `node`, upwards (to the
+/// files that watch it) or downwards. Loops are never admitted, and depths
+/// past the limit stop the walk.
+fn depth(links: &[(Weak<Epoll>, Weak<Epoll>)], node: *const Epoll, up: bool, seen: usize) -> usize {
+    if seen > EPOLL_MAX_NESTS {
+        return seen;
+    }
+    links
+        .iter()
+        .filter_map(|(outer, inner)| {
+            let (from, to) = if up { (inner, outer) } else { (outer, inner) };
+            (Weak::as_ptr(from) == node && to.strong_count() > 0).then(|| Weak::as_ptr(to))
+        })
+        .map(|next| 1 + depth(links, next, up, seen + 1))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether `target` is `node` or lies below it.
+fn reaches(
+    links: &[(Weak<Epoll>, Weak<Epoll>)],
+    node: *const Epoll,
+    target: *const Epoll,
+    seen: usize,
+) -> bool {
+    node == target
+        || seen <= EPOLL_MAX_NESTS
+            && links.iter().any(|(outer, inner)| {
+                Weak::as_ptr(outer) == node
+                    && inner.strong_count() > 0
+                    && reaches(links, Weak::as_ptr(inner), target, seen + 1)
+            })
 }
 
 /// `epoll_ctl` operations.
@@ -71,8 +112,31 @@ pub enum CtlOp {
 }
 
 impl Epoll {
+    /// A new, empty epoll instance.
+    pub fn new() -> Arc<Epoll> {
+        Arc::new_cyclic(|this| Epoll {
+            interests: Mutex::new(BTreeMap::new()),
+            this: this.clone(),
+        })
+    }
+
     /// Changes the interest in descriptor `fd` (open file `file`).
     pub fn ctl(&self, op: CtlOp, fd: Fd, file: &FileRef, events: u32, data: u64) -> Result<()> {
+        let nested = super::downcast::<Epoll>(file.clone());
+        let mut links = nested.as_ref().map(|_| crate::sync::lock_shared(&NESTING));
+        if let (Some(inner), Some(links), CtlOp::Add) = (&nested, links.as_mut(), op) {
+            links.retain(|(o, i)| o.strong_count() > 0 && i.strong_count() > 0);
+            let (me, them) = (self as *const Epoll, Arc::as_ptr(inner));
+            if me == them {
+                return Err(Errno::EINVAL);
+            }
+            // A loop, or a path of more links than Linux allows: ELOOP.
+            if reaches(links, them, me, 0)
+                || depth(links, me, true, 0) + 1 + depth(links, them, false, 0) > EPOLL_MAX_NESTS
+            {
+                return Err(Errno::ELOOP);
+            }
+        }
         let mut map = lock(&self.interests);
         map.retain(|_, i| i.file.strong_count() > 0);
         let present = map
@@ -81,6 +145,9 @@ impl Epoll {
         match op {
             CtlOp::Add if present => Err(Errno::EEXIST),
             CtlOp::Add | CtlOp::Mod if op == CtlOp::Add || present => {
+                if let (Some(inner), Some(links), CtlOp::Add) = (&nested, links.as_mut(), op) {
+                    links.push((self.this.clone(), Arc::downgrade(inner)));
+                }
                 map.insert(
                     fd,
                     Interest {
@@ -94,6 +161,15 @@ impl Epoll {
             }
             CtlOp::Del if present => {
                 map.remove(&fd);
+                if let (Some(inner), Some(links)) = (&nested, links.as_mut()) {
+                    let (me, them) = (self as *const Epoll, Arc::as_ptr(inner));
+                    if let Some(i) = links
+                        .iter()
+                        .position(|(o, i)| Weak::as_ptr(o) == me && Weak::as_ptr(i) == them)
+                    {
+                        links.swap_remove(i);
+                    }
+                }
                 Ok(())
             }
             _ => Err(Errno::ENOENT),

@@ -286,7 +286,7 @@ pub(super) fn sys_epoll_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Res
     if a[0] as i32 <= 0 {
         return Err(Errno::EINVAL);
     }
-    install(ctx, Arc::new(Epoll::default()), false)
+    install(ctx, Epoll::new(), false)
 }
 
 pub(super) fn sys_epoll_create1(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -294,7 +294,7 @@ pub(super) fn sys_epoll_create1(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     if flags & !O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    install(ctx, Arc::new(Epoll::default()), flags & O_CLOEXEC != 0)
+    install(ctx, Epoll::new(), flags & O_CLOEXEC != 0)
 }
 
 /// The epoll instance at `fd` (`EINVAL` if `fd` is another kind of file).
