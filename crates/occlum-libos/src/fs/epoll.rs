@@ -77,7 +77,7 @@ fn depth(links: &[(Weak<Epoll>, Weak<Epoll>)], node: *const Epoll, up: bool, see
         .iter()
         .filter_map(|(outer, inner)| {
             let (from, to) = if up { (inner, outer) } else { (outer, inner) };
-            (Weak::as_ptr(from) == node && to.strong_count() > 0).then(|| Weak::as_ptr(to))
+            (Weak::as_ptr(from) == node && to.strong_count() > 0).then_some(Weak::as_ptr(to))
         })
         .map(|next| 1 + depth(links, next, up, seen + 1))
         .max()
