@@ -341,8 +341,16 @@ fn lookup(nr: u64) -> Option<Handler> {
 
 fn log_unsupported(nr: u64, exe: &str) {
     static SEEN: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+    // Numbers past the table are logged as one: a guest making random
+    // syscalls cannot grow the set or the log without bound.
+    const UNKNOWN: u64 = u64::MAX;
+    let key = if usize::try_from(nr).ok().and_then(Sysno::new).is_some() {
+        nr
+    } else {
+        UNKNOWN
+    };
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if seen.get_or_insert_with(HashSet::new).insert(nr) {
+    if seen.get_or_insert_with(HashSet::new).insert(key) {
         let name = usize::try_from(nr)
             .ok()
             .and_then(Sysno::new)

@@ -265,10 +265,13 @@ pub(super) fn sys_setitimer(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
         return Err(Errno::EINVAL);
     }
     if which != ITIMER_REAL {
-        tracing::warn!(
-            "{}: only ITIMER_REAL is supported",
-            ctx.process().exe_path()
-        );
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                "{}: only ITIMER_REAL is supported (logged once)",
+                ctx.process().exe_path()
+            );
+        }
         return Err(Errno::EINVAL);
     }
     let (interval, value) = if new != 0 {
