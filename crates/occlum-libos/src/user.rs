@@ -89,9 +89,6 @@ pub fn cmpxchg_u32(addr: u64, expected: u32, new: u32) -> Result<u32> {
 /// A list of byte strings (`argv`, `envp`).
 pub type Strings = Vec<Vec<u8>>;
 
-/// Most argument plus environment strings (Linux's `MAX_ARG_STRINGS`).
-pub const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
-
 /// Reads the string pointers of the NULL-terminated array at `addr` (none
 /// if `addr` is 0), stopping with `E2BIG` once their `8 * n` bytes would
 /// reach `limit` bytes.
@@ -101,7 +98,7 @@ fn read_pointer_array(addr: u64, limit: usize) -> Result<Vec<u64>> {
         return Ok(ptrs);
     }
     loop {
-        if ptrs.len() >= MAX_ARG_STRINGS || (ptrs.len() + 1) * 8 >= limit {
+        if (ptrs.len() + 1) * 8 >= limit {
             return Err(Errno::E2BIG);
         }
         match read_u64(addr + 8 * ptrs.len() as u64)? {

@@ -270,12 +270,6 @@ impl HostFile {
         check_rc(unsafe { libc::fchmod(self.0.as_raw_fd(), perm & 0o7777) })
     }
 
-    /// Sets the file's owner and group (`u32::MAX` leaves one unchanged).
-    pub fn chown(&self, uid: u32, gid: u32) -> Result<(), Errno> {
-        // SAFETY: no memory is passed.
-        check_rc(unsafe { libc::fchown(self.0.as_raw_fd(), uid, gid) })
-    }
-
     /// Sets the access and modification times: (seconds, nanoseconds), or
     /// `None` to leave one unchanged.
     pub fn set_times(
@@ -545,21 +539,6 @@ impl HostDir {
         // SAFETY: `proc_path` is NUL-terminated; it names exactly the inode
         // `fd` holds (a symbolic link was refused when opening it).
         check_rc(unsafe { libc::chmod(proc_path.as_ptr(), perm & 0o7777) })
-    }
-
-    /// Sets the owner and group of `name` (`u32::MAX` leaves one unchanged).
-    pub fn chown(&self, name: &[u8], uid: u32, gid: u32) -> Result<(), Errno> {
-        let c = component(name)?;
-        // SAFETY: `c` is NUL-terminated; links are not followed.
-        check_rc(unsafe {
-            libc::fchownat(
-                self.0.as_raw_fd(),
-                c.as_ptr(),
-                uid,
-                gid,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
     }
 
     /// Sets the access and modification times of `name`: (seconds,

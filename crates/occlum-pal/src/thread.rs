@@ -119,17 +119,7 @@ impl Zone {
     fn release(&self, slot: usize) {
         // SAFETY: the slot lies in the zone and no thread uses it any more;
         // making it inaccessible again drops its pages.
-        let p = unsafe {
-            libc::mmap(
-                slot as *mut libc::c_void,
-                SLOT_SIZE,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
+        if !unsafe { uspace::make_inaccessible(slot, SLOT_SIZE) } {
             // Not given out again: the slot may still hold the old thread's
             // stacks, or be a hole in the zone.
             tracing::error!("cannot release a thread stack slot; it stays in use");

@@ -408,18 +408,27 @@ pub(crate) fn ensure_installed() -> Result<(), Errno> {
     })
 }
 
-/// `v` in hexadecimal with a `0x` prefix, formatted without allocating
-/// (async-signal-safe); returns the buffer and the length used.
-fn hex(v: u64) -> ([u8; 18], usize) {
-    let mut b = [0u8; 18];
-    b[0] = b'0';
-    b[1] = b'x';
-    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
-    for i in 0..digits {
-        let d = ((v >> (4 * (digits - 1 - i))) & 0xf) as u8;
-        b[2 + i] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+/// `v` in base `radix` (10, or 16 with a `0x` prefix), formatted without
+/// allocating (async-signal-safe); returns the buffer and the length used.
+fn number(v: u64, radix: u64) -> ([u8; 22], usize) {
+    let mut digits = [0u8; 20];
+    let (mut n, mut rest) = (0, v);
+    loop {
+        let d = (rest % radix) as u8;
+        digits[n] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+        n += 1;
+        rest /= radix;
+        if rest == 0 {
+            break;
+        }
     }
-    (b, 2 + digits)
+    let mut b = [0u8; 22];
+    let prefix: &[u8] = if radix == 16 { b"0x" } else { b"" };
+    b[..prefix.len()].copy_from_slice(prefix);
+    for i in 0..n {
+        b[prefix.len() + i] = digits[n - 1 - i];
+    }
+    (b, prefix.len() + n)
 }
 
 /// Writes `parts` to stderr without allocating (async-signal-safe).
@@ -440,9 +449,9 @@ pub(crate) fn fatal(why: &str) -> ! {
 /// A fault inside LibOS code: report and let the default action end the
 /// process. Runs in a signal handler: nothing here allocates.
 fn libos_fault(sig: i32, rip: u64, addr: u64) {
-    let (s, sn) = hex(sig as u64);
-    let (r, rn) = hex(rip);
-    let (a, an) = hex(addr);
+    let (s, sn) = number(sig as u64, 10);
+    let (r, rn) = number(rip, 16);
+    let (a, an) = number(addr, 16);
     write_stderr_parts(&[
         b"occlum: LibOS bug: signal ",
         &s[..sn],
@@ -581,7 +590,7 @@ pub(crate) fn user_stack_or_zero(rsp: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{hex, user_code_or_zero, user_stack_or_zero};
+    use super::{number, user_code_or_zero, user_stack_or_zero};
 
     #[test]
     fn user_code_and_stack_must_lie_in_user_memory() {
@@ -613,14 +622,17 @@ mod tests {
     }
 
     #[test]
-    fn hex_formats_without_allocating() {
-        for (v, s) in [
-            (0u64, "0x0"),
-            (11, "0xb"),
-            (0x1f80, "0x1f80"),
-            (u64::MAX, "0xffffffffffffffff"),
+    fn numbers_format_without_allocating() {
+        for (v, radix, s) in [
+            (0u64, 16, "0x0"),
+            (11, 16, "0xb"),
+            (0x1f80, 16, "0x1f80"),
+            (u64::MAX, 16, "0xffffffffffffffff"),
+            (0, 10, "0"),
+            (11, 10, "11"),
+            (u64::MAX, 10, "18446744073709551615"),
         ] {
-            let (b, n) = hex(v);
+            let (b, n) = number(v, radix);
             assert_eq!(&b[..n], s.as_bytes());
         }
     }

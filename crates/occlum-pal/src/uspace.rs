@@ -182,18 +182,8 @@ impl UserSpace {
     /// is gone: the process stops.
     fn re_reserve(&self, addr: usize, len: usize) {
         // SAFETY: the range lies inside the user region, which holds only
-        // user memory; an inaccessible anonymous mapping replaces it.
-        let p = unsafe {
-            libc::mmap(
-                addr as *mut libc::c_void,
-                len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
+        // user memory.
+        if !unsafe { make_inaccessible(addr, len) } {
             crate::trap::fatal("cannot re-reserve part of the user region after a failed mapping");
         }
     }
@@ -333,6 +323,27 @@ impl UserSpace {
         }
         Ok(())
     }
+}
+
+/// Replaces `[addr, addr+len)` by an inaccessible, reserved anonymous
+/// mapping (its pages dropped); false if the kernel refused.
+///
+/// # Safety
+/// The range must hold no memory that anything still uses: only the
+/// reserved user region or a thread slot no thread uses any more.
+pub(crate) unsafe fn make_inaccessible(addr: usize, len: usize) -> bool {
+    // SAFETY: the caller vouches that nothing uses the range.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    p != libc::MAP_FAILED
 }
 
 /// The user region for unit tests: made on first use, shared by all of them.

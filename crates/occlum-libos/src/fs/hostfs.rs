@@ -288,8 +288,8 @@ impl Inode for HostInode {
 
     fn set_metadata(&self, set: &SetMetadata) -> Result<()> {
         self.writable()?;
-        let ino = self.host_stat()?.ino;
         let host_perm = if set.perm.is_some() || set.uid.is_some() || set.gid.is_some() {
+            let ino = self.host_stat()?.ino;
             self.fs.shadow(ino, set.perm, set.uid, set.gid)
         } else {
             None

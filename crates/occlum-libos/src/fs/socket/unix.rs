@@ -539,15 +539,14 @@ impl UnixSocket {
                 }
                 let space = STREAM_CAPACITY.saturating_sub(st.bytes.len());
                 let held = st.bytes.len();
-                let n = match (space, rest.is_empty()) {
-                    (_, true) => 0,
-                    (0, false) => usize::MAX,
-                    _ => match st.charge.admit(held, space.min(rest.len()), 1) {
-                        0 => usize::MAX,
-                        n => n,
-                    },
+                // How much goes in now: none of a write while the buffer is
+                // full or LibOS memory is spent (it waits); all of an empty one.
+                let n = if rest.is_empty() {
+                    Some(0)
+                } else {
+                    Some(st.charge.admit(held, space.min(rest.len()), 1)).filter(|&n| n > 0)
                 };
-                if n != usize::MAX {
+                if let Some(n) = n {
                     if let Some(r) = rights.take() {
                         let at = st.write_pos;
                         st.rights.push_back((at, at + n as u64, r));

@@ -189,6 +189,9 @@ pub(in crate::syscall) fn sys_fallocate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
         _ => return Err(Errno::ENODEV),
     }
     let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    // Differs from Linux: only the size changes. The LibOS's file systems
+    // allocate when data is written (ramfs against its memory budget), so a
+    // later write may still find no space where Linux had reserved it.
     if mode & FALLOC_FL_KEEP_SIZE == 0 && end > f.inode().metadata()?.size {
         f.inode().resize(end)?;
     }
