@@ -100,6 +100,9 @@ fn before_user_resumes(frame: &mut TrapFrame<'_>) {
             process::finish_thread(&thread, ExitStatus::Exited(0));
             continue;
         }
+        // Other processes may be waiting for this one's turn in the user
+        // region to end (see `vm/domain.rs`).
+        crate::vm::domain::yield_if_wanted();
         signal::before_return(&thread, frame);
         if thread.is_ended() || thread.process().exiting().is_some() {
             continue;

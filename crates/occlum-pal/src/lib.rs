@@ -14,6 +14,8 @@
 //! * [`uspace`]: the user-space region reserved at start, page mapping inside it,
 //!   and fault-tolerant copies between LibOS memory and user memory;
 //! * [`sealed`]: immutable program pages shared by every process that maps them;
+//! * [`shared_mem`]: pages that several address spaces map shared;
+//! * [`parked`]: the pages of an address space switched out of the region;
 //! * [`host`]: the host interface ("ocalls"), the one narrow door to the host OS,
 //!   which validates every value the host returns.
 //!
@@ -28,7 +30,9 @@ pub mod host;
 pub mod host_fs;
 pub mod host_net;
 pub mod host_poll;
+pub mod parked;
 pub mod sealed;
+pub mod shared_mem;
 pub mod thread;
 pub mod trap;
 pub mod uspace;

@@ -175,6 +175,43 @@ impl UserSpace {
         Ok(())
     }
 
+    /// Maps `[addr, addr+len)` (checked by the caller to be whole pages of
+    /// the region) shared from host descriptor `fd` at `offset`, replacing
+    /// what was there.
+    pub(crate) fn mmap_fixed_shared(
+        &self,
+        addr: usize,
+        len: usize,
+        prot: i32,
+        fd: i32,
+        offset: usize,
+    ) -> Result<(), Errno> {
+        if len == 0 {
+            return Ok(());
+        }
+        let offset = libc::off_t::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: the range was checked to lie inside the reserved region,
+        // which holds only user memory, never LibOS data; the descriptor is
+        // a memfd of user pages.
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                prot,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                fd,
+                offset,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            let e = Errno::last();
+            self.re_reserve(addr, len);
+            tracing::debug!("shared MAP_FIXED in the user region failed: {e}");
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
     /// Makes `[addr, addr+len)` (inside the region) reserved and inaccessible
     /// again after a failed change, so that the region never has a hole
     /// where a host allocation could land and later be written as user

@@ -157,15 +157,6 @@ impl File for PipeReader {
     }
 }
 
-/// Whether a write to a full pipe may go in anyway: a `fork` child that has
-/// not exec'ed keeps its parent frozen (see `vm/snapshot.rs`), so the
-/// reader the parent would start next (the rest of a shell pipeline, the
-/// shell reading a command substitution) cannot drain the pipe; blocking
-/// would never end.
-fn beyond_capacity() -> bool {
-    crate::process::current().is_some_and(|t| t.has_frozen_fork_parent())
-}
-
 impl File for PipeWriter {
     fn write(&self, data: &[u8]) -> Result<usize> {
         if self.closed.load(Ordering::Acquire) {
@@ -191,20 +182,12 @@ impl File for PipeWriter {
                 } else {
                     1
                 };
-                if space >= need || beyond_capacity() {
-                    let want = if space >= need {
-                        space.min(rest.len())
-                    } else {
-                        rest.len()
-                    };
+                if space >= need {
+                    let want = space.min(rest.len());
                     let held = st.buf.len();
                     let n = st.charge.admit(held, want, need.min(want));
                     if n == 0 {
-                        // LibOS memory is spent: wait as for a full pipe,
-                        // unless nothing can ever drain it.
-                        if beyond_capacity() && space < need {
-                            return Err(Errno::ENOMEM);
-                        }
+                        // LibOS memory is spent: wait as for a full pipe.
                         if nonblock {
                             return Err(Errno::EAGAIN);
                         }
@@ -248,9 +231,7 @@ impl File for PipeWriter {
     fn poll(&self) -> Readiness {
         let st = lock(&self.pipe.state);
         Readiness {
-            writable: st.readers == 0
-                || PIPE_CAPACITY.saturating_sub(st.buf.len()) >= PIPE_BUF
-                || beyond_capacity(),
+            writable: st.readers == 0 || PIPE_CAPACITY.saturating_sub(st.buf.len()) >= PIPE_BUF,
             error: st.readers == 0,
             ..Readiness::default()
         }

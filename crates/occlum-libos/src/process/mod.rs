@@ -2,16 +2,20 @@
 //! region (each with its own address space inside it); each LibOS thread runs
 //! on one host thread while it runs user code.
 
+mod exec;
 mod exit;
 mod rlimit;
+mod spawn;
 mod table;
 mod thread;
 mod wait;
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
+pub use exec::execve;
 pub use exit::{exit_group, exit_thread, finish_thread};
 pub use rlimit::{Rlimit, Rlimits};
+pub use spawn::{fork, spawn_thread, vfork, TidWords};
 pub use table::{
     all_processes, alloc_pid, get_process, get_thread, live_threads, register_thread,
     unregister_thread, INIT_PID,

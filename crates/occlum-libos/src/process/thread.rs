@@ -31,8 +31,6 @@ pub struct VforkParent {
     pub regs: UserRegs,
     /// Its FS base.
     pub fs: u64,
-    /// For `fork`: the parent's memory as it was, put back before it resumes.
-    pub snapshot: Option<crate::vm::Snapshot>,
 }
 
 /// A LibOS thread.
@@ -237,31 +235,10 @@ impl Thread {
         lock(&self.vfork_parent).is_some()
     }
 
-    /// Whether this thread is a `fork` child that has not exec'ed or exited
-    /// yet: its parent stays frozen until then (see `vm/snapshot.rs`).
-    pub fn has_frozen_fork_parent(&self) -> bool {
-        lock(&self.vfork_parent)
-            .as_ref()
-            .is_some_and(|p| p.snapshot.is_some())
-    }
-
-    /// Takes the suspended `vfork` parent, if this thread is a `vfork` child,
-    /// ready to resume: after a `fork`, its memory is put back first (if
-    /// that fails, the parent's process is ended).
+    /// Takes the suspended `vfork` parent, if this thread is a `vfork`
+    /// child, ready to resume.
     pub fn take_vfork_parent(&self) -> Option<VforkParent> {
-        let mut parent = lock(&self.vfork_parent).take()?;
-        if let Some(snap) = parent.snapshot.take() {
-            let restored = parent
-                .thread
-                .process()
-                .vm()
-                .and_then(|vm| lock(&vm).restore(snap));
-            if let Err(e) = restored {
-                tracing::error!("fork: cannot restore the parent's memory: {e}");
-                super::exit_group(&parent.thread, super::ExitStatus::Killed(9));
-            }
-        }
-        Some(parent)
+        lock(&self.vfork_parent).take()
     }
 }
 
@@ -313,10 +290,13 @@ pub fn wait_event_or_host<T>(
         if thread.interrupted() {
             break Err(Errno::EINTR);
         }
-        let woken = if host_fds.is_empty() {
-            Ok(waiter.park(deadline))
-        } else {
-            waiter.park_host(host_fds, deadline)
+        let woken = {
+            let _paused = crate::vm::domain::pause();
+            if host_fds.is_empty() {
+                Ok(waiter.park(deadline))
+            } else {
+                waiter.park_host(host_fds, deadline)
+            }
         };
         let woken = match woken {
             Ok(w) => w,

@@ -1,5 +1,8 @@
-//! Futexes. All LibOS processes share one address space, so a futex is
-//! identified by its user address alone (private and shared futexes coincide).
+//! Futexes. A futex is identified by the address space and address of its
+//! word, or, for a word in shared memory, by the memory and offset, so that
+//! every process mapping it names the same futex (private and shared futexes
+//! coincide otherwise: a `fork` child and its parent have different words at
+//! the same address).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::{lock_shared, Waiter};
+use crate::vm::FutexKey;
 use crate::{user, Errno, Result};
 
 struct FutexWaiter {
@@ -15,9 +19,18 @@ struct FutexWaiter {
     woken: Arc<AtomicBool>,
 }
 
-static TABLE: Mutex<Option<HashMap<u64, Vec<FutexWaiter>>>> = Mutex::new(None);
+static TABLE: Mutex<Option<HashMap<FutexKey, Vec<FutexWaiter>>>> = Mutex::new(None);
 
-fn with_table<R>(f: impl FnOnce(&mut HashMap<u64, Vec<FutexWaiter>>) -> R) -> R {
+/// The futex of the word at `addr` of the calling process.
+fn key(addr: u64) -> FutexKey {
+    crate::process::current()
+        .and_then(|t| t.process().vm().ok())
+        .map_or(FutexKey::plain(addr), |vm| {
+            crate::sync::lock(&vm).futex_key(addr)
+        })
+}
+
+fn with_table<R>(f: impl FnOnce(&mut HashMap<FutexKey, Vec<FutexWaiter>>) -> R) -> R {
     let mut table = lock_shared(&TABLE);
     static INJECTED: AtomicBool = AtomicBool::new(false);
     if crate::syscall::injected_panic(crate::InjectedPanic::InFutexTable)
@@ -43,6 +56,7 @@ pub fn wait(
         return Err(Errno::EINVAL);
     }
     let woken = Arc::new(AtomicBool::new(false));
+    let k = key(addr);
     with_table(|t| -> Result<()> {
         // Read the word under the table lock: a waker that changes it and
         // then wakes takes the same lock, so no wake-up is lost.
@@ -50,7 +64,7 @@ pub fn wait(
         if cur != val {
             return Err(Errno::EAGAIN);
         }
-        t.entry(addr).or_default().push(FutexWaiter {
+        t.entry(k).or_default().push(FutexWaiter {
             waiter: waiter.clone(),
             bitset,
             woken: woken.clone(),
@@ -61,12 +75,15 @@ pub fn wait(
         if woken.load(Ordering::Acquire) {
             return Ok(());
         }
-        let timed_out = !waiter.park(deadline);
+        let timed_out = {
+            let _paused = crate::vm::domain::pause();
+            !waiter.park(deadline)
+        };
         if woken.load(Ordering::Acquire) {
             return Ok(());
         }
         if timed_out || interrupted() {
-            let removed = with_table(|t| remove_waiter(t, addr, &woken));
+            let removed = with_table(|t| remove_waiter(t, k, &woken));
             if !removed {
                 // Woken concurrently: the wake-up counts.
                 return Ok(());
@@ -81,24 +98,29 @@ pub fn wait(
 }
 
 fn remove_waiter(
-    t: &mut HashMap<u64, Vec<FutexWaiter>>,
-    addr: u64,
+    t: &mut HashMap<FutexKey, Vec<FutexWaiter>>,
+    k: FutexKey,
     woken: &Arc<AtomicBool>,
 ) -> bool {
-    let Some(q) = t.get_mut(&addr) else {
+    let Some(q) = t.get_mut(&k) else {
         return false;
     };
     let before = q.len();
     q.retain(|w| !Arc::ptr_eq(&w.woken, woken));
     let removed = q.len() != before;
     if q.is_empty() {
-        t.remove(&addr);
+        t.remove(&k);
     }
     removed
 }
 
-fn wake_locked(t: &mut HashMap<u64, Vec<FutexWaiter>>, addr: u64, n: usize, bitset: u32) -> usize {
-    let Some(q) = t.get_mut(&addr) else { return 0 };
+fn wake_locked(
+    t: &mut HashMap<FutexKey, Vec<FutexWaiter>>,
+    k: FutexKey,
+    n: usize,
+    bitset: u32,
+) -> usize {
+    let Some(q) = t.get_mut(&k) else { return 0 };
     let mut woke = 0;
     q.retain(|w| {
         if woke < n && w.bitset & bitset != 0 {
@@ -111,7 +133,7 @@ fn wake_locked(t: &mut HashMap<u64, Vec<FutexWaiter>>, addr: u64, n: usize, bits
         }
     });
     if q.is_empty() {
-        t.remove(&addr);
+        t.remove(&k);
     }
     woke
 }
@@ -121,7 +143,8 @@ pub fn wake(addr: u64, n: usize, bitset: u32) -> Result<usize> {
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
-    Ok(with_table(|t| wake_locked(t, addr, n, bitset)))
+    let k = key(addr);
+    Ok(with_table(|t| wake_locked(t, k, n, bitset)))
 }
 
 /// Wakes up to `n_wake` waiters of `addr` and moves up to `n_requeue` more to
@@ -133,27 +156,28 @@ pub fn requeue(
     addr2: u64,
     expected: Option<u32>,
 ) -> Result<usize> {
+    let (k, k2) = (key(addr), key(addr2));
     with_table(|t| {
         if let Some(v) = expected {
             if user::read_u32(addr)? != v {
                 return Err(Errno::EAGAIN);
             }
         }
-        let woke = wake_locked(t, addr, n_wake, u32::MAX);
-        if addr == addr2 {
+        let woke = wake_locked(t, k, n_wake, u32::MAX);
+        if k == k2 {
             return Ok(woke);
         }
         let mut moved = Vec::new();
-        if let Some(q) = t.get_mut(&addr) {
-            let k = n_requeue.min(q.len());
-            moved = q.drain(..k).collect();
+        if let Some(q) = t.get_mut(&k) {
+            let n = n_requeue.min(q.len());
+            moved = q.drain(..n).collect();
             if q.is_empty() {
-                t.remove(&addr);
+                t.remove(&k);
             }
         }
         let n_moved = moved.len();
         if n_moved > 0 {
-            t.entry(addr2).or_default().extend(moved);
+            t.entry(k2).or_default().extend(moved);
         }
         Ok(woke + n_moved)
     })
@@ -183,6 +207,7 @@ pub fn wake_op(addr: u64, n: usize, addr2: u64, n2: usize, op: u32) -> Result<us
             _ => return Err(Errno::ENOSYS),
         })
     };
+    let (k, k2) = (key(addr), key(addr2));
     with_table(|t| {
         let old = loop {
             let cur = user::read_u32(addr2)?;
@@ -199,9 +224,9 @@ pub fn wake_op(addr: u64, n: usize, addr2: u64, n2: usize, op: u32) -> Result<us
             5 => (old as i32) >= cmparg as i32,
             _ => return Err(Errno::ENOSYS),
         };
-        let mut woke = wake_locked(t, addr, n, u32::MAX);
+        let mut woke = wake_locked(t, k, n, u32::MAX);
         if pass {
-            woke += wake_locked(t, addr2, n2, u32::MAX);
+            woke += wake_locked(t, k2, n2, u32::MAX);
         }
         Ok(woke)
     })

@@ -102,13 +102,11 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     let Some((inode, may_write)) = file else {
         let shared = flags & MAP_TYPE != MAP_PRIVATE;
         let addr = with_vm(ctx, |vm| {
-            let addr = vm.map(placement, len, prot)?;
             if shared {
-                // Shared with the children this process forks.
-                let end = addr + crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
-                vm.mark_shared(addr, end);
+                vm.map_shared_anon(placement, len, prot)
+            } else {
+                vm.map(placement, len, prot)
             }
-            Ok(addr)
         })?;
         return Ok(addr as u64);
     };
@@ -135,9 +133,6 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
         };
         vm.protect(addr, len, prot)?;
         let valid_end = (addr + crate::vm::page_up(filled).unwrap_or(filled)).min(end);
-        if shared {
-            vm.mark_shared(addr, end);
-        }
         vm.add_file_map(FileMap {
             start: addr,
             end,

@@ -8,6 +8,7 @@ use occlum_pal::trap::{self, EXIT_LIBOS_PANIC};
 
 use crate::process::{self, current, set_current, ExitStatus, StartContext, Thread};
 use crate::sync::lock;
+use crate::vm::domain;
 use crate::{Errno, Result};
 
 struct Job {
@@ -80,8 +81,23 @@ fn worker(first: Job, tx: Sender<Job>, rx: Receiver<Job>) {
 /// a LibOS bug ended).
 fn run(user: &mut UserThread, job: Job) -> Option<Job> {
     job.thread.set_host_tid(trap::current_host_tid());
-    set_current(Some(job.thread));
+    if let Ok(vm) = job.thread.process().vm() {
+        // Wait for the process's turn in the user region (a fork child
+        // takes turns with its parent).
+        domain::enter(&vm);
+    }
+    set_current(Some(job.thread.clone()));
+    if let Some(status) = job.thread.process().exiting() {
+        // Killed before it ever ran.
+        process::finish_thread(&job.thread, status);
+        set_current(None);
+        job.thread.set_host_tid(0);
+        domain::leave();
+        return None;
+    }
+    drop(job.thread);
     let value = user.enter_user_regs(&job.start.regs, job.start.fs);
+    domain::leave();
     let thread = current()?;
     set_current(None);
     thread.set_host_tid(0);

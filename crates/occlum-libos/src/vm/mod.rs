@@ -3,20 +3,24 @@
 //! `mprotect`, `mremap`, `madvise` and `brk` over them. Pages themselves are
 //! mapped by the PAL.
 
+pub mod domain;
 mod file_map;
 mod owners;
-mod snapshot;
+mod park;
+mod shared;
 mod vmas;
 
+pub use domain::Domain;
 pub use file_map::FileMap;
-pub use snapshot::Snapshot;
+pub use shared::{FutexKey, SharedMap};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use domain::MemberId;
+use occlum_pal::parked::ParkedPages;
 use occlum_pal::sealed::SealedPages;
 use occlum_pal::uspace::{Prot, UserSpace, PAGE_SIZE};
-use owners::OwnerId;
 
 use vmas::VmaSet;
 
@@ -59,16 +63,20 @@ pub enum Placement {
 #[derive(Debug)]
 pub struct VmSpace {
     space: &'static UserSpace,
-    id: OwnerId,
+    id: MemberId,
+    /// The address spaces this one takes turns with in the region (see
+    /// `domain.rs`); its ranges in the ownership map are the domain's.
+    domain: Arc<Domain>,
+    /// `Some` while switched out of the region: its private pages.
+    parked: Option<Vec<ParkedPages>>,
     vmas: VmaSet,
     brk_start: usize,
     brk_cur: usize,
     brk_limit: usize,
     stack: Option<(usize, usize)>,
     file_maps: Vec<FileMap>,
-    /// `MAP_SHARED` ranges (anonymous or file): a forked child's writes to
-    /// them stay visible to the parent.
-    shared: Vec<(usize, usize)>,
+    /// Shared memory mappings (one copy, seen by every mapping).
+    shared: Vec<SharedMap>,
     /// Ranges mapped from sealed pages and never writable since: they hold
     /// exactly the sealed bytes.
     backings: Vec<Backing>,
@@ -104,12 +112,6 @@ fn private_pieces(start: usize, end: usize, shared: &[(usize, usize)]) -> Vec<(u
     pieces
 }
 
-/// Whether `page` holds only zero bytes.
-fn is_zero(page: &[u8]) -> bool {
-    page.chunks_exact(8)
-        .all(|w| u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) == 0)
-}
-
 /// A file was truncated to `size`: mappings of it in every process stop
 /// giving access past the new end (`SIGBUS` there, as on Linux).
 pub fn file_resized(inode: &crate::fs::vfs::InodeRef, size: u64) {
@@ -136,14 +138,17 @@ pub struct MapsEntry {
     pub label: &'static str,
 }
 
-static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+pub(super) static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 impl VmSpace {
     /// An empty address space in the user-space region.
     pub fn new(space: &'static UserSpace) -> VmSpace {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         VmSpace {
             space,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id,
+            domain: Domain::new(id, id),
+            parked: None,
             vmas: VmaSet::default(),
             brk_start: space.base(),
             brk_cur: space.base(),
@@ -155,125 +160,17 @@ impl VmSpace {
         }
     }
 
-    /// Saves the whole address space: its mappings, their contents and the
-    /// program break (see [`Snapshot`]).
-    pub fn snapshot(&self) -> Result<Snapshot> {
-        let vmas: Vec<vmas::Vma> = self.vmas.iter().copied().collect();
-        let mut pages = Vec::new();
-        let mut buf = vec![0u8; PAGE_SIZE];
-        for v in &vmas {
-            let len = v.end - v.start;
-            // Pages never touched read as zero: nothing to save.
-            let resident = self.space.resident_pages(v.start, len)?;
-            let readable = v.prot & PROT_READ != 0;
-            if !readable {
-                self.space.protect(v.start, len, v.prot | PROT_READ)?;
-            }
-            let mut result = Ok(());
-            for (i, _) in resident.iter().enumerate().filter(|(_, r)| **r) {
-                let addr = v.start + i * PAGE_SIZE;
-                let past_eof = self
-                    .file_maps
-                    .iter()
-                    .any(|m| m.valid_end <= addr && addr < m.end);
-                let sealed = self
-                    .backings
-                    .iter()
-                    .any(|b| b.start <= addr && addr < b.end);
-                if past_eof || sealed {
-                    continue;
-                }
-                if let Err(e) = self.space.read(addr, &mut buf) {
-                    result = Err(e);
-                    break;
-                }
-                if !is_zero(&buf) {
-                    pages.push((addr, buf.clone().into_boxed_slice()));
-                }
-            }
-            if !readable {
-                self.space.protect(v.start, len, v.prot)?;
-            }
-            result?;
-        }
-        Ok(Snapshot {
-            vmas,
-            pages,
-            brk: (self.brk_start, self.brk_cur, self.brk_limit),
-            stack: self.stack,
-            file_maps: self.file_maps.clone(),
-            shared: self.shared.clone(),
-            backings: self.backings.clone(),
-        })
+    /// The domain of this address space.
+    pub fn domain(&self) -> &Arc<Domain> {
+        &self.domain
     }
 
-    /// Puts the address space back as `snap` saved it: what was mapped since
-    /// goes, what was unmapped comes back, every byte as it was.
-    pub fn restore(&mut self, snap: Snapshot) -> Result<()> {
-        // Unmap what is mapped now outside the saved mappings.
-        let current: Vec<(usize, usize)> = self.vmas.iter().map(|v| (v.start, v.end)).collect();
-        for (start, end) in current {
-            let mut cur = start;
-            for v in &snap.vmas {
-                if v.end <= cur || v.start >= end {
-                    continue;
-                }
-                if v.start > cur {
-                    self.unmap(cur, v.start - cur)?;
-                }
-                cur = cur.max(v.end);
-            }
-            if cur < end {
-                self.unmap(cur, end - cur)?;
-            }
+    /// Gives `[start, end)` back to the ownership map, unless other members
+    /// of the domain may use it (then the domain keeps it while they live).
+    fn release(&self, start: usize, end: usize) {
+        if !self.domain.is_shared() {
+            owners::lock().release(start, end, self.domain.owner());
         }
-        // Shared mappings still in place keep what the child wrote to them,
-        // as they would on Linux; everything else gets fresh zero pages,
-        // then the saved pages, then its protections.
-        let kept_shared: Vec<(usize, usize)> = snap
-            .shared
-            .iter()
-            .copied()
-            .filter(|&(s, e)| self.shared.iter().any(|&(cs, ce)| cs <= s && e <= ce))
-            .collect();
-        self.file_maps = Vec::new();
-        for v in &snap.vmas {
-            for (s, e) in private_pieces(v.start, v.end, &kept_shared) {
-                self.map(Placement::Fixed(s), e - s, PROT_READ | PROT_WRITE)?;
-            }
-        }
-        for b in &snap.backings {
-            self.space
-                .map_sealed(b.start, b.end - b.start, PROT_READ, &b.pages, b.offset)?;
-        }
-        self.backings = snap.backings;
-        for (addr, page) in &snap.pages {
-            // Shared memory still mapped keeps what the child wrote; shared
-            // memory the child unmapped gets the saved contents back.
-            if kept_shared.iter().any(|&(s, e)| s <= *addr && *addr < e) {
-                continue;
-            }
-            self.space.write(*addr, page)?;
-        }
-        for v in &snap.vmas {
-            self.protect(v.start, v.end - v.start, v.prot)?;
-        }
-        self.shared = snap.shared;
-        // Pages past the end of a mapped file stay inaccessible (SIGBUS).
-        for m in &snap.file_maps {
-            if m.valid_end < m.end {
-                self.space.protect(m.valid_end, m.end - m.valid_end, 0)?;
-            }
-        }
-        (self.brk_start, self.brk_cur, self.brk_limit) = snap.brk;
-        self.stack = snap.stack;
-        self.file_maps = snap.file_maps;
-        Ok(())
-    }
-
-    /// Writes `data` into this address space's memory at `addr`.
-    pub fn write_user(&self, addr: usize, data: &[u8]) -> Result<()> {
-        self.space.write(addr, data)
     }
 
     /// Records a file-backed mapping and makes its pages past the end of the
@@ -397,7 +294,9 @@ impl VmSpace {
                 .map_or(m.end, |c| m.start.saturating_add(c))
                 .min(m.end);
             if new_valid < m.valid_end {
-                let _ = self.space.protect(new_valid, m.valid_end - new_valid, 0);
+                if self.parked.is_none() {
+                    let _ = self.space.protect(new_valid, m.valid_end - new_valid, 0);
+                }
                 m.valid_end = new_valid;
             }
         }
@@ -442,29 +341,6 @@ impl VmSpace {
             return Err(Errno::EACCES);
         }
         Ok(())
-    }
-
-    /// Records `[start, end)` as a `MAP_SHARED` mapping.
-    pub fn mark_shared(&mut self, start: usize, end: usize) {
-        self.forget_shared(start, end);
-        self.shared.push((start, end));
-    }
-
-    fn forget_shared(&mut self, start: usize, end: usize) {
-        let mut kept = Vec::with_capacity(self.shared.len() + 1);
-        for &(s, e) in &self.shared {
-            if e <= start || end <= s {
-                kept.push((s, e));
-                continue;
-            }
-            if s < start {
-                kept.push((s, start));
-            }
-            if end < e {
-                kept.push((end, e));
-            }
-        }
-        self.shared = kept;
     }
 
     fn forget_file_maps(&mut self, start: usize, end: usize) {
@@ -539,7 +415,8 @@ impl VmSpace {
     /// Keeps `[start, start+len)` free of other address spaces without
     /// mapping it (a guard gap); best effort.
     pub fn reserve(&mut self, start: usize, len: usize) -> bool {
-        self.space.contains(start, len) && owners::lock().claim_fixed(start, start + len, self.id)
+        self.space.contains(start, len)
+            && owners::lock().claim_fixed(start, start + len, self.domain.owner())
     }
 
     fn check_range(&self, addr: usize, len: usize) -> Result<usize> {
@@ -558,18 +435,19 @@ impl VmSpace {
     fn claim(&self, placement: Placement, len: usize) -> Result<usize> {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let mut owners = owners::lock();
+        let owner = self.domain.owner();
         let (base, end) = (self.space.base(), self.space.end());
         match placement {
             Placement::Fixed(a) => {
                 self.check_range(a, len)?;
-                if !owners.claim_fixed(a, a + len, self.id) {
+                if !owners.claim_fixed(a, a + len, owner) {
                     return Err(Errno::ENOMEM);
                 }
                 Ok(a)
             }
             Placement::FixedNoReplace(a) => {
                 self.check_range(a, len)?;
-                if self.vmas.overlaps(a, a + len) || !owners.claim_fixed(a, a + len, self.id) {
+                if self.vmas.overlaps(a, a + len) || !owners.claim_fixed(a, a + len, owner) {
                     return Err(Errno::EEXIST);
                 }
                 Ok(a)
@@ -580,12 +458,12 @@ impl VmSpace {
                     && self.space.contains(h, len)
                     && !self.vmas.overlaps(h, h + len)
                     && !self.in_brk_area(h, len)
-                    && owners.claim_fixed(h, h + len, self.id);
+                    && owners.claim_fixed(h, h + len, owner);
                 if hint_ok {
                     return Ok(h);
                 }
                 owners
-                    .claim_free(base, end, len, self.id)
+                    .claim_free(base, end, len, owner)
                     .ok_or(Errno::ENOMEM)
             }
         }
@@ -608,7 +486,7 @@ impl VmSpace {
         self.forget_shared(addr, addr + len);
         self.forget_backings(addr, addr + len);
         if let Err(e) = self.space.map(addr, len, prot) {
-            owners::lock().release(addr, addr + len, self.id);
+            self.release(addr, addr + len);
             return Err(e);
         }
         self.vmas.remove(addr, addr + len);
@@ -641,7 +519,7 @@ impl VmSpace {
         self.forget_backings(lo, hi);
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
-            owners::lock().release(s, e, self.id);
+            self.release(s, e);
         }
         Ok(())
     }
@@ -670,8 +548,10 @@ impl VmSpace {
     /// Whether `[addr, addr+len)` is mapped without holes, all of it with
     /// every protection bit in `prot`.
     pub fn allows(&self, addr: usize, len: usize, prot: Prot) -> bool {
-        addr.checked_add(len)
-            .is_some_and(|end| self.vmas.covers_with(addr, end, prot))
+        self.parked.is_none()
+            && addr
+                .checked_add(len)
+                .is_some_and(|end| self.vmas.covers_with(addr, end, prot))
     }
 
     /// Drops the contents of mapped pages (`MADV_DONTNEED`).
@@ -714,21 +594,19 @@ impl VmSpace {
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).ok_or(Errno::ENOMEM)?;
-        // Moved or resized file and shared mappings are written back and
-        // become plain private memory (their records would point at the old
-        // range).
+        // Moved or resized file mappings are written back and become plain
+        // private memory (their records would point at the old range);
+        // shared memory stays shared.
         let old_end = old.saturating_add(old_len);
         self.forget_backings(old, old_end);
         let overlaps = |r: (usize, usize)| r.0 < old_end && old < r.1;
-        if self.file_maps.iter().any(|m| overlaps((m.start, m.end)))
-            || self.shared.iter().any(|&r| overlaps(r))
-        {
+        if self.file_maps.iter().any(|m| overlaps((m.start, m.end))) {
             if let Err(e) = self.write_back(old, old_end) {
                 tracing::warn!("writing back a shared file mapping: {e}");
             }
             self.forget_file_maps(old, old_end);
-            self.forget_shared(old, old_end);
         }
+        let shared = self.overlaps_shared(old, old_end);
         let Some(vma) = self.vmas.containing(old) else {
             return Err(Errno::EFAULT);
         };
@@ -747,12 +625,18 @@ impl VmSpace {
                 return Err(Errno::EINVAL);
             }
             self.unmap(dst, len)?;
-            if !owners::lock().claim_fixed(dst, dst + len, self.id) {
+            if !owners::lock().claim_fixed(dst, dst + len, self.domain.owner()) {
                 return Err(Errno::ENOMEM);
+            }
+            if shared {
+                return self.remap_shared(old, old_len, new_len, dst, prot);
             }
             return self.move_mapping(old, old_len, dst, new_len, prot);
         }
         if new_len <= old_len {
+            if new_len < old_len && shared {
+                return self.remap_shared(old, old_len, new_len, old, prot);
+            }
             if new_len < old_len {
                 self.unmap(old + new_len, old_len - new_len)?;
             }
@@ -762,7 +646,10 @@ impl VmSpace {
         let can_grow = self.space.contains(old, new_len)
             && !self.vmas.overlaps(old + old_len, grow_end)
             && !self.in_brk_area(old + old_len, new_len - old_len)
-            && owners::lock().claim_fixed(old + old_len, grow_end, self.id);
+            && owners::lock().claim_fixed(old + old_len, grow_end, self.domain.owner());
+        if can_grow && shared {
+            return self.remap_shared(old, old_len, new_len, old, prot);
+        }
         if can_grow {
             self.space.map(old + old_len, new_len - old_len, prot)?;
             self.vmas.insert(old + old_len, grow_end, prot);
@@ -772,6 +659,9 @@ impl VmSpace {
             return Err(Errno::ENOMEM);
         }
         let dst = self.claim(Placement::Hint(0), new_len)?;
+        if shared {
+            return self.remap_shared(old, old_len, new_len, dst, prot);
+        }
         self.move_mapping(old, old_len, dst, new_len, prot)
     }
 
@@ -784,11 +674,11 @@ impl VmSpace {
         prot: Prot,
     ) -> Result<usize> {
         if let Err(e) = self.space.move_pages(old, old_len, dst, new_len, prot) {
-            owners::lock().release(dst, dst + new_len, self.id);
+            self.release(dst, dst + new_len);
             return Err(e);
         }
         self.vmas.remove(old, old + old_len);
-        owners::lock().release(old, old + old_len, self.id);
+        self.release(old, old + old_len);
         self.vmas.insert(dst, dst + new_len, prot);
         Ok(dst)
     }
@@ -806,7 +696,7 @@ impl VmSpace {
             // Like Linux, never grow over another mapping (of this or, in
             // the shared region, of another address space).
             if self.vmas.overlaps(old_top, new_top)
-                || !owners::lock().claim_fixed(old_top, new_top, self.id)
+                || !owners::lock().claim_fixed(old_top, new_top, self.domain.owner())
             {
                 return self.brk_cur;
             }
@@ -815,7 +705,7 @@ impl VmSpace {
                 .map(old_top, new_top - old_top, PROT_READ | PROT_WRITE)
                 .is_err()
             {
-                owners::lock().release(old_top, new_top, self.id);
+                self.release(old_top, new_top);
                 return self.brk_cur;
             }
             self.vmas.insert(old_top, new_top, PROT_READ | PROT_WRITE);
@@ -825,7 +715,7 @@ impl VmSpace {
             }
             self.forget_backings(new_top, old_top);
             self.vmas.remove(new_top, old_top);
-            owners::lock().release(new_top, old_top, self.id);
+            self.release(new_top, old_top);
         }
         self.brk_cur = addr;
         self.brk_cur
@@ -834,16 +724,21 @@ impl VmSpace {
 
 impl Drop for VmSpace {
     fn drop(&mut self) {
-        if !self.file_maps.is_empty() {
-            if let Err(e) = self.write_back(self.space.base(), self.space.end()) {
-                tracing::warn!("writing back shared file mappings: {e}");
+        if self.parked.is_none() {
+            if !self.file_maps.is_empty() {
+                if let Err(e) = self.write_back(self.space.base(), self.space.end()) {
+                    tracing::warn!("writing back shared file mappings: {e}");
+                }
+            }
+            for v in self.vmas.iter() {
+                if let Err(e) = self.space.unmap(v.start, v.end - v.start) {
+                    tracing::error!("cannot unmap {:#x}..{:#x}: {e}", v.start, v.end);
+                }
             }
         }
-        for v in self.vmas.iter() {
-            if let Err(e) = self.space.unmap(v.start, v.end - v.start) {
-                tracing::error!("cannot unmap {:#x}..{:#x}: {e}", v.start, v.end);
-            }
+        // Parked pages go with `self.parked`.
+        if self.domain.remove_member(self.id) {
+            owners::lock().release(self.space.base(), self.space.end(), self.domain.owner());
         }
-        owners::lock().release(self.space.base(), self.space.end(), self.id);
     }
 }

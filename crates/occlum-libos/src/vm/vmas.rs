@@ -16,7 +16,7 @@ pub struct Vma {
 }
 
 /// Sorted, non-overlapping mappings; neighbours with equal protection are merged.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct VmaSet {
     map: BTreeMap<usize, Vma>,
 }

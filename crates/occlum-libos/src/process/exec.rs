@@ -1,0 +1,137 @@
+//! Running a new program in a process (`execve`).
+
+use std::sync::{Arc, Mutex};
+
+use occlum_pal::trap::{self, TrapFrame};
+
+use super::{exit_group, set_current, wait_event, ExitStatus, StartContext, Thread};
+use crate::boot::{layout, start_regs};
+use crate::fs::program::plan_exec;
+use crate::fs::{downcast, FileRef, InodeFile};
+use crate::loader;
+use crate::signal::AltStack;
+use crate::task;
+use crate::user::Strings;
+use crate::vm::{domain, VmSpace};
+use crate::{Errno, Result};
+
+/// Replaces the program of `thread`'s process by `path` with `argv` and
+/// `envp`; `frame` gets the new program's start (or, for a `vfork` child,
+/// the resumed parent's registers). On error nothing changed, unless the
+/// old program had to go first (a non-PIE program), then the process ends.
+pub fn execve(
+    thread: &Arc<Thread>,
+    frame: &mut TrapFrame<'_>,
+    path: &[u8],
+    argv: Strings,
+    envp: Strings,
+) -> Result<()> {
+    let process = thread.process().clone();
+    let cwd = process.fs().cwd.clone();
+    let plan = plan_exec(&cwd, path, argv)?;
+    let argv = plan.argv;
+    let program = plan.program;
+    let space = occlum_pal::uspace::get().ok_or(Errno::ENOMEM)?;
+    let mut vm = VmSpace::new(space);
+    let image = loader::ProgramImage {
+        bytes: &program.bytes,
+        interp: plan.interp.as_ref().map(|i| &i.bytes),
+    };
+    // A non-PIE program needs its fixed addresses, which the caller's own
+    // program may hold (python3 running python3): as Linux does, the old
+    // memory goes first, and a failure from here on ends the process. A
+    // vfork child shares its parent's memory, which must stay.
+    let replace_first = loader::is_fixed(&program.bytes) && !thread.has_vfork_parent();
+    if replace_first {
+        end_other_threads(thread)?;
+        drop(process.set_vm(None));
+    }
+    let entry = match loader::load(&mut vm, layout(), &image, &argv, &envp, path) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::info!("execve {}: {e}", String::from_utf8_lossy(path));
+            if replace_first {
+                exit_group(thread, ExitStatus::Killed(11));
+            }
+            return Err(e.errno);
+        }
+    };
+    end_other_threads(thread)?;
+    // Past this point the exec cannot fail.
+    let new_vm = Arc::new(Mutex::new(vm));
+    let old_vm = process.set_vm(Some(new_vm.clone()));
+    let cloexec = process.files().take_close_on_exec();
+    for f in &cloexec {
+        release_locks(process.pid(), f);
+    }
+    drop(cloexec);
+    process.sig_actions().reset_for_exec();
+    thread.set_altstack(AltStack::default());
+    {
+        let mut st = process.state();
+        st.exe_path = String::from_utf8_lossy(&program.path).into_owned();
+        st.did_exec = true;
+    }
+    process.set_args(&argv, &envp);
+    let start = StartContext {
+        regs: start_regs(entry.pc, entry.sp),
+        fs: 0,
+    };
+    match thread.take_vfork_parent() {
+        Some(parent) => {
+            // The child's program gets a host thread of its own; the parent
+            // resumes on this one (still active in its memory).
+            thread.set_host_tid(0);
+            if let Err(e) = task::spawn(thread.clone(), start) {
+                // No host thread for the new program: the child ends, and
+                // the parent resumes when it has (see `before_user_resumes`).
+                exit_group(thread, ExitStatus::Killed(9));
+                thread.set_host_tid(trap::current_host_tid());
+                thread.set_vfork_parent(parent);
+                return Err(e);
+            }
+            let mut regs = parent.regs;
+            regs.rax = process.pid() as u64;
+            frame.set_regs(&regs);
+            frame.set_user_fs(parent.fs);
+            parent.thread.set_host_tid(trap::current_host_tid());
+            set_current(Some(parent.thread));
+        }
+        None => {
+            frame.set_regs(&start.regs);
+            frame.set_user_fs(0);
+            domain::enter(&new_vm);
+            drop(old_vm);
+        }
+    }
+    Ok(())
+}
+
+/// A descriptor closed by the exec: the process's record locks on its file go.
+fn release_locks(pid: super::Pid, f: &FileRef) {
+    if let Some(f) = downcast::<InodeFile>(f.clone()) {
+        crate::fs::lock::on_close(pid, f.lock_key());
+    }
+}
+
+/// Makes every other thread of the caller's process end, and waits for them.
+fn end_other_threads(me: &Arc<Thread>) -> Result<()> {
+    let process = me.process().clone();
+    let others: Vec<Arc<Thread>> = process
+        .state()
+        .threads
+        .iter()
+        .filter(|t| t.tid() != me.tid())
+        .cloned()
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    for t in &others {
+        t.request_exit();
+    }
+    wait_event(&[&process.threads_changed], None, || {
+        let st = process.state();
+        Ok((st.threads.len() == 1).then_some(()))
+    })
+}

@@ -1,0 +1,326 @@
+//! Domains: address spaces that share address ranges take turns in the user
+//! region.
+//!
+//! All LibOS processes live in one user region. Most address spaces own
+//! disjoint ranges and run fully in parallel, each the only member of its
+//! domain. A `fork` child gets the same addresses as its parent, so it joins
+//! its parent's domain: of the members of a domain only one (the resident)
+//! has its pages in the region at a time; the others are parked outside it
+//! (`vm/park.rs`).
+//!
+//! A host thread is *active* in an address space while it runs the
+//! process's user code or serves its syscalls; it stops being active while
+//! it blocks (`wait_event`, futex waits) and when it leaves user code for
+//! good. A member becomes resident when one of its threads wants to run and
+//! no thread of the resident member is active; threads that wait take turns
+//! in the order they came. A resident member that keeps running while others
+//! wait is asked to yield after a time slice: its threads are interrupted
+//! and step aside on their way back to user code.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use occlum_pal::trap;
+
+use super::owners::OwnerId;
+use super::VmSpace;
+use crate::sync::lock;
+
+/// Identifies an address space within its domain.
+pub type MemberId = u32;
+
+/// How long a resident member may keep the region while others wait.
+const TIME_SLICE: Duration = Duration::from_millis(10);
+
+/// A set of address spaces that take turns in the user region.
+#[derive(Debug)]
+pub struct Domain {
+    id: OwnerId,
+    members: AtomicUsize,
+    state: Mutex<State>,
+    turn: Condvar,
+    switches: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    resident: Option<MemberId>,
+    /// The members that may be parked, to switch them out.
+    spaces: Vec<(MemberId, Weak<Mutex<VmSpace>>)>,
+    /// Host threads active in the resident member.
+    active: Vec<i32>,
+    /// Threads waiting for their member's turn, oldest first.
+    waiting: VecDeque<(u64, MemberId)>,
+    next_ticket: u64,
+    /// A waiter has waited a whole time slice: the resident member's
+    /// threads step aside.
+    yield_wanted: bool,
+}
+
+impl Domain {
+    /// A domain whose one member, `first`, is resident.
+    pub(super) fn new(id: OwnerId, first: MemberId) -> Arc<Domain> {
+        Arc::new(Domain {
+            id,
+            members: AtomicUsize::new(1),
+            state: Mutex::new(State {
+                resident: Some(first),
+                ..State::default()
+            }),
+            turn: Condvar::new(),
+            switches: AtomicU64::new(0),
+        })
+    }
+
+    /// The owner id of the domain's ranges in the user region.
+    pub(super) fn owner(&self) -> OwnerId {
+        self.id
+    }
+
+    /// Whether other address spaces share this domain's ranges now.
+    pub(super) fn is_shared(&self) -> bool {
+        self.members.load(Ordering::Acquire) > 1
+    }
+
+    /// A new parked member joins.
+    pub(super) fn add_member(&self) {
+        self.members.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many times members were switched in.
+    pub fn switches(&self) -> u64 {
+        self.switches.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        crate::sync::lock_shared(&self.state)
+    }
+
+    /// Records where member `id` lives, so that it can be parked.
+    pub fn register(&self, id: MemberId, space: &Arc<Mutex<VmSpace>>) {
+        let mut st = self.lock();
+        st.spaces.retain(|(m, w)| *m != id && w.strong_count() > 0);
+        st.spaces.push((id, Arc::downgrade(space)));
+    }
+
+    /// Member `id` is going away (its address space is dropped); `resident`
+    /// says whether its pages were in the region (they are gone now).
+    /// Returns whether it was the last member.
+    pub(super) fn remove_member(&self, id: MemberId) -> bool {
+        let mut st = self.lock();
+        if st.resident == Some(id) {
+            st.resident = None;
+            st.active.clear();
+        }
+        st.spaces.retain(|(m, w)| *m != id && w.strong_count() > 0);
+        drop(st);
+        self.turn.notify_all();
+        self.members.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Whether member `id` has its pages in the region (callers that hold
+    /// the member's own lock use the space's `parked` state instead).
+    pub fn is_resident(&self, id: MemberId) -> bool {
+        self.lock().resident == Some(id)
+    }
+
+    /// Makes the calling host thread active in member `id`, waiting for its
+    /// turn; `space` is the member's address space.
+    fn enter(&self, id: MemberId, space: &Arc<Mutex<VmSpace>>) {
+        let me = trap::current_host_tid();
+        let mut st = self.lock();
+        let mut ticket: Option<u64> = None;
+        loop {
+            let first_waiter = st.waiting.front().map(|w| w.1);
+            let others_first = first_waiter.is_some_and(|m| m != id);
+            if st.resident == Some(id) && !(st.yield_wanted && others_first) {
+                break;
+            }
+            let my_turn = first_waiter.is_none_or(|m| m == id);
+            if st.resident != Some(id) && st.active.is_empty() && my_turn {
+                let switched;
+                (st, switched) = self.switch_to(st, id, space);
+                if switched {
+                    break;
+                }
+                continue;
+            }
+            if ticket.is_none() {
+                let t = st.next_ticket;
+                st.next_ticket += 1;
+                st.waiting.push_back((t, id));
+                ticket = Some(t);
+            }
+            let (guard, timeout) = self
+                .turn
+                .wait_timeout(st, TIME_SLICE)
+                .unwrap_or_else(|e| e.into_inner());
+            st = guard;
+            if timeout.timed_out() && st.resident != Some(id) && !st.active.is_empty() {
+                st.yield_wanted = true;
+                for &host in &st.active {
+                    let _ = trap::interrupt(host);
+                }
+            }
+        }
+        if let Some(t) = ticket {
+            st.waiting.retain(|w| w.0 != t);
+        }
+        st.active.push(me);
+        drop(st);
+        self.turn.notify_all();
+    }
+
+    /// Parks the resident member and puts `id` in; false (after a wait) if
+    /// the resident member cannot leave right now: it is being dropped
+    /// (its drop clears `resident`), or its pages could not be moved.
+    fn switch_to<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        id: MemberId,
+        space: &Arc<Mutex<VmSpace>>,
+    ) -> (MutexGuard<'a, State>, bool) {
+        if let Some(out) = st.resident {
+            let outgoing = st
+                .spaces
+                .iter()
+                .find(|(m, _)| *m == out)
+                .and_then(|(_, w)| w.upgrade());
+            let parked = match &outgoing {
+                Some(vm) => lock(vm).park_out(),
+                None => Err(crate::Errno::ESRCH),
+            };
+            if let Err(e) = parked {
+                if outgoing.is_some() {
+                    tracing::error!("cannot switch an address space out of the user region: {e}");
+                }
+                drop(outgoing);
+                let (guard, _) = self
+                    .turn
+                    .wait_timeout(st, TIME_SLICE)
+                    .unwrap_or_else(|e| e.into_inner());
+                return (guard, false);
+            }
+            st.resident = None;
+        }
+        if let Err(e) = lock(space).park_in() {
+            tracing::error!("cannot switch an address space into the user region: {e}");
+        }
+        st.resident = Some(id);
+        st.yield_wanted = false;
+        st.active.clear();
+        self.switches.fetch_add(1, Ordering::Relaxed);
+        (st, true)
+    }
+
+    /// The calling host thread stops being active in member `id`.
+    fn leave(&self, id: MemberId) {
+        let me = trap::current_host_tid();
+        let mut st = self.lock();
+        if st.resident == Some(id) {
+            if let Some(i) = st.active.iter().position(|&h| h == me) {
+                st.active.swap_remove(i);
+            }
+        }
+        let wake = st.active.is_empty() && !st.waiting.is_empty();
+        drop(st);
+        if wake {
+            self.turn.notify_all();
+        }
+    }
+
+    fn yield_wanted(&self) -> bool {
+        self.lock().yield_wanted
+    }
+}
+
+/// What the calling host thread is active in.
+struct Held {
+    domain: Arc<Domain>,
+    member: MemberId,
+    space: Weak<Mutex<VmSpace>>,
+}
+
+thread_local! {
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// Makes the calling host thread active in `space` (waiting for its turn if
+/// its domain is shared); it stops being active in whatever it was before.
+pub fn enter(space: &Arc<Mutex<VmSpace>>) {
+    let (domain, member) = {
+        let vm = lock(space);
+        (vm.domain.clone(), vm.id)
+    };
+    let same = HELD.with(|h| {
+        h.borrow()
+            .as_ref()
+            .is_some_and(|held| Arc::ptr_eq(&held.domain, &domain) && held.member == member)
+    });
+    if same {
+        return;
+    }
+    leave();
+    domain.enter(member, space);
+    HELD.with(|h| {
+        *h.borrow_mut() = Some(Held {
+            domain,
+            member,
+            space: Arc::downgrade(space),
+        })
+    });
+}
+
+/// The calling host thread stops being active (it leaves user code for good).
+pub fn leave() {
+    if let Some(held) = HELD.with(|h| h.borrow_mut().take()) {
+        held.domain.leave(held.member);
+    }
+}
+
+/// A thread that blocks stops being active until the guard drops.
+#[must_use]
+pub struct Paused(Option<Arc<Mutex<VmSpace>>>);
+
+/// Stops being active while the calling thread blocks; dropping the guard
+/// makes it active again (after waiting for its turn).
+pub fn pause() -> Paused {
+    let space = HELD.with(|h| h.borrow().as_ref().and_then(|held| held.space.upgrade()));
+    leave();
+    Paused(space)
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        if let Some(space) = self.0.take() {
+            enter(&space);
+        }
+    }
+}
+
+/// Called before user code resumes: if other members of the domain have
+/// waited a whole time slice, the thread steps aside and waits for its
+/// next turn.
+pub fn yield_if_wanted() {
+    let wanted = HELD.with(|h| {
+        h.borrow()
+            .as_ref()
+            .is_some_and(|held| held.domain.is_shared() && held.domain.yield_wanted())
+    });
+    if wanted {
+        drop(pause());
+    }
+}
+
+/// Records `space` in its domain, so that it can be switched out when
+/// another member comes in.
+pub fn register(space: &Arc<Mutex<VmSpace>>) {
+    let (domain, member) = {
+        let vm = lock(space);
+        (vm.domain.clone(), vm.id)
+    };
+    domain.register(member, space);
+}

@@ -1,0 +1,153 @@
+//! Switching an address space out of the user region and back in (see
+//! `domain.rs`), and the copy of an address space that a `fork` child gets.
+//!
+//! Private pages move with `mremap` (page-table entries, not bytes). Shared
+//! memory and sealed pages do not move: they are unmapped when the space
+//! leaves and mapped again when it comes back, since they live in host
+//! memfds that every mapping of them shares.
+
+use occlum_pal::parked::ParkedPages;
+
+use super::{private_pieces, VmSpace, NEXT_ID};
+use crate::{Errno, Result};
+
+use std::sync::atomic::Ordering;
+
+impl VmSpace {
+    /// Whether the space is switched out of the region.
+    pub fn is_parked(&self) -> bool {
+        self.parked.is_some()
+    }
+
+    /// The ranges whose pages do not move: shared memory, sealed pages and
+    /// file pages past the end of the file (inaccessible, empty).
+    fn unmoved_ranges(&self) -> Vec<(usize, usize)> {
+        let mut r: Vec<(usize, usize)> = self.shared.iter().map(|m| (m.start, m.end)).collect();
+        r.extend(self.backings.iter().map(|b| (b.start, b.end)));
+        r.extend(
+            self.file_maps
+                .iter()
+                .filter(|m| m.valid_end < m.end)
+                .map(|m| (m.valid_end, m.end)),
+        );
+        r
+    }
+
+    /// The private pieces of every mapping, with their protection.
+    fn private_ranges(&self) -> Vec<(usize, usize, u32)> {
+        let unmoved = self.unmoved_ranges();
+        self.vmas
+            .iter()
+            .flat_map(|v| {
+                private_pieces(v.start, v.end, &unmoved)
+                    .into_iter()
+                    .map(move |(s, e)| (s, e, v.prot))
+            })
+            .collect()
+    }
+
+    /// Moves the space out of the region (its domain's next member comes
+    /// in). On failure the space stays in the region, whole.
+    pub(super) fn park_out(&mut self) -> Result<()> {
+        if self.parked.is_some() {
+            return Ok(());
+        }
+        let mut parked: Vec<ParkedPages> = Vec::new();
+        for (s, e, _) in self.private_ranges() {
+            match self.space.park(s, e - s) {
+                Ok(p) => parked.extend(p),
+                Err(err) => {
+                    for p in parked {
+                        if let Err(e) = self.space.unpark(p) {
+                            tracing::error!("cannot put back parked pages: {e}");
+                        }
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        for (s, e) in self.unmoved_ranges() {
+            self.space.unmap(s, e - s)?;
+        }
+        self.parked = Some(parked);
+        Ok(())
+    }
+
+    /// Puts the space back into the region.
+    pub(super) fn park_in(&mut self) -> Result<()> {
+        let Some(parked) = self.parked.take() else {
+            return Ok(());
+        };
+        let mut result = Ok(());
+        for p in parked {
+            if let Err(e) = self.space.unpark(p) {
+                result = Err(e);
+            }
+        }
+        for v in self.vmas.iter() {
+            for b in &self.backings {
+                let (s, e) = (b.start.max(v.start), b.end.min(v.end));
+                if s < e {
+                    let r =
+                        self.space
+                            .map_sealed(s, e - s, v.prot, &b.pages, b.offset + (s - b.start));
+                    result = result.and(r);
+                }
+            }
+            for m in &self.shared {
+                let (s, e) = (m.start.max(v.start), m.end.min(v.end));
+                if s < e {
+                    let offset = m.offset + (s - m.start) as u64;
+                    let r = self.space.map_shared(s, e - s, v.prot, &m.mem, offset);
+                    result = result.and(r);
+                }
+            }
+        }
+        for m in &self.file_maps {
+            if m.valid_end < m.end {
+                result = result.and(self.space.protect(m.valid_end, m.end - m.valid_end, 0));
+            }
+        }
+        result
+    }
+
+    /// A copy of this address space for a `fork` child: same mappings,
+    /// a copy of the private pages, the same shared memory; it joins this
+    /// space's domain, parked.
+    pub fn fork_copy(&self) -> Result<VmSpace> {
+        if self.parked.is_some() {
+            return Err(Errno::EFAULT);
+        }
+        let mut parked = Vec::new();
+        for (s, e, prot) in self.private_ranges() {
+            parked.push(self.space.copy_out(s, e - s, prot)?);
+        }
+        self.domain.add_member();
+        Ok(VmSpace {
+            space: self.space,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            domain: self.domain.clone(),
+            vmas: self.vmas.clone(),
+            brk_start: self.brk_start,
+            brk_cur: self.brk_cur,
+            brk_limit: self.brk_limit,
+            stack: self.stack,
+            file_maps: self.file_maps.clone(),
+            shared: self.shared.clone(),
+            backings: self.backings.clone(),
+            parked: Some(parked),
+        })
+    }
+
+    /// Writes `data` at `addr` of this space, in the region or parked.
+    pub fn write_user(&self, addr: usize, data: &[u8]) -> Result<()> {
+        let Some(parked) = &self.parked else {
+            return self.space.write(addr, data);
+        };
+        let piece = parked
+            .iter()
+            .find(|p| p.home() <= addr && addr < p.home() + p.len())
+            .ok_or(Errno::EFAULT)?;
+        piece.write(addr, data)
+    }
+}
