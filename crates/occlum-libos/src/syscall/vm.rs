@@ -111,6 +111,26 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
         return Ok(addr as u64);
     };
     let shared = flags & MAP_TYPE != MAP_PRIVATE;
+    if shared {
+        if let Some(mem) = inode.shared_memory()? {
+            // The file's own pages: one copy for every mapping.
+            return with_vm(ctx, |vm| {
+                let addr = vm.map_shared(placement, len, prot, mem, offset)?;
+                let end = addr + crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
+                vm.add_file_map(FileMap {
+                    start: addr,
+                    end,
+                    valid_end: end,
+                    inode,
+                    offset,
+                    shared,
+                    may_write,
+                    live: true,
+                })?;
+                Ok(addr as u64)
+            });
+        }
+    }
     // A private mapping of a file that cannot change shares its pages.
     let sealed = if shared {
         None
@@ -141,6 +161,7 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
             offset,
             shared,
             may_write,
+            live: false,
         })?;
         Ok(addr as u64)
     })

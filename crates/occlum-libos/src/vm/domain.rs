@@ -141,8 +141,15 @@ impl Domain {
             }
             let my_turn = first_waiter.is_none_or(|m| m == id);
             if st.resident != Some(id) && st.active.is_empty() && my_turn {
-                let switched;
-                (st, switched) = self.switch_to(st, id, space);
+                let (switched, outgoing);
+                (st, switched, outgoing) = self.switch_to(st, id, space);
+                if outgoing.is_some() {
+                    // The last reference may be this one: drop it unlocked
+                    // (dropping a member takes the domain's lock).
+                    drop(st);
+                    drop(outgoing);
+                    st = self.lock();
+                }
                 if switched {
                     break;
                 }
@@ -176,15 +183,18 @@ impl Domain {
 
     /// Parks the resident member and puts `id` in; false (after a wait) if
     /// the resident member cannot leave right now: it is being dropped
-    /// (its drop clears `resident`), or its pages could not be moved.
+    /// (its drop clears `resident`), or its pages could not be moved. Also
+    /// gives back the outgoing member, for the caller to drop unlocked.
+    #[allow(clippy::type_complexity)]
     fn switch_to<'a>(
         &'a self,
         mut st: MutexGuard<'a, State>,
         id: MemberId,
         space: &Arc<Mutex<VmSpace>>,
-    ) -> (MutexGuard<'a, State>, bool) {
+    ) -> (MutexGuard<'a, State>, bool, Option<Arc<Mutex<VmSpace>>>) {
+        let mut outgoing = None;
         if let Some(out) = st.resident {
-            let outgoing = st
+            outgoing = st
                 .spaces
                 .iter()
                 .find(|(m, _)| *m == out)
@@ -196,13 +206,13 @@ impl Domain {
             if let Err(e) = parked {
                 if outgoing.is_some() {
                     tracing::error!("cannot switch an address space out of the user region: {e}");
+                    return (st, false, outgoing);
                 }
-                drop(outgoing);
                 let (guard, _) = self
                     .turn
                     .wait_timeout(st, TIME_SLICE)
                     .unwrap_or_else(|e| e.into_inner());
-                return (guard, false);
+                return (guard, false, None);
             }
             st.resident = None;
         }
@@ -213,7 +223,7 @@ impl Domain {
         st.yield_wanted = false;
         st.active.clear();
         self.switches.fetch_add(1, Ordering::Relaxed);
-        (st, true)
+        (st, true, outgoing)
     }
 
     /// The calling host thread stops being active in member `id`.

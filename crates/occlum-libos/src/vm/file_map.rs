@@ -3,8 +3,11 @@
 //! `munmap` and when the address space goes. Pages wholly past the end of the
 //! file stay inaccessible, and touching them gives `SIGBUS`, as on Linux.
 //!
-//! Two processes mapping the same file shared each see their own copy until
-//! written back (no live sharing yet).
+//! A shared mapping of a file kept in memory (ramfs: `/dev/shm`, `/tmp`,
+//! memfds) maps the file's own pages instead (`live`): every process and
+//! `read`/`write` see one copy, and the host raises `SIGBUS` past the end.
+//! Shared mappings of other files are copies, one per process, until
+//! written back.
 
 use crate::fs::vfs::InodeRef;
 
@@ -25,6 +28,9 @@ pub struct FileMap {
     pub shared: bool,
     /// The file was open for writing (`PROT_WRITE` may be added later).
     pub may_write: bool,
+    /// The mapping is the file's own pages (shared memory): nothing to
+    /// copy or write back.
+    pub live: bool,
 }
 
 impl FileMap {

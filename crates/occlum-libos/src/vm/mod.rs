@@ -286,7 +286,7 @@ impl VmSpace {
     /// wholly past the end become inaccessible again.
     pub fn file_shrunk(&mut self, dev: u64, ino: u64, size: u64) {
         for m in &mut self.file_maps {
-            if m.inode.ino() != ino || m.inode.fs().dev() != dev {
+            if m.live || m.inode.ino() != ino || m.inode.fs().dev() != dev {
                 continue;
             }
             let covered = size.saturating_sub(m.offset) as usize;
@@ -311,7 +311,7 @@ impl VmSpace {
     /// to their files (not past the end of the file).
     pub fn write_back(&self, start: usize, end: usize) -> Result<()> {
         let mut buf = Vec::new();
-        for m in self.file_maps.iter().filter(|m| m.shared) {
+        for m in self.file_maps.iter().filter(|m| m.shared && !m.live) {
             let Some(part) = m.clip(start, end) else {
                 continue;
             };

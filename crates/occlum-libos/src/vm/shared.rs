@@ -38,8 +38,22 @@ impl VmSpace {
     ) -> Result<usize> {
         let len = super::page_up(len).ok_or(Errno::ENOMEM)?;
         let mem = Arc::new(SharedMemory::new(len as u64)?);
+        self.map_shared(placement, len, prot, mem, 0)
+    }
+
+    /// Maps `len` bytes of `mem` from `offset` (a shared mapping of a file
+    /// kept in shared memory, or of new anonymous memory).
+    pub fn map_shared(
+        &mut self,
+        placement: Placement,
+        len: usize,
+        prot: Prot,
+        mem: Arc<SharedMemory>,
+        offset: u64,
+    ) -> Result<usize> {
+        let len = super::page_up(len).ok_or(Errno::ENOMEM)?;
         let addr = self.map(placement, len, prot)?;
-        if let Err(e) = self.space.map_shared(addr, len, prot, &mem, 0) {
+        if let Err(e) = self.space.map_shared(addr, len, prot, &mem, offset) {
             let _ = self.unmap(addr, len);
             return Err(e);
         }
@@ -47,7 +61,7 @@ impl VmSpace {
             start: addr,
             end: addr + len,
             mem,
-            offset: 0,
+            offset,
         });
         Ok(addr)
     }

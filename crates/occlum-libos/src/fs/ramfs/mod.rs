@@ -286,7 +286,7 @@ impl Inode for RamInode {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         match &*lock(&self.content) {
-            Content::File(d) => Ok(d.read(offset, buf)),
+            Content::File(d) => d.read(offset, buf),
             _ => Err(self.not_data()),
         }
     }
@@ -323,12 +323,19 @@ impl Inode for RamInode {
         Ok((n, end))
     }
 
+    fn shared_memory(&self) -> Result<Option<Arc<occlum_pal::shared_mem::SharedMemory>>> {
+        match &mut *lock(&self.content) {
+            Content::File(d) => d.shared_memory().map(Some),
+            _ => Ok(None),
+        }
+    }
+
     fn resize(&self, len: u64) -> Result<()> {
         if len > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
         match &mut *lock(&self.content) {
-            Content::File(d) => d.set_len(len),
+            Content::File(d) => d.set_len(len)?,
             _ => return Err(self.not_data()),
         }
         self.touch(true);

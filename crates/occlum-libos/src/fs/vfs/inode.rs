@@ -139,6 +139,14 @@ pub trait Inode: Any + Send + Sync {
         Err(self.not_data())
     }
 
+    /// The file's bytes as shared memory that shared mappings map directly
+    /// (one copy for every process and for `read`/`write`), if the file
+    /// system keeps files in memory; `None` otherwise (a shared mapping is
+    /// then a copy written back on `msync`, `munmap` and exit).
+    fn shared_memory(&self) -> Result<Option<Arc<occlum_pal::shared_mem::SharedMemory>>> {
+        Ok(None)
+    }
+
     /// Makes the file's changes durable.
     fn sync(&self, _data_only: bool) -> Result<()> {
         Ok(())
