@@ -164,6 +164,49 @@ fn sqlite3_keeps_an_encrypted_database_across_runs() {
 /// busybox's shell and applets, as Debian ships them: pipelines,
 /// redirections, loops, command substitution, exit codes, and the usual
 /// tools, with the same output as natively. Every external command is a
+/// Python's process-based concurrency (`os.fork` with pipes both ways,
+/// `multiprocessing.Pool`, `ProcessPoolExecutor`, `Process` with a `Queue`,
+/// `subprocess.Popen(...).communicate()`): the children run alongside
+/// their parent; same output as natively.
+#[test]
+fn python3_multiprocessing() {
+    let (_tmp, dir) = new_instance();
+    add(&dir, &["/usr/bin/python3", "--to", "/bin"]);
+    add(&dir, &[&python_lib_dir()]);
+    add(&dir, &["/bin/busybox", "--to", "/bin"]);
+    let script = repo_root().join("tests/programs/multiprocessing_tour.py");
+    fs::create_dir_all(dir.join("image/usr/local/share")).unwrap();
+    fs::copy(
+        &script,
+        dir.join("image/usr/local/share/multiprocessing_tour.py"),
+    )
+    .unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let native = std::process::Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg("/bin/busybox")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(native.status.success(), "{}", text(&native.stderr));
+    let libos = run(
+        &dir,
+        &[
+            "/bin/python3",
+            "/usr/local/share/multiprocessing_tour.py",
+            "/bin/busybox",
+        ],
+        b"",
+    );
+    assert_eq!(
+        text(&libos.stdout),
+        text(&native.stdout),
+        "LibOS stderr: {}",
+        text(&libos.stderr)
+    );
+    assert_eq!(libos.status.code(), Some(0));
+}
+
 /// `fork` (and `exec`) of the shell.
 #[test]
 fn busybox_shell_scripts() {

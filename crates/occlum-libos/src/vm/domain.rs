@@ -106,10 +106,9 @@ impl Domain {
         st.spaces.push((id, Arc::downgrade(space)));
     }
 
-    /// Member `id` is going away (its address space is dropped); `resident`
-    /// says whether its pages were in the region (they are gone now).
-    /// Returns whether it was the last member.
-    pub(super) fn remove_member(&self, id: MemberId) -> bool {
+    /// Member `id` is going away (its address space is dropped; if it was
+    /// resident, its pages have left the region).
+    pub(super) fn remove_member(&self, id: MemberId) {
         let mut st = self.lock();
         if st.resident == Some(id) {
             st.resident = None;
@@ -118,7 +117,17 @@ impl Domain {
         st.spaces.retain(|(m, w)| *m != id && w.strong_count() > 0);
         drop(st);
         self.turn.notify_all();
-        self.members.fetch_sub(1, Ordering::AcqRel) == 1
+        self.members.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The other members' address spaces.
+    pub(super) fn others(&self, id: MemberId) -> Vec<Arc<Mutex<VmSpace>>> {
+        self.lock()
+            .spaces
+            .iter()
+            .filter(|(m, _)| *m != id)
+            .filter_map(|(_, w)| w.upgrade())
+            .collect()
     }
 
     /// Whether member `id` has its pages in the region (callers that hold
@@ -143,15 +152,27 @@ impl Domain {
             if st.resident != Some(id) && st.active.is_empty() && my_turn {
                 let (switched, outgoing);
                 (st, switched, outgoing) = self.switch_to(st, id, space);
+                if switched {
+                    // Active before the lock is let go: no other member
+                    // may switch in meanwhile.
+                    Self::admit(&mut st, ticket, me);
+                    drop(st);
+                    // The last reference to the outgoing member may be
+                    // this one: dropped unlocked (that takes the lock).
+                    drop(outgoing);
+                    self.turn.notify_all();
+                    return;
+                }
                 if outgoing.is_some() {
-                    // The last reference may be this one: drop it unlocked
-                    // (dropping a member takes the domain's lock).
+                    // Its pages could not be moved: look again later.
                     drop(st);
                     drop(outgoing);
                     st = self.lock();
-                }
-                if switched {
-                    break;
+                    st = self
+                        .turn
+                        .wait_timeout(st, TIME_SLICE)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
                 }
                 continue;
             }
@@ -173,12 +194,17 @@ impl Domain {
                 }
             }
         }
+        Self::admit(&mut st, ticket, me);
+        drop(st);
+        self.turn.notify_all();
+    }
+
+    /// Host thread `me` (which waited with `ticket`) is active now.
+    fn admit(st: &mut State, ticket: Option<u64>, me: i32) {
         if let Some(t) = ticket {
             st.waiting.retain(|w| w.0 != t);
         }
         st.active.push(me);
-        drop(st);
-        self.turn.notify_all();
     }
 
     /// Parks the resident member and puts `id` in; false (after a wait) if

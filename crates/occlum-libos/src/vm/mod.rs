@@ -160,6 +160,15 @@ impl VmSpace {
         }
     }
 
+    /// The ranges this address space uses: its mappings and its break area.
+    fn used_ranges(&self) -> Vec<(usize, usize)> {
+        let mut r: Vec<(usize, usize)> = self.vmas.iter().map(|v| (v.start, v.end)).collect();
+        if self.brk_start < self.brk_limit {
+            r.push((self.brk_start, self.brk_limit));
+        }
+        r
+    }
+
     /// The domain of this address space.
     pub fn domain(&self) -> &Arc<Domain> {
         &self.domain
@@ -736,9 +745,17 @@ impl Drop for VmSpace {
                 }
             }
         }
-        // Parked pages go with `self.parked`.
-        if self.domain.remove_member(self.id) {
-            owners::lock().release(self.space.base(), self.space.end(), self.domain.owner());
+        // Parked pages go with `self.parked`. The domain's ranges that no
+        // other member uses go back to the ownership map (also those other
+        // members unmapped while they shared them).
+        let others = self.domain.others(self.id);
+        let mut keep = Vec::new();
+        for o in &others {
+            keep.extend(crate::sync::lock(o).used_ranges());
         }
+        // (Dropped unlocked: dropping the last reference takes the domain's lock.)
+        drop(others);
+        self.domain.remove_member(self.id);
+        owners::lock().release_all_but(self.domain.owner(), &keep);
     }
 }
