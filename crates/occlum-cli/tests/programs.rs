@@ -264,6 +264,56 @@ fn busybox_shell_scripts() {
     assert_eq!(libos.status.code(), Some(4));
 }
 
+/// Background jobs of busybox sh and bash: `&`, `wait`, `$!`, `kill` of a
+/// job and of `%1`, a server and a client side by side, jobs that finish in
+/// their own order: the same output and status as natively.
+#[test]
+fn shell_background_jobs() {
+    let (tmp, dir) = new_instance();
+    add(&dir, &["/bin/busybox", "--to", "/bin"]);
+    add(&dir, &["/usr/bin/bash", "--to", "/bin"]);
+    // The applets link to where busybox finds itself (see above).
+    let real = fs::canonicalize("/bin/busybox").unwrap();
+    add(&dir, &[real.to_str().unwrap()]);
+    let native_bin = tmp.path().join("native-bin");
+    fs::create_dir_all(&native_bin).unwrap();
+    for bin in [dir.join("image/bin"), native_bin.clone()] {
+        let out = std::process::Command::new("/bin/busybox")
+            .args(["--install", "-s"])
+            .arg(&bin)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let script = repo_root().join("tests/programs/jobs_script.sh");
+    fs::create_dir_all(dir.join("image/usr/local/share")).unwrap();
+    fs::copy(&script, dir.join("image/usr/local/share/jobs_script.sh")).unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let work = tmp.path().join("native-work");
+    fs::create_dir_all(&work).unwrap();
+    for shell in [&["/bin/busybox", "sh"][..], &["/bin/bash"][..]] {
+        let native = std::process::Command::new(shell[0])
+            .args(&shell[1..])
+            .arg(&script)
+            .arg(&work)
+            .env_clear()
+            .env("PATH", &native_bin)
+            .output()
+            .unwrap();
+        assert!(native.status.success(), "{}", text(&native.stderr));
+        let mut args = shell.to_vec();
+        args.extend(["/usr/local/share/jobs_script.sh", "/root"]);
+        let libos = run(&dir, &args, b"");
+        assert_eq!(
+            text(&libos.stdout),
+            text(&native.stdout),
+            "{shell:?}: LibOS stderr: {}",
+            text(&libos.stderr)
+        );
+        assert_eq!(libos.status.code(), Some(0), "{shell:?}");
+    }
+}
+
 /// A free TCP port on 127.0.0.1 (taken and given back at once).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

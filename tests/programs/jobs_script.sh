@@ -1,0 +1,40 @@
+# Background jobs, for the LibOS tests: the same output natively and inside
+# the LibOS, with busybox sh and with bash. Usage: sh jobs_script.sh WORKDIR.
+export PATH="${PATH:-/bin:/usr/bin}"
+cd "$1" || exit 1
+(sleep 0.3; echo "background job") &
+echo "foreground first"
+wait
+echo "after wait"
+sleep 10 &
+pid=$!
+kill "$pid"
+wait "$pid"
+echo "killed job status $?"
+sleep 10 &
+kill %1
+wait
+echo "kill %1 done"
+(exit 3) &
+wait $!
+echo "job status $?"
+# A server and a client side by side, over a pipe: the server answers each
+# request as it comes.
+{
+    i=0
+    while [ $i -lt 5 ]; do echo "request $i"; i=$((i + 1)); sleep 0.01; done
+} | {
+    while read -r req; do echo "served $req"; done
+} &
+wait
+# Several jobs that run at once and finish in their own order.
+(sleep 0.4; echo "slow") &
+(sleep 0.1; echo "fast") &
+(sleep 0.2; echo "middle") &
+wait
+# A job that writes a file the parent then reads.
+(i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i + 1)); done > out.txt) &
+wait $!
+wc -l < out.txt
+rm -f out.txt
+echo done
