@@ -436,3 +436,151 @@ fn redis_server_serves_redis_benchmark_from_the_host() {
         .unwrap();
     assert_eq!(text(&ping.stdout), "PONG\n");
 }
+
+/// An nginx configuration: a master and two workers, serving `root` on
+/// 127.0.0.1:`port`, logging errors to stderr, temporary files in `tmp`.
+fn nginx_conf(port: u16, root: &str, tmp: &str) -> String {
+    format!(
+        "daemon off;\nmaster_process on;\nworker_processes 2;\nerror_log stderr warn;\n\
+         pid {tmp}/nginx.pid;\nevents {{ worker_connections 256; }}\nhttp {{\n\
+         access_log off;\nclient_body_temp_path {tmp}/body;\nproxy_temp_path {tmp}/proxy;\n\
+         fastcgi_temp_path {tmp}/fastcgi;\nuwsgi_temp_path {tmp}/uwsgi;\nscgi_temp_path {tmp}/scgi;\n\
+         server {{ listen 127.0.0.1:{port}; root {root}; location / {{ }} }}\n}}\n"
+    )
+}
+
+/// `total` GET requests of `/index.html` on `port`, from `clients` threads
+/// over keep-alive connections (a new one every 100 requests); every
+/// reply must be 200 with body `want`.
+fn http_get_many(port: u16, total: usize, clients: usize, want: &[u8]) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                let mut done = 0;
+                while done < total / clients {
+                    let conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut conn = conn;
+                    for _ in 0..100.min(total / clients - done) {
+                        conn.write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                            .unwrap();
+                        let mut status = String::new();
+                        reader.read_line(&mut status).unwrap();
+                        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+                        let mut len = 0;
+                        loop {
+                            let mut line = String::new();
+                            reader.read_line(&mut line).unwrap();
+                            if line == "\r\n" {
+                                break;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                len = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0u8; len];
+                        reader.read_exact(&mut body).unwrap();
+                        assert_eq!(body, want);
+                        done += 1;
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// Sends `sig` to `child` and returns its exit code.
+fn signal_and_wait(mut child: std::process::Child, sig: &str) -> Option<i32> {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    child.wait().unwrap().code()
+}
+
+/// Waits until `port` accepts connections.
+fn wait_for_port(port: u16) {
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("nothing listens on port {port}");
+}
+
+/// Debian's nginx with `master_process on` and two workers (forked by the
+/// master, running side by side, dropping root for `nobody`) serves 10,000
+/// requests from the host, then stops gracefully on SIGQUIT sent to the
+/// `occlum run` process, with the exit status nginx has natively.
+#[test]
+fn nginx_master_and_two_workers_serve_the_host() {
+    let (tmp, dir) = new_instance();
+    add(&dir, &["/usr/sbin/nginx", "--to", "/bin"]);
+    let body: Vec<u8> = (0..4000).map(|i| b'a' + (i % 26) as u8).collect();
+    let port = free_port();
+    fs::create_dir_all(dir.join("image/etc/nginx")).unwrap();
+    fs::create_dir_all(dir.join("image/var/www")).unwrap();
+    fs::write(
+        dir.join("image/etc/nginx/nginx.conf"),
+        nginx_conf(port, "/var/www", "/tmp"),
+    )
+    .unwrap();
+    fs::write(dir.join("image/var/www/index.html"), &body).unwrap();
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let libos = std::process::Command::new(occlum())
+        .current_dir(&dir)
+        .args([
+            "run",
+            "/bin/nginx",
+            "-c",
+            "/etc/nginx/nginx.conf",
+            "-p",
+            "/tmp",
+        ])
+        .env_clear()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_port(port);
+    http_get_many(port, 10_000, 4, &body);
+    let libos_status = signal_and_wait(libos, "-QUIT");
+
+    let native_dir = tmp.path().join("native");
+    fs::create_dir_all(native_dir.join("www")).unwrap();
+    fs::write(native_dir.join("www/index.html"), &body).unwrap();
+    let native_port = free_port();
+    let conf = native_dir.join("nginx.conf");
+    let native_str = native_dir.to_str().unwrap();
+    fs::write(
+        &conf,
+        nginx_conf(native_port, &format!("{native_str}/www"), native_str),
+    )
+    .unwrap();
+    // The workers run as nobody natively: let them read the files.
+    for p in [tmp.path(), &native_dir, &native_dir.join("www")] {
+        std::process::Command::new("chmod")
+            .arg("755")
+            .arg(p)
+            .status()
+            .unwrap();
+    }
+    let native = std::process::Command::new("/usr/sbin/nginx")
+        .arg("-c")
+        .arg(&conf)
+        .args(["-p", native_str])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(native_port);
+    http_get_many(native_port, 100, 2, &body);
+    let native_status = signal_and_wait(native, "-QUIT");
+    assert_eq!(native_status, Some(0));
+    assert_eq!(libos_status, native_status);
+}

@@ -9,6 +9,7 @@ pub mod imagefs;
 mod inode_file;
 pub mod lock;
 pub mod mounts;
+pub mod owner;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;

@@ -2,6 +2,7 @@
 //! region (each with its own address space inside it); each LibOS thread runs
 //! on one host thread while it runs user code.
 
+mod creds;
 mod exec;
 mod exit;
 mod rlimit;
@@ -12,6 +13,7 @@ mod wait;
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
+pub use creds::{Credentials, Kind as CredKind, NGROUPS_MAX};
 pub use exec::execve;
 pub use exit::{exit_group, exit_thread, finish_thread};
 pub use rlimit::{Rlimit, Rlimits};
@@ -101,6 +103,7 @@ pub struct Process {
     sig_pending: Mutex<Pending>,
     real_timer: Mutex<RealTimer>,
     nice: std::sync::atomic::AtomicI32,
+    creds: Mutex<Credentials>,
     /// Woken when a child changes state (`wait4`).
     pub child_events: WaitQueue,
     /// Woken when a thread of the process ends.
@@ -147,6 +150,7 @@ impl Process {
             sig_pending: Mutex::new(Pending::default()),
             real_timer: Mutex::new(RealTimer::default()),
             nice: std::sync::atomic::AtomicI32::new(0),
+            creds: Mutex::new(Credentials::default()),
             child_events: WaitQueue::new(),
             threads_changed: WaitQueue::new(),
             ended: Condvar::new(),
@@ -164,6 +168,11 @@ impl Process {
     pub fn set_nice(&self, nice: i32) {
         self.nice
             .store(nice.clamp(-20, 19), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Its user and group ids.
+    pub fn creds(&self) -> MutexGuard<'_, Credentials> {
+        lock(&self.creds)
     }
 
     /// When the process was created.

@@ -99,6 +99,7 @@ fn new_child(caller: &Arc<Thread>, vm: Vm) -> Result<(Arc<Process>, Arc<Thread>)
         parent.sig_actions().clone(),
     );
     child.set_nice(parent.nice());
+    *child.creds() = parent.creds().clone();
     {
         let mut st = child.state();
         st.cmdline = cmdline;

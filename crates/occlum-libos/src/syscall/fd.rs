@@ -10,6 +10,8 @@ const F_GETFD: u64 = 1;
 const F_SETFD: u64 = 2;
 const F_GETFL: u64 = 3;
 const F_SETFL: u64 = 4;
+const F_SETOWN: u64 = 8;
+const F_GETOWN: u64 = 9;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const FD_CLOEXEC: u64 = 1;
 const O_DIRECT: u32 = 0o40000;
@@ -134,6 +136,24 @@ pub(super) fn sys_fcntl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
             f.set_status_flags((old & !SETFL_MASK) | (arg as u32 & SETFL_MASK));
             Ok(0)
         }
+        F_SETOWN => {
+            let f = files.get(fd)?;
+            drop(files);
+            // A process (pid > 0) or process group (-pgid) that exists.
+            let owner = arg as i32;
+            let exists = owner == 0
+                || (owner > 0 && crate::process::get_process(owner).is_some())
+                || (owner < 0
+                    && crate::process::all_processes()
+                        .iter()
+                        .any(|p| p.state().pgid == owner.wrapping_neg()));
+            if !exists {
+                return Err(Errno::ESRCH);
+            }
+            crate::fs::owner::set(&f, owner);
+            Ok(0)
+        }
+        F_GETOWN => Ok(crate::fs::owner::get(&files.get(fd)?) as i64 as u64),
         _ => Err(Errno::EINVAL),
     }
 }

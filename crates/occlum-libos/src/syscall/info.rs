@@ -209,22 +209,6 @@ fn sched_target(pid: u64) -> Result<()> {
     Ok(())
 }
 
-/// `getgroups`: root has no supplementary groups.
-pub(super) fn sys_getgroups(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if (a[0] as i32) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(0)
-}
-
-/// `getresuid`/`getresgid`: all 0 (root).
-pub(super) fn sys_getresid(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    for p in [a[0], a[1], a[2]] {
-        UserPtr::new(p).write(&0u32)?;
-    }
-    Ok(0)
-}
-
 /// `getcpu`: CPU 0, node 0.
 pub(super) fn sys_getcpu(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     for p in [a[0], a[1]] {

@@ -4,6 +4,7 @@
 //! by name.
 
 mod clone;
+mod creds;
 mod fd;
 mod fs;
 mod futex;
@@ -148,9 +149,18 @@ table! {
     sched_setaffinity => info::sys_sched_setaffinity,
     sched_get_priority_max => info::sys_sched_get_priority_max,
     sched_get_priority_min => info::sys_sched_get_priority_min,
-    getgroups => info::sys_getgroups,
-    getresuid => info::sys_getresid,
-    getresgid => info::sys_getresid,
+    getgroups => creds::sys_getgroups,
+    setgroups => creds::sys_setgroups,
+    getresuid => creds::sys_getresuid,
+    getresgid => creds::sys_getresgid,
+    setuid => creds::sys_setuid,
+    setgid => creds::sys_setgid,
+    setreuid => creds::sys_setreuid,
+    setregid => creds::sys_setregid,
+    setresuid => creds::sys_setresuid,
+    setresgid => creds::sys_setresgid,
+    setfsuid => creds::sys_setfsuid,
+    setfsgid => creds::sys_setfsgid,
     getcpu => info::sys_getcpu,
     personality => info::sys_personality,
     getxattr => fs::xattr::sys_getxattr,
@@ -239,10 +249,10 @@ table! {
     alarm => signal::sys_alarm,
     setitimer => signal::sys_setitimer,
     getitimer => signal::sys_getitimer,
-    getuid => process::sys_getid,
-    geteuid => process::sys_getid,
-    getgid => process::sys_getid,
-    getegid => process::sys_getid,
+    getuid => creds::sys_getuid,
+    geteuid => creds::sys_geteuid,
+    getgid => creds::sys_getgid,
+    getegid => creds::sys_getegid,
     set_tid_address => process::sys_set_tid_address,
     set_robust_list => process::sys_set_robust_list,
     rseq => process::sys_rseq,

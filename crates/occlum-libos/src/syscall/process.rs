@@ -118,12 +118,6 @@ pub(super) fn sys_setsid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u6
     Ok(pid as u64)
 }
 
-/// `getuid`, `geteuid`, `getgid`, `getegid`: programs run as root inside the
-/// LibOS, as in Occlum.
-pub(super) fn sys_getid(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
-    Ok(0)
-}
-
 pub(super) fn sys_set_tid_address(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     ctx.thread().set_clear_child_tid(a[0]);
     Ok(ctx.thread().tid() as u64)

@@ -197,8 +197,13 @@ fn status(p: &Arc<Process>) -> String {
     let umask = p.fs().umask;
     let vm_kb = vm_bytes(p) / 1024;
     let fds = p.files().fds().len();
+    let creds = p.creds().clone();
+    let (u, g) = (creds.uid, creds.gid);
+    let u = format!("{}\t{}\t{}\t{}", u.real, u.effective, u.saved, u.fs);
+    let g = format!("{}\t{}\t{}\t{}", g.real, g.effective, g.saved, g.fs);
+    let groups: String = creds.groups.iter().map(|x| format!("{x} ")).collect();
     format!(
-        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state} (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{fdsize}\nGroups:\t\nVmPeak:\t{vm_kb:8} kB\nVmSize:\t{vm_kb:8} kB\nVmRSS:\t{vm_kb:8} kB\nThreads:\t{threads}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed_list:\t0-{last_cpu}\n",
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state} (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{u}\nGid:\t{g}\nFDSize:\t{fdsize}\nGroups:\t{groups}\nVmPeak:\t{vm_kb:8} kB\nVmSize:\t{vm_kb:8} kB\nVmRSS:\t{vm_kb:8} kB\nThreads:\t{threads}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed_list:\t0-{last_cpu}\n",
         comm = comm(p),
         state = state_letter(p),
         pid = p.pid(),

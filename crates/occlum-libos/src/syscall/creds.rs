@@ -1,0 +1,135 @@
+//! User and group ids: `getuid` and friends, `setuid` and friends,
+//! `getgroups`/`setgroups` (rules in `process::creds`).
+
+use super::SyscallCtx;
+use crate::abi::UserPtr;
+use crate::process::{CredKind, NGROUPS_MAX};
+use crate::user;
+use crate::{Errno, Result};
+
+fn id(a: u64) -> u32 {
+    a as u32
+}
+
+pub(super) fn sys_getuid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+    Ok(ctx.process().creds().uid.real.into())
+}
+
+pub(super) fn sys_geteuid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+    Ok(ctx.process().creds().uid.effective.into())
+}
+
+pub(super) fn sys_getgid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+    Ok(ctx.process().creds().gid.real.into())
+}
+
+pub(super) fn sys_getegid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+    Ok(ctx.process().creds().gid.effective.into())
+}
+
+fn write_res(ids: [u32; 3], a: [u64; 6]) -> Result<u64> {
+    for (p, v) in [a[0], a[1], a[2]].into_iter().zip(ids) {
+        UserPtr::new(p).write(&v)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_getresuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let u = ctx.process().creds().uid;
+    write_res([u.real, u.effective, u.saved], a)
+}
+
+pub(super) fn sys_getresgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let g = ctx.process().creds().gid;
+    write_res([g.real, g.effective, g.saved], a)
+}
+
+pub(super) fn sys_setuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process().creds().set(CredKind::User, id(a[0]))?;
+    Ok(0)
+}
+
+pub(super) fn sys_setgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process().creds().set(CredKind::Group, id(a[0]))?;
+    Ok(0)
+}
+
+pub(super) fn sys_setreuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process()
+        .creds()
+        .set_re(CredKind::User, id(a[0]), id(a[1]))?;
+    Ok(0)
+}
+
+pub(super) fn sys_setregid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process()
+        .creds()
+        .set_re(CredKind::Group, id(a[0]), id(a[1]))?;
+    Ok(0)
+}
+
+pub(super) fn sys_setresuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process()
+        .creds()
+        .set_res(CredKind::User, id(a[0]), id(a[1]), id(a[2]))?;
+    Ok(0)
+}
+
+pub(super) fn sys_setresgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process()
+        .creds()
+        .set_res(CredKind::Group, id(a[0]), id(a[1]), id(a[2]))?;
+    Ok(0)
+}
+
+pub(super) fn sys_setfsuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    Ok(ctx
+        .process()
+        .creds()
+        .set_fs(CredKind::User, id(a[0]))
+        .into())
+}
+
+pub(super) fn sys_setfsgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    Ok(ctx
+        .process()
+        .creds()
+        .set_fs(CredKind::Group, id(a[0]))
+        .into())
+}
+
+/// `getgroups(size, list)`: the count only when `size` is 0.
+pub(super) fn sys_getgroups(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let size = a[0] as i32;
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let groups = ctx.process().creds().groups.clone();
+    if size == 0 {
+        return Ok(groups.len() as u64);
+    }
+    if (size as usize) < groups.len() {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
+    user::write_bytes(a[1], &bytes)?;
+    Ok(groups.len() as u64)
+}
+
+/// `setgroups(size, list)`.
+pub(super) fn sys_setgroups(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let size = a[0] as usize;
+    if size > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    if !ctx.process().creds().privileged() {
+        return Err(Errno::EPERM);
+    }
+    let bytes = user::read_bytes(a[1], size * 4)?;
+    let groups = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    ctx.process().creds().set_groups(groups)?;
+    Ok(0)
+}
