@@ -36,6 +36,7 @@ differential_tests! {
     mmap: "mmap", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     brk: "brk", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     tls: "tls", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    creds: "creds", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     efault: "efault", [], b"", |o| assert!(o.stdout.contains("write: -1 EFAULT"), "{}", o.stdout);
     enosys: "enosys", [], b"", |o| assert!(o.stdout.contains("-1 ENOSYS"), "{}", o.stdout);
     enomem: "enomem", [], b"", |o| assert!(o.stdout.contains("malloc 1 TiB: ENOMEM"), "{}", o.stdout);

@@ -206,10 +206,13 @@ mod tests {
         assert!(!c.privileged());
         c.set_res(Kind::User, KEEP, 0, KEEP).unwrap();
         assert!(c.privileged());
+        // The new effective uid is the real one: the saved id stays.
         c.set_re(Kind::User, KEEP, 1000).unwrap();
+        assert_eq!((c.uid.real, c.uid.effective, c.uid.saved), (1000, 1000, 0));
+        c.set_re(Kind::User, 1000, 1000).unwrap();
         assert_eq!(
-            (c.uid.real, c.uid.effective, c.uid.saved),
-            (1000, 1000, 1000)
+            c.uid.saved, 1000,
+            "setting the real id resets the saved one"
         );
         assert_eq!(c.set_res(Kind::User, KEEP, 0, KEEP), Err(Errno::EPERM));
         assert_eq!(c.set_fs(Kind::User, 0), 1000);
