@@ -124,6 +124,93 @@ fn host_mapping_end(addr: usize) -> Option<usize> {
         .then_some(q.vma_end as usize)
 }
 
+/// `MADV_POPULATE_WRITE` (Linux 5.14).
+const MADV_POPULATE_WRITE: libc::c_int = 23;
+
+/// Page-table span that `mremap` moves in one step when the old and new
+/// addresses agree modulo it (a whole page-table page, not 512 entries).
+const PMD_SPAN: usize = 2 << 20;
+
+/// A host range of `len` bytes, outside the user region, whose address is
+/// congruent to `like` modulo [`PMD_SPAN`]: reserved (inaccessible); `None`
+/// if the host has no room.
+fn congruent_reservation(len: usize, like: usize) -> Option<usize> {
+    let total = len.checked_add(PMD_SPAN)?;
+    // SAFETY: a new inaccessible reservation at a place the kernel picks;
+    // it replaces nothing.
+    let r = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            total,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if r == libc::MAP_FAILED {
+        return None;
+    }
+    let r = r as usize;
+    let mut at = (r.next_multiple_of(PMD_SPAN)) + like % PMD_SPAN;
+    if at + len > r + total {
+        at -= PMD_SPAN;
+    }
+    // SAFETY: gives back the parts of our own reservation before and after
+    // `[at, at+len)`, which nothing uses.
+    unsafe {
+        if at > r {
+            libc::munmap(r as *mut libc::c_void, at - r);
+        }
+        if r + total > at + len {
+            libc::munmap((at + len) as *mut libc::c_void, r + total - (at + len));
+        }
+    }
+    Some(at)
+}
+
+/// Moves the pages of `[cur, cur+n)` of the user region (one host mapping)
+/// to a new host range; returns where. The source range stays mapped
+/// (DONTUNMAP).
+fn move_out(cur: usize, n: usize) -> Result<usize, Errno> {
+    // At an address congruent to the source, whole page tables move (worth
+    // a reservation only when there are whole page tables to move).
+    let congruent = if n >= PMD_SPAN {
+        congruent_reservation(n, cur)
+    } else {
+        None
+    };
+    let (dst, flags) = match congruent {
+        Some(at) => (at, libc::MREMAP_FIXED),
+        None => (0, 0),
+    };
+    // The raw syscall: glibc's variadic wrapper passes an undefined new
+    // address when MREMAP_FIXED is absent.
+    // SAFETY: `[cur, cur+n)` lies in the user region, which holds only user
+    // memory; the destination is our own reservation outside the region
+    // (or, without MREMAP_FIXED, a place the kernel picks outside it: the
+    // region has no holes); DONTUNMAP keeps the source mapped.
+    let p = unsafe {
+        libc::syscall(
+            libc::SYS_mremap,
+            cur,
+            n,
+            n,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_DONTUNMAP | flags,
+            dst,
+        )
+    };
+    if p < 0 {
+        let e = Errno::last();
+        if dst != 0 {
+            // SAFETY: our own reservation, unused.
+            unsafe { libc::munmap(dst as *mut libc::c_void, n) };
+        }
+        return Err(e);
+    }
+    Ok(p as usize)
+}
+
 impl UserSpace {
     /// Moves the pages of `[addr, addr+len)`, which must all be private
     /// anonymous user mappings, out of the region; the range becomes
@@ -163,32 +250,22 @@ impl UserSpace {
         let mut n = end - cur;
         let mut asked_kernel = false;
         loop {
-            // The raw syscall: glibc's variadic wrapper passes an undefined
-            // new address when MREMAP_FIXED is absent.
-            // SAFETY: `[cur, cur+n)` lies in the user region, which holds
-            // only user memory; the kernel picks a new place for the pages
-            // outside the region (it has no holes); DONTUNMAP keeps the source.
-            let p = unsafe {
-                libc::syscall(
-                    libc::SYS_mremap,
-                    cur,
-                    n,
-                    n,
-                    libc::MREMAP_MAYMOVE | libc::MREMAP_DONTUNMAP,
-                    0usize,
-                )
-            };
-            if p >= 0 {
-                return Ok(ParkedPages {
-                    host: p as usize,
-                    len: n,
-                    home: cur,
-                });
-            }
-            let e = Errno::last();
-            // EFAULT: the range spans several host mappings; move the first.
-            if e != Errno::EFAULT || n == PAGE_SIZE {
-                return Err(if e == Errno::EFAULT { e } else { Errno::ENOMEM });
+            match move_out(cur, n) {
+                Ok(host) => {
+                    return Ok(ParkedPages {
+                        host,
+                        len: n,
+                        home: cur,
+                    })
+                }
+                // The range spans several host mappings (EFAULT; EINVAL on
+                // kernels that move several at once but not with
+                // DONTUNMAP): move the first.
+                Err(e) if matches!(e, Errno::EFAULT | Errno::EINVAL) && n > PAGE_SIZE => {}
+                Err(e) => {
+                    tracing::debug!("parking {n:#x} bytes at {cur:#x}: {e}");
+                    return Err(Errno::ENOMEM);
+                }
             }
             n = match host_mapping_end(cur) {
                 Some(m) if !asked_kernel && m > cur && m - cur < n => {
@@ -265,6 +342,16 @@ impl UserSpace {
             }
             let run = resident[i..].iter().take_while(|r| **r).count();
             let off = i * PAGE_SIZE;
+            // Fault the copy's pages in at once rather than one by one (a
+            // hint: without it the copy faults them in).
+            // SAFETY: populates part of the new mapping `copy` owns.
+            unsafe {
+                libc::madvise(
+                    (copy.host + off) as *mut libc::c_void,
+                    run * PAGE_SIZE,
+                    MADV_POPULATE_WRITE,
+                )
+            };
             // SAFETY: the source lies in the user region and the copy
             // routine turns a fault into an error; the destination is the
             // new mapping, `len` bytes, which nothing else uses yet.

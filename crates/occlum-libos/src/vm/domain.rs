@@ -225,10 +225,12 @@ impl Domain {
                 .iter()
                 .find(|(m, _)| *m == out)
                 .and_then(|(_, w)| w.upgrade());
+            let t0 = std::time::Instant::now();
             let parked = match &outgoing {
                 Some(vm) => lock(vm).park_out(),
                 None => Err(crate::Errno::ESRCH),
             };
+            tracing::trace!("member {out} parked in {:?}", t0.elapsed());
             if let Err(e) = parked {
                 if outgoing.is_some() {
                     tracing::error!("cannot switch an address space out of the user region: {e}");
@@ -242,7 +244,10 @@ impl Domain {
             }
             st.resident = None;
         }
-        if let Err(e) = lock(space).park_in() {
+        let t0 = std::time::Instant::now();
+        let parked_in = lock(space).park_in();
+        tracing::trace!("member {id} back in {:?}", t0.elapsed());
+        if let Err(e) = parked_in {
             tracing::error!("cannot switch an address space into the user region: {e}");
         }
         st.resident = Some(id);
