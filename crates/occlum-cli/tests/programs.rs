@@ -207,6 +207,36 @@ fn python3_multiprocessing() {
     assert_eq!(libos.status.code(), Some(0));
 }
 
+/// Non-PIE programs need fixed addresses: Debian's python3 (non-PIE) runs
+/// python3 and a non-PIE C program as subprocesses, and a pipeline joins
+/// python3 and the non-PIE program, both running at once at the same
+/// addresses (they take turns in the user region).
+#[test]
+fn non_pie_programs_run_side_by_side() {
+    let (_tmp, dir) = new_instance();
+    add(&dir, &["/usr/bin/python3", "--to", "/bin"]);
+    add(&dir, &[&python_lib_dir()]);
+    add(&dir, &["/bin/busybox", "--to", "/bin"]);
+    let apps = repo_root().join("tests/apps/build/other");
+    for p in ["hello-nopie", "cat-nopie"] {
+        fs::copy(apps.join(p), dir.join("image/bin").join(p)).unwrap();
+    }
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let script = "import subprocess, sys\n\
+        print(subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True).stdout.decode().strip())\n\
+        print(subprocess.run(['/bin/hello-nopie', 'x'], capture_output=True).stdout.decode().split())\n";
+    let out = run(&dir, &["/bin/python3", "-c", script], b"");
+    assert_eq!(
+        text(&out.stdout),
+        "42\n['Hello,', 'world!', 'x']\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let pipeline = "/bin/python3 -c 'import sys; [print(i) for i in range(100000)]' | /bin/cat-nopie | /bin/busybox wc -l";
+    let out = run(&dir, &["/bin/busybox", "sh", "-c", pipeline], b"");
+    assert_eq!(text(&out.stdout).trim(), "100000", "{}", text(&out.stderr));
+}
+
 /// `fork` (and `exec`) of the shell.
 #[test]
 fn busybox_shell_scripts() {

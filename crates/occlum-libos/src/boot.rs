@@ -253,7 +253,11 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         pid,
         pid,
         String::from_utf8_lossy(&program_file.path).into_owned(),
-        Arc::new(Mutex::new(vm)),
+        {
+            let vm = Arc::new(Mutex::new(vm));
+            crate::vm::domain::register(&vm);
+            vm
+        },
         files,
         FsContext::new().map_err(|e| platform("the root file system", e))?,
         rlimits,

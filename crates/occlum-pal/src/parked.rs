@@ -185,11 +185,11 @@ fn move_out(cur: usize, n: usize) -> Result<usize, Errno> {
         None => (0, 0),
     };
     // The raw syscall: glibc's variadic wrapper passes an undefined new
-    // address when MREMAP_FIXED is absent.
-    // SAFETY: `[cur, cur+n)` lies in the user region, which holds only user
-    // memory; the destination is our own reservation outside the region
-    // (or, without MREMAP_FIXED, a place the kernel picks outside it: the
-    // region has no holes); DONTUNMAP keeps the source mapped.
+    // address when MREMAP_FIXED is absent. The destination is our own
+    // reservation outside the region (or, without MREMAP_FIXED, a place the
+    // kernel picks outside it: the region has no holes).
+    // SAFETY: the source lies in the user region (user memory only); the
+    // destination is ours (above); DONTUNMAP keeps the source mapped.
     let p = unsafe {
         libc::syscall(
             libc::SYS_mremap,

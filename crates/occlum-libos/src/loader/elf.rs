@@ -157,6 +157,12 @@ impl ElfImage {
         self.phnum
     }
 
+    /// The whole pages the segments cover, `None` if they wrap.
+    pub fn page_span(&self) -> Option<(usize, usize)> {
+        let (lo, hi) = self.span();
+        Some((lo as usize, crate::vm::page_up(usize::try_from(hi).ok()?)?))
+    }
+
     fn span(&self) -> (u64, u64) {
         let lo = self.loads.iter().map(|s| s.vaddr).min().unwrap_or(0);
         let hi = self

@@ -119,6 +119,12 @@ pub fn is_fixed(bytes: &[u8]) -> bool {
     ElfImage::parse(bytes).is_ok_and(|i| i.is_fixed())
 }
 
+/// The address range a non-PIE program must be loaded at, if it is one.
+pub fn fixed_span(bytes: &[u8]) -> Option<(usize, usize)> {
+    let image = ElfImage::parse(bytes).ok()?;
+    image.is_fixed().then(|| image.page_span())?
+}
+
 /// Loads `program` (an ELF executable, and its interpreter if any) into
 /// `vm`, which must be empty, and builds the initial stack with `argv`,
 /// `envp` and `execfn`. Like Linux, a dynamic program starts in its

@@ -10,6 +10,7 @@ use crate::fs::program::plan_exec;
 use crate::fs::{downcast, FileRef, InodeFile};
 use crate::loader;
 use crate::signal::AltStack;
+use crate::sync::lock;
 use crate::task;
 use crate::user::Strings;
 use crate::vm::{domain, VmSpace};
@@ -32,7 +33,6 @@ pub fn execve(
     let argv = plan.argv;
     let program = plan.program;
     let space = occlum_pal::uspace::get().ok_or(Errno::ENOMEM)?;
-    let mut vm = VmSpace::new(space);
     let image = loader::ProgramImage {
         bytes: &program.bytes,
         interp: plan.interp.as_ref().map(|i| &i.bytes),
@@ -41,15 +41,35 @@ pub fn execve(
     // program may hold (python3 running python3): as Linux does, the old
     // memory goes first, and a failure from here on ends the process. A
     // vfork child shares its parent's memory, which must stay.
-    let replace_first = loader::is_fixed(&program.bytes) && !thread.has_vfork_parent();
+    let fixed = loader::fixed_span(&program.bytes);
+    let replace_first = fixed.is_some() && !thread.has_vfork_parent();
     if replace_first {
         end_other_threads(thread)?;
         drop(process.set_vm(None));
     }
-    let entry = match loader::load(&mut vm, layout(), &image, &argv, &envp, path) {
+    // If another process has those addresses (a vfork parent running the
+    // same program, another non-PIE program), the new address space takes
+    // turns with it in the user region.
+    let new_vm = Arc::new(Mutex::new(match fixed {
+        Some((lo, hi)) => VmSpace::for_fixed_program(space, lo, hi),
+        None => VmSpace::new(space),
+    }));
+    // Every address space is known to its domain, so that a program that
+    // later needs its addresses can switch it out.
+    domain::register(&new_vm);
+    let joined = lock(&new_vm).is_parked();
+    if joined {
+        domain::enter(&new_vm);
+    }
+    let loaded = loader::load(&mut lock(&new_vm), layout(), &image, &argv, &envp, path);
+    let entry = match loaded {
         Ok(e) => e,
         Err(e) => {
             tracing::info!("execve {}: {e}", String::from_utf8_lossy(path));
+            drop(new_vm);
+            if let (true, Ok(vm)) = (joined, process.vm()) {
+                domain::enter(&vm);
+            }
             if replace_first {
                 exit_group(thread, ExitStatus::Killed(11));
             }
@@ -58,7 +78,6 @@ pub fn execve(
     };
     end_other_threads(thread)?;
     // Past this point the exec cannot fail.
-    let new_vm = Arc::new(Mutex::new(vm));
     let old_vm = process.set_vm(Some(new_vm.clone()));
     let cloexec = process.files().take_close_on_exec();
     for f in &cloexec {
@@ -89,6 +108,11 @@ pub fn execve(
                 thread.set_host_tid(trap::current_host_tid());
                 thread.set_vfork_parent(parent);
                 return Err(e);
+            }
+            if let Ok(vm) = parent.thread.process().vm() {
+                // Back in the parent's memory (if the new program took turns
+                // with it, wait for the parent's).
+                domain::enter(&vm);
             }
             let mut regs = parent.regs;
             regs.rax = process.pid() as u64;

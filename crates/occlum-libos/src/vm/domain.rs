@@ -60,9 +60,29 @@ struct State {
     yield_wanted: bool,
 }
 
+/// Every domain, by owner id (to join the one that has the addresses a
+/// non-PIE program needs).
+static DOMAINS: Mutex<Vec<(OwnerId, Weak<Domain>)>> = Mutex::new(Vec::new());
+
+/// The domain whose ranges have owner `id`, if it still exists.
+pub(super) fn find(id: OwnerId) -> Option<Arc<Domain>> {
+    crate::sync::lock_shared(&DOMAINS)
+        .iter()
+        .find(|(o, _)| *o == id)
+        .and_then(|(_, w)| w.upgrade())
+}
+
 impl Domain {
     /// A domain whose one member, `first`, is resident.
     pub(super) fn new(id: OwnerId, first: MemberId) -> Arc<Domain> {
+        let d = Domain::make(id, first);
+        let mut all = crate::sync::lock_shared(&DOMAINS);
+        all.retain(|(_, w)| w.strong_count() > 0);
+        all.push((id, Arc::downgrade(&d)));
+        d
+    }
+
+    fn make(id: OwnerId, first: MemberId) -> Arc<Domain> {
         Arc::new(Domain {
             id,
             members: AtomicUsize::new(1),

@@ -144,10 +144,30 @@ impl VmSpace {
     /// An empty address space in the user-space region.
     pub fn new(space: &'static UserSpace) -> VmSpace {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        VmSpace::with_domain(space, id, Domain::new(id, id))
+    }
+
+    /// An empty address space for a program that must be loaded at
+    /// `[lo, hi)` (non-PIE): if another address space has part of that
+    /// range, the new one joins its domain (the two take turns in the
+    /// region) and starts switched out; the caller must make it resident
+    /// (`domain::enter`) before loading.
+    pub fn for_fixed_program(space: &'static UserSpace, lo: usize, hi: usize) -> VmSpace {
+        let owner = owners::lock().owner_in(lo, hi);
+        let Some(domain) = owner.and_then(domain::find) else {
+            return VmSpace::new(space);
+        };
+        domain.add_member();
+        let mut vm = VmSpace::with_domain(space, NEXT_ID.fetch_add(1, Ordering::Relaxed), domain);
+        vm.parked = Some(Vec::new());
+        vm
+    }
+
+    fn with_domain(space: &'static UserSpace, id: MemberId, domain: Arc<Domain>) -> VmSpace {
         VmSpace {
             space,
             id,
-            domain: Domain::new(id, id),
+            domain,
             parked: None,
             vmas: VmaSet::default(),
             brk_start: space.base(),

@@ -50,6 +50,14 @@ impl Owners {
             .all(|v| v.prot == owner)
     }
 
+    /// An owner of part of `[start, end)`, if any.
+    pub fn owner_in(&mut self, start: usize, end: usize) -> Option<OwnerId> {
+        self.set()
+            .overlapping_vmas(start, end)
+            .first()
+            .map(|v| v.prot)
+    }
+
     /// Claims `[start, end)` for `owner`; fails if another owner has any of it.
     pub fn claim_fixed(&mut self, start: usize, end: usize, owner: OwnerId) -> bool {
         if !self.available(start, end, owner) {
