@@ -77,6 +77,9 @@ fn before_user_resumes(frame: &mut TrapFrame<'_>) {
         if thread.is_ended() {
             match thread.take_vfork_parent() {
                 Some(parent) => {
+                    if let Ok(vm) = parent.thread.process().vm() {
+                        crate::vm::domain::enter(&vm);
+                    }
                     let mut regs = parent.regs;
                     regs.rax = thread.process().pid() as u64;
                     frame.set_regs(&regs);

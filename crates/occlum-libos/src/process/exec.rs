@@ -55,19 +55,17 @@ pub fn execve(
         None => VmSpace::new(space),
     }));
     // Every address space is known to its domain, so that a program that
-    // later needs its addresses can switch it out.
+    // later needs its addresses can switch it out; this thread is active in
+    // it while it loads (a program joining the domain meanwhile waits).
     domain::register(&new_vm);
-    let joined = lock(&new_vm).is_parked();
-    if joined {
-        domain::enter(&new_vm);
-    }
+    domain::enter(&new_vm);
     let loaded = loader::load(&mut lock(&new_vm), layout(), &image, &argv, &envp, path);
     let entry = match loaded {
         Ok(e) => e,
         Err(e) => {
             tracing::info!("execve {}: {e}", String::from_utf8_lossy(path));
             drop(new_vm);
-            if let (true, Ok(vm)) = (joined, process.vm()) {
+            if let Ok(vm) = process.vm() {
                 domain::enter(&vm);
             }
             if replace_first {
@@ -99,7 +97,7 @@ pub fn execve(
     match thread.take_vfork_parent() {
         Some(parent) => {
             // The child's program gets a host thread of its own; the parent
-            // resumes on this one (still active in its memory).
+            // resumes on this one, back in its own memory.
             thread.set_host_tid(0);
             if let Err(e) = task::spawn(thread.clone(), start) {
                 // No host thread for the new program: the child ends, and
@@ -110,8 +108,8 @@ pub fn execve(
                 return Err(e);
             }
             if let Ok(vm) = parent.thread.process().vm() {
-                // Back in the parent's memory (if the new program took turns
-                // with it, wait for the parent's).
+                // (If the new program takes turns with the parent, this waits
+                // for the parent's turn.)
                 domain::enter(&vm);
             }
             let mut regs = parent.regs;
@@ -124,7 +122,6 @@ pub fn execve(
         None => {
             frame.set_regs(&start.regs);
             frame.set_user_fs(0);
-            domain::enter(&new_vm);
             drop(old_vm);
         }
     }

@@ -291,10 +291,6 @@ fn restart_kind(nr: u64) -> Option<RestartKind> {
 
 /// Syscalls in the table that answer `ENOSYS` on purpose, and why.
 const ENOSYS_BY_DESIGN: &[(Sysno, &str)] = &[
-    (
-        Sysno::fork,
-        "one shared address space; use posix_spawn or vfork",
-    ),
     (Sysno::clone3, "the libcs fall back to clone"),
     (Sysno::rseq, "the libcs work without it"),
 ];
