@@ -67,3 +67,19 @@ fn stress_leaves_no_threads_processes_or_memory() {
         );
     }
 }
+
+/// A fork bomb ends with EAGAIN (the `max_num_of_threads` limit) and one of
+/// big processes with ENOMEM (fork copies may hold at most
+/// `user_space_size`); every child is then killed and reaped, and the LibOS
+/// ends cleanly. (LibOS only: natively this is a fork bomb.)
+#[test]
+fn fork_bombs_end_with_eagain_or_enomem() {
+    for (mib, want) in [("1", "EAGAIN"), ("200", "ENOMEM")] {
+        let (o, stderr) = run_libos("glibc", "fork_bomb", &[mib], b"", &[]);
+        assert_eq!(
+            (o.stdout.as_str(), o.status),
+            (format!("fork failed with {want}\nall reaped\n").as_str(), 0),
+            "{mib} MiB: {stderr}"
+        );
+    }
+}

@@ -69,6 +69,8 @@ pub struct VmSpace {
     domain: Arc<Domain>,
     /// `Some` while switched out of the region: its private pages.
     parked: Option<Vec<ParkedPages>>,
+    /// Bytes of a fork copy charged to [`park::FORK_COPIES`].
+    copied: usize,
     vmas: VmaSet,
     brk_start: usize,
     brk_cur: usize,
@@ -169,6 +171,7 @@ impl VmSpace {
             id,
             domain,
             parked: None,
+            copied: 0,
             vmas: VmaSet::default(),
             brk_start: space.base(),
             brk_cur: space.base(),
@@ -765,6 +768,7 @@ impl Drop for VmSpace {
                 }
             }
         }
+        park::FORK_COPIES.fetch_sub(self.copied, Ordering::Relaxed);
         // Parked pages go with `self.parked`. The domain's ranges that no
         // other member uses go back to the ownership map (also those other
         // members unmapped while they shared them).

@@ -7,11 +7,18 @@
 //! memfds that every mapping of them shares.
 
 use occlum_pal::parked::ParkedPages;
+use occlum_pal::uspace::PAGE_SIZE;
 
 use super::{private_pieces, VmSpace, NEXT_ID};
 use crate::{Errno, Result};
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of memory that fork copies hold, in all: at most the size of the
+/// user region (`resource_limits.user_space_size`), so that fork bombs and
+/// large forks end with `ENOMEM` for the guest instead of exhausting the
+/// host.
+pub(super) static FORK_COPIES: AtomicUsize = AtomicUsize::new(0);
 
 impl VmSpace {
     /// Whether the space is switched out of the region.
@@ -118,9 +125,31 @@ impl VmSpace {
         if self.parked.is_some() {
             return Err(Errno::EFAULT);
         }
+        let ranges = self.private_ranges();
+        let mut bytes = 0;
+        for &(s, e, _) in &ranges {
+            bytes += self
+                .space
+                .resident_pages(s, e - s)?
+                .iter()
+                .filter(|r| **r)
+                .count()
+                * PAGE_SIZE;
+        }
+        let before = FORK_COPIES.fetch_add(bytes, Ordering::Relaxed);
+        if before + bytes > self.space.size() {
+            FORK_COPIES.fetch_sub(bytes, Ordering::Relaxed);
+            return Err(Errno::ENOMEM);
+        }
         let mut parked = Vec::new();
-        for (s, e, prot) in self.private_ranges() {
-            parked.push(self.space.copy_out(s, e - s, prot)?);
+        for (s, e, prot) in ranges {
+            match self.space.copy_out(s, e - s, prot) {
+                Ok(p) => parked.push(p),
+                Err(err) => {
+                    FORK_COPIES.fetch_sub(bytes, Ordering::Relaxed);
+                    return Err(err);
+                }
+            }
         }
         self.domain.add_member();
         Ok(VmSpace {
@@ -136,6 +165,7 @@ impl VmSpace {
             shared: self.shared.clone(),
             backings: self.backings.clone(),
             parked: Some(parked),
+            copied: bytes,
         })
     }
 
