@@ -94,7 +94,6 @@ fn python3_runs_the_standard_library_tour() {
         .env_clear()
         .output()
         .unwrap();
-    assert!(native.status.success(), "{}", text(&native.stderr));
     let libos = run(
         &dir,
         &[
@@ -106,13 +105,7 @@ fn python3_runs_the_standard_library_tour() {
         ],
         b"",
     );
-    assert_eq!(
-        text(&libos.stdout),
-        text(&native.stdout),
-        "LibOS stderr: {}",
-        text(&libos.stderr)
-    );
-    assert!(libos.status.success());
+    assert_same_run(&native, &libos);
 }
 
 #[test]
@@ -174,13 +167,7 @@ fn python3_multiprocessing() {
     add(&dir, &["/usr/bin/python3", "--to", "/bin"]);
     add(&dir, &[&python_lib_dir()]);
     add(&dir, &["/bin/busybox", "--to", "/bin"]);
-    let script = repo_root().join("tests/programs/multiprocessing_tour.py");
-    fs::create_dir_all(dir.join("image/usr/local/share")).unwrap();
-    fs::copy(
-        &script,
-        dir.join("image/usr/local/share/multiprocessing_tour.py"),
-    )
-    .unwrap();
+    let script = add_script(&dir, "multiprocessing_tour.py");
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
     let native = std::process::Command::new("/usr/bin/python3")
         .arg(&script)
@@ -188,23 +175,21 @@ fn python3_multiprocessing() {
         .env_clear()
         .output()
         .unwrap();
+    let args = ["/usr/local/share/multiprocessing_tour.py", "/bin/busybox"];
+    let libos = run(&dir, &[&["/bin/python3"][..], &args].concat(), b"");
+    assert_same_run(&native, &libos);
+}
+
+/// Both runs succeeded with the same standard output.
+fn assert_same_run(native: &std::process::Output, libos: &std::process::Output) {
     assert!(native.status.success(), "{}", text(&native.stderr));
-    let libos = run(
-        &dir,
-        &[
-            "/bin/python3",
-            "/usr/local/share/multiprocessing_tour.py",
-            "/bin/busybox",
-        ],
-        b"",
-    );
     assert_eq!(
         text(&libos.stdout),
         text(&native.stdout),
         "LibOS stderr: {}",
         text(&libos.stderr)
     );
-    assert_eq!(libos.status.code(), Some(0));
+    assert!(libos.status.success());
 }
 
 /// Non-PIE programs need fixed addresses: Debian's python3 (non-PIE) runs
@@ -237,18 +222,16 @@ fn non_pie_programs_run_side_by_side() {
     assert_eq!(text(&out.stdout).trim(), "100000", "{}", text(&out.stderr));
 }
 
-/// `fork` (and `exec`) of the shell.
-#[test]
-fn busybox_shell_scripts() {
-    let (tmp, dir) = new_instance();
-    add(&dir, &["/bin/busybox", "--to", "/bin"]);
+/// Adds busybox and its applets (as links to it) to the instance `dir`,
+/// and the same applets natively in a directory of their own under `tmp`
+/// (so both runs use this busybox); returns that directory.
+fn busybox_applets(dir: &Path, tmp: &Path) -> std::path::PathBuf {
+    add(dir, &["/bin/busybox", "--to", "/bin"]);
     // `busybox --install` links the applets to the path busybox finds itself
     // at (/usr/bin/busybox on Debian's merged /usr): have it there too.
     let real = fs::canonicalize("/bin/busybox").unwrap();
-    add(&dir, &[real.to_str().unwrap()]);
-    // The applets, as links to busybox (natively too, in a directory of
-    // their own, so both runs use this busybox).
-    let native_bin = tmp.path().join("native-bin");
+    add(dir, &[real.to_str().unwrap()]);
+    let native_bin = tmp.join("native-bin");
     fs::create_dir_all(&native_bin).unwrap();
     for bin in [dir.join("image/bin"), native_bin.clone()] {
         let out = std::process::Command::new("/bin/busybox")
@@ -258,9 +241,24 @@ fn busybox_shell_scripts() {
             .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
-    let script = repo_root().join("tests/programs/busybox_script.sh");
+    native_bin
+}
+
+/// Copies `tests/programs/NAME` to `/usr/local/share/NAME` in the image of
+/// `dir`; returns the script's path on the host.
+fn add_script(dir: &Path, name: &str) -> std::path::PathBuf {
+    let script = repo_root().join("tests/programs").join(name);
     fs::create_dir_all(dir.join("image/usr/local/share")).unwrap();
-    fs::copy(&script, dir.join("image/usr/local/share/busybox_script.sh")).unwrap();
+    fs::copy(&script, dir.join("image/usr/local/share").join(name)).unwrap();
+    script
+}
+
+/// `fork` (and `exec`) of the shell.
+#[test]
+fn busybox_shell_scripts() {
+    let (tmp, dir) = new_instance();
+    let native_bin = busybox_applets(&dir, tmp.path());
+    let script = add_script(&dir, "busybox_script.sh");
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
 
     let work = tmp.path().join("native-work");
@@ -300,24 +298,9 @@ fn busybox_shell_scripts() {
 #[test]
 fn shell_background_jobs() {
     let (tmp, dir) = new_instance();
-    add(&dir, &["/bin/busybox", "--to", "/bin"]);
     add(&dir, &["/usr/bin/bash", "--to", "/bin"]);
-    // The applets link to where busybox finds itself (see above).
-    let real = fs::canonicalize("/bin/busybox").unwrap();
-    add(&dir, &[real.to_str().unwrap()]);
-    let native_bin = tmp.path().join("native-bin");
-    fs::create_dir_all(&native_bin).unwrap();
-    for bin in [dir.join("image/bin"), native_bin.clone()] {
-        let out = std::process::Command::new("/bin/busybox")
-            .args(["--install", "-s"])
-            .arg(&bin)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
-    let script = repo_root().join("tests/programs/jobs_script.sh");
-    fs::create_dir_all(dir.join("image/usr/local/share")).unwrap();
-    fs::copy(&script, dir.join("image/usr/local/share/jobs_script.sh")).unwrap();
+    let native_bin = busybox_applets(&dir, tmp.path());
+    let script = add_script(&dir, "jobs_script.sh");
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
     let work = tmp.path().join("native-work");
     fs::create_dir_all(&work).unwrap();
@@ -379,13 +362,8 @@ fn start_server(dir: &Path, args: &[&str], port: u16) -> Server {
         .spawn()
         .unwrap();
     let server = Server(child);
-    for _ in 0..300 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("{args:?} did not listen on port {port}");
+    wait_for_port(port);
+    server
 }
 
 #[test]

@@ -298,6 +298,15 @@ impl Domain {
     }
 }
 
+impl Drop for Domain {
+    fn drop(&mut self) {
+        let n = self.switches();
+        if n > 0 {
+            tracing::debug!("address-space domain {}: {n} switches", self.id);
+        }
+    }
+}
+
 /// What the calling host thread is active in.
 struct Held {
     domain: Arc<Domain>,
