@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use crate::arch;
 use crate::errno::Errno;
-use crate::uspace::{make_inaccessible, Prot, UserSpace, PAGE_SIZE};
+use crate::uspace::{Prot, UserSpace, PAGE_SIZE};
 
 /// Pages of one range of the user region, held outside it.
 #[derive(Debug)]
@@ -213,9 +213,10 @@ fn move_out(cur: usize, n: usize) -> Result<usize, Errno> {
 
 impl UserSpace {
     /// Moves the pages of `[addr, addr+len)`, which must all be private
-    /// anonymous user mappings, out of the region; the range becomes
-    /// inaccessible. One [`ParkedPages`] per host mapping it spanned. On
-    /// failure nothing has moved.
+    /// anonymous user mappings, out of the region. One [`ParkedPages`] per
+    /// host mapping it spanned. The range stays mapped, empty (zero pages
+    /// on access), until the caller maps something else there or makes it
+    /// inaccessible ([`UserSpace::unmap`]). On failure nothing has moved.
     pub fn park(&self, addr: usize, len: usize) -> Result<Vec<ParkedPages>, Errno> {
         self.check_pages(addr, len)?;
         let end = addr + len;
@@ -236,11 +237,6 @@ impl UserSpace {
                     return Err(e);
                 }
             }
-        }
-        // SAFETY: the range lies in the user region and its pages have
-        // moved out; what stays is the empty source of DONTUNMAP.
-        if !unsafe { make_inaccessible(addr, len) } {
-            crate::trap::fatal("cannot re-reserve part of the user region after parking");
         }
         Ok(parked)
     }
@@ -397,8 +393,11 @@ mod tests {
         let copy = space.copy_out(at, 4 * PAGE_SIZE, 3).unwrap();
         let parked = space.park(at, 4 * PAGE_SIZE).unwrap();
         assert!(!parked.is_empty());
-        let mut b = [0u8; 6];
-        assert_eq!(space.read(at, &mut b), Err(Errno::EFAULT), "gone");
+        let mut b = [9u8; 6];
+        space.read(at, &mut b).unwrap();
+        assert_eq!(b, [0; 6], "the pages are gone; empty ones stay");
+        space.unmap(at, 4 * PAGE_SIZE).unwrap();
+        assert_eq!(space.read(at, &mut b), Err(Errno::EFAULT));
         // Something else lives there meanwhile.
         space.map(at, 4 * PAGE_SIZE, 3).unwrap();
         space.write(at, b"other").unwrap();

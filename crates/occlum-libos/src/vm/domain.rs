@@ -58,6 +58,9 @@ struct State {
     /// A waiter has waited a whole time slice: the resident member's
     /// threads step aside.
     yield_wanted: bool,
+    /// Ranges a member unmapped while others might still use them: given
+    /// back when a member leaves and no remaining member uses them.
+    orphans: Vec<(usize, usize)>,
 }
 
 /// Every domain, by owner id (to join the one that has the addresses a
@@ -127,8 +130,9 @@ impl Domain {
     }
 
     /// Member `id` is going away (its address space is dropped; if it was
-    /// resident, its pages have left the region).
-    pub(super) fn remove_member(&self, id: MemberId) {
+    /// resident, its pages have left the region). Returns whether it was
+    /// the last member.
+    pub(super) fn remove_member(&self, id: MemberId) -> bool {
         let mut st = self.lock();
         if st.resident == Some(id) {
             st.resident = None;
@@ -137,7 +141,18 @@ impl Domain {
         st.spaces.retain(|(m, w)| *m != id && w.strong_count() > 0);
         drop(st);
         self.turn.notify_all();
-        self.members.fetch_sub(1, Ordering::AcqRel);
+        self.members.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Records `[start, end)`, unmapped by a member while other members
+    /// might use it.
+    pub(super) fn add_orphan(&self, start: usize, end: usize) {
+        self.lock().orphans.push((start, end));
+    }
+
+    /// Takes the recorded orphan ranges.
+    pub(super) fn take_orphans(&self) -> Vec<(usize, usize)> {
+        std::mem::take(&mut self.lock().orphans)
     }
 
     /// The other members' address spaces.
@@ -239,6 +254,7 @@ impl Domain {
         space: &Arc<Mutex<VmSpace>>,
     ) -> (MutexGuard<'a, State>, bool, Option<Arc<Mutex<VmSpace>>>) {
         let mut outgoing = None;
+        let mut vacated = Vec::new();
         if let Some(out) = st.resident {
             outgoing = st
                 .spaces
@@ -247,7 +263,7 @@ impl Domain {
                 .and_then(|(_, w)| w.upgrade());
             let t0 = std::time::Instant::now();
             let parked = match &outgoing {
-                Some(vm) => lock(vm).park_out(),
+                Some(vm) => lock(vm).park_out().map(|v| vacated = v),
                 None => Err(crate::Errno::ESRCH),
             };
             tracing::trace!("member {out} parked in {:?}", t0.elapsed());
@@ -265,7 +281,12 @@ impl Domain {
             st.resident = None;
         }
         let t0 = std::time::Instant::now();
-        let parked_in = lock(space).park_in();
+        let parked_in = {
+            let mut incoming = lock(space);
+            let r = incoming.park_in();
+            incoming.clear_vacated(&vacated);
+            r
+        };
         tracing::trace!("member {id} back in {:?}", t0.elapsed());
         if let Err(e) = parked_in {
             tracing::error!("cannot switch an address space into the user region: {e}");

@@ -200,7 +200,9 @@ impl VmSpace {
     /// Gives `[start, end)` back to the ownership map, unless other members
     /// of the domain may use it (then the domain keeps it while they live).
     fn release(&self, start: usize, end: usize) {
-        if !self.domain.is_shared() {
+        if self.domain.is_shared() {
+            self.domain.add_orphan(start, end);
+        } else {
             owners::lock().release(start, end, self.domain.owner());
         }
     }
@@ -769,9 +771,10 @@ impl Drop for VmSpace {
             }
         }
         park::FORK_COPIES.fetch_sub(self.copied, Ordering::Relaxed);
-        // Parked pages go with `self.parked`. The domain's ranges that no
-        // other member uses go back to the ownership map (also those other
-        // members unmapped while they shared them).
+        // Parked pages go with `self.parked`. The ranges this space used,
+        // and those members unmapped while the domain was shared, that no
+        // remaining member uses go back to the ownership map; the last
+        // member gives back all the domain has.
         let others = self.domain.others(self.id);
         let mut keep = Vec::new();
         for o in &others {
@@ -779,7 +782,18 @@ impl Drop for VmSpace {
         }
         // (Dropped unlocked: dropping the last reference takes the domain's lock.)
         drop(others);
-        self.domain.remove_member(self.id);
-        owners::lock().release_all_but(self.domain.owner(), &keep);
+        let last = self.domain.remove_member(self.id);
+        let mut owners = owners::lock();
+        if last {
+            owners.release(self.space.base(), self.space.end(), self.domain.owner());
+        } else {
+            let mut gone = self.used_ranges();
+            gone.extend(self.domain.take_orphans());
+            for (s, e) in gone {
+                for (a, b) in private_pieces(s, e, &keep) {
+                    owners.release(a, b, self.domain.owner());
+                }
+            }
+        }
     }
 }

@@ -74,21 +74,6 @@ impl Owners {
         self.set().iter().map(|v| v.end - v.start).sum()
     }
 
-    /// Gives back every range of `owner` outside the ranges of `keep`.
-    pub fn release_all_but(&mut self, owner: OwnerId, keep: &[(usize, usize)]) {
-        let owned: Vec<(usize, usize)> = self
-            .set()
-            .iter()
-            .filter(|v| v.prot == owner)
-            .map(|v| (v.start, v.end))
-            .collect();
-        for (s, e) in owned {
-            for (a, b) in super::private_pieces(s, e, keep) {
-                self.set().remove(a, b);
-            }
-        }
-    }
-
     /// Gives back the parts of `[start, end)` that `owner` has.
     pub fn release(&mut self, start: usize, end: usize, owner: OwnerId) {
         let set = self.set();

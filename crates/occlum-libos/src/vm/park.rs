@@ -54,13 +54,16 @@ impl VmSpace {
     }
 
     /// Moves the space out of the region (its domain's next member comes
-    /// in). On failure the space stays in the region, whole.
-    pub(super) fn park_out(&mut self) -> Result<()> {
+    /// in); returns the ranges it leaves, still mapped (empty, or shared
+    /// memory and sealed pages), for [`VmSpace::clear_vacated`] once the
+    /// next member is in. On failure the space stays in the region, whole.
+    pub(super) fn park_out(&mut self) -> Result<Vec<(usize, usize)>> {
         if self.parked.is_some() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut parked: Vec<ParkedPages> = Vec::new();
-        for (s, e, _) in self.private_ranges() {
+        let private = self.private_ranges();
+        for &(s, e, _) in &private {
             match self.space.park(s, e - s) {
                 Ok(p) => parked.extend(p),
                 Err(err) => {
@@ -73,11 +76,23 @@ impl VmSpace {
                 }
             }
         }
-        for (s, e) in self.unmoved_ranges() {
-            self.space.unmap(s, e - s)?;
-        }
         self.parked = Some(parked);
-        Ok(())
+        let mut vacated: Vec<(usize, usize)> = private.iter().map(|&(s, e, _)| (s, e)).collect();
+        vacated.extend(self.unmoved_ranges());
+        Ok(vacated)
+    }
+
+    /// Makes the parts of `vacated` (left by the member switched out) that
+    /// this space does not map inaccessible again.
+    pub(super) fn clear_vacated(&self, vacated: &[(usize, usize)]) {
+        let mine: Vec<(usize, usize)> = self.vmas.iter().map(|v| (v.start, v.end)).collect();
+        for &(s, e) in vacated {
+            for (a, b) in private_pieces(s, e, &mine) {
+                if let Err(err) = self.space.unmap(a, b - a) {
+                    tracing::error!("cannot clear {a:#x}..{b:#x} of the user region: {err}");
+                }
+            }
+        }
     }
 
     /// Puts the space back into the region.
@@ -112,7 +127,7 @@ impl VmSpace {
         }
         for m in &self.file_maps {
             if m.valid_end < m.end {
-                result = result.and(self.space.protect(m.valid_end, m.end - m.valid_end, 0));
+                result = result.and(self.space.unmap(m.valid_end, m.end - m.valid_end));
             }
         }
         result
