@@ -1,5 +1,6 @@
 # Background jobs, for the LibOS tests: the same output natively and inside
-# the LibOS, with busybox sh and with bash. Usage: sh jobs_script.sh WORKDIR.
+# the LibOS, with busybox sh and with bash.
+# Usage: sh jobs_script.sh WORKDIR PORT (a free TCP port on 127.0.0.1).
 export PATH="${PATH:-/bin:/usr/bin}"
 cd "$1" || exit 1
 (sleep 0.3; echo "background job") &
@@ -27,6 +28,20 @@ echo "job status $?"
     while read -r req; do echo "served $req"; done
 } &
 wait
+# A TCP server in the background and a client in the foreground (which
+# retries until the server listens).
+nc -l -p "$2" > got.txt &
+server=$!
+i=0
+until echo "over tcp" | nc -w 1 127.0.0.1 "$2" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && break
+    sleep 0.05
+done
+wait $server
+echo "tcp server status $?"
+cat got.txt
+rm -f got.txt
 # Several jobs that run at once and finish in their own order.
 (sleep 0.4; echo "slow") &
 (sleep 0.1; echo "fast") &

@@ -293,8 +293,9 @@ fn busybox_shell_scripts() {
 }
 
 /// Background jobs of busybox sh and bash: `&`, `wait`, `$!`, `kill` of a
-/// job and of `%1`, a server and a client side by side, jobs that finish in
-/// their own order: the same output and status as natively.
+/// job and of `%1`, a server and a client side by side (over a pipe and over
+/// TCP), jobs that finish in their own order: the same output and status as
+/// natively.
 #[test]
 fn shell_background_jobs() {
     let (tmp, dir) = new_instance();
@@ -309,13 +310,15 @@ fn shell_background_jobs() {
             .args(&shell[1..])
             .arg(&script)
             .arg(&work)
+            .arg(free_port().to_string())
             .env_clear()
             .env("PATH", &native_bin)
             .output()
             .unwrap();
         assert!(native.status.success(), "{}", text(&native.stderr));
+        let port = free_port().to_string();
         let mut args = shell.to_vec();
-        args.extend(["/usr/local/share/jobs_script.sh", "/root"]);
+        args.extend(["/usr/local/share/jobs_script.sh", "/root", &port]);
         let libos = run(&dir, &args, b"");
         assert_eq!(
             text(&libos.stdout),
