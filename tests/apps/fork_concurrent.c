@@ -1,10 +1,14 @@
 /* fork_concurrent.c -- a fork child and its parent run side by side: each
  * has its own private memory while both write it in turns, pipes carry data
  * both ways, a counter in shared memory under a process-shared mutex ends
- * exact, a busy child is killed, a child creates and joins threads, and a
- * process with a running thread forks (only the caller goes on in the child).
+ * exact, a busy child is killed, a child creates and joins threads, a
+ * process with a running thread forks (only the caller goes on in the
+ * child), and a child blocked in a TCP recv lets its parent answer.
  * Prints "ok ..." lines, then "all ok". */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -217,6 +221,34 @@ static void fork_with_a_running_thread(void)
     pthread_join(t, NULL);
 }
 
+/* The child blocks in recv() on a TCP connection to its parent, which
+ * accepts and answers only later: the parent runs while the child waits. */
+static void tcp_between_parent_and_child(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int ok = l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 1) == 0 &&
+             getsockname(l, (struct sockaddr *)&a, &len) == 0;
+    check(ok, "a TCP listener on 127.0.0.1");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        char buf[16];
+        if (connect(s, (struct sockaddr *)&a, sizeof a) != 0)
+            _exit(2);
+        ssize_t n = recv(s, buf, sizeof buf, MSG_WAITALL);
+        _exit(n == 5 && !memcmp(buf, "hello", 5) ? 0 : 1);
+    }
+    usleep(50000);
+    int c = accept(l, NULL, NULL);
+    check(c >= 0 && send(c, "hello", 5, 0) == 5, "the parent accepts and answers while the child waits in recv");
+    close(c);
+    close(l);
+    check_eq(wait_status(pid), 0, "the child gets the answer");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -226,5 +258,6 @@ int main(void)
     busy_child_is_killed();
     child_threads();
     fork_with_a_running_thread();
+    tcp_between_parent_and_child();
     return check_done();
 }

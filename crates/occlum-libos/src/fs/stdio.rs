@@ -15,7 +15,12 @@ fn wait_host(fd: BorrowedFd<'_>, write: bool) -> Result<()> {
         if thread.as_ref().is_some_and(|t| t.interrupted()) {
             return Err(crate::Errno::EINTR);
         }
-        match host::wait_ready(fd, write) {
+        // Blocked in the host: other processes of the domain may run.
+        let ready = {
+            let _paused = crate::vm::domain::pause();
+            host::wait_ready(fd, write)
+        };
+        match ready {
             Err(crate::Errno::EINTR) => continue,
             Err(e) => return Err(e),
             Ok(()) => return Ok(()),

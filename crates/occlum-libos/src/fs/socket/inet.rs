@@ -96,7 +96,12 @@ impl InetSocket {
                 }
                 None => None,
             };
-            match self.host.wait(write, left) {
+            // Blocked in the host: other processes of the domain may run.
+            let waited = {
+                let _paused = crate::vm::domain::pause();
+                self.host.wait(write, left)
+            };
+            match waited {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(e),
             }
