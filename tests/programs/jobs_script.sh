@@ -28,19 +28,21 @@ echo "job status $?"
     while read -r req; do echo "served $req"; done
 } &
 wait
-# A TCP server in the background and a client in the foreground (which
-# retries until the server listens).
-nc -l -p "$2" > got.txt &
+# A TCP server in the background and a client in the foreground, which
+# sends until the server has the message (a stray connection to the port,
+# or one before the server listens, only means another round).
+: > got.txt
+(until grep -q "over tcp" got.txt; do nc -l -p "$2" >> got.txt; done) &
 server=$!
 i=0
-until echo "over tcp" | nc -w 1 127.0.0.1 "$2" 2>/dev/null; do
+while kill -0 "$server" 2>/dev/null && [ $i -lt 200 ]; do
+    echo "over tcp" | nc -w 1 127.0.0.1 "$2" 2>/dev/null
     i=$((i + 1))
-    [ $i -gt 100 ] && break
     sleep 0.05
 done
-wait $server
-echo "tcp server status $?"
-cat got.txt
+kill "$server" 2>/dev/null
+wait "$server"
+grep -m 1 "over tcp" got.txt
 rm -f got.txt
 # Several jobs that run at once and finish in their own order.
 (sleep 0.4; echo "slow") &
