@@ -28,12 +28,20 @@ pub struct ParkedPages {
     len: usize,
     /// Where they belong in the user region.
     home: usize,
+    /// Bytes of touched pages copied in (by [`UserSpace::copy_out`]).
+    copied: usize,
 }
 
 impl ParkedPages {
     /// The region address the pages belong at.
     pub fn home(&self) -> usize {
         self.home
+    }
+
+    /// Bytes of pages [`UserSpace::copy_out`] copied in (0 for parked
+    /// pages).
+    pub fn copied(&self) -> usize {
+        self.copied
     }
 
     /// Length in bytes.
@@ -252,6 +260,7 @@ impl UserSpace {
                         host,
                         len: n,
                         home: cur,
+                        copied: 0,
                     })
                 }
                 // The range spans several host mappings (EFAULT; EINVAL on
@@ -320,10 +329,11 @@ impl UserSpace {
         if p == libc::MAP_FAILED {
             return Err(Errno::ENOMEM);
         }
-        let copy = ParkedPages {
+        let mut copy = ParkedPages {
             host: p as usize,
             len,
             home: addr,
+            copied: 0,
         };
         let readable = prot & libc::PROT_READ as Prot != 0;
         if !readable && resident.iter().any(|r| *r) {
@@ -362,6 +372,7 @@ impl UserSpace {
                 result = Err(Errno::EFAULT);
                 break;
             }
+            copy.copied += run * PAGE_SIZE;
             i += run;
         }
         if !readable && resident.iter().any(|r| *r) {

@@ -7,7 +7,6 @@
 //! memfds that every mapping of them shares.
 
 use occlum_pal::parked::ParkedPages;
-use occlum_pal::uspace::PAGE_SIZE;
 
 use super::{private_pieces, VmSpace, NEXT_ID};
 use crate::{Errno, Result};
@@ -140,31 +139,15 @@ impl VmSpace {
         if self.parked.is_some() {
             return Err(Errno::EFAULT);
         }
-        let ranges = self.private_ranges();
-        let mut bytes = 0;
-        for &(s, e, _) in &ranges {
-            bytes += self
-                .space
-                .resident_pages(s, e - s)?
-                .iter()
-                .filter(|r| **r)
-                .count()
-                * PAGE_SIZE;
+        let mut parked = Vec::new();
+        for (s, e, prot) in self.private_ranges() {
+            parked.push(self.space.copy_out(s, e - s, prot)?);
         }
+        let bytes: usize = parked.iter().map(ParkedPages::copied).sum();
         let before = FORK_COPIES.fetch_add(bytes, Ordering::Relaxed);
         if before + bytes > self.space.size() {
             FORK_COPIES.fetch_sub(bytes, Ordering::Relaxed);
             return Err(Errno::ENOMEM);
-        }
-        let mut parked = Vec::new();
-        for (s, e, prot) in ranges {
-            match self.space.copy_out(s, e - s, prot) {
-                Ok(p) => parked.push(p),
-                Err(err) => {
-                    FORK_COPIES.fetch_sub(bytes, Ordering::Relaxed);
-                    return Err(err);
-                }
-            }
         }
         self.domain.add_member();
         Ok(VmSpace {
