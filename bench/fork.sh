@@ -11,20 +11,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-scripts/install-deps.sh
-cargo build --release --locked -j2 -q
 make -s -C bench
-occlum="$repo/target/release/occlum"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/servers.sh
 ratio() { echo "scale=2; $1 / $2" | bc; }
-"$occlum" new "$work/inst" >/dev/null 2>&1
 cd "$work/inst"
 cp "$repo/bench/build/fork_bw" image/bin/
 "$occlum" add /usr/bin/python3 --to /bin >/dev/null
@@ -41,7 +30,6 @@ if __name__ == "__main__":
         total = sum(pool.map(task, range(10000)))
     print(f"{(time.monotonic() - t) * 1000:.1f} ms {total}")
 PY
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 nginx_conf() {
     cat <<CONF
 daemon off;

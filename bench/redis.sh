@@ -8,21 +8,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 requests=${1:-100000}
 
-scripts/install-deps.sh
-cargo build --release --locked -j2 -q
-occlum="$repo/target/release/occlum"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-"$occlum" new "$work/inst" >/dev/null 2>&1
+. bench/servers.sh
 (cd "$work/inst" && "$occlum" add /usr/bin/redis-server --to /bin >/dev/null && "$occlum" build >/dev/null 2>&1)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "no server on $1" >&2; exit 1; }
 args=(--bind 127.0.0.1 --save "" --appendonly no)
 
