@@ -1,13 +1,12 @@
-/* brk_child.c -- brk_child DIR [MIB]: a process started by posix_spawn (and
- * one by vfork+exec) has a program break that grows: brk by 1 MiB and by MIB
- * more (24 by default: most of the LibOS's default 32 MB heap) works in the
- * child as in its parent, and errno is 0 when main starts. (The raw
+/* brk_child.c -- a process started by posix_spawn (and one by vfork+exec)
+ * has a program break that grows: brk by 1 MiB and by 24 MiB more (most of
+ * the LibOS's default 32 MB heap) works in the child as in its parent, and
+ * errno is 0 when main starts. (The raw
  * syscall: musl's sbrk refuses to grow.) argv[1] = the directory of the
  * test programs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <spawn.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -17,20 +16,18 @@
 
 extern char **environ;
 
-static long mib = 24;
-
 static int grow(const char *who)
 {
     char what[64];
-    snprintf(what, sizeof what, "%s: brk grows by 1 MiB and %ld MiB", who, mib);
+    snprintf(what, sizeof what, "%s: brk grows by 1 MiB and 24 MiB", who);
     char *a = (char *)syscall(SYS_brk, 0);
     char *b = (char *)syscall(SYS_brk, a + (1 << 20));
-    char *c = (char *)syscall(SYS_brk, b + (mib << 20));
-    int ok = b == a + (1 << 20) && c == b + (mib << 20);
+    char *c = (char *)syscall(SYS_brk, b + (24 << 20));
+    int ok = b == a + (1 << 20) && c == b + (24 << 20);
     b = a + (1 << 20);
     if (ok) {
         memset(a, 1, 1 << 20);
-        memset(b, 2, mib << 20);
+        memset(b, 2, 24 << 20);
     }
     check(ok, "%s", what);
     return ok;
@@ -38,12 +35,6 @@ static int grow(const char *who)
 
 int main(int argc, char **argv)
 {
-    if (argc > 2 && strcmp(argv[2], "child"))
-        mib = atol(argv[2]);
-    if (argc > 3)
-        mib = atol(argv[3]);
-    char mib_arg[24];
-    snprintf(mib_arg, sizeof mib_arg, "%ld", mib);
     if (argc > 2 && !strcmp(argv[2], "child")) {
         int e = errno;
         check_eq(e, 0, "child: errno is 0 at the start of main");
@@ -54,7 +45,7 @@ int main(int argc, char **argv)
     snprintf(self, sizeof self, "%s/brk_child", argc > 1 ? argv[1] : ".");
     grow("parent");
     fflush(stdout);
-    char *args[] = {self, argc > 1 ? argv[1] : ".", "child", mib_arg, NULL};
+    char *args[] = {self, argv[1], "child", NULL};
     pid_t pid;
     int st = 0;
     check_eq(posix_spawn(&pid, self, NULL, NULL, args, environ), 0, "posix_spawn");

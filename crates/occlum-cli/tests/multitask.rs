@@ -83,25 +83,3 @@ fn fork_bombs_end_with_eagain_or_enomem() {
         );
     }
 }
-
-/// The program break of every process grows up to
-/// `process.default_heap_size`: with 128MB, by 65 MiB in the first process
-/// and in children started by posix_spawn and by vfork+exec.
-#[test]
-fn brk_grows_to_the_configured_heap_size() {
-    let (_tmp, dir) = instance_with(&["brk_child"], &[]);
-    edit_config(&dir, |json| {
-        json["process"]["default_heap_size"] = "128MB".into();
-    });
-    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
-    for libc in ["glibc", "musl"] {
-        let bin = format!("/bin/{libc}");
-        let out = occlum_in(&dir, &["run", &format!("{bin}/brk_child"), &bin, "64"], &[]);
-        assert!(
-            out.status.success() && String::from_utf8_lossy(&out.stdout).ends_with("all ok\n"),
-            "{libc}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
