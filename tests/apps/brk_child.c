@@ -1,7 +1,6 @@
 /* brk_child.c -- a process started by posix_spawn (and one by vfork+exec)
- * has a program break that grows: brk by 1 MiB and by 24 MiB more (most of
- * the LibOS's default 32 MB heap) works in the child as in its parent, and
- * errno is 0 when main starts. (The raw
+ * has a program break that grows: brk by 1 MiB and by 4 MiB more works in
+ * the child as in its parent, and errno is 0 when main starts. (The raw
  * syscall: musl's sbrk refuses to grow.) argv[1] = the directory of the
  * test programs. */
 #define _GNU_SOURCE
@@ -19,15 +18,15 @@ extern char **environ;
 static int grow(const char *who)
 {
     char what[64];
-    snprintf(what, sizeof what, "%s: brk grows by 1 MiB and 24 MiB", who);
+    snprintf(what, sizeof what, "%s: brk grows by 1 MiB and 4 MiB", who);
     char *a = (char *)syscall(SYS_brk, 0);
     char *b = (char *)syscall(SYS_brk, a + (1 << 20));
-    char *c = (char *)syscall(SYS_brk, b + (24 << 20));
-    int ok = b == a + (1 << 20) && c == b + (24 << 20);
+    char *c = (char *)syscall(SYS_brk, b + (4 << 20));
+    int ok = b == a + (1 << 20) && c == b + (4 << 20);
     b = a + (1 << 20);
     if (ok) {
         memset(a, 1, 1 << 20);
-        memset(b, 2, 24 << 20);
+        memset(b, 2, 4 << 20);
     }
     check(ok, "%s", what);
     return ok;

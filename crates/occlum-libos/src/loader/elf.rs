@@ -211,17 +211,14 @@ impl ElfImage {
     /// Maps the segments into `vm` at a free place and fills them: pages of
     /// read-only segments of a sealed file are mapped from it (shared with
     /// every other process running it); the others get a copy. A
-    /// position-independent program is placed, as low in the region as
-    /// possible, where `heap` bytes are free above it, and the first
-    /// `room_after` of them are kept for this address space (its break grows
-    /// there, and on while the rest stays free); with `heap` 0 (an
-    /// interpreter) it goes with the other mappings, from the top down.
+    /// position-independent image is placed where `room_after` more bytes
+    /// are free above it, kept for this address space (the program break
+    /// grows there).
     pub fn map_into(
         &self,
         vm: &mut VmSpace,
         file: &ProgramBytes,
         room_after: usize,
-        heap: usize,
     ) -> Result<Loaded, LoadError> {
         let bytes: &[u8] = file;
         let (lo, hi) = self.span();
@@ -235,11 +232,9 @@ impl ElfImage {
                 })?
         } else {
             let total = span.checked_add(room_after).ok_or(Errno::ENOMEM)?;
-            let at = if heap == 0 {
-                vm.reserve_free(0, total)?
-            } else {
-                vm.reserve_low(total, span.saturating_add(heap))?
-            };
+            // Low in the region when free (the first program: its break
+            // then has the whole region above), else wherever it fits.
+            let at = vm.reserve_free(vm.base(), total)?;
             vm.map(Placement::Fixed(at), span, PROT_READ | PROT_WRITE)?
         };
         let bias = base as u64 - lo;

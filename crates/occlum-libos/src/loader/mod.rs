@@ -77,10 +77,8 @@ const MIN_ARG_BYTES: usize = 32 * 4096;
 /// Room kept free above a program for its break to grow into
 /// (`process.default_heap_size` if smaller): other processes' images and
 /// mappings share the region, and one placed right above a program would
-/// leave it no heap at all. Beyond it the break grows while the addresses
-/// above are free: programs are placed from the bottom of the region up,
-/// each where `default_heap_size` is free above it, and other mappings
-/// from the top down, so it usually is.
+/// leave it no heap at all. Beyond it the break grows only while the
+/// addresses above are free.
 const BRK_ROOM: usize = 8 << 20;
 
 /// Most bytes that arguments and environment (strings and pointers) may
@@ -140,12 +138,7 @@ pub fn load(
     execfn: &[u8],
 ) -> Result<Entry, LoadError> {
     let image = ElfImage::parse(program.bytes)?;
-    let loaded = image.map_into(
-        vm,
-        program.bytes,
-        layout.heap_size.min(BRK_ROOM),
-        layout.heap_size,
-    )?;
+    let loaded = image.map_into(vm, program.bytes, layout.heap_size.min(BRK_ROOM))?;
     let (start, interp_base) = match (image.interp(), program.interp) {
         (None, _) => (loaded.entry, 0),
         (Some(_), None) => {
@@ -162,7 +155,7 @@ pub fn load(
                     "the program's interpreter asks for an interpreter itself",
                 ));
             }
-            let l = interp.map_into(vm, bytes, 0, 0)?;
+            let l = interp.map_into(vm, bytes, 0)?;
             (l.entry, l.base)
         }
     };

@@ -446,27 +446,6 @@ impl VmSpace {
         self.claim(Placement::Hint(hint), len)
     }
 
-    /// Claims `len` bytes for a program image at the lowest place where
-    /// `free` bytes are free (the part above the claim stays free for its
-    /// break to grow into: programs are placed from the bottom of the region
-    /// up, other mappings from the top down); if there is no such place, as
-    /// [`VmSpace::reserve_free`] from the bottom.
-    pub fn reserve_low(&mut self, len: usize, free: usize) -> Result<usize> {
-        let len = page_up(len).ok_or(Errno::ENOMEM)?;
-        let free = page_up(free).ok_or(Errno::ENOMEM)?;
-        let at = owners::lock().claim_low(
-            self.space.base(),
-            self.space.end(),
-            free,
-            len,
-            self.domain.owner(),
-        );
-        match at {
-            Some(a) => Ok(a),
-            None => self.claim(Placement::Hint(self.space.base()), len),
-        }
-    }
-
     /// Keeps `[start, start+len)` free of other address spaces without
     /// mapping it (a guard gap); best effort.
     pub fn reserve(&mut self, start: usize, len: usize) -> bool {

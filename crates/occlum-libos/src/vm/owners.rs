@@ -42,22 +42,6 @@ impl Owners {
         Some(addr)
     }
 
-    /// Finds the lowest free range of `search` bytes in `[lo, hi)` and
-    /// claims its first `claim` bytes for `owner`.
-    pub fn claim_low(
-        &mut self,
-        lo: usize,
-        hi: usize,
-        search: usize,
-        claim: usize,
-        owner: OwnerId,
-    ) -> Option<usize> {
-        let set = self.set();
-        let addr = set.find_free_bottom_up(lo, hi, search.max(claim))?;
-        set.insert(addr, addr + claim, owner);
-        Some(addr)
-    }
-
     /// Whether `[start, end)` is free or owned by `owner`.
     pub fn available(&mut self, start: usize, end: usize, owner: OwnerId) -> bool {
         self.set()

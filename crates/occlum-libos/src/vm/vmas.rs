@@ -114,18 +114,6 @@ impl VmaSet {
         self.map.insert(vma.start, vma);
     }
 
-    /// The lowest free range of `len` bytes inside `[lo, hi)`.
-    pub fn find_free_bottom_up(&self, lo: usize, hi: usize, len: usize) -> Option<usize> {
-        let mut bottom = lo;
-        for v in self.overlapping(lo, hi) {
-            if v.start >= bottom && v.start - bottom >= len {
-                break;
-            }
-            bottom = bottom.max(v.end);
-        }
-        (bottom.checked_add(len)? <= hi).then_some(bottom)
-    }
-
     /// The highest free range of `len` bytes inside `[lo, hi)`.
     pub fn find_free_top_down(&self, lo: usize, hi: usize, len: usize) -> Option<usize> {
         let mut top = hi;
@@ -158,9 +146,6 @@ mod tests {
         assert_eq!(s.find_free_top_down(0, 0x8000, 0x2000), Some(0x6000));
         assert_eq!(s.find_free_top_down(0x1000, 0x6000, 0x1000), Some(0x5000));
         assert_eq!(s.find_free_top_down(0x1000, 0x5000, 0x1000), None);
-        assert_eq!(s.find_free_bottom_up(0, 0x8000, 0x1000), Some(0));
-        assert_eq!(s.find_free_bottom_up(0x1000, 0x8000, 0x1000), Some(0x5000));
-        assert_eq!(s.find_free_bottom_up(0x1000, 0x6000, 0x2000), None);
         s.insert(0x5000, 0x6000, 1);
         assert!(s.covers_with(0x1000, 0x6000, 1) && !s.covers_with(0x1000, 0x6000, 2));
         assert!(s.covers_with(0x1000, 0x5000, 3) && !s.covers_with(0x1000, 0x7000, 1));
