@@ -64,17 +64,17 @@ pub fn execve(
         Ok(e) => e,
         Err(e) => {
             tracing::info!("execve {}: {e}", String::from_utf8_lossy(path));
-            drop(new_vm);
-            if let Ok(vm) = process.vm() {
-                domain::enter(&vm);
-            }
+            back_to_old_memory(&process, new_vm);
             if replace_first {
                 exit_group(thread, ExitStatus::Killed(11));
             }
             return Err(e.errno);
         }
     };
-    end_other_threads(thread)?;
+    if let Err(e) = end_other_threads(thread) {
+        back_to_old_memory(&process, new_vm);
+        return Err(e);
+    }
     // Past this point the exec cannot fail.
     let old_vm = process.set_vm(Some(new_vm.clone()));
     let cloexec = process.files().take_close_on_exec();
@@ -126,6 +126,16 @@ pub fn execve(
         }
     }
     Ok(())
+}
+
+/// An exec that failed before its point of no return: the calling thread
+/// is active in the process's memory again (if it still has some) and the
+/// new address space goes.
+fn back_to_old_memory(process: &Arc<super::Process>, new_vm: super::Vm) {
+    drop(new_vm);
+    if let Ok(vm) = process.vm() {
+        domain::enter(&vm);
+    }
 }
 
 /// A descriptor closed by the exec: the process's record locks on its file go.

@@ -129,7 +129,7 @@ pub fn fork(caller: &Arc<Thread>, start: StartContext, tids: TidWords) -> Result
         let copy = lock(&parent_vm).fork_copy()?;
         Arc::new(Mutex::new(copy))
     };
-    domain::register(&parent_vm);
+    // (The parent's space was registered when it was made.)
     domain::register(&child_vm);
     let (child, thread) = new_child(caller, child_vm.clone())?;
     let pid = child.pid();

@@ -165,16 +165,10 @@ impl Domain {
             .collect()
     }
 
-    /// Whether member `id` has its pages in the region (callers that hold
-    /// the member's own lock use the space's `parked` state instead).
-    pub fn is_resident(&self, id: MemberId) -> bool {
-        self.lock().resident == Some(id)
-    }
-
     /// Makes the calling host thread active in member `id`, waiting for its
     /// turn; `space` is the member's address space.
     fn enter(&self, id: MemberId, space: &Arc<Mutex<VmSpace>>) {
-        let me = trap::current_host_tid();
+        let me = host_tid();
         let mut st = self.lock();
         let mut ticket: Option<u64> = None;
         loop {
@@ -300,7 +294,7 @@ impl Domain {
 
     /// The calling host thread stops being active in member `id`.
     fn leave(&self, id: MemberId) {
-        let me = trap::current_host_tid();
+        let me = host_tid();
         let mut st = self.lock();
         if st.resident == Some(id) {
             if let Some(i) = st.active.iter().position(|&h| h == me) {
@@ -337,6 +331,18 @@ struct Held {
 
 thread_local! {
     static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+    static HOST_TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// The calling host thread's id (asked of the host once per thread: this is
+/// on the path of every blocking wait).
+fn host_tid() -> i32 {
+    HOST_TID.with(|t| {
+        if t.get() == 0 {
+            t.set(trap::current_host_tid());
+        }
+        t.get()
+    })
 }
 
 /// Makes the calling host thread active in `space` (waiting for its turn if
@@ -374,20 +380,25 @@ pub fn leave() {
 
 /// A thread that blocks stops being active until the guard drops.
 #[must_use]
-pub struct Paused(Option<Arc<Mutex<VmSpace>>>);
+pub struct Paused(Option<(Held, Arc<Mutex<VmSpace>>)>);
 
 /// Stops being active while the calling thread blocks; dropping the guard
 /// makes it active again (after waiting for its turn).
 pub fn pause() -> Paused {
-    let space = HELD.with(|h| h.borrow().as_ref().and_then(|held| held.space.upgrade()));
-    leave();
-    Paused(space)
+    let Some(held) = HELD.with(|h| h.borrow_mut().take()) else {
+        return Paused(None);
+    };
+    held.domain.leave(held.member);
+    let space = held.space.upgrade();
+    Paused(space.map(|s| (held, s)))
 }
 
 impl Drop for Paused {
     fn drop(&mut self) {
-        if let Some(space) = self.0.take() {
-            enter(&space);
+        if let Some((held, space)) = self.0.take() {
+            leave();
+            held.domain.enter(held.member, &space);
+            HELD.with(|h| *h.borrow_mut() = Some(held));
         }
     }
 }

@@ -192,11 +192,6 @@ impl VmSpace {
         r
     }
 
-    /// The domain of this address space.
-    pub fn domain(&self) -> &Arc<Domain> {
-        &self.domain
-    }
-
     /// Gives `[start, end)` back to the ownership map, unless other members
     /// of the domain may use it (then the domain keeps it while they live).
     fn release(&self, start: usize, end: usize) {

@@ -20,11 +20,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub(super) static FORK_COPIES: AtomicUsize = AtomicUsize::new(0);
 
 impl VmSpace {
-    /// Whether the space is switched out of the region.
-    pub fn is_parked(&self) -> bool {
-        self.parked.is_some()
-    }
-
     /// The ranges whose pages do not move: shared memory, sealed pages and
     /// file pages past the end of the file (inaccessible, empty).
     fn unmoved_ranges(&self) -> Vec<(usize, usize)> {
