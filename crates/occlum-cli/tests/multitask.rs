@@ -83,3 +83,27 @@ fn fork_bombs_end_with_eagain_or_enomem() {
         );
     }
 }
+
+/// With `process.default_heap_size` at 128 MB, the break of the first
+/// process and of a posix_spawn and a vfork+exec child grows by 65 MiB, as
+/// natively: every program is placed with its heap room free above it.
+#[test]
+fn brk_grows_to_the_default_heap_size_in_spawned_children() {
+    let (_tmp, dir) = instance_with(&["brk_child"], &[]);
+    edit_config(&dir, |json| {
+        json["process"]["default_heap_size"] = "128MB".into();
+    });
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    for libc in ["glibc", "musl"] {
+        let bin = format!("/bin/{libc}");
+        let native = run_native(libc, "brk_child", &["@BIN@", "64"], b"", DEFAULT_ENV);
+        let prog = format!("{bin}/brk_child");
+        let out = occlum_in(&dir, &["run", &prog, &bin, "64"], &[]);
+        let libos = Outcome {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status: shell_status(out.status),
+        };
+        assert_eq!(native, libos, "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(libos.stdout.ends_with("all ok\n"), "{}", libos.stdout);
+    }
+}

@@ -212,8 +212,7 @@ impl ElfImage {
     /// read-only segments of a sealed file are mapped from it (shared with
     /// every other process running it); the others get a copy. A
     /// position-independent image is placed where `room_after` more bytes
-    /// are free above it, kept for this address space (the program break
-    /// grows there).
+    /// are free above it, kept free for its break (`VmSpace::claim_program`).
     pub fn map_into(
         &self,
         vm: &mut VmSpace,
@@ -231,10 +230,7 @@ impl ElfImage {
                     ))
                 })?
         } else {
-            let total = span.checked_add(room_after).ok_or(Errno::ENOMEM)?;
-            // Low in the region when free (the first program: its break
-            // then has the whole region above), else wherever it fits.
-            let at = vm.reserve_free(vm.base(), total)?;
+            let at = vm.claim_program(span, room_after, super::BRK_ROOM)?;
             vm.map(Placement::Fixed(at), span, PROT_READ | PROT_WRITE)?
         };
         let bias = base as u64 - lo;

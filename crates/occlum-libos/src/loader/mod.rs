@@ -74,11 +74,11 @@ const STACK_GUARD_GAP: usize = 256 * 4096;
 /// stack limit, and at least 32 pages.
 const MIN_ARG_BYTES: usize = 32 * 4096;
 
-/// Room kept free above a program for its break to grow into
+/// Room above a program that its break is sure to grow into
 /// (`process.default_heap_size` if smaller): other processes' images and
-/// mappings share the region, and one placed right above a program would
-/// leave it no heap at all. Beyond it the break grows only while the
-/// addresses above are free.
+/// mappings share the region. Up to `process.default_heap_size`, the room
+/// is reserved softly: others are placed elsewhere while the region has
+/// space.
 const BRK_ROOM: usize = 8 << 20;
 
 /// Most bytes that arguments and environment (strings and pointers) may
@@ -138,7 +138,7 @@ pub fn load(
     execfn: &[u8],
 ) -> Result<Entry, LoadError> {
     let image = ElfImage::parse(program.bytes)?;
-    let loaded = image.map_into(vm, program.bytes, layout.heap_size.min(BRK_ROOM))?;
+    let loaded = image.map_into(vm, program.bytes, layout.heap_size)?;
     let (start, interp_base) = match (image.interp(), program.interp) {
         (None, _) => (loaded.entry, 0),
         (Some(_), None) => {

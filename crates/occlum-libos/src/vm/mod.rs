@@ -434,11 +434,43 @@ impl VmSpace {
         Ok(())
     }
 
-    /// Claims `len` bytes for this address space without mapping them: at
-    /// `hint` if that range is free, else the highest free range; returns
-    /// the start.
-    pub fn reserve_free(&mut self, hint: usize, len: usize) -> Result<usize> {
-        self.claim(Placement::Hint(hint), len)
+    /// Claims `len` bytes for a position-independent program and keeps
+    /// `room` more bytes above them free for its break: hard for the first
+    /// `hard_room` bytes, softly beyond (`owners.rs`). Low in the region
+    /// when free (the first program: its break then has the region above
+    /// it), else the highest place where program and room fit, else the
+    /// highest where the program and `hard_room` fit. Returns the start.
+    pub fn claim_program(&mut self, len: usize, room: usize, hard_room: usize) -> Result<usize> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let room = page_up(room).ok_or(Errno::ENOMEM)?;
+        let hard = page_up(hard_room.min(room)).ok_or(Errno::ENOMEM)?;
+        let owner = self.domain.owner();
+        let (base, end) = (self.space.base(), self.space.end());
+        let mut owners = owners::lock();
+        let with_room = len.checked_add(room).ok_or(Errno::ENOMEM)?;
+        let low = base
+            .checked_add(with_room)
+            .filter(|&e| e <= end && owners.unreserved(base, e));
+        let at = match low {
+            Some(_) => {
+                owners.claim_fixed(base, base + len + hard, owner);
+                base
+            }
+            None => match owners.claim_free(base, end, with_room, owner) {
+                Some(at) => {
+                    owners.release(at + len + hard, at + with_room, owner);
+                    at
+                }
+                None => {
+                    let at = owners
+                        .claim_free(base, end, len + hard, owner)
+                        .ok_or(Errno::ENOMEM)?;
+                    return Ok(at);
+                }
+            },
+        };
+        owners.reserve_soft(at + len, at + with_room, owner);
+        Ok(at)
     }
 
     /// Keeps `[start, start+len)` free of other address spaces without
@@ -781,6 +813,7 @@ impl Drop for VmSpace {
         let mut owners = owners::lock();
         if last {
             owners.release(self.space.base(), self.space.end(), self.domain.owner());
+            owners.drop_soft(self.domain.owner());
         } else {
             let mut gone = self.used_ranges();
             gone.extend(self.domain.take_orphans());

@@ -1,6 +1,12 @@
 //! Which address space owns which part of the shared user-space region. All
 //! LibOS processes live in one region, so every address range is handed out
 //! here before an address space maps it, and no two address spaces overlap.
+//!
+//! Besides owned ranges there are *soft* reservations: the room above each
+//! program that its break grows into. Free-range searches stay out of them
+//! while anything else fits, so every process's break can grow to
+//! `process.default_heap_size` unless the region is full; they cost no
+//! address space while it is not.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -9,11 +15,21 @@ use super::vmas::VmaSet;
 /// Identifies an address space.
 pub type OwnerId = u32;
 
-static OWNERS: Mutex<Option<VmaSet>> = Mutex::new(None);
+static OWNERS: Mutex<Map> = Mutex::new(Map {
+    owned: None,
+    soft: Vec::new(),
+});
 
-/// The ownership map; each range's `prot` field holds its owner.
+struct Map {
+    /// Each range's `prot` field holds its owner.
+    owned: Option<VmaSet>,
+    /// Soft reservations: `(start, end, owner)`.
+    soft: Vec<(usize, usize, OwnerId)>,
+}
+
+/// The locked ownership map.
 pub struct Owners {
-    guard: MutexGuard<'static, Option<VmaSet>>,
+    guard: MutexGuard<'static, Map>,
 }
 
 /// Locks the ownership map.
@@ -25,10 +41,11 @@ pub fn lock() -> Owners {
 
 impl Owners {
     fn set(&mut self) -> &mut VmaSet {
-        self.guard.get_or_insert_with(VmaSet::default)
+        self.guard.owned.get_or_insert_with(VmaSet::default)
     }
 
-    /// Claims the highest free range of `len` bytes in `[lo, hi)` for `owner`.
+    /// Claims the highest free range of `len` bytes in `[lo, hi)` for
+    /// `owner`: outside every soft reservation if such a range exists.
     pub fn claim_free(
         &mut self,
         lo: usize,
@@ -36,10 +53,50 @@ impl Owners {
         len: usize,
         owner: OwnerId,
     ) -> Option<usize> {
-        let set = self.set();
-        let addr = set.find_free_top_down(lo, hi, len)?;
-        set.insert(addr, addr + len, owner);
+        let addr = self
+            .find_unreserved(lo, hi, len)
+            .or_else(|| self.set().find_free_top_down(lo, hi, len))?;
+        self.set().insert(addr, addr + len, owner);
         Some(addr)
+    }
+
+    /// The highest free range of `len` bytes in `[lo, hi)` that no soft
+    /// reservation overlaps.
+    fn find_unreserved(&mut self, lo: usize, mut hi: usize, len: usize) -> Option<usize> {
+        loop {
+            let addr = self.set().find_free_top_down(lo, hi, len)?;
+            // The highest reservation in the way: no fit is left between
+            // its end and `addr + len`, so look below its start.
+            let blocking = self
+                .guard
+                .soft
+                .iter()
+                .filter(|r| r.0 < addr + len && addr < r.1)
+                .map(|r| r.0)
+                .max();
+            match blocking {
+                None => return Some(addr),
+                Some(start) => hi = start,
+            }
+        }
+    }
+
+    /// Whether `[start, end)` is free of owners and soft reservations.
+    pub fn unreserved(&mut self, start: usize, end: usize) -> bool {
+        self.set().overlapping_vmas(start, end).is_empty()
+            && !self.guard.soft.iter().any(|r| r.0 < end && start < r.1)
+    }
+
+    /// Softly reserves `[start, end)` for `owner`'s break.
+    pub fn reserve_soft(&mut self, start: usize, end: usize, owner: OwnerId) {
+        if start < end {
+            self.guard.soft.push((start, end, owner));
+        }
+    }
+
+    /// Drops `owner`'s soft reservations.
+    pub fn drop_soft(&mut self, owner: OwnerId) {
+        self.guard.soft.retain(|r| r.2 != owner);
     }
 
     /// Whether `[start, end)` is free or owned by `owner`.
