@@ -37,6 +37,9 @@ pub struct BootConfig {
     pub max_threads: usize,
     /// How Syscall User Dispatch selects the syscalls to trap.
     pub dispatch_mode: DispatchMode,
+    /// Rewrite trapped syscall sites so that later calls enter the LibOS
+    /// directly (`vm/rewrite.rs`), where the CPU allows.
+    pub direct_syscalls: bool,
     /// The file systems to mount, `/` first.
     pub mounts: Vec<MountSpec>,
     /// Ignored signals, signal mask and nice value the first process starts
@@ -200,6 +203,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     crate::syscall::set_injected_panic(cfg.inject_panic);
     crate::budget::kernel().set_limit(cfg.kernel_heap_size);
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
+    occlum_pal::fastpath::set_enabled(cfg.direct_syscalls);
     fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
     let root = fs::vfs::root().map_err(|e| platform("the root file system", e))?;
     let plan = fs::program::plan_exec(&root, program.path.as_bytes(), program.argv.clone())

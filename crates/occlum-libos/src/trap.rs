@@ -15,7 +15,14 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
         return;
     };
     match frame.kind() {
-        TrapKind::Syscall => syscall::dispatch(&thread, frame),
+        TrapKind::Syscall => {
+            let process = thread.process();
+            process.count_syscall(frame.is_direct());
+            if !frame.is_direct() {
+                rewrite_site(process, frame.regs().rip);
+            }
+            syscall::dispatch(&thread, frame)
+        }
         TrapKind::CompatSyscall => {
             // The LibOS serves the x86_64 syscall ABI only.
             frame.set_syscall_ret(crate::Errno::ENOSYS.as_syscall_ret());
@@ -52,6 +59,15 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
         }
     }
     before_user_resumes(frame);
+}
+
+/// Rewrites the trapped syscall site that returns to `rip`, so that its
+/// later calls enter the LibOS directly (`vm/rewrite.rs`).
+fn rewrite_site(process: &crate::process::Process, rip: u64) {
+    let alone = process.state().threads.len() == 1;
+    if let Ok(vm) = process.vm() {
+        crate::sync::lock(&vm).rewrite_syscall_site(rip as usize, alone);
+    }
 }
 
 const SIGSEGV: i32 = 11;

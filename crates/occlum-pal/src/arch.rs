@@ -24,6 +24,10 @@ pub(crate) static OCCLUM_PAL_ZONE: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU6
 #[no_mangle]
 pub(crate) static OCCLUM_PAL_HAS_PKU: AtomicU8 = AtomicU8::new(0);
 
+/// The state components the direct syscall entry saves with `XSAVE`.
+#[no_mangle]
+pub(crate) static OCCLUM_PAL_XSAVE_MASK: AtomicU64 = AtomicU64::new(0);
+
 global_asm!(
     r#"
     .text
@@ -202,6 +206,149 @@ occlum_pal_user_exited:
     ret
     .size occlum_pal_user_exited, .-occlum_pal_user_exited
 
+    // The direct syscall entry (`fastpath.rs`). A rewritten syscall site
+    // jumps here from its stub with RAX = the syscall number and RCX = the
+    // address after the site's `syscall` instruction (which is left in
+    // place); every other register is the user's. GS base must be the
+    // thread block of a thread running user code with the fast path on,
+    // else (user code changed GS, or the fast path is off) the site's own
+    // `syscall` runs and traps as before. Arithmetic flags are not kept,
+    // and R11 returns the flags, as after `syscall`.
+    .globl occlum_pal_fast_entry
+    .type occlum_pal_fast_entry,@function
+occlum_pal_fast_entry:
+    rdgsbase %r11
+    cmp OCCLUM_PAL_ZONE(%rip), %r11
+    jb occlum_pal_fast_refuse
+    cmp OCCLUM_PAL_ZONE+8(%rip), %r11
+    jae occlum_pal_fast_refuse
+    test $0x3fffff, %r11
+    jnz occlum_pal_fast_refuse
+    // A slot no thread uses is inaccessible: a fault here resumes at
+    // occlum_pal_fast_refuse.
+    .globl occlum_pal_fast_check
+occlum_pal_fast_check:
+    cmp %r11, 24(%r11)
+    jne occlum_pal_fast_refuse
+    cmpb $1, 20(%r11)
+    jne occlum_pal_fast_refuse
+    mov %rax, 64(%r11)
+    mov %rbx, 72(%r11)
+    mov %rcx, 80(%r11)
+    mov %rdx, 88(%r11)
+    mov %rsi, 96(%r11)
+    mov %rdi, 104(%r11)
+    mov %rbp, 112(%r11)
+    mov %rsp, 120(%r11)
+    mov %r8, 128(%r11)
+    mov %r9, 136(%r11)
+    mov %r10, 144(%r11)
+    mov %r12, 160(%r11)
+    mov %r13, 168(%r11)
+    mov %r14, 176(%r11)
+    mov %r15, 184(%r11)
+    mov %rcx, 192(%r11)
+    movq $0, 56(%r11)
+    mov 40(%r11), %rsp
+    pushfq
+    pop %rax
+    mov %rax, 200(%r11)
+    mov %rax, 152(%r11)
+    jmp occlum_pal_fast_common
+    .globl occlum_pal_fast_refuse
+occlum_pal_fast_refuse:
+    lea -2(%rcx), %r11
+    jmp *%r11
+    .size occlum_pal_fast_entry, .-occlum_pal_fast_entry
+
+    // Where an interrupt that hit the exit tail resumes (see
+    // occlum_pal_signal_dispatch): RSP = the fast stack; the block still
+    // holds the whole user state, which the registers hold too.
+    .globl occlum_pal_fast_reenter
+    .type occlum_pal_fast_reenter,@function
+occlum_pal_fast_reenter:
+    rdgsbase %r11
+    movq $1, 56(%r11)
+    .size occlum_pal_fast_reenter, .-occlum_pal_fast_reenter
+
+    // RSP = the fast stack (16-byte aligned), R11 = the block, the user's
+    // general registers saved in it, their FPU state and FS still live.
+occlum_pal_fast_common:
+    movb $1, 22(%r11)
+    movl $1, 16(%r11)
+    movb $0, 20(%r11)
+    pushfq
+    andq $-0x40401, (%rsp)
+    popfq
+    rdfsbase %rax
+    mov %rax, 32(%r11)
+    mov 0(%r11), %rax
+    wrfsbase %rax
+    mov %r11, %rbx
+    mov 48(%rbx), %rdi
+    mov OCCLUM_PAL_XSAVE_MASK(%rip), %eax
+    mov OCCLUM_PAL_XSAVE_MASK+4(%rip), %edx
+    xsave64 (%rdi)
+    cmpb $0, OCCLUM_PAL_HAS_PKU(%rip)
+    je 6f
+    xor %eax, %eax
+    xor %ecx, %ecx
+    xor %edx, %edx
+    wrpkru
+6:
+    fninit
+    ldmxcsr occlum_pal_default_mxcsr(%rip)
+    mov %rbx, %rdi
+    call occlum_pal_fast_dispatch
+    mov 48(%rbx), %rdi
+    mov OCCLUM_PAL_XSAVE_MASK(%rip), %eax
+    mov OCCLUM_PAL_XSAVE_MASK+4(%rip), %edx
+    xrstor64 (%rdi)
+    mov 32(%rbx), %rax
+    wrfsbase %rax
+    // The exit tail reads only the block, so an interrupt anywhere in it
+    // can restart the whole exit at occlum_pal_fast_reenter. If an
+    // interrupt was deferred (see occlum_pal_signal_dispatch), it unblocks
+    // SIG_INTERRUPT first: the interrupt is delivered right there.
+    .globl occlum_pal_fast_tail
+occlum_pal_fast_tail:
+    rdgsbase %r11
+    movb $0, 22(%r11)
+    cmpb $0, 23(%r11)
+    je 7f
+    movb $0, 23(%r11)
+    mov $14, %eax
+    mov $1, %edi
+    lea occlum_pal_interrupt_set(%rip), %rsi
+    xor %edx, %edx
+    mov $8, %r10d
+    syscall
+    rdgsbase %r11
+7:
+    movl $0, 16(%r11)
+    movb $1, 20(%r11)
+    pushq 200(%r11)
+    popfq
+    mov 64(%r11), %rax
+    mov 72(%r11), %rbx
+    mov 80(%r11), %rcx
+    mov 88(%r11), %rdx
+    mov 96(%r11), %rsi
+    mov 104(%r11), %rdi
+    mov 112(%r11), %rbp
+    mov 128(%r11), %r8
+    mov 136(%r11), %r9
+    mov 144(%r11), %r10
+    mov 160(%r11), %r12
+    mov 168(%r11), %r13
+    mov 176(%r11), %r14
+    mov 184(%r11), %r15
+    mov 120(%r11), %rsp
+    mov %gs:152, %r11
+    jmp *%gs:192
+    .globl occlum_pal_fast_tail_end
+occlum_pal_fast_tail_end:
+
     // u64 occlum_pal_copy(dst, src, len): 0 on success, 1 if a fault hit.
     // The SIGSEGV/SIGBUS handler resumes a fault at occlum_pal_copy_insn at
     // occlum_pal_copy_fixup.
@@ -245,6 +392,9 @@ occlum_pal_asm_end:
     .align 4
 occlum_pal_default_mxcsr:
     .long 0x1f80
+    .align 8
+occlum_pal_interrupt_set:
+    .quad 0x8000000000000000
     .text
 "#,
     options(att_syntax)
@@ -259,6 +409,12 @@ extern "C" {
     pub(crate) fn occlum_pal_enter_user(entry: u64, sp: u64, fs: u64, block: *mut u8) -> i64;
     pub(crate) fn occlum_pal_enter_user_regs(regs: *const u8, fs: u64, block: *mut u8) -> i64;
     pub(crate) fn occlum_pal_user_exited();
+    pub(crate) fn occlum_pal_fast_entry();
+    pub(crate) fn occlum_pal_fast_check();
+    pub(crate) fn occlum_pal_fast_refuse();
+    pub(crate) fn occlum_pal_fast_reenter();
+    pub(crate) fn occlum_pal_fast_tail();
+    pub(crate) fn occlum_pal_fast_tail_end();
     pub(crate) fn occlum_pal_copy(dst: *mut u8, src: *const u8, len: usize) -> u64;
     pub(crate) fn occlum_pal_copy_insn();
     pub(crate) fn occlum_pal_copy_fixup();

@@ -7,6 +7,7 @@
 //! * [`thread`]: per-host-thread set-up (the thread block reached through GS base,
 //!   the alternate signal stack, Syscall User Dispatch) and [`thread::enter_user`],
 //!   the only way to run user code;
+//! * [`fastpath`]: the direct syscall entry for rewritten syscall sites;
 //! * [`trap`]: the signal handlers that turn trapped `syscall` instructions and CPU
 //!   faults of user code into calls of the LibOS's registered trap handler, with a
 //!   safe view of the user's registers ([`trap::TrapFrame`]) and of their FPU and
@@ -26,6 +27,7 @@
 
 mod arch;
 pub mod errno;
+pub mod fastpath;
 pub mod host;
 pub mod host_fs;
 pub mod host_net;

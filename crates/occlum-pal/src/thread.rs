@@ -25,8 +25,13 @@ const SYSCALL_DISPATCH_FILTER_ALLOW: u8 = 0;
 const PAGE: usize = 4096;
 /// Most host threads that can run user code at once.
 const MAX_SLOTS: usize = 4096;
-/// Largest alternate stack: a slot less the block page and a guard page.
-pub const MAX_KERNEL_STACK: usize = SLOT_SIZE - 2 * PAGE;
+/// Pages at the bottom of a slot for the thread block and the XSAVE area of
+/// the direct syscall entry.
+const BLOCK_PAGES: usize = 4;
+/// Offset of the XSAVE area in the slot.
+const XSAVE_AREA: usize = 1024;
+/// Largest alternate stack: a slot less the block pages and a guard page.
+pub const MAX_KERNEL_STACK: usize = SLOT_SIZE - (BLOCK_PAGES + 1) * PAGE;
 
 /// How Syscall User Dispatch decides which syscalls to trap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,14 +61,43 @@ pub(crate) struct ThreadBlock {
     /// Set while the LibOS's trap handler runs on this thread (the guard
     /// against entering user code from inside it).
     pub(crate) in_trap: bool,
+    /// Set while the direct entry serves this thread (offset 22).
+    pub(crate) fast_active: u8,
+    /// Set when an interrupt that came while the direct entry served this
+    /// thread was blocked and raised again: the entry's exit unblocks it
+    /// (offset 23).
+    pub(crate) deferred: u8,
+    /// The block's own address while the direct syscall entry may serve
+    /// this thread, else 0 (offset 24).
+    pub(crate) fast_self: u64,
+    /// The user's FS base while the direct entry serves a syscall (offset 32).
+    pub(crate) user_fs: u64,
+    /// The stack the direct entry runs on: the top of the alternate stack
+    /// (offset 40).
+    pub(crate) fast_rsp: u64,
+    /// The XSAVE area of the direct entry (offset 48).
+    pub(crate) xsave_area: u64,
+    /// What the direct entry serves: 0 a syscall, 1 an interrupt (offset 56).
+    pub(crate) kind: u64,
+    /// The user's registers while the direct entry serves them (offset 64).
+    pub(crate) regs: UserRegs,
 }
 
 // The assembly in `arch` relies on these offsets.
 const _: () = {
     assert!(std::mem::offset_of!(ThreadBlock, libos_fs) == 0);
     assert!(std::mem::offset_of!(ThreadBlock, saved_rsp) == 8);
+    assert!(std::mem::offset_of!(ThreadBlock, depth) == 16);
     assert!(std::mem::offset_of!(ThreadBlock, selector) == 20);
-    assert!(std::mem::size_of::<ThreadBlock>() <= PAGE);
+    assert!(std::mem::offset_of!(ThreadBlock, fast_active) == 22);
+    assert!(std::mem::offset_of!(ThreadBlock, deferred) == 23);
+    assert!(std::mem::offset_of!(ThreadBlock, fast_self) == 24);
+    assert!(std::mem::offset_of!(ThreadBlock, user_fs) == 32);
+    assert!(std::mem::offset_of!(ThreadBlock, fast_rsp) == 40);
+    assert!(std::mem::offset_of!(ThreadBlock, xsave_area) == 48);
+    assert!(std::mem::offset_of!(ThreadBlock, kind) == 56);
+    assert!(std::mem::offset_of!(ThreadBlock, regs) == 64);
+    assert!(std::mem::size_of::<ThreadBlock>() <= XSAVE_AREA);
 };
 
 /// The stack zone: `MAX_SLOTS` aligned slots, reserved once, and the free list.
@@ -172,13 +206,13 @@ impl UserThread {
             .clamp(256 * 1024, MAX_KERNEL_STACK)
             .next_multiple_of(PAGE);
         let slot = zone.alloc()?;
-        let stack = slot + 2 * PAGE;
-        // SAFETY: the block page and the stack lie in this thread's own slot of
-        // the zone, which nothing else uses; the page between stays a guard.
+        let stack = slot + (BLOCK_PAGES + 1) * PAGE;
+        // SAFETY: the block pages and the stack lie in this thread's own slot
+        // of the zone, which nothing else uses; the page between stays a guard.
         let ok = unsafe {
             libc::mprotect(
                 slot as *mut libc::c_void,
-                PAGE,
+                BLOCK_PAGES * PAGE,
                 libc::PROT_READ | libc::PROT_WRITE,
             ) == 0
                 && libc::mprotect(
@@ -200,8 +234,17 @@ impl UserThread {
                 depth: 1,
                 selector: SYSCALL_DISPATCH_FILTER_ALLOW,
                 in_trap: false,
+                fast_active: 0,
+                deferred: 0,
+                fast_self: 0,
+                user_fs: 0,
+                fast_rsp: ((stack + stack_size) & !15) as u64,
+                xsave_area: (slot + XSAVE_AREA) as u64,
+                kind: 0,
+                regs: UserRegs::default(),
             })
         };
+        crate::fastpath::init_xsave_area(slot + XSAVE_AREA, BLOCK_PAGES * PAGE - XSAVE_AREA);
         let ss = libc::stack_t {
             ss_sp: stack as *mut libc::c_void,
             ss_flags: 0,
@@ -262,6 +305,7 @@ impl UserThread {
             crate::trap::user_stack_or_zero(sp),
         );
         self.set_depth(0);
+        self.arm_fast_path();
         // SAFETY: the block is this thread's; the assembly saves callee-saved
         // registers and RSP, and the only way back (TrapFrame::exit_user) resumes
         // there with the LibOS FS base restored: to Rust, an ordinary call.
@@ -282,6 +326,7 @@ impl UserThread {
             ..*regs
         };
         self.set_depth(0);
+        self.arm_fast_path();
         // SAFETY: as in enter_user; `regs` is a valid UserRegs (repr(C), the
         // layout the assembly reads) for the duration of the call.
         let v = unsafe {
@@ -301,6 +346,22 @@ impl UserThread {
         // SAFETY: the block is owned by self and only accessed on this thread.
         if unsafe { (*self.block).in_trap } {
             crate::trap::fatal("enter_user called from inside a trap handler");
+        }
+    }
+
+    /// Lets the direct syscall entry serve this thread if it is on: GS base
+    /// becomes the block, which the entry checks (user code that sets GS
+    /// gets its own value, and its syscalls trap).
+    fn arm_fast_path(&mut self) {
+        let on = crate::fastpath::enabled();
+        // SAFETY: the block is owned by self and only accessed through raw
+        // pointers on this thread; no trap handler runs here. Neither the PAL
+        // nor the LibOS uses GS.
+        unsafe {
+            (*self.block).fast_self = if on { self.block as u64 } else { 0 };
+            if on {
+                std::arch::asm!("wrgsbase {}", in(reg) self.block as u64, options(nomem, nostack, preserves_flags));
+            }
         }
     }
 

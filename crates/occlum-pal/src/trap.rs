@@ -118,12 +118,90 @@ pub struct TrapFrame<'a> {
     uc: &'a mut libc::ucontext_t,
     fs: &'a mut u64,
     kind: TrapKind,
+    direct: bool,
+}
+
+/// Copies `r` into the general registers of `uc`.
+pub(crate) fn regs_to_ucontext(r: &UserRegs, uc: &mut libc::ucontext_t) {
+    use libc::*;
+    for (reg, v) in [
+        (REG_RAX, r.rax),
+        (REG_RBX, r.rbx),
+        (REG_RCX, r.rcx),
+        (REG_RDX, r.rdx),
+        (REG_RSI, r.rsi),
+        (REG_RDI, r.rdi),
+        (REG_RBP, r.rbp),
+        (REG_RSP, r.rsp),
+        (REG_R8, r.r8),
+        (REG_R9, r.r9),
+        (REG_R10, r.r10),
+        (REG_R11, r.r11),
+        (REG_R12, r.r12),
+        (REG_R13, r.r13),
+        (REG_R14, r.r14),
+        (REG_R15, r.r15),
+        (REG_RIP, r.rip),
+        (REG_EFL, r.rflags),
+    ] {
+        uc.uc_mcontext.gregs[reg as usize] = v as i64;
+    }
+}
+
+/// The general registers in `uc`.
+pub(crate) fn regs_from_ucontext(uc: &libc::ucontext_t) -> UserRegs {
+    use libc::*;
+    let g = |r: c_int| uc.uc_mcontext.gregs[r as usize] as u64;
+    UserRegs {
+        rax: g(REG_RAX),
+        rbx: g(REG_RBX),
+        rcx: g(REG_RCX),
+        rdx: g(REG_RDX),
+        rsi: g(REG_RSI),
+        rdi: g(REG_RDI),
+        rbp: g(REG_RBP),
+        rsp: g(REG_RSP),
+        r8: g(REG_R8),
+        r9: g(REG_R9),
+        r10: g(REG_R10),
+        r11: g(REG_R11),
+        r12: g(REG_R12),
+        r13: g(REG_R13),
+        r14: g(REG_R14),
+        r15: g(REG_R15),
+        rip: g(REG_RIP),
+        rflags: g(REG_EFL),
+    }
+}
+
+/// The LibOS's trap handler, once registered.
+pub(crate) fn handler() -> Option<TrapHandler> {
+    HANDLER.get().copied()
+}
+
+impl<'a> TrapFrame<'a> {
+    /// A frame for the direct syscall entry (`fastpath.rs`): `uc` holds the
+    /// user's registers and points at their XSAVE area.
+    pub(crate) fn direct(uc: &'a mut libc::ucontext_t, fs: &'a mut u64, kind: TrapKind) -> Self {
+        TrapFrame {
+            uc,
+            fs,
+            kind,
+            direct: true,
+        }
+    }
 }
 
 impl TrapFrame<'_> {
     /// Why user code stopped.
     pub fn kind(&self) -> TrapKind {
         self.kind
+    }
+
+    /// Whether the syscall came through the direct entry of a rewritten
+    /// site rather than a trap.
+    pub fn is_direct(&self) -> bool {
+        self.direct
     }
 
     fn greg(&self, r: libc::c_int) -> u64 {
@@ -158,27 +236,7 @@ impl TrapFrame<'_> {
 
     /// All general registers of the user code.
     pub fn regs(&self) -> UserRegs {
-        use libc::*;
-        UserRegs {
-            rax: self.greg(REG_RAX),
-            rbx: self.greg(REG_RBX),
-            rcx: self.greg(REG_RCX),
-            rdx: self.greg(REG_RDX),
-            rsi: self.greg(REG_RSI),
-            rdi: self.greg(REG_RDI),
-            rbp: self.greg(REG_RBP),
-            rsp: self.greg(REG_RSP),
-            r8: self.greg(REG_R8),
-            r9: self.greg(REG_R9),
-            r10: self.greg(REG_R10),
-            r11: self.greg(REG_R11),
-            r12: self.greg(REG_R12),
-            r13: self.greg(REG_R13),
-            r14: self.greg(REG_R14),
-            r15: self.greg(REG_R15),
-            rip: self.greg(REG_RIP),
-            rflags: self.greg(REG_EFL),
-        }
+        regs_from_ucontext(self.uc)
     }
 
     /// Replaces the general registers the user code resumes with. Only the
@@ -279,20 +337,30 @@ impl TrapFrame<'_> {
         }
     }
 
-    /// The user's GS base. The LibOS never uses GS, so user code owns it.
+    /// The user's GS base: 0 while GS holds the thread block for the direct
+    /// syscall entry (`fastpath.rs`), else the register.
     pub fn user_gs(&self) -> u64 {
         let v: u64;
         // SAFETY: rdgsbase only reads a register; FSGSBASE support is checked.
         unsafe {
             std::arch::asm!("rdgsbase {}", out(reg) v, options(nomem, nostack, preserves_flags))
         };
-        v
+        let block = with_current_block(|b| b.map(|b| b.fast_self));
+        if block.is_some_and(|b| b != 0 && b == v) {
+            0
+        } else {
+            v
+        }
     }
 
     /// Sets the user's GS base (`arch_prctl(ARCH_SET_GS)`); it survives the
-    /// return to user code, since neither the PAL nor `rt_sigreturn` changes it.
+    /// return to user code, since neither the PAL nor `rt_sigreturn` changes
+    /// it. Setting 0 gives GS back to the direct syscall entry, if on.
     pub fn set_user_gs(&mut self, v: u64) {
-        // SAFETY: neither the PAL nor the LibOS uses GS; only user code sees it.
+        let block = with_current_block(|b| b.map(|b| b.fast_self)).unwrap_or(0);
+        let v = if v == 0 && block != 0 { block } else { v };
+        // SAFETY: neither the PAL nor the LibOS uses GS; only user code and
+        // the direct entry (which checks it) see it.
         unsafe {
             std::arch::asm!("wrgsbase {}", in(reg) v, options(nomem, nostack, preserves_flags))
         };
@@ -381,9 +449,17 @@ pub(crate) fn ensure_installed() -> Result<(), Errno> {
             } else {
                 0
             };
+            // Host syscalls of LibOS code serving the direct entry go on
+            // after an interrupt (`fastpath.rs`); ppoll ends, as it must.
+            let restart = if s == SIG_INTERRUPT {
+                libc::SA_RESTART
+            } else {
+                0
+            };
             let act = KernelSigaction {
                 handler: arch::occlum_pal_signal_entry as *const () as usize,
-                flags: (libc::SA_SIGINFO | libc::SA_ONSTACK | nodefer) as u64 | SA_RESTORER,
+                flags: (libc::SA_SIGINFO | libc::SA_ONSTACK | nodefer | restart) as u64
+                    | SA_RESTORER,
                 restorer: arch::occlum_pal_restorer as *const () as usize,
                 mask,
             };
@@ -490,6 +566,10 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
                 arch::occlum_pal_copy_fixup as *const (),
             ),
             (
+                arch::occlum_pal_fast_check as *const (),
+                arch::occlum_pal_fast_refuse as *const (),
+            ),
+            (
                 arch::occlum_pal_cmpxchg32_insn as *const (),
                 arch::occlum_pal_cmpxchg32_fixup as *const (),
             ),
@@ -505,6 +585,50 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
         // Sent by another process (kill, tgkill), not raised by the CPU or
         // SUD: not a trap. Ignore it rather than mistake it for a fault.
         return;
+    }
+    if sig == SIG_INTERRUPT && crate::fastpath::in_exit_tail(rip) {
+        // The direct entry's exit was interrupted: it starts over as an
+        // interrupt of the user state its block holds (unless the thread
+        // is leaving user code for good).
+        let reenter = with_current_block(|b| {
+            b.filter(|b| user_code_or_zero(b.regs.rip) != 0)
+                .map(|b| b.fast_rsp)
+        });
+        if let Some(rsp) = reenter {
+            uc.uc_mcontext.gregs[libc::REG_RIP as usize] =
+                arch::occlum_pal_fast_reenter as *const () as usize as i64;
+            uc.uc_mcontext.gregs[libc::REG_RSP as usize] = rsp as i64;
+            block_after_return(uc);
+        }
+        return;
+    }
+    if sig == SIG_INTERRUPT {
+        let first = with_current_block(|b| match b {
+            Some(b) if b.fast_active != 0 => Some(std::mem::replace(&mut b.deferred, 1) == 0),
+            _ => None,
+        });
+        match first {
+            // LibOS code serving the direct entry: the interrupt waits,
+            // blocked, as it would in a trap handler.
+            Some(true) => {
+                block_after_return(uc);
+                // SAFETY: tgkill has no memory effects; the signal stays
+                // pending (blocked) until the entry's exit unblocks it.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_tgkill,
+                        libc::getpid(),
+                        libc::gettid(),
+                        SIG_INTERRUPT,
+                    )
+                };
+                return;
+            }
+            // Deferred already: the LibOS unblocked it on purpose (`ppoll`
+            // in a wait), which it ends.
+            Some(false) => return,
+            None => {}
+        }
     }
     let from_user = !arch::in_pal_asm(rip)
         && with_current_block(|b| match b {
@@ -552,7 +676,12 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
             },
         }
     };
-    let mut frame = TrapFrame { uc, fs, kind };
+    let mut frame = TrapFrame {
+        uc,
+        fs,
+        kind,
+        direct: false,
+    };
     let h = *handler.expect("checked above");
     if panic::catch_unwind(AssertUnwindSafe(|| h(&mut frame))).is_err() {
         frame.exit_user(EXIT_LIBOS_PANIC);
@@ -563,6 +692,18 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
             b.in_trap = false;
         }
     });
+}
+
+/// Keeps the interrupt signal blocked in the code the signal handler
+/// returns to; the direct entry's exit unblocks it.
+fn block_after_return(uc: &mut libc::ucontext_t) {
+    with_current_block(|b| {
+        if let Some(b) = b {
+            b.deferred = 1;
+        }
+    });
+    // SAFETY: edits the mask rt_sigreturn restores, a valid sigset.
+    unsafe { libc::sigaddset(&mut uc.uc_sigmask, SIG_INTERRUPT) };
 }
 
 /// `rip` if user code may run there (the user region or the vDSO), else 0,

@@ -344,6 +344,42 @@ impl UserSpace {
         Ok(found)
     }
 
+    /// Writes `code` over user code at `addr` (for the direct syscall entry,
+    /// `fastpath.rs`), then gives its pages protection `prot`. The pages stay
+    /// executable throughout, so other threads may run them meanwhile; if
+    /// `code` lies within one aligned 8-byte word, it is stored in one atomic
+    /// write, so they see either the old or the new bytes. The caller keeps
+    /// the mapping from changing meanwhile.
+    pub fn patch_code(&self, addr: usize, code: &[u8], prot: Prot) -> Result<(), Errno> {
+        if code.is_empty() || code.len() > 8 || !self.contains(addr, code.len()) {
+            return Err(Errno::EINVAL);
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        let end = (addr + code.len()).next_multiple_of(PAGE_SIZE);
+        let rwx = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as Prot;
+        self.protect(first, end - first, rwx)?;
+        let word = addr & !7;
+        let result = if addr + code.len() <= word + 8 {
+            // SAFETY: the aligned word lies in the page(s) just made
+            // writable (mprotect fails on unmapped memory), inside the user
+            // region; the atomic store changes only the bytes of `code`.
+            unsafe {
+                let w = std::sync::atomic::AtomicU64::from_ptr(word as *mut u64);
+                let mut bytes = w.load(std::sync::atomic::Ordering::Acquire).to_le_bytes();
+                bytes[addr - word..addr - word + code.len()].copy_from_slice(code);
+                w.store(
+                    u64::from_le_bytes(bytes),
+                    std::sync::atomic::Ordering::Release,
+                );
+            }
+            Ok(())
+        } else {
+            self.write(addr, code)
+        };
+        self.protect(first, end - first, prot)?;
+        result
+    }
+
     /// Copies `buf` into user memory at `addr`.
     pub fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
         if buf.is_empty() {

@@ -72,6 +72,16 @@ fn dispatch_mode() -> Result<DispatchMode> {
     }
 }
 
+/// `OCCLUM_FASTPATH`: `1` (default) rewrites trapped syscall sites into
+/// direct calls of the LibOS; `0` traps every syscall.
+fn direct_syscalls() -> Result<bool> {
+    match std::env::var("OCCLUM_FASTPATH").as_deref() {
+        Err(_) | Ok("1") => Ok(true),
+        Ok("0") => Ok(false),
+        Ok(other) => bail!("OCCLUM_FASTPATH={other}: expected 0 or 1"),
+    }
+}
+
 /// The built instance, checked: its configuration, the image's root hash,
 /// the image key if it was built with one, and the signed identity.
 pub struct Identity {
@@ -287,6 +297,7 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         heap_size: config.process.default_heap_size.0 as usize,
         max_threads: config.resource_limits.max_num_of_threads as usize,
         dispatch_mode: dispatch_mode()?,
+        direct_syscalls: direct_syscalls()?,
         mounts: mounts(&id, &inst)?,
         inherited: occlum_libos::inherited_state(),
         inject_panic: std::env::var("OCCLUM_TEST_INJECT_PANIC")

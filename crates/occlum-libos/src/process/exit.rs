@@ -122,6 +122,16 @@ fn futex_owner_died(addr: u64, tid: u32) {
 /// The last thread of `process` is gone: free its memory and files, make it
 /// a zombie, give its children to the init process and tell its parent.
 fn end_process(process: &Arc<Process>, status: ExitStatus) {
+    let (trapped, direct) = process.syscall_counts();
+    let total = trapped + direct;
+    if total > 0 {
+        tracing::info!(
+            "process {} ({}): {total} syscalls, {direct} direct ({:.1}%), {trapped} trapped",
+            process.pid(),
+            process.exe_path(),
+            direct as f64 * 100.0 / total as f64
+        );
+    }
     drop(process.set_vm(None));
     let files = std::mem::take(&mut *process.files());
     drop(files);

@@ -110,6 +110,8 @@ pub struct Process {
     pub threads_changed: WaitQueue,
     ended: Condvar,
     started: std::time::Instant,
+    /// Syscalls served: trapped, and through the direct entry.
+    syscalls: [std::sync::atomic::AtomicU64; 2],
 }
 
 impl Process {
@@ -155,7 +157,19 @@ impl Process {
             threads_changed: WaitQueue::new(),
             ended: Condvar::new(),
             started: std::time::Instant::now(),
+            syscalls: Default::default(),
         })
+    }
+
+    /// Counts one syscall, `direct` if it came through the direct entry.
+    pub fn count_syscall(&self, direct: bool) {
+        self.syscalls[usize::from(direct)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Syscalls served so far: (trapped, direct).
+    pub fn syscall_counts(&self) -> (u64, u64) {
+        let get = |i: usize| self.syscalls[i].load(std::sync::atomic::Ordering::Relaxed);
+        (get(0), get(1))
     }
 
     /// Its nice value (-20..=19; `getpriority`, `setpriority`). The LibOS

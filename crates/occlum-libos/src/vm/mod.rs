@@ -7,6 +7,7 @@ pub mod domain;
 mod file_map;
 mod owners;
 mod park;
+mod rewrite;
 mod shared;
 mod vmas;
 
@@ -82,6 +83,8 @@ pub struct VmSpace {
     /// Ranges mapped from sealed pages and never writable since: they hold
     /// exactly the sealed bytes.
     backings: Vec<Backing>,
+    /// Pages of stubs of rewritten syscall sites (`rewrite.rs`).
+    stubs: Vec<rewrite::StubPage>,
 }
 
 /// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
@@ -180,6 +183,7 @@ impl VmSpace {
             file_maps: Vec::new(),
             shared: Vec::new(),
             backings: Vec::new(),
+            stubs: Vec::new(),
         }
     }
 

@@ -157,6 +157,7 @@ impl VmSpace {
             file_maps: self.file_maps.clone(),
             shared: self.shared.clone(),
             backings: self.backings.clone(),
+            stubs: self.stubs.clone(),
             parked: Some(parked),
             copied: bytes,
         })

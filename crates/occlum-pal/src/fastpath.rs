@@ -1,0 +1,185 @@
+//! The direct syscall entry: syscalls that enter the LibOS by a jump rather
+//! than a trap.
+//!
+//! The LibOS rewrites a trapped site `mov $nr, %eax; syscall` so that its
+//! `mov` jumps to a small stub in user memory ([`stub`]), which loads the
+//! number and the return address and jumps to `occlum_pal_fast_entry`
+//! (`arch.rs`). The site's `syscall` instruction stays in place, so code
+//! that jumps straight to it, a syscall restarted after a signal, and a
+//! thread whose fast path is refused all still trap as before.
+//!
+//! The entry finds the thread block through GS base, which the PAL sets to
+//! the block whenever it enters user code, and checks it (inside the stack
+//! zone, slot-aligned, its own address recorded in it, its thread running
+//! user code) before trusting it; user code that sets GS itself only loses
+//! the fast path. It saves the user's registers in the block and their
+//! FPU and vector state with `XSAVE` in the layout of a Linux signal frame,
+//! and calls the LibOS's trap handler through the same [`TrapFrame`] as a
+//! trap. Its exit restores everything the handler left in the frame, so
+//! `execve`, `rt_sigreturn`, `vfork` and signal delivery work unchanged.
+//!
+//! A trap handler runs with the interrupt signal blocked; the direct entry
+//! saves the two host syscalls that blocking costs: an interrupt that
+//! comes while it serves a thread is blocked then (in the mask the signal
+//! handler returns to) and raised again, so it stays pending exactly as
+//! if it had been blocked all along, and the exit unblocks it. An
+//! interrupt in the exit itself starts the exit over as an interrupt of
+//! the user code about to resume.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::arch;
+use crate::thread::ThreadBlock;
+use crate::trap::{self, TrapFrame, TrapKind};
+use crate::xstate;
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Size of the XSAVE area in use (0: not known yet, or unusable).
+static XSAVE_SIZE: AtomicUsize = AtomicUsize::new(0);
+/// State components saved: x87, SSE, AVX, MPX, AVX-512 and PKRU (not the
+/// AMX tiles, whose use needs the kernel's permission).
+const XSAVE_COMPONENTS: u64 = 0x2ff;
+
+/// Turns the direct entry on or off for user code entered from now on; on
+/// only where the CPU's XSAVE state fits the block pages. Returns whether
+/// it is on.
+pub fn set_enabled(on: bool) -> bool {
+    let usable = xsave_size().is_some();
+    ENABLED.store(on && usable, Ordering::SeqCst);
+    on && usable
+}
+
+/// Whether the direct entry is on.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// The size of the XSAVE area for [`XSAVE_COMPONENTS`] in the standard
+/// format, if the CPU has XSAVE with them enabled.
+fn xsave_size() -> Option<usize> {
+    let known = XSAVE_SIZE.load(Ordering::Relaxed);
+    if known != 0 {
+        return Some(known);
+    }
+    use std::arch::x86_64::{__cpuid, __cpuid_count};
+    // CPUID.1:ECX.OSXSAVE (bit 27): XGETBV and XSAVE may be used.
+    if __cpuid(0).eax < 0xd || __cpuid(1).ecx & (1 << 27) == 0 {
+        return None;
+    }
+    let (lo, hi): (u32, u32);
+    // SAFETY: XGETBV(0) reads XCR0; OSXSAVE was checked above.
+    unsafe {
+        std::arch::asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    };
+    let mask = ((hi as u64) << 32 | lo as u64) & XSAVE_COMPONENTS;
+    // CPUID.(EAX=0DH,ECX=0):EBX: the size for the components XCR0 enables.
+    let size = __cpuid_count(0xd, 0).ebx as usize;
+    if size < xstate::XSAVE_MIN_SIZE {
+        return None;
+    }
+    arch::OCCLUM_PAL_XSAVE_MASK.store(mask, Ordering::SeqCst);
+    XSAVE_SIZE.store(size, Ordering::SeqCst);
+    Some(size)
+}
+
+/// Prepares the XSAVE area of a thread at `addr` (64-byte aligned, `room`
+/// bytes, zeroed): the software bytes and `FP_XSTATE_MAGIC2` of a Linux
+/// signal frame, so the LibOS reads and edits it as it does a trap's.
+pub(crate) fn init_xsave_area(addr: usize, room: usize) {
+    let Some(size) = xsave_size() else { return };
+    if size + 4 > room {
+        ENABLED.store(false, Ordering::SeqCst);
+        return;
+    }
+    let mask = arch::OCCLUM_PAL_XSAVE_MASK.load(Ordering::Relaxed);
+    let mut sw = [0u8; 20];
+    sw[0..4].copy_from_slice(&xstate::FP_XSTATE_MAGIC1.to_le_bytes());
+    sw[4..8].copy_from_slice(&((size + 4) as u32).to_le_bytes());
+    sw[8..16].copy_from_slice(&mask.to_le_bytes());
+    sw[16..20].copy_from_slice(&(size as u32).to_le_bytes());
+    // SAFETY: `[addr, addr+room)` is the calling thread's own, mapped
+    // read-write block pages (`thread.rs`), and `size + 4 <= room`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(sw.as_ptr(), (addr + xstate::SW_BYTES) as *mut u8, 20);
+        std::ptr::copy_nonoverlapping(
+            xstate::FP_XSTATE_MAGIC2.to_le_bytes().as_ptr(),
+            (addr + size) as *mut u8,
+            4,
+        );
+    }
+}
+
+/// The address user code jumps to for the direct entry.
+pub fn entry_address() -> u64 {
+    arch::occlum_pal_fast_entry as *const () as usize as u64
+}
+
+/// Length of the code of a stub made by [`stub`].
+pub const STUB_LEN: usize = 18;
+
+/// The code of a stub at user address `at` for a site `mov $nr, %eax;
+/// syscall` whose `syscall` returns to `ret`: `mov $nr, %eax; lea ret(%rip),
+/// %rcx; jmp *slot(%rip)`, where `slot` holds [`entry_address`]. `None` if
+/// `ret` or `slot` is out of reach of a 32-bit displacement.
+pub fn stub(at: u64, nr: u32, ret: u64, slot: u64) -> Option<[u8; STUB_LEN]> {
+    let rel = |target: u64, next: u64| i32::try_from(target as i64 - next as i64).ok();
+    let lea = rel(ret, at + 12)?;
+    let jmp = rel(slot, at + 18)?;
+    let mut code = [0u8; STUB_LEN];
+    code[0] = 0xb8;
+    code[1..5].copy_from_slice(&nr.to_le_bytes());
+    code[5..8].copy_from_slice(&[0x48, 0x8d, 0x0d]);
+    code[8..12].copy_from_slice(&lea.to_le_bytes());
+    code[12..14].copy_from_slice(&[0xff, 0x25]);
+    code[14..18].copy_from_slice(&jmp.to_le_bytes());
+    Some(code)
+}
+
+/// `jmp rel32` from `at` to `target`, if in reach.
+pub fn jump(at: u64, target: u64) -> Option<[u8; 5]> {
+    let rel = i32::try_from(target as i64 - (at as i64 + 5)).ok()?;
+    let mut code = [0xe9, 0, 0, 0, 0];
+    code[1..].copy_from_slice(&rel.to_le_bytes());
+    Some(code)
+}
+
+/// Whether `rip` lies in the exit tail of the direct entry.
+pub(crate) fn in_exit_tail(rip: u64) -> bool {
+    let lo = arch::occlum_pal_fast_tail as *const () as usize as u64;
+    let hi = arch::occlum_pal_fast_tail_end as *const () as usize as u64;
+    (lo..hi).contains(&rip)
+}
+
+/// Called by the direct entry on the thread's alternate stack, with the
+/// LibOS's FS base loaded and the user state saved in the block.
+///
+/// # Safety
+/// Only `occlum_pal_fast_common` calls this, with the calling thread's own
+/// block, whose `regs`, `user_fs` and XSAVE area hold the user's state.
+#[no_mangle]
+unsafe extern "C" fn occlum_pal_fast_dispatch(block: *mut ThreadBlock) {
+    // SAFETY: the block is the calling thread's own (the entry checked it);
+    // nothing else references it while this thread serves the call.
+    let b = unsafe { &mut *block };
+    b.in_trap = true;
+    // SAFETY: ucontext_t is plain data; all zeros is a valid value.
+    let mut uc: libc::ucontext_t = unsafe { std::mem::zeroed() };
+    uc.uc_mcontext.fpregs = b.xsave_area as *mut libc::_libc_fpstate;
+    trap::regs_to_ucontext(&b.regs, &mut uc);
+    let mut fs = b.user_fs;
+    let kind = if b.kind == 1 {
+        TrapKind::Interrupt
+    } else {
+        TrapKind::Syscall
+    };
+    if let Some(h) = trap::handler() {
+        let mut frame = TrapFrame::direct(&mut uc, &mut fs, kind);
+        if panic::catch_unwind(AssertUnwindSafe(|| h(&mut frame))).is_err() {
+            frame.exit_user(trap::EXIT_LIBOS_PANIC);
+        }
+    }
+    b.regs = trap::regs_from_ucontext(&uc);
+    b.user_fs = fs;
+    b.in_trap = false;
+}
