@@ -33,6 +33,10 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
             mut code,
             addr,
         } => {
+            if signo == SIGTRAP && retry_rewritten_site(&thread, frame) {
+                before_user_resumes(frame);
+                return;
+            }
             if signo == SIGSEGV {
                 match fault_in_file(&thread, addr) {
                     Some(true) => {
@@ -64,13 +68,28 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
 /// Rewrites the trapped syscall site that returns to `rip`, so that its
 /// later calls enter the LibOS directly (`vm/rewrite.rs`).
 fn rewrite_site(process: &crate::process::Process, rip: u64) {
-    let alone = process.state().threads.len() == 1;
     if let Ok(vm) = process.vm() {
-        crate::sync::lock(&vm).rewrite_syscall_site(rip as usize, alone);
+        crate::sync::lock(&vm).rewrite_syscall_site(rip as usize);
     }
 }
 
+/// A SIGTRAP at `rip` from the `int3` of a syscall site that was being
+/// rewritten: the thread retries the site's new first instruction.
+fn retry_rewritten_site(thread: &crate::process::Thread, frame: &mut TrapFrame<'_>) -> bool {
+    let mut regs = frame.regs();
+    let Ok(vm) = thread.process().vm() else {
+        return false;
+    };
+    if !crate::sync::lock(&vm).hit_site_being_rewritten(regs.rip as usize) {
+        return false;
+    }
+    regs.rip -= 1;
+    frame.set_regs(&regs);
+    true
+}
+
 const SIGSEGV: i32 = 11;
+const SIGTRAP: i32 = 5;
 const SIGBUS: i32 = 7;
 /// `si_code` of a `SIGBUS` for an address with nothing behind it.
 const BUS_ADRERR: i32 = 2;

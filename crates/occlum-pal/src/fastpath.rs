@@ -1,12 +1,13 @@
 //! The direct syscall entry: syscalls that enter the LibOS by a jump rather
 //! than a trap.
 //!
-//! The LibOS rewrites a trapped site `mov $nr, %eax; syscall` so that its
-//! `mov` jumps to a small stub in user memory ([`stub`]), which loads the
-//! number and the return address and jumps to `occlum_pal_fast_entry`
-//! (`arch.rs`). The site's `syscall` instruction stays in place, so code
-//! that jumps straight to it, a syscall restarted after a signal, and a
-//! thread whose fast path is refused all still trap as before.
+//! The LibOS rewrites a trapped site such as `mov $nr, %eax; syscall` so
+//! that it jumps to a small stub in user memory ([`stub`]), which runs the
+//! instructions the jump replaced, loads the return address and jumps to
+//! `occlum_pal_fast_entry` (`arch.rs`). The site's `syscall` instruction
+//! stays in place, so code that jumps straight to it, a syscall restarted
+//! after a signal, and a thread whose fast path is refused all still trap
+//! as before.
 //!
 //! The entry finds the thread block through GS base, which the PAL sets to
 //! the block whenever it enters user code, and checks it (inside the stack
@@ -115,24 +116,22 @@ pub fn entry_address() -> u64 {
     arch::occlum_pal_fast_entry as *const () as usize as u64
 }
 
-/// Length of the code of a stub made by [`stub`].
-pub const STUB_LEN: usize = 18;
-
-/// The code of a stub at user address `at` for a site `mov $nr, %eax;
-/// syscall` whose `syscall` returns to `ret`: `mov $nr, %eax; lea ret(%rip),
-/// %rcx; jmp *slot(%rip)`, where `slot` holds [`entry_address`]. `None` if
-/// `ret` or `slot` is out of reach of a 32-bit displacement.
-pub fn stub(at: u64, nr: u32, ret: u64, slot: u64) -> Option<[u8; STUB_LEN]> {
+/// The code of a stub at user address `at` for a syscall site whose
+/// `syscall` instruction returns to `ret`: `moved` (the site's instructions
+/// before its `syscall`, already adjusted to run at `at`), then `lea
+/// ret(%rip), %rcx; jmp *slot(%rip)`, where `slot` holds
+/// [`entry_address`]. `None` if `ret` or `slot` is out of reach of a
+/// 32-bit displacement.
+pub fn stub(at: u64, moved: &[u8], ret: u64, slot: u64) -> Option<Vec<u8>> {
     let rel = |target: u64, next: u64| i32::try_from(target as i64 - next as i64).ok();
-    let lea = rel(ret, at + 12)?;
-    let jmp = rel(slot, at + 18)?;
-    let mut code = [0u8; STUB_LEN];
-    code[0] = 0xb8;
-    code[1..5].copy_from_slice(&nr.to_le_bytes());
-    code[5..8].copy_from_slice(&[0x48, 0x8d, 0x0d]);
-    code[8..12].copy_from_slice(&lea.to_le_bytes());
-    code[12..14].copy_from_slice(&[0xff, 0x25]);
-    code[14..18].copy_from_slice(&jmp.to_le_bytes());
+    let lea_end = at + moved.len() as u64 + 7;
+    let lea = rel(ret, lea_end)?;
+    let jmp = rel(slot, lea_end + 6)?;
+    let mut code = moved.to_vec();
+    code.extend_from_slice(&[0x48, 0x8d, 0x0d]);
+    code.extend_from_slice(&lea.to_le_bytes());
+    code.extend_from_slice(&[0xff, 0x25]);
+    code.extend_from_slice(&jmp.to_le_bytes());
     Some(code)
 }
 
@@ -142,6 +141,31 @@ pub fn jump(at: u64, target: u64) -> Option<[u8; 5]> {
     let mut code = [0xe9, 0, 0, 0, 0];
     code[1..].copy_from_slice(&rel.to_le_bytes());
     Some(code)
+}
+
+/// Makes every thread of this process serialize its instruction stream
+/// before it runs user code again (`membarrier` SYNC_CORE, registered on
+/// first use), so that rewritten code is seen whole; where the kernel lacks
+/// it, the atomic stores alone must do.
+pub(crate) fn sync_cores() {
+    const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 6;
+    const PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 5;
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let registered = *REGISTERED.get_or_init(|| {
+        // SAFETY: membarrier has no memory effects on this process's data.
+        unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+                0,
+                0,
+            ) == 0
+        }
+    });
+    if registered {
+        // SAFETY: as above.
+        unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) };
+    }
 }
 
 /// Whether `rip` lies in the exit tail of the direct entry.

@@ -344,12 +344,17 @@ impl UserSpace {
         Ok(found)
     }
 
-    /// Writes `code` over user code at `addr` (for the direct syscall entry,
+    /// Writes `code` (one instruction's worth) over the start of an
+    /// instruction of user code at `addr` (for the direct syscall entry,
     /// `fastpath.rs`), then gives its pages protection `prot`. The pages stay
-    /// executable throughout, so other threads may run them meanwhile; if
-    /// `code` lies within one aligned 8-byte word, it is stored in one atomic
-    /// write, so they see either the old or the new bytes. The caller keeps
-    /// the mapping from changing meanwhile.
+    /// executable throughout, so other threads may run them meanwhile: if
+    /// `code` lies within one aligned 16-byte block, it is stored in one
+    /// atomic write, so they see either the old or the new bytes; else, as
+    /// Linux's `text_poke_bp` does, an `int3` goes first, then the other
+    /// bytes, then the first byte, each step followed by a serialization of
+    /// every thread (`membarrier` SYNC_CORE): a thread that reaches `addr`
+    /// meanwhile traps (SIGTRAP at `addr + 1`) and the caller makes it
+    /// retry. The caller keeps the mapping from changing meanwhile.
     pub fn patch_code(&self, addr: usize, code: &[u8], prot: Prot) -> Result<(), Errno> {
         if code.is_empty() || code.len() > 8 || !self.contains(addr, code.len()) {
             return Err(Errno::EINVAL);
@@ -358,26 +363,63 @@ impl UserSpace {
         let end = (addr + code.len()).next_multiple_of(PAGE_SIZE);
         let rwx = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as Prot;
         self.protect(first, end - first, rwx)?;
-        let word = addr & !7;
-        let result = if addr + code.len() <= word + 8 {
-            // SAFETY: the aligned word lies in the page(s) just made
-            // writable (mprotect fails on unmapped memory), inside the user
-            // region; the atomic store changes only the bytes of `code`.
-            unsafe {
-                let w = std::sync::atomic::AtomicU64::from_ptr(word as *mut u64);
-                let mut bytes = w.load(std::sync::atomic::Ordering::Acquire).to_le_bytes();
-                bytes[addr - word..addr - word + code.len()].copy_from_slice(code);
-                w.store(
-                    u64::from_le_bytes(bytes),
-                    std::sync::atomic::Ordering::Release,
-                );
-            }
-            Ok(())
+        let result = if Self::patch_is_atomic(addr, code.len()) {
+            self.store_16(addr, code)
         } else {
-            self.write(addr, code)
+            self.store_16(addr, &[0xcc])
+                .inspect(|_| crate::fastpath::sync_cores())
+                .and_then(|_| self.write(addr + 1, &code[1..]))
+                .inspect(|_| crate::fastpath::sync_cores())
+                .and_then(|_| self.store_16(addr, &code[..1]))
         };
         self.protect(first, end - first, prot)?;
         result
+    }
+
+    /// Whether [`Self::patch_code`] writes `len` bytes at `addr` in one
+    /// atomic store: they lie within one aligned 16-byte block.
+    pub fn patch_is_atomic(addr: usize, len: usize) -> bool {
+        addr + len <= (addr & !15) + 16
+    }
+
+    /// Replaces the bytes at `addr` (within one aligned 16-byte block of
+    /// writable user memory) by `code` in one atomic store.
+    fn store_16(&self, addr: usize, code: &[u8]) -> Result<(), Errno> {
+        let block = addr & !15;
+        let mut expected = [0u8; 16];
+        self.read(block, &mut expected)?;
+        let half = |b: &[u8; 16], i: usize| {
+            u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+        };
+        loop {
+            let mut new = expected;
+            new[addr - block..addr - block + code.len()].copy_from_slice(code);
+            let (mut seen_lo, mut seen_hi) = (half(&expected, 0), half(&expected, 1));
+            // The aligned block lies in user memory the caller made writable
+            // (mprotect fails on unmapped memory), inside the user region.
+            // SAFETY: CMPXCHG16B stores all 16 bytes at once, only if they
+            // still hold `expected`; RBX (reserved) is saved around it.
+            unsafe {
+                std::arch::asm!(
+                    "xchg rsi, rbx",
+                    "lock cmpxchg16b xmmword ptr [rdi]",
+                    "mov rbx, rsi",
+                    in("rdi") block,
+                    inout("rsi") half(&new, 0) => _,
+                    in("rcx") half(&new, 1),
+                    inout("rax") seen_lo,
+                    inout("rdx") seen_hi,
+                    options(nostack),
+                );
+            }
+            let mut seen = [0u8; 16];
+            seen[..8].copy_from_slice(&seen_lo.to_le_bytes());
+            seen[8..].copy_from_slice(&seen_hi.to_le_bytes());
+            if seen == expected {
+                return Ok(());
+            }
+            expected = seen;
+        }
     }
 
     /// Copies `buf` into user memory at `addr`.

@@ -321,16 +321,24 @@ pub fn differential(
 /// mode (the mode kernels before 6.17 have).
 pub const EXCLUSIVE: &[(&str, &str)] = &[("OCCLUM_SUD_MODE", "exclusive")];
 
+/// The host environment that turns the direct syscall entry off: every
+/// syscall traps.
+pub const TRAPPED: &[(&str, &str)] = &[("OCCLUM_FASTPATH", "0")];
+
 /// Declares, for a program run with `args`, one differential test per libc
-/// (modules `glibc` and `musl`) and one per libc with Syscall User Dispatch
-/// in exclusive mode (`glibc_exclusive_sud`, `musl_exclusive_sud`), plus
-/// extra checks on the (equal) outcome.
+/// (modules `glibc` and `musl`), one per libc with Syscall User Dispatch
+/// in exclusive mode (`glibc_exclusive_sud`, `musl_exclusive_sud`) and one
+/// per libc with every syscall trapped (`OCCLUM_FASTPATH=0`:
+/// `glibc_trapped`, `musl_trapped`), plus extra checks on the (equal)
+/// outcome.
 macro_rules! differential_tests {
     ($($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
         differential_tests!(@mod glibc, "glibc", &[]; $($test: $name, $args $(, |$o| $check)?;)*);
         differential_tests!(@mod musl, "musl", &[]; $($test: $name, $args $(, |$o| $check)?;)*);
         differential_tests!(@mod glibc_exclusive_sud, "glibc", EXCLUSIVE; $($test: $name, $args $(, |$o| $check)?;)*);
         differential_tests!(@mod musl_exclusive_sud, "musl", EXCLUSIVE; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod glibc_trapped, "glibc", TRAPPED; $($test: $name, $args $(, |$o| $check)?;)*);
+        differential_tests!(@mod musl_trapped, "musl", TRAPPED; $($test: $name, $args $(, |$o| $check)?;)*);
     };
     (@mod $mod:ident, $libc:literal, $env:expr; $($test:ident: $name:literal, $args:expr $(, |$o:ident| $check:expr)?;)*) => {
         mod $mod {

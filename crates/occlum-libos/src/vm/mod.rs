@@ -9,6 +9,7 @@ mod owners;
 mod park;
 mod rewrite;
 mod shared;
+mod site;
 mod vmas;
 
 pub use domain::Domain;
@@ -85,6 +86,8 @@ pub struct VmSpace {
     backings: Vec<Backing>,
     /// Pages of stubs of rewritten syscall sites (`rewrite.rs`).
     stubs: Vec<rewrite::StubPage>,
+    /// Where jumps to stubs were written.
+    patched: std::collections::HashSet<usize>,
 }
 
 /// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
@@ -184,6 +187,7 @@ impl VmSpace {
             shared: Vec::new(),
             backings: Vec::new(),
             stubs: Vec::new(),
+            patched: Default::default(),
         }
     }
 

@@ -158,6 +158,7 @@ impl VmSpace {
             shared: self.shared.clone(),
             backings: self.backings.clone(),
             stubs: self.stubs.clone(),
+            patched: self.patched.clone(),
             parked: Some(parked),
             copied: bytes,
         })

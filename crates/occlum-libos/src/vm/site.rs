@@ -1,0 +1,239 @@
+//! What a rewritten syscall site moves into its stub (`rewrite.rs`).
+//!
+//! The kernel tells where a trapped `syscall` instruction is, so that
+//! address is an instruction boundary; what comes before it is decoded
+//! with `iced-x86`, from two points well before it, which must both fall in
+//! step with the instruction stream (x86 decoding does so within a few
+//! instructions) and agree on every boundary used. Going back from the
+//! `syscall`, straight-line instructions are taken until one of at least 5
+//! bytes is found: the jump to the stub replaces that instruction's first
+//! 5 bytes, and the stub runs it and the ones after it, then enters the
+//! LibOS. No branch can land inside the 5 bytes (they are one
+//! instruction), and code that reaches one of the later instructions (or
+//! the `syscall`) another way finds its original bytes there and traps as
+//! before. A thread stopped anywhere in the site resumes correctly for the
+//! same reason.
+
+use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic};
+
+/// Bytes decoded before a site.
+pub const DECODE_BEFORE: usize = 1024;
+/// Bytes decoded after a site.
+pub const DECODE_AFTER: usize = 512;
+/// Most bytes moved into a stub.
+pub const MAX_MOVED: usize = 40;
+/// Length of the jump that replaces the first moved instruction.
+const JUMP_LEN: usize = 5;
+
+/// Instructions right before a `syscall` that a stub runs in their place.
+#[derive(Debug)]
+pub struct Moved {
+    /// Address of the first; the jump to the stub is written there.
+    pub start: usize,
+    bytes: Vec<u8>,
+    /// RIP-relative operands: (offset of the 32-bit displacement, offset of
+    /// the end of its instruction, the address it refers to).
+    rip_relative: Vec<(usize, usize, u64)>,
+}
+
+impl Moved {
+    /// The instructions' bytes for a stub at `at`, RIP-relative operands
+    /// adjusted; `None` if one is out of reach from there.
+    pub fn relocated(&self, at: usize) -> Option<Vec<u8>> {
+        let mut b = self.bytes.clone();
+        for &(disp, end, target) in &self.rip_relative {
+            let d = i32::try_from(target as i64 - (at + end) as i64).ok()?;
+            b[disp..disp + 4].copy_from_slice(&d.to_le_bytes());
+        }
+        Some(b)
+    }
+}
+
+/// Decodes `code` (the bytes at `base`) from `from` up to `until`; the
+/// instructions, if one ends exactly at `until` and no direct branch among
+/// them lands in `(avoid, avoid + JUMP_LEN)`.
+fn sweep(code: &[u8], base: usize, from: usize, until: usize) -> Option<Vec<Instruction>> {
+    let bytes = code.get(from - base..until - base)?;
+    let mut d = Decoder::with_ip(64, bytes, from as u64, DecoderOptions::NONE);
+    let mut out = Vec::new();
+    let mut insn = Instruction::default();
+    while d.can_decode() {
+        d.decode_out(&mut insn);
+        out.push(insn);
+    }
+    (out.last()?.next_ip() as usize == until && !out.last()?.is_invalid()).then_some(out)
+}
+
+/// Whether a stub may run `insn` in its place.
+fn movable(insn: &Instruction) -> bool {
+    !insn.is_invalid()
+        && insn.flow_control() == FlowControl::Next
+        && !matches!(
+            insn.mnemonic(),
+            Mnemonic::Nop | Mnemonic::Int3 | Mnemonic::Ud2
+        )
+}
+
+/// What to move for the `syscall` instruction at `syscall`; `code` holds
+/// the bytes at `[base, base + code.len())` of one mapping, from at most
+/// [`DECODE_BEFORE`] before it to at most [`DECODE_AFTER`] after it. The
+/// jump goes at the nearest instruction of at least 5 bytes whose address
+/// `may_start` accepts (the search goes on past those it refuses).
+pub fn find(
+    code: &[u8],
+    base: usize,
+    syscall: usize,
+    may_start: impl Fn(usize) -> bool,
+) -> Option<Moved> {
+    let first = sweep(code, base, base, syscall)?;
+    let second = sweep(code, base, base + (syscall - base) / 2, syscall)?;
+    let mut start = syscall;
+    let mut found = false;
+    for insn in first.iter().rev() {
+        if insn.next_ip() as usize != start
+            || !movable(insn)
+            || !second.iter().any(|s| s.ip() == insn.ip())
+        {
+            return None;
+        }
+        start = insn.ip() as usize;
+        if syscall - start > MAX_MOVED {
+            return None;
+        }
+        if insn.len() >= JUMP_LEN && may_start(start) {
+            found = true;
+            break;
+        }
+    }
+    if !found {
+        return None;
+    }
+    // No direct branch, before or after, lands inside the jump.
+    let inside = |t: u64| (start as u64 + 1..(start + JUMP_LEN) as u64).contains(&t);
+    let after = sweep(code, base, syscall, base + code.len()).unwrap_or_default();
+    if first
+        .iter()
+        .chain(&second)
+        .chain(&after)
+        .any(|i| inside(i.near_branch_target()))
+    {
+        return None;
+    }
+    let bytes = code[start - base..syscall - base].to_vec();
+    let mut d = Decoder::with_ip(64, &bytes, start as u64, DecoderOptions::NONE);
+    let mut rip_relative = Vec::new();
+    let mut insn = Instruction::default();
+    while d.can_decode() {
+        d.decode_out(&mut insn);
+        if insn.is_ip_rel_memory_operand() {
+            let offsets = d.get_constant_offsets(&insn);
+            if offsets.displacement_size() != 4 {
+                return None;
+            }
+            let at = insn.ip() as usize - start;
+            rip_relative.push((
+                at + offsets.displacement_offset(),
+                at + insn.len(),
+                insn.ip_rel_memory_address(),
+            ));
+        }
+    }
+    Some(Moved {
+        start,
+        bytes,
+        rip_relative,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: usize = 0x10000;
+
+    /// Straight-line code decodes in step from any of its bytes.
+    const PUSHES: usize = 16;
+
+    /// Finds what to move for the last syscall of `code`, which comes
+    /// after [`PUSHES`] `push %rbx` at `BASE`.
+    fn find_in(code: &[u8]) -> Option<Moved> {
+        let mut all = vec![0x53u8; PUSHES];
+        all.extend_from_slice(code);
+        let syscall = all
+            .windows(2)
+            .rposition(|w| w == [0x0f, 0x05])
+            .expect("a syscall");
+        find(&all, BASE, BASE + syscall, |_| true)
+    }
+
+    #[test]
+    fn a_mov_of_the_number_moves_alone() {
+        // push %rbx; mov $0x27,%eax; syscall; pop %rbx; ret
+        let m = find_in(&[0x53, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0x5b, 0xc3]).unwrap();
+        assert_eq!(m.start, BASE + PUSHES + 1);
+        assert_eq!(m.relocated(0x2000).unwrap(), [0xb8, 0x27, 0, 0, 0]);
+    }
+
+    #[test]
+    fn short_moves_are_taken_back_to_a_long_one() {
+        // movl $8,(%rsp); mov 0x10(%rdx),%rsi; mov %r9,%rax; syscall
+        let code = [
+            0xc7, 0x04, 0x24, 8, 0, 0, 0, 0x48, 0x8b, 0x72, 0x10, 0x4c, 0x89, 0xc8, 0x0f, 0x05,
+        ];
+        let m = find_in(&code).unwrap();
+        assert_eq!(m.start, BASE + PUSHES);
+        assert_eq!(m.relocated(0x2000).unwrap(), code[..14]);
+    }
+
+    #[test]
+    fn the_tail_of_a_longer_instruction_is_not_a_mov() {
+        // vmovdqu 0x1e0(%r8),%ymm15 ends in b8 e0 01 00 00, like a mov.
+        let code = [
+            0xc4, 0x41, 0x7e, 0x6f, 0xb8, 0xe0, 0x01, 0x00, 0x00, 0x0f, 0x05,
+        ];
+        let m = find_in(&code).unwrap();
+        assert_eq!(m.start, BASE + PUSHES, "the whole vmovdqu moves");
+    }
+
+    #[test]
+    fn branches_and_padding_end_the_search() {
+        // ret; mov %r9,%rax; syscall: nothing of 5 bytes before the branch.
+        assert!(find_in(&[0xc3, 0x4c, 0x89, 0xc8, 0x0f, 0x05]).is_none());
+        // nopl (%rax) (padding) before a short mov.
+        assert!(find_in(&[0x0f, 0x1f, 0x00, 0x4c, 0x89, 0xc8, 0x0f, 0x05]).is_none());
+    }
+
+    #[test]
+    fn rip_relative_operands_are_adjusted() {
+        // lea 0x100(%rip),%rdi; syscall
+        let code = [0x48, 0x8d, 0x3d, 0x00, 0x01, 0, 0, 0x0f, 0x05];
+        let m = find_in(&code).unwrap();
+        let target = BASE + PUSHES + 7 + 0x100;
+        let at = BASE + 0x1000;
+        let moved = m.relocated(at).unwrap();
+        let disp = i32::from_le_bytes(moved[3..7].try_into().unwrap());
+        assert_eq!(at as i64 + 7 + disp as i64, target as i64);
+    }
+
+    #[test]
+    fn refused_starts_are_passed_over() {
+        // mov $0xca,%r9d; mov $1,%edx; mov %r9,%rax; syscall
+        let code = [
+            0x41, 0xb9, 0xca, 0, 0, 0, 0xba, 1, 0, 0, 0, 0x4c, 0x89, 0xc8, 0x0f, 0x05,
+        ];
+        let mut all = vec![0x53u8; PUSHES];
+        all.extend_from_slice(&code);
+        let syscall = BASE + all.len() - 2;
+        let mov_edx = BASE + PUSHES + 6;
+        let m = find(&all, BASE, syscall, |a| a != mov_edx).unwrap();
+        assert_eq!(m.start, BASE + PUSHES);
+        assert_eq!(m.relocated(0x2000).unwrap(), code[..14]);
+    }
+
+    #[test]
+    fn a_branch_into_the_jump_refuses() {
+        // jmp to inside the mov (offset 3); mov $0x27,%eax; syscall
+        let code = [0xeb, 0x01, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert!(find_in(&code).is_none());
+    }
+}
