@@ -2,7 +2,8 @@
 # Benchmarks of the execution engine, each measured against native Linux in
 # the same run (absolute times on shared machines mean little; ratios do).
 #   1. getppid: native, under a bare Syscall-User-Dispatch handler (the floor
-#      of any SUD-based LibOS), and inside the LibOS.
+#      of any SUD-based LibOS), and inside the LibOS, trapped
+#      (OCCLUM_FASTPATH=0) and through a rewritten site (the default).
 #   2. `occlum run /bin/hello` end to end, next to running ./hello natively.
 #   3. posix_spawn+exit+wait of a static-PIE program, native and in the LibOS.
 #   4. pipe throughput between two processes, 64 KiB and 4 KiB writes.
@@ -41,7 +42,7 @@ per_start_us() {
     echo "scale=1; ($t1 - $t0) / 1000 / $starts" | bc
 }
 
-: >"$work/native" >"$work/floor" >"$work/libos" >"$work/e2e_native" >"$work/e2e_libos"
+: >"$work/native" >"$work/floor" >"$work/libos" >"$work/trapped" >"$work/e2e_native" >"$work/e2e_libos"
 : >"$work/spawn_native" >"$work/spawn_libos"
 for c in 65536 4096; do : >"$work/pipe${c}_native" >"$work/pipe${c}_libos"; done
 mbs() { grep -o '[0-9.]* MB/s' | cut -d' ' -f1; }
@@ -50,6 +51,7 @@ for _ in $(seq "$rounds"); do
     tests/apps/build/glibc/getppid_loop "$calls" | num >>"$work/native"
     bench/build/sud_floor "$calls" | grep sud_floor | num >>"$work/floor"
     (cd "$work/inst" && "$occlum" run /bin/getppid_loop "$calls") | num >>"$work/libos"
+    (cd "$work/inst" && OCCLUM_FASTPATH=0 "$occlum" run /bin/getppid_loop "$calls") | num >>"$work/trapped"
     per_start_us tests/apps/build/glibc/hello >>"$work/e2e_native"
     (cd "$work/inst" && per_start_us "$occlum" run /bin/hello) >>"$work/e2e_libos"
     bench/build/spawn tests/apps/build/glibc/exit_code 300 | usi >>"$work/spawn_native"
@@ -63,6 +65,7 @@ done
 native=$(median <"$work/native")
 floor=$(median <"$work/floor")
 libos=$(median <"$work/libos")
+trapped=$(median <"$work/trapped")
 e2e_native=$(median <"$work/e2e_native")
 e2e_libos=$(median <"$work/e2e_libos")
 ratio() { echo "scale=2; $1 / $2" | bc; }
@@ -70,7 +73,8 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
 echo "getppid (median of $rounds rounds x $calls calls):"
 printf '  native             %8.1f ns/call\n' "$native"
 printf '  SUD floor          %8.1f ns/call   (%sx native)\n' "$floor" "$(ratio "$floor" "$native")"
-printf '  LibOS (trap path)  %8.1f ns/call   (%sx the SUD floor; target <= 1.2x)\n' "$libos" "$(ratio "$libos" "$floor")"
+printf '  LibOS, trapped     %8.1f ns/call   (%sx the SUD floor; target <= 1.2x)\n' "$trapped" "$(ratio "$trapped" "$floor")"
+printf '  LibOS, direct      %8.1f ns/call   (%sx native)\n' "$libos" "$(ratio "$libos" "$native")"
 echo "start-up, static-PIE hello (median of $rounds rounds x $starts runs):"
 printf '  native ./hello          %8.1f us\n' "$e2e_native"
 printf '  occlum run /bin/hello   %8.1f us   (%sx native; target <= 10 ms)\n' "$e2e_libos" "$(ratio "$e2e_libos" "$e2e_native")"

@@ -135,6 +135,29 @@ pub fn stub(at: u64, moved: &[u8], ret: u64, slot: u64) -> Option<Vec<u8>> {
     Some(code)
 }
 
+/// The code of a stub at `at` for a site whose `syscall` instruction was
+/// itself replaced by a jump: `lea cont(%rip), %rcx; jmp *slot(%rip);
+/// syscall; cont: jmp ret`. A refused direct entry, and a syscall
+/// restarted after a signal (RIP - 2 from `cont`), run the stub's own
+/// `syscall`, which traps. `None` if out of reach.
+pub fn stub_with_syscall(at: u64, ret: u64, slot: u64) -> Option<Vec<u8>> {
+    let rel = |target: u64, next: u64| i32::try_from(target as i64 - next as i64).ok();
+    let cont = at + 15;
+    let mut code = vec![0x48, 0x8d, 0x0d];
+    code.extend_from_slice(&rel(cont, at + 7)?.to_le_bytes());
+    code.extend_from_slice(&[0xff, 0x25]);
+    code.extend_from_slice(&rel(slot, at + 13)?.to_le_bytes());
+    code.extend_from_slice(&[0x0f, 0x05]);
+    code.extend_from_slice(&jump(cont, ret)?);
+    Some(code)
+}
+
+/// `jmp rel8` from `at` to `target`, if in reach.
+pub fn short_jump(at: u64, target: u64) -> Option<[u8; 2]> {
+    let rel = i8::try_from(target as i64 - (at as i64 + 2)).ok()?;
+    Some([0xeb, rel as u8])
+}
+
 /// `jmp rel32` from `at` to `target`, if in reach.
 pub fn jump(at: u64, target: u64) -> Option<[u8; 5]> {
     let rel = i32::try_from(target as i64 - (at as i64 + 5)).ok()?;

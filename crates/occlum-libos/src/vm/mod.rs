@@ -59,6 +59,8 @@ pub enum Placement {
     Fixed(usize),
     /// Exactly here, failing with `EEXIST` on overlap (`MAP_FIXED_NOREPLACE`).
     FixedNoReplace(usize),
+    /// The highest free place inside `[lo, hi)`.
+    Within(usize, usize),
 }
 
 /// The memory of one process.
@@ -533,6 +535,12 @@ impl VmSpace {
                 }
                 owners
                     .claim_free(base, end, len, owner)
+                    .ok_or(Errno::ENOMEM)
+            }
+            Placement::Within(lo, hi) => {
+                let lo = page_up(lo).ok_or(Errno::ENOMEM)?.max(base);
+                owners
+                    .claim_free(lo, page_down(hi).min(end), len, owner)
                     .ok_or(Errno::ENOMEM)
             }
         }

@@ -60,8 +60,13 @@ impl VmSpace {
         let found = site::find(&window, lo, syscall, atomic)
             .or_else(|| site::find(&window, lo, syscall, |_| true));
         let Some(moved) = found else {
-            tracing::trace!("syscall site at {syscall:#x}: no instruction to replace");
-            return false;
+            return match site::find_padding(&window, lo, syscall) {
+                Some(pad) => self.rewrite_syscall_itself(syscall, pad, vma.prot),
+                None => {
+                    tracing::trace!("syscall site at {syscall:#x}: no instruction to replace");
+                    false
+                }
+            };
         };
         let start = moved.start;
         let Some(stub) = self.new_stub(start, &moved, ret) else {
@@ -77,6 +82,38 @@ impl VmSpace {
         let first = start & !(PAGE_SIZE - 1);
         self.forget_backings(first, (start + 5).next_multiple_of(PAGE_SIZE));
         self.patched.insert(start);
+        true
+    }
+
+    /// Replaces the `syscall` instruction at `syscall` by a `jmp rel8` to
+    /// `pad` (free `int3` padding, `site::find_padding`), where a `jmp`
+    /// goes on to a stub with its own fallback `syscall`.
+    fn rewrite_syscall_itself(&mut self, syscall: usize, pad: usize, prot: u32) -> bool {
+        let ret = syscall + 2;
+        let Some(stub) = self.new_stub_with(pad, |at, slot| {
+            fastpath::stub_with_syscall(at as u64, ret as u64, slot as u64)
+        }) else {
+            return false;
+        };
+        let (Some(far), Some(near)) = (
+            fastpath::jump(pad as u64, stub as u64),
+            fastpath::short_jump(syscall as u64, pad as u64),
+        ) else {
+            return false;
+        };
+        if let Err(e) = self
+            .space
+            .patch_code(pad, &far, prot)
+            .and_then(|_| self.space.patch_code(syscall, &near, prot))
+        {
+            tracing::debug!("cannot rewrite the syscall at {syscall:#x}: {e}");
+            return false;
+        }
+        for at in [pad, syscall] {
+            let first = at & !(PAGE_SIZE - 1);
+            self.forget_backings(first, (at + 5).next_multiple_of(PAGE_SIZE));
+        }
+        self.patched.insert(syscall);
         true
     }
 
@@ -97,6 +134,18 @@ impl VmSpace {
     /// `syscall` returns to `ret`) into a stub page in reach; returns its
     /// address.
     fn new_stub(&mut self, site: usize, moved: &site::Moved, ret: usize) -> Option<usize> {
+        self.new_stub_with(site, |at, slot| {
+            fastpath::stub(at as u64, &moved.relocated(at)?, ret as u64, slot as u64)
+        })
+    }
+
+    /// Writes the stub `code(at, slot)` makes into a stub page in reach of
+    /// `site`; returns its address.
+    fn new_stub_with(
+        &mut self,
+        site: usize,
+        code: impl FnOnce(usize, usize) -> Option<Vec<u8>>,
+    ) -> Option<usize> {
         let in_reach = |a: usize| a.abs_diff(site) < REACH;
         let rx = PROT_READ | PROT_EXEC;
         let vmas = &self.vmas;
@@ -120,12 +169,7 @@ impl VmSpace {
         };
         let page = self.stubs[index];
         let at = page.addr + page.used;
-        let code = fastpath::stub(
-            at as u64,
-            &moved.relocated(at)?,
-            ret as u64,
-            page.addr as u64,
-        )?;
+        let code = code(at, page.addr)?;
         self.write_code(page.addr, at, &code).ok()?;
         self.stubs[index].used += STUB_STRIDE;
         Some(at)
@@ -134,9 +178,9 @@ impl VmSpace {
     /// Maps a stub page in reach of `site`, its first slot holding the
     /// address of the direct entry.
     fn new_stub_page(&mut self, site: usize) -> Option<usize> {
-        let addr = self
-            .map(super::Placement::Hint(0), PAGE_SIZE, PROT_READ | PROT_EXEC)
-            .ok()?;
+        let within =
+            super::Placement::Within(site.saturating_sub(REACH), site.saturating_add(REACH));
+        let addr = self.map(within, PAGE_SIZE, PROT_READ | PROT_EXEC).ok()?;
         let entry = fastpath::entry_address().to_le_bytes();
         if addr.abs_diff(site) >= REACH || self.write_code(addr, addr, &entry).is_err() {
             let _ = self.unmap(addr, PAGE_SIZE);

@@ -145,6 +145,66 @@ pub fn find(
     })
 }
 
+/// For a site where nothing can move (Go's `Syscall6` starts with four
+/// 3-byte moves): 5 bytes of `int3` padding within reach of a 2-byte
+/// `jmp` at the `syscall` instruction itself (`jmp rel8`), for a `jmp` to
+/// the stub. Padding of `int3` is never run (running it traps), so it is
+/// free to use; the `syscall` instruction is replaced whole by one
+/// instruction of the same length, so code reaching it any way (a restart
+/// included) takes the jump, and everything after it is left alone.
+pub fn find_padding(code: &[u8], base: usize, syscall: usize) -> Option<usize> {
+    let first = sweep(code, base, base, syscall)?;
+    let second = sweep(code, base, base + (syscall - base) / 2, syscall)?;
+    let after = sweep(code, base, syscall, base + code.len()).or_else(|| {
+        // The window may end inside an instruction: decode what is whole.
+        let bytes = &code[syscall - base..];
+        let mut d = Decoder::with_ip(64, bytes, syscall as u64, DecoderOptions::NONE);
+        let mut out = Vec::new();
+        let mut insn = Instruction::default();
+        while d.can_decode() {
+            d.decode_out(&mut insn);
+            if insn.is_invalid() {
+                break;
+            }
+            out.push(insn);
+        }
+        Some(out)
+    })?;
+    if after.first()?.mnemonic() != Mnemonic::Syscall {
+        return None;
+    }
+    // Where both decodings agree, they are in step with the code.
+    let in_step: std::collections::HashSet<u64> = first.iter().map(Instruction::ip).collect();
+    let decoded = second
+        .iter()
+        .filter(|i| in_step.contains(&i.ip()))
+        .chain(&after);
+    // Runs of int3 instructions, by their first address and length.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for i in decoded.clone() {
+        if i.mnemonic() != Mnemonic::Int3 || i.len() != 1 {
+            continue;
+        }
+        let at = i.ip() as usize;
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == at => *len += 1,
+            _ => runs.push((at, 1)),
+        }
+    }
+    let targets: Vec<u64> = decoded.map(Instruction::near_branch_target).collect();
+    let from = syscall + 2;
+    runs.iter()
+        .filter(|r| r.1 >= JUMP_LEN)
+        .flat_map(|&(start, len)| start..=start + len - JUMP_LEN)
+        .filter(|&p| (p as i64 - from as i64) >= -128 && (p as i64 - from as i64) <= 127)
+        .filter(|&p| {
+            !targets
+                .iter()
+                .any(|&t| (p as u64..(p + JUMP_LEN) as u64).contains(&t))
+        })
+        .min_by_key(|&p| p.abs_diff(from))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +288,20 @@ mod tests {
         let m = find(&all, BASE, syscall, |a| a != mov_edx).unwrap();
         assert_eq!(m.start, BASE + PUSHES);
         assert_eq!(m.relocated(0x2000).unwrap(), code[..14]);
+    }
+
+    #[test]
+    fn int3_padding_nearby_takes_a_short_jump() {
+        // mov %rsi,%r10; mov %rdi,%rdx; syscall; ret; int3 x 6
+        let mut code = vec![0x53u8; PUSHES];
+        code.extend_from_slice(&[0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0x0f, 0x05, 0xc3]);
+        code.extend_from_slice(&[0xcc; 6]);
+        let syscall = BASE + PUSHES + 6;
+        assert!(find(&code, BASE, syscall, |_| true).is_none());
+        assert_eq!(find_padding(&code, BASE, syscall), Some(syscall + 3));
+        // Too little padding.
+        code.truncate(code.len() - 2);
+        assert_eq!(find_padding(&code, BASE, syscall), None);
     }
 
     #[test]
