@@ -89,10 +89,21 @@ fn go_net_http_program_takes_the_direct_path() {
         json["resource_limits"]["user_space_size"] = "4GB".into();
     });
     assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
-    let out = occlum_in(&dir, &["run", "/bin/httpgo"], &[("OCCLUM_LOG_LEVEL", "info")]);
+    let out = occlum_in(
+        &dir,
+        &["run", "/bin/httpgo"],
+        &[("OCCLUM_LOG_LEVEL", "info")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "bytes 10000\n", "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "bytes 10000\n",
+        "{stderr}"
+    );
     assert!(out.status.success(), "{stderr}");
     let (total, direct) = counts(&stderr);
-    assert!(direct * 100 >= total * 95, "{direct} of {total} syscalls direct");
+    assert!(
+        direct * 100 >= total * 95,
+        "{direct} of {total} syscalls direct"
+    );
 }

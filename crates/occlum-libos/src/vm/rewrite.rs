@@ -4,15 +4,16 @@
 //! decoded (`site.rs`): if straight-line instructions there include one of
 //! at least 5 bytes, its first bytes become a `jmp` to a stub of this
 //! address space that runs the replaced instructions and enters the LibOS
-//! directly (`occlum_pal::fastpath`). Only code that is not writable is
-//! rewritten. The jump goes where it is one atomic store (within one
-//! aligned 16-byte block) if the site allows, so other threads see the old
-//! or the new instruction; else it is written behind an `int3`
-//! (`UserSpace::patch_code`), and a thread that hits the `int3` meanwhile
-//! retries once the rewriting is done. The pages keep
-//! their protection for user code; a patched page is this process's own (a
-//! sealed page is copied on write), and a `fork` child gets its copy with
-//! the stubs.
+//! directly (`occlum_pal::fastpath`); if none does, the `syscall` itself
+//! may become a short `jmp` through `int3` padding nearby. Only code that
+//! is not writable, and not in shared memory, is rewritten. The jump goes
+//! where it is one atomic store (within one aligned 16-byte block) if the
+//! site allows, so other threads see the old or the new instruction; else
+//! it is written behind an `int3` (`UserSpace::patch_code`), and a thread
+//! that hits the `int3` meanwhile retries once the rewriting is done. The
+//! pages keep their protection for user code; a patched page is this
+//! process's own (a sealed page is copied on write), and a `fork` child
+//! gets its copy with the stubs.
 
 use occlum_pal::fastpath;
 use occlum_pal::uspace::UserSpace;
@@ -47,6 +48,18 @@ impl VmSpace {
             return false;
         };
         if vma.end < ret || vma.prot & PROT_EXEC == 0 || vma.prot & PROT_WRITE != 0 {
+            return false;
+        }
+        // Code in shared memory would change for every mapper.
+        let shared = self
+            .shared
+            .iter()
+            .any(|m| m.start <= syscall && syscall < m.end)
+            || self
+                .file_maps
+                .iter()
+                .any(|m| m.shared && m.start <= syscall && syscall < m.end);
+        if shared {
             return false;
         }
         let lo = syscall.saturating_sub(site::DECODE_BEFORE).max(vma.start);
