@@ -199,11 +199,12 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     trap::set_trap_handler(crate::trap::on_trap)
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
+    // Before any other thread starts (see `set_enabled`).
+    occlum_pal::fastpath::set_enabled(cfg.direct_syscalls);
     start_signal_forwarder();
     crate::syscall::set_injected_panic(cfg.inject_panic);
     crate::budget::kernel().set_limit(cfg.kernel_heap_size);
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
-    occlum_pal::fastpath::set_enabled(cfg.direct_syscalls);
     fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
     let root = fs::vfs::root().map_err(|e| platform("the root file system", e))?;
     let plan = fs::program::plan_exec(&root, program.path.as_bytes(), program.argv.clone())

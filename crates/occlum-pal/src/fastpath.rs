@@ -48,6 +48,11 @@ const XSAVE_COMPONENTS: u64 = 0x2ff;
 pub fn set_enabled(on: bool) -> bool {
     let usable = xsave_size().is_some();
     ENABLED.store(on && usable, Ordering::SeqCst);
+    if on && usable {
+        // Registering costs an RCU grace period (milliseconds) unless the
+        // process has one thread: best done first thing.
+        sync_cores_registered();
+    }
     on && usable
 }
 
@@ -171,10 +176,19 @@ pub fn jump(at: u64, target: u64) -> Option<[u8; 5]> {
 /// first use), so that rewritten code is seen whole; where the kernel lacks
 /// it, the atomic stores alone must do.
 pub(crate) fn sync_cores() {
-    const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 6;
     const PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 5;
+    if sync_cores_registered() {
+        // SAFETY: as above.
+        unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) };
+    }
+}
+
+/// Whether this process may use `membarrier` SYNC_CORE (registered on the
+/// first call).
+fn sync_cores_registered() -> bool {
+    const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 6;
     static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let registered = *REGISTERED.get_or_init(|| {
+    *REGISTERED.get_or_init(|| {
         // SAFETY: membarrier has no memory effects on this process's data.
         unsafe {
             libc::syscall(
@@ -184,11 +198,7 @@ pub(crate) fn sync_cores() {
                 0,
             ) == 0
         }
-    });
-    if registered {
-        // SAFETY: as above.
-        unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) };
-    }
+    })
 }
 
 /// Whether `rip` lies in the exit tail of the direct entry.

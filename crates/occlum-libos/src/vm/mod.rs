@@ -79,6 +79,8 @@ pub struct VmSpace {
     stubs: Vec<rewrite::StubPage>,
     /// Where jumps to stubs were written.
     patched: std::collections::HashSet<usize>,
+    /// Traps seen from each syscall site, by return address (`rewrite.rs`).
+    site_traps: std::collections::HashMap<usize, u8>,
 }
 
 /// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
@@ -179,6 +181,7 @@ impl VmSpace {
             backings: Vec::new(),
             stubs: Vec::new(),
             patched: Default::default(),
+            site_traps: Default::default(),
         }
     }
 

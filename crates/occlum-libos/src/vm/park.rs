@@ -159,6 +159,7 @@ impl VmSpace {
             backings: self.backings.clone(),
             stubs: self.stubs.clone(),
             patched: self.patched.clone(),
+            site_traps: self.site_traps.clone(),
             parked: Some(parked),
             copied: bytes,
         })

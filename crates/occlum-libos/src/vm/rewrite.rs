@@ -23,6 +23,9 @@ use super::{site, VmSpace, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 /// Bytes per stub in a stub page (`site::MAX_MOVED` and 13 more); the
 /// first slot of a page holds the address of the direct entry.
 const STUB_STRIDE: usize = 64;
+/// The trap count of a site that was rewritten or cannot be.
+const SITE_REFUSED: u8 = u8::MAX;
+
 /// How far a stub may lie from its site (a 32-bit displacement, with room).
 const REACH: usize = (1 << 31) - 2 * PAGE_SIZE;
 
@@ -34,13 +37,25 @@ pub struct StubPage {
 }
 
 impl VmSpace {
-    /// Rewrites the syscall site whose `syscall` instruction ends at `ret`,
-    /// if it has the form described above; `alone`: no other thread runs in
-    /// this address space. Returns whether it did.
+    /// After a trap from the syscall site whose `syscall` instruction ends
+    /// at `ret`: rewrites it if this is its second trap (code run once, as
+    /// most of a short-lived process's start-up, is not worth it) and it has
+    /// a form described above. A site that cannot be rewritten is not
+    /// looked at again. Returns whether it was rewritten.
     pub fn rewrite_syscall_site(&mut self, ret: usize) -> bool {
         if !fastpath::enabled() || self.parked.is_some() {
             return false;
         }
+        let traps = self.site_traps.entry(ret).or_insert(0);
+        if *traps != 1 {
+            *traps = traps.saturating_add(1).max(1);
+            return false;
+        }
+        *traps = SITE_REFUSED;
+        self.rewrite_site(ret)
+    }
+
+    fn rewrite_site(&mut self, ret: usize) -> bool {
         let Some(syscall) = ret.checked_sub(2) else {
             return false;
         };
