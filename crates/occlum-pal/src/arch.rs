@@ -288,7 +288,10 @@ occlum_pal_fast_common:
     mov 48(%rbx), %rdi
     mov OCCLUM_PAL_XSAVE_MASK(%rip), %eax
     mov OCCLUM_PAL_XSAVE_MASK+4(%rip), %edx
-    xsave64 (%rdi)
+    // XSAVEOPT skips what is unchanged since the XRSTOR from this area
+    // (tracked by the CPU, which falls back to a full save). The LibOS
+    // uses no x87 state: only MXCSR is reset.
+    xsaveopt64 (%rdi)
     cmpb $0, OCCLUM_PAL_HAS_PKU(%rip)
     je 6f
     xor %eax, %eax
@@ -296,7 +299,6 @@ occlum_pal_fast_common:
     xor %edx, %edx
     wrpkru
 6:
-    fninit
     ldmxcsr occlum_pal_default_mxcsr(%rip)
     mov %rbx, %rdi
     call occlum_pal_fast_dispatch

@@ -69,8 +69,10 @@ fn xsave_size() -> Option<usize> {
         return Some(known);
     }
     use std::arch::x86_64::{__cpuid, __cpuid_count};
-    // CPUID.1:ECX.OSXSAVE (bit 27): XGETBV and XSAVE may be used.
-    if __cpuid(0).eax < 0xd || __cpuid(1).ecx & (1 << 27) == 0 {
+    // CPUID.1:ECX.OSXSAVE (bit 27): XGETBV and XSAVE may be used;
+    // CPUID.(0DH,1):EAX bit 0: XSAVEOPT, which the entry uses.
+    if __cpuid(0).eax < 0xd || __cpuid(1).ecx & (1 << 27) == 0 || __cpuid_count(0xd, 1).eax & 1 == 0
+    {
         return None;
     }
     let (lo, hi): (u32, u32);
@@ -87,6 +89,12 @@ fn xsave_size() -> Option<usize> {
     arch::OCCLUM_PAL_XSAVE_MASK.store(mask, Ordering::SeqCst);
     XSAVE_SIZE.store(size, Ordering::SeqCst);
     Some(size)
+}
+
+/// The standard-format `(offset, size)` of extended state component `i`.
+pub(crate) fn component_offset(i: u32) -> Option<(usize, usize)> {
+    let c = std::arch::x86_64::__cpuid_count(0xd, i);
+    (c.eax != 0).then_some((c.ebx as usize, c.eax as usize))
 }
 
 /// Prepares the XSAVE area of a thread at `addr` (64-byte aligned, `room`

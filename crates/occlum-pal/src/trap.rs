@@ -315,8 +315,15 @@ impl TrapFrame<'_> {
     /// bytes, or the 512-byte FXSAVE area on a kernel that saved only that.
     /// All zeros (FXSAVE size) if the kernel gave none.
     pub fn fpu_state(&mut self) -> Vec<u8> {
-        self.kernel_fpu_area()
-            .map_or_else(|| vec![0u8; xstate::FXSAVE_SIZE], |a| a.to_vec())
+        let direct = self.direct;
+        let mut state = self
+            .kernel_fpu_area()
+            .map_or_else(|| vec![0u8; xstate::FXSAVE_SIZE], |a| a.to_vec());
+        if direct {
+            // The direct entry saves with XSAVEOPT (`fastpath.rs`).
+            xstate::write_init_components(&mut state, crate::fastpath::component_offset);
+        }
+        state
     }
 
     /// Sets the FPU and vector state the user code resumes with from `state`

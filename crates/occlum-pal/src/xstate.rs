@@ -122,6 +122,41 @@ pub fn reset_user_state(kernel: &mut [u8]) {
     merge_user_state(kernel, &user);
 }
 
+/// Writes the initial values of the user components that `area`'s header
+/// says are in their initial state (`XSTATE_BV` bit clear), as `XSAVE`
+/// leaves them and as a signal frame shows them (`XSAVEOPT` leaves such
+/// components as they were). `offsets(i)` gives the standard-format
+/// `(offset, size)` of extended component `i`.
+pub fn write_init_components(area: &mut [u8], offsets: impl Fn(u32) -> Option<(usize, usize)>) {
+    let Some((size, xfeatures)) = extent(area) else {
+        return;
+    };
+    if area.len() < size {
+        return;
+    }
+    let bv = get_u64(area, XSAVE_HEADER);
+    let init = USER_XFEATURES & xfeatures & !bv;
+    if init & 1 != 0 {
+        // x87: control word 0x37f, everything else zero.
+        area[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        area[2..MXCSR].fill(0);
+        area[32..160].fill(0);
+    }
+    if init & 2 != 0 {
+        area[160..416].fill(0);
+    }
+    for i in 2..8 {
+        if init & (1 << i) == 0 {
+            continue;
+        }
+        if let Some((off, len)) = offsets(i) {
+            if let Some(bytes) = area.get_mut(off..off + len) {
+                bytes.fill(0);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +171,21 @@ mod tests {
         a[SW_BYTES + 16..SW_BYTES + 20].copy_from_slice(&(size as u32).to_le_bytes());
         put_u64(&mut a, XSAVE_HEADER, bv);
         a
+    }
+
+    #[test]
+    fn init_components_read_as_their_initial_values() {
+        let mut a = area(1024, 0x7, 0x1);
+        a[0..2].copy_from_slice(&0x1234u16.to_le_bytes());
+        a[200] = 0xaa;
+        a[600] = 0xbb;
+        write_init_components(&mut a, |i| (i == 2).then_some((576, 256)));
+        assert_eq!(a[0..2], 0x1234u16.to_le_bytes(), "x87 is in use: kept");
+        assert_eq!((a[200], a[600]), (0, 0), "SSE and AVX are initial: zero");
+        let mut x = area(1024, 0x7, 0x6);
+        x[0..2].copy_from_slice(&0x1234u16.to_le_bytes());
+        write_init_components(&mut x, |_| None);
+        assert_eq!(x[0..2], 0x037fu16.to_le_bytes());
     }
 
     #[test]

@@ -57,6 +57,9 @@ impl SigInfo {
 #[derive(Debug, Default)]
 pub struct Pending {
     standard: [Option<SigInfo>; 32],
+    /// Which of `standard` are set, as a `SigSet` (bit `sig - 1`): the
+    /// check made on every return to user code reads only this.
+    standard_set: u64,
     realtime: VecDeque<SigInfo>,
 }
 
@@ -65,6 +68,9 @@ impl Pending {
     pub fn push(&mut self, info: SigInfo) {
         if info.signo < 32 {
             self.standard[info.signo as usize].get_or_insert(info);
+            if info.signo > 0 {
+                self.standard_set |= 1 << (info.signo - 1);
+            }
         } else {
             self.realtime.push_back(info);
         }
@@ -72,12 +78,7 @@ impl Pending {
 
     /// The set of pending signals.
     pub fn set(&self) -> SigSet {
-        let mut s = 0u64;
-        for sig in 1..32 {
-            if self.standard[sig].is_some() {
-                s |= 1 << (sig - 1);
-            }
-        }
+        let mut s = self.standard_set;
         for e in &self.realtime {
             s |= 1 << (e.signo - 1);
         }
@@ -86,12 +87,14 @@ impl Pending {
 
     /// Takes the lowest-numbered pending signal not in `blocked`.
     pub fn take(&mut self, blocked: SigSet) -> Option<SigInfo> {
-        for sig in 1..32 {
-            if !blocked.contains(sig) {
-                if let Some(info) = self.standard[sig as usize].take() {
-                    return Some(info);
-                }
-            }
+        let ready = self.standard_set & !blocked.0;
+        if ready != 0 {
+            let sig = ready.trailing_zeros() as usize + 1;
+            self.standard_set &= !(1 << (sig - 1));
+            return self.standard[sig].take();
+        }
+        if self.realtime.is_empty() {
+            return None;
         }
         let pos = self
             .realtime
@@ -107,6 +110,9 @@ impl Pending {
     pub fn discard(&mut self, sig: SigNum) {
         if sig < 32 {
             self.standard[sig as usize] = None;
+            if sig > 0 {
+                self.standard_set &= !(1u64 << (sig - 1));
+            }
         } else {
             self.realtime.retain(|e| e.signo != sig);
         }
