@@ -30,7 +30,7 @@ pub use wait::{wait_child, ChildEvent, WaitFilter};
 use crate::fs::vfs::FsContext;
 use crate::fs::FileTable;
 use crate::signal::timer::RealTimer;
-use crate::signal::{Pending, SigActions};
+use crate::signal::{PendingGuard, PendingQueue, SigActions};
 use crate::sync::{lock, WaitQueue};
 use crate::vm::VmSpace;
 
@@ -100,7 +100,7 @@ pub struct Process {
     fs: Mutex<FsContext>,
     rlimits: Mutex<Rlimits>,
     sig_actions: Mutex<SigActions>,
-    sig_pending: Mutex<Pending>,
+    sig_pending: PendingQueue,
     real_timer: Mutex<RealTimer>,
     nice: std::sync::atomic::AtomicI32,
     creds: Mutex<Credentials>,
@@ -149,7 +149,7 @@ impl Process {
             fs: Mutex::new(fs),
             rlimits: Mutex::new(rlimits),
             sig_actions: Mutex::new(sig_actions),
-            sig_pending: Mutex::new(Pending::default()),
+            sig_pending: PendingQueue::default(),
             real_timer: Mutex::new(RealTimer::default()),
             nice: std::sync::atomic::AtomicI32::new(0),
             creds: Mutex::new(Credentials::default()),
@@ -260,8 +260,18 @@ impl Process {
     }
 
     /// Process-directed pending signals.
-    pub fn sig_pending(&self) -> MutexGuard<'_, Pending> {
-        lock(&self.sig_pending)
+    pub fn sig_pending(&self) -> PendingGuard<'_> {
+        self.sig_pending.lock()
+    }
+
+    /// Takes the next process-directed signal not in `blocked`.
+    pub fn take_pending(&self, blocked: crate::signal::SigSet) -> Option<crate::signal::SigInfo> {
+        self.sig_pending.take(blocked)
+    }
+
+    /// The process-directed pending signals.
+    pub fn pending_set(&self) -> crate::signal::SigSet {
+        self.sig_pending.set()
     }
 
     /// The `ITIMER_REAL` state.

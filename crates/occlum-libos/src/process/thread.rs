@@ -9,7 +9,7 @@ use std::time::Instant;
 use occlum_pal::trap::{self, UserRegs};
 
 use super::{Pid, Process};
-use crate::signal::{AltStack, Pending, RestartKind, SigInfo, SigSet};
+use crate::signal::{AltStack, PendingGuard, PendingQueue, RestartKind, SigInfo, SigSet};
 use crate::sync::{lock, WaitQueue, Waiter};
 use crate::{Errno, Result};
 
@@ -45,7 +45,7 @@ pub struct Thread {
     exit_requested: AtomicBool,
     ended: AtomicBool,
     sig_mask: AtomicU64,
-    sig_pending: Mutex<Pending>,
+    sig_pending: PendingQueue,
     altstack: Mutex<AltStack>,
     saved_mask: Mutex<Option<SigSet>>,
     restart: Mutex<Option<(u64, RestartKind)>>,
@@ -67,7 +67,7 @@ impl Thread {
             exit_requested: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             sig_mask: AtomicU64::new(0),
-            sig_pending: Mutex::new(Pending::default()),
+            sig_pending: PendingQueue::default(),
             altstack: Mutex::new(AltStack::default()),
             saved_mask: Mutex::new(None),
             restart: Mutex::new(None),
@@ -149,7 +149,7 @@ impl Thread {
     }
 
     fn has_deliverable_signal(&self) -> bool {
-        let pending = lock(&self.sig_pending).set().0 | self.process.sig_pending().set().0;
+        let pending = self.sig_pending.set().0 | self.process.pending_set().0;
         pending & !self.sig_mask().0 != 0
     }
 
@@ -164,14 +164,14 @@ impl Thread {
     }
 
     /// Thread-directed pending signals.
-    pub fn sig_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
-        lock(&self.sig_pending)
+    pub fn sig_pending(&self) -> PendingGuard<'_> {
+        self.sig_pending.lock()
     }
 
     /// Takes the next signal to deliver: thread-directed first.
     pub fn take_pending_signal(&self, blocked: SigSet) -> Option<SigInfo> {
-        let own = lock(&self.sig_pending).take(blocked);
-        own.or_else(|| self.process.sig_pending().take(blocked))
+        let own = self.sig_pending.take(blocked);
+        own.or_else(|| self.process.take_pending(blocked))
     }
 
     /// The alternate signal stack.

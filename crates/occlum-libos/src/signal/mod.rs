@@ -16,7 +16,10 @@ pub use action::{
 };
 pub use deliver::{before_return, RestartKind};
 pub use frame::{sigreturn, AltStack, MIN_SIGSTKSZ, SS_DISABLE};
-pub use pending::{Pending, SigInfo, CLD_EXITED, CLD_KILLED, SI_KERNEL, SI_TKILL, SI_USER};
+pub use pending::{
+    Pending, PendingGuard, PendingQueue, SigInfo, CLD_EXITED, CLD_KILLED, SI_KERNEL, SI_TKILL,
+    SI_USER,
+};
 pub use send::{kill_group, kill_process, send_fault, send_to_process, send_to_thread, signal_all};
 
 /// A signal number, 1..=64.

@@ -1,6 +1,9 @@
 //! Pending signals and their `siginfo`.
 
 use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use super::{SigNum, SigSet};
 
@@ -106,6 +109,11 @@ impl Pending {
         self.realtime.remove(pos)
     }
 
+    /// Whether no signal is pending.
+    pub fn is_empty(&self) -> bool {
+        self.standard_set == 0 && self.realtime.is_empty()
+    }
+
     /// Drops every pending `sig`.
     pub fn discard(&mut self, sig: SigNum) {
         if sig < 32 {
@@ -116,5 +124,68 @@ impl Pending {
         } else {
             self.realtime.retain(|e| e.signo != sig);
         }
+    }
+}
+
+/// A [`Pending`] behind a lock, with a hint readable without it: the check
+/// for signals made on every return to user code takes no lock when none
+/// is pending. A signal queued after the hint was read is noticed at the
+/// next return: its sender interrupts the thread after queueing it.
+#[derive(Debug, Default)]
+pub struct PendingQueue {
+    queue: Mutex<Pending>,
+    any: AtomicBool,
+}
+
+/// The locked queue; updates the hint when dropped.
+pub struct PendingGuard<'a> {
+    guard: MutexGuard<'a, Pending>,
+    any: &'a AtomicBool,
+}
+
+impl PendingQueue {
+    /// Locks the queue.
+    pub fn lock(&self) -> PendingGuard<'_> {
+        PendingGuard {
+            guard: crate::sync::lock(&self.queue),
+            any: &self.any,
+        }
+    }
+
+    /// Takes the lowest-numbered pending signal not in `blocked`, if the
+    /// hint says something may be pending.
+    pub fn take(&self, blocked: SigSet) -> Option<SigInfo> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock().take(blocked)
+    }
+
+    /// The set of pending signals.
+    pub fn set(&self) -> SigSet {
+        if !self.any.load(Ordering::Acquire) {
+            return SigSet(0);
+        }
+        self.lock().set()
+    }
+}
+
+impl Deref for PendingGuard<'_> {
+    type Target = Pending;
+    fn deref(&self) -> &Pending {
+        &self.guard
+    }
+}
+
+impl DerefMut for PendingGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Pending {
+        &mut self.guard
+    }
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock: the guard is released after this.
+        self.any.store(!self.guard.is_empty(), Ordering::Release);
     }
 }
