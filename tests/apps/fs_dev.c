@@ -181,10 +181,29 @@ static void proc_system(void)
     check(slurp("/proc/stat") > 0 && !strncmp(buf, "cpu ", 4), "/proc/stat starts with a \"cpu \" line");
 }
 
+/* A device node made by mknod (root only) is the device of its number. */
+static void mknod_device(void)
+{
+    const char *what = "mknod c 1:3 (as root): a null device, with its number in stat";
+    if (geteuid() != 0) {
+        check(1, "%s", what);
+        return;
+    }
+    struct stat st;
+    int ok = mknod("null", S_IFCHR | 0666, makedev(1, 3)) == 0 && stat("null", &st) == 0 &&
+             S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+    int fd = open("null", O_RDWR);
+    ok = ok && fd >= 0 && write(fd, "gone", 4) == 4 && read(fd, buf, 8) == 0;
+    close(fd);
+    unlink("null");
+    check(ok, "%s", what);
+}
+
 int main(int argc, char **argv)
 {
     enter_workdir(argc, argv, 2, "fs_dev DIR");
     devices();
+    mknod_device();
     proc_self(argc, argv);
     proc_system();
     check_workdir_empty();

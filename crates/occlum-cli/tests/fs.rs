@@ -29,6 +29,8 @@ differential_tests! {
     copy_ramfs: "fs_copy", ["@TMP@"], |o| all_ok(o);
     copy_hostfs: "fs_copy", ["@HOSTTMP@"], |o| all_ok(o);
     dev: "fs_dev", ["@TMP@"], |o| all_ok(o);
+    fifo_ramfs: "fifo", ["@TMP@"], |o| all_ok(o);
+    fifo_hostfs: "fifo", ["@HOSTTMP@"], |o| all_ok(o);
     errors_ramfs: "fs_errors", ["@TMP@"], |o| all_ok(o);
     errors_hostfs: "fs_errors", ["@HOSTTMP@"], |o| all_ok(o);
     sparse_ramfs: "fs_sparse", ["@TMP@"], |o| all_ok(o);

@@ -17,6 +17,7 @@ const FS_PROGRAMS: &[&str] = &[
     "fs_rw",
     "fs_dirs",
     "fs_links",
+    "fifo",
     "fs_meta",
     "fs_size",
     "fs_times",

@@ -32,6 +32,30 @@ struct DevFs {
     _shm: Arc<RamFs>,
 }
 
+/// The devices of the LibOS by number, as `mknod` names them.
+const DEVICES: [(&[u8], Device, u64, u64); 6] = [
+    (b"null", Device::Null, 1, 3),
+    (b"zero", Device::Zero, 1, 5),
+    (b"full", Device::Full, 1, 7),
+    (b"random", Device::Random, 1, 8),
+    (b"urandom", Device::Random, 1, 9),
+    (b"tty", Device::Tty, 5, 0),
+];
+
+/// The name under `/dev` of the device of type `kind` and number `rdev`.
+pub fn name_of(kind: FileType, rdev: u64) -> Option<&'static [u8]> {
+    let (major, minor) = ((rdev >> 8) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & !0xff));
+    DEVICES
+        .iter()
+        .find(|d| kind == FileType::CharDevice && d.2 == major && d.3 == minor)
+        .map(|d| d.0)
+}
+
+/// Whether `inode` is one of devfs' devices.
+pub fn is_device(inode: &InodeRef) -> bool {
+    inode.as_any().is::<DevNode>()
+}
+
 /// A new devfs.
 pub fn new() -> Arc<dyn FileSystem> {
     Arc::new_cyclic(|fs: &Weak<DevFs>| {
@@ -42,14 +66,7 @@ pub fn new() -> Arc<dyn FileSystem> {
             ino += 1;
             ino
         };
-        for (name, device, major, minor) in [
-            (&b"null"[..], Device::Null, 1, 3),
-            (b"zero", Device::Zero, 1, 5),
-            (b"full", Device::Full, 1, 7),
-            (b"random", Device::Random, 1, 8),
-            (b"urandom", Device::Random, 1, 9),
-            (b"tty", Device::Tty, 5, 0),
-        ] {
+        for (name, device, major, minor) in DEVICES {
             let node = DevNode {
                 fs: fs.clone(),
                 ino: next(),

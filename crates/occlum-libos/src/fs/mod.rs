@@ -3,6 +3,7 @@
 pub mod devfs;
 pub mod epoll;
 pub mod eventfd;
+pub mod fifo;
 mod file_table;
 pub mod hostfs;
 pub mod imagefs;

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
+use super::{File, FileType, Readiness, Stat, O_ACCMODE, O_NONBLOCK};
 use crate::budget::BufferCharge;
 use crate::process::wait_event;
 use crate::sync::{lock, WaitQueue};
@@ -14,18 +14,26 @@ use crate::{Errno, Result};
 pub const PIPE_CAPACITY: usize = 65536;
 /// Writes up to this size are atomic (`PIPE_BUF`).
 pub const PIPE_BUF: usize = 4096;
+/// The largest capacity `F_SETPIPE_SZ` sets (`/proc/sys/fs/pipe-max-size`).
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 
-struct State {
+pub(super) struct State {
     buf: VecDeque<u8>,
     charge: BufferCharge,
-    readers: usize,
-    writers: usize,
+    capacity: usize,
+    pub(super) readers: usize,
+    pub(super) writers: usize,
+    /// Opens of each end so far (a named pipe's `open` waits for the
+    /// other end's count to move, even if that end closed again since).
+    pub(super) reader_opens: u64,
+    pub(super) writer_opens: u64,
 }
 
-struct Pipe {
-    state: Mutex<State>,
-    readable: WaitQueue,
-    writable: WaitQueue,
+/// The buffer and ends of one pipe.
+pub(super) struct Pipe {
+    pub(super) state: Mutex<State>,
+    pub(super) readable: WaitQueue,
+    pub(super) writable: WaitQueue,
     ino: u64,
 }
 
@@ -45,30 +53,111 @@ pub struct PipeWriter {
 
 /// Makes a pipe; `flags` (`O_NONBLOCK`) apply to both ends.
 pub fn new_pipe(flags: u32) -> (Arc<PipeReader>, Arc<PipeWriter>) {
-    static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let pipe = Arc::new(Pipe {
-        state: Mutex::new(State {
-            buf: VecDeque::new(),
-            charge: BufferCharge::new(PIPE_BUF),
-            readers: 1,
-            writers: 1,
-        }),
-        readable: WaitQueue::new(),
-        writable: WaitQueue::new(),
-        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-    });
+    let pipe = Pipe::new();
     (
-        Arc::new(PipeReader {
-            pipe: pipe.clone(),
-            flags: AtomicU32::new(flags),
-            closed: AtomicBool::new(false),
-        }),
-        Arc::new(PipeWriter {
-            pipe,
-            flags: AtomicU32::new(flags | 1),
-            closed: AtomicBool::new(false),
-        }),
+        Arc::new(PipeReader::open(&pipe, flags)),
+        Arc::new(PipeWriter::open(&pipe, flags)),
     )
+}
+
+impl Pipe {
+    /// A pipe with no end open yet.
+    pub(super) fn new() -> Arc<Pipe> {
+        static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Arc::new(Pipe {
+            state: Mutex::new(State {
+                buf: VecDeque::new(),
+                charge: BufferCharge::new(PIPE_BUF),
+                capacity: PIPE_CAPACITY,
+                readers: 0,
+                writers: 0,
+                reader_opens: 0,
+                writer_opens: 0,
+            }),
+            readable: WaitQueue::new(),
+            writable: WaitQueue::new(),
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+}
+
+impl PipeReader {
+    /// The pipe this is an end of.
+    pub(super) fn pipe(&self) -> &Arc<Pipe> {
+        &self.pipe
+    }
+
+    /// Opens a read end of `pipe`.
+    pub(super) fn open(pipe: &Arc<Pipe>, flags: u32) -> PipeReader {
+        {
+            let mut st = lock(&pipe.state);
+            st.readers += 1;
+            st.reader_opens += 1;
+        }
+        pipe.writable.wake_all();
+        PipeReader {
+            pipe: pipe.clone(),
+            flags: AtomicU32::new(flags & !O_ACCMODE),
+            closed: AtomicBool::new(false),
+        }
+    }
+}
+
+impl PipeWriter {
+    /// The pipe this is an end of.
+    pub(super) fn pipe(&self) -> &Arc<Pipe> {
+        &self.pipe
+    }
+
+    /// Opens a write end of `pipe`.
+    pub(super) fn open(pipe: &Arc<Pipe>, flags: u32) -> PipeWriter {
+        {
+            let mut st = lock(&pipe.state);
+            st.writers += 1;
+            st.writer_opens += 1;
+        }
+        pipe.readable.wake_all();
+        PipeWriter {
+            pipe: pipe.clone(),
+            flags: AtomicU32::new((flags & !O_ACCMODE) | 1),
+            closed: AtomicBool::new(false),
+        }
+    }
+}
+
+/// `F_GETPIPE_SZ`: the capacity of the pipe `f` is an end of.
+pub fn capacity(f: &super::FileRef) -> Option<usize> {
+    Some(lock(&end_of(f)?.state).capacity)
+}
+
+/// `F_SETPIPE_SZ`: sets the capacity of the pipe `f` is an end of to at
+/// least `size` bytes (a power of two pages, at most `PIPE_MAX_SIZE`);
+/// `EBUSY` if more bytes are in it; returns the capacity set.
+pub fn set_capacity(f: &super::FileRef, size: u64) -> Option<Result<usize>> {
+    let pipe = end_of(f)?;
+    if size > PIPE_MAX_SIZE as u64 {
+        return Some(Err(Errno::EPERM));
+    }
+    let cap = (size as usize).max(4096).next_power_of_two();
+    let mut st = lock(&pipe.state);
+    if st.buf.len() > cap {
+        return Some(Err(Errno::EBUSY));
+    }
+    st.capacity = cap;
+    drop(st);
+    pipe.writable.wake_all();
+    Some(Ok(cap))
+}
+
+/// The pipe behind an anonymous or named pipe's open file.
+fn end_of(f: &super::FileRef) -> Option<Arc<Pipe>> {
+    if let Some(r) = super::downcast::<PipeReader>(f.clone()) {
+        return Some(r.pipe.clone());
+    }
+    if let Some(w) = super::downcast::<PipeWriter>(f.clone()) {
+        return Some(w.pipe.clone());
+    }
+    super::fifo::pipe_of(f)
 }
 
 fn pipe_stat(pipe: &Pipe) -> Stat {
@@ -95,8 +184,7 @@ impl Pipe {
 /// Bytes waiting in the pipe whose read end is `f` (`FIONREAD`); `None` if
 /// `f` is not a pipe's read end.
 pub fn bytes_readable(f: &super::FileRef) -> Option<usize> {
-    let r = super::downcast::<PipeReader>(f.clone())?;
-    let n = lock(&r.pipe.state).buf.len();
+    let n = lock(&end_of(f)?.state).buf.len();
     Some(n)
 }
 
@@ -175,7 +263,7 @@ impl File for PipeWriter {
                 if st.readers == 0 {
                     return Err(Errno::EPIPE);
                 }
-                let space = PIPE_CAPACITY.saturating_sub(st.buf.len());
+                let space = st.capacity.saturating_sub(st.buf.len());
                 // Writes of at most PIPE_BUF bytes go in whole, never interleaved.
                 let need = if rest.len() <= PIPE_BUF {
                     rest.len()
@@ -194,8 +282,9 @@ impl File for PipeWriter {
                         return Ok(None);
                     }
                     let len = st.buf.len();
-                    if st.buf.capacity() < PIPE_CAPACITY {
-                        st.buf.reserve_exact(PIPE_CAPACITY - len);
+                    if st.buf.capacity() < st.capacity {
+                        let cap = st.capacity;
+                        st.buf.reserve_exact(cap - len);
                     }
                     st.buf.extend(&rest[..n]);
                     drop(st);
@@ -231,7 +320,7 @@ impl File for PipeWriter {
     fn poll(&self) -> Readiness {
         let st = lock(&self.pipe.state);
         Readiness {
-            writable: st.readers == 0 || PIPE_CAPACITY.saturating_sub(st.buf.len()) >= PIPE_BUF,
+            writable: st.readers == 0 || st.capacity.saturating_sub(st.buf.len()) >= PIPE_BUF,
             error: st.readers == 0,
             ..Readiness::default()
         }

@@ -13,6 +13,8 @@ const F_SETFL: u64 = 4;
 const F_SETOWN: u64 = 8;
 const F_GETOWN: u64 = 9;
 const F_DUPFD_CLOEXEC: u64 = 1030;
+const F_SETPIPE_SZ: u64 = 1031;
+const F_GETPIPE_SZ: u64 = 1032;
 const FD_CLOEXEC: u64 = 1;
 const O_DIRECT: u32 = 0o40000;
 /// Status flags `F_SETFL` may change (`O_APPEND`, `O_ASYNC`, `O_DIRECT`,
@@ -154,6 +156,12 @@ pub(super) fn sys_fcntl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
             Ok(0)
         }
         F_GETOWN => Ok(crate::fs::owner::get(&files.get(fd)?) as i64 as u64),
+        F_GETPIPE_SZ => crate::fs::pipe::capacity(&files.get(fd)?)
+            .map(|n| n as u64)
+            .ok_or(Errno::EBADF),
+        F_SETPIPE_SZ => crate::fs::pipe::set_capacity(&files.get(fd)?, arg)
+            .ok_or(Errno::EBADF)?
+            .map(|n| n as u64),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -1,5 +1,6 @@
-//! Directories: `mkdir`, `mkdirat`, `rmdir`, `getdents64`, `chdir`,
-//! `fchdir`, `getcwd`.
+//! Directories and the nodes in them: `mkdir`, `mkdirat`, `mknod`,
+//! `mknodat`, `rmdir`, `getdents`, `getdents64`, `chdir`, `fchdir`,
+//! `getcwd`.
 
 use super::{check_writable_fs, create_node, file, lookup_at, parent_at, SyscallCtx, AT_FDCWD};
 use crate::fs::{downcast, FileType, InodeFile};
@@ -22,7 +23,41 @@ fn mkdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64, mode: u32) -> Resul
     if p.dir.inode().lookup(&p.name).is_ok() {
         return Err(Errno::EEXIST);
     }
-    create_node(ctx, &p.dir, &p.name, FileType::Directory, mode)?;
+    create_node(ctx, &p.dir, &p.name, FileType::Directory, mode, 0)?;
+    Ok(0)
+}
+
+pub(in crate::syscall) fn sys_mknod(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    mknod_at(ctx, AT_FDCWD as u64, a[0], a[1] as u32, a[2])
+}
+
+pub(in crate::syscall) fn sys_mknodat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    mknod_at(ctx, a[0], a[1], a[2] as u32, a[3])
+}
+
+/// Makes a regular file, FIFO, socket or device node (the LibOS runs as
+/// root, which may make devices; opening one the LibOS lacks gives `ENXIO`).
+fn mknod_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64, mode: u32, dev: u64) -> Result<u64> {
+    let kind = match mode & 0o170000 {
+        0 => FileType::Regular,
+        0o040000 => return Err(Errno::EPERM),
+        bits => FileType::from_mode(bits)
+            .filter(|k| *k != FileType::Symlink)
+            .ok_or(Errno::EINVAL)?,
+    };
+    let p = parent_at(ctx, dirfd, path)?;
+    if p.name == b"." || p.name == b".." || p.trailing_slash {
+        return Err(Errno::EEXIST);
+    }
+    if p.dir.inode().lookup(&p.name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    let rdev = match kind {
+        // The kernel takes an `unsigned int` in `stat`'s encoding.
+        FileType::CharDevice | FileType::BlockDevice => dev & 0xffff_ffff,
+        _ => 0,
+    };
+    create_node(ctx, &p.dir, &p.name, kind, mode, rdev)?;
     Ok(0)
 }
 
@@ -51,20 +86,45 @@ pub(in crate::syscall) fn rmdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u
     Ok(0)
 }
 
-/// `struct linux_dirent64` header size (ino, off, reclen, type).
-const DIRENT_HEADER: usize = 19;
+/// The two directory entry layouts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dirent {
+    /// `struct linux_dirent64`: ino, off, reclen, type, name.
+    V64,
+    /// `struct linux_dirent` (`getdents`): ino, off, reclen, name, and the
+    /// type in the record's last byte.
+    Old,
+}
 
-fn dirent_len(name_len: usize) -> usize {
-    (DIRENT_HEADER + name_len + 1).next_multiple_of(8)
+impl Dirent {
+    fn header(self) -> usize {
+        match self {
+            Dirent::V64 => 19,
+            Dirent::Old => 18,
+        }
+    }
+
+    fn len(self, name_len: usize) -> usize {
+        let trailer = if self == Dirent::Old { 2 } else { 1 };
+        (self.header() + name_len + trailer).next_multiple_of(8)
+    }
 }
 
 pub(in crate::syscall) fn sys_getdents64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    getdents(ctx, a, Dirent::V64)
+}
+
+pub(in crate::syscall) fn sys_getdents(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    getdents(ctx, a, Dirent::Old)
+}
+
+fn getdents(ctx: &SyscallCtx<'_, '_>, a: [u64; 6], layout: Dirent) -> Result<u64> {
     let (buf, count) = (a[1], (a[2] as usize).min(1 << 20));
     let f = downcast::<InodeFile>(file(ctx, a[0])?).ok_or(Errno::ENOTDIR)?;
     user::check_access(buf, count, crate::vm::PROT_WRITE)?;
     let mut used = 0;
     let (entries, full) = f.read_dir(|name| {
-        let len = dirent_len(name.len());
+        let len = layout.len(name.len());
         if used + len > count {
             return false;
         }
@@ -76,13 +136,19 @@ pub(in crate::syscall) fn sys_getdents64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 
     }
     let mut out = Vec::with_capacity(used);
     for (off, ino, kind, name) in &entries {
-        let len = dirent_len(name.len());
+        let start = out.len();
+        let len = layout.len(name.len());
         out.extend_from_slice(&ino.to_le_bytes());
         out.extend_from_slice(&off.to_le_bytes());
         out.extend_from_slice(&(len as u16).to_le_bytes());
-        out.push(*kind);
+        if layout == Dirent::V64 {
+            out.push(*kind);
+        }
         out.extend_from_slice(name);
-        out.resize(out.len() + len - DIRENT_HEADER - name.len(), 0);
+        out.resize(start + len, 0);
+        if layout == Dirent::Old {
+            out[start + len - 1] = *kind;
+        }
     }
     user::write_bytes(buf, &out)?;
     Ok(out.len() as u64)

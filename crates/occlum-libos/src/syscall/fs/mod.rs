@@ -134,6 +134,7 @@ fn create_node(
     name: &[u8],
     kind: FileType,
     mode: u32,
+    rdev: u64,
 ) -> Result<InodeRef> {
     check_writable_fs(dir)?;
     let umask = ctx.process().fs().umask;
@@ -144,7 +145,7 @@ fn create_node(
         _ => mode & 0o7777,
     };
     let parent = dir.inode().metadata()?;
-    let inode = dir.inode().create(name, kind, mode & !umask, 0)?;
+    let inode = dir.inode().create(name, kind, mode & !umask, rdev)?;
     if parent.perm & S_ISGID != 0 {
         let perm = (kind == FileType::Directory).then_some((mode & !umask) | S_ISGID);
         inode.set_metadata(&SetMetadata {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{check_writable_fs, create_node, parent_at, read_path, start_dir, SyscallCtx};
+use crate::fs::devfs;
 use crate::fs::vfs::{self, PathNode};
 use crate::fs::{
     FileRef, FileType, InodeFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
@@ -111,7 +112,7 @@ pub(in crate::syscall) fn open_file(
                     (dir, name) = (next.dir, next.name);
                 }
                 Err(Errno::ENOENT) => {
-                    let inode = create_node(ctx, &dir, &name, FileType::Regular, mode)?;
+                    let inode = create_node(ctx, &dir, &name, FileType::Regular, mode, 0)?;
                     created = true;
                     break PathNode::child(&dir, &name, inode);
                 }
@@ -145,6 +146,18 @@ pub(in crate::syscall) fn open_file(
     }
     if let Some(special) = inode.open(flags)? {
         return Ok(special);
+    }
+    // Nodes whose file system gives no file of their own.
+    match kind {
+        FileType::Fifo => return crate::fs::fifo::open(loc, flags & KEPT_FLAGS),
+        FileType::Socket => return Err(Errno::ENXIO),
+        FileType::CharDevice | FileType::BlockDevice if !devfs::is_device(&inode) => {
+            // A node made by mknod: the device of that number, if the LibOS has it.
+            let name = devfs::name_of(kind, inode.metadata()?.rdev).ok_or(Errno::ENXIO)?;
+            let dev = vfs::resolve(&vfs::root()?, &[b"/dev/", name].concat(), false)?;
+            return Ok(InodeFile::new(dev, flags & KEPT_FLAGS));
+        }
+        _ => {}
     }
     if flags & O_TRUNC != 0 && kind == FileType::Regular && !created {
         inode.resize(0)?;
