@@ -28,6 +28,15 @@ echo "job status $?"
     while read -r req; do echo "served $req"; done
 } &
 wait
+# Over a named pipe: the server in the background reads requests until the
+# client closes the FIFO, the client in the foreground writes them.
+mkfifo requests
+(while read -r req; do echo "fifo served $req"; done < requests) &
+server=$!
+for i in 1 2 3; do echo "request $i"; done > requests
+wait "$server"
+echo "fifo server status $?"
+rm -f requests
 # A TCP server in the background and a client in the foreground, which
 # sends until the server has the message (a stray connection to the port,
 # or one before the server listens, only means another round).

@@ -293,8 +293,8 @@ fn busybox_shell_scripts() {
 }
 
 /// Background jobs of busybox sh and bash: `&`, `wait`, `$!`, `kill` of a
-/// job and of `%1`, a server and a client side by side (over a pipe and over
-/// TCP), jobs that finish in their own order: the same output and status as
+/// job and of `%1`, a server and a client side by side (over a pipe, a
+/// named pipe and TCP), jobs that finish in their own order: the same output and status as
 /// natively.
 #[test]
 fn shell_background_jobs() {
