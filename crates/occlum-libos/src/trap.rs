@@ -58,6 +58,7 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
                 pid: 0,
                 status: 0,
                 addr,
+                value: 0,
             };
             signal::send_fault(&thread, info);
         }

@@ -213,6 +213,24 @@ impl Siginfo {
         s
     }
 
+    /// A signal queued by a process with `si_value`.
+    pub fn queued(signo: i32, code: i32, pid: i32, uid: u32, value: u64) -> Siginfo {
+        let mut s = Siginfo::head(signo, code);
+        super::Abi::write_to(&pid, &mut s.fields[0..]);
+        super::Abi::write_to(&uid, &mut s.fields[4..]);
+        super::Abi::write_to(&value, &mut s.fields[8..]);
+        s
+    }
+
+    /// A POSIX timer's expiry: `si_timerid`, `si_overrun`, `si_value`.
+    pub fn timer(signo: i32, id: i32, overrun: i32, value: u64) -> Siginfo {
+        let mut s = Siginfo::head(signo, super::super::signal::SI_TIMER);
+        super::Abi::write_to(&id, &mut s.fields[0..]);
+        super::Abi::write_to(&overrun, &mut s.fields[4..]);
+        super::Abi::write_to(&value, &mut s.fields[8..]);
+        s
+    }
+
     /// A fault at address `addr` (`si_addr`).
     pub fn fault(signo: i32, code: i32, addr: u64) -> Siginfo {
         let mut s = Siginfo::head(signo, code);

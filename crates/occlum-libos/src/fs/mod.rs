@@ -17,9 +17,11 @@ pub mod procfs;
 pub mod program;
 pub mod ramfs;
 pub mod sefs;
+pub mod signalfd;
 pub mod socket;
 mod stat;
 mod stdio;
+pub mod timerfd;
 pub mod unionfs;
 pub mod vfs;
 

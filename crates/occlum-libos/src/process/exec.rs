@@ -83,6 +83,7 @@ pub fn execve(
     }
     drop(cloexec);
     process.sig_actions().reset_for_exec();
+    process.posix_timers().clear();
     thread.set_altstack(AltStack::default());
     {
         let mut st = process.state();

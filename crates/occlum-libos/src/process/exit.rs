@@ -133,6 +133,7 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
         );
     }
     drop(process.set_vm(None));
+    process.posix_timers().clear();
     let files = std::mem::take(&mut *process.files());
     drop(files);
     crate::fs::lock::release_process(process.pid());
@@ -176,6 +177,7 @@ fn notify_parent(parent: &Arc<Process>, child: &Arc<Process>, status: ExitStatus
                 pid: child.pid(),
                 status: value,
                 addr: 0,
+                value: 0,
             },
         );
     }

@@ -29,6 +29,7 @@ pub use wait::{wait_child, ChildEvent, WaitFilter};
 
 use crate::fs::vfs::FsContext;
 use crate::fs::FileTable;
+use crate::signal::posix_timer::PosixTimers;
 use crate::signal::timer::RealTimer;
 use crate::signal::{PendingGuard, PendingQueue, SigActions};
 use crate::sync::{lock, WaitQueue};
@@ -102,6 +103,7 @@ pub struct Process {
     sig_actions: Mutex<SigActions>,
     sig_pending: PendingQueue,
     real_timer: Mutex<RealTimer>,
+    posix_timers: Mutex<PosixTimers>,
     nice: std::sync::atomic::AtomicI32,
     creds: Mutex<Credentials>,
     /// Woken when a child changes state (`wait4`).
@@ -151,6 +153,7 @@ impl Process {
             sig_actions: Mutex::new(sig_actions),
             sig_pending: PendingQueue::default(),
             real_timer: Mutex::new(RealTimer::default()),
+            posix_timers: Mutex::new(PosixTimers::default()),
             nice: std::sync::atomic::AtomicI32::new(0),
             creds: Mutex::new(Credentials::default()),
             child_events: WaitQueue::new(),
@@ -277,6 +280,11 @@ impl Process {
     /// The `ITIMER_REAL` state.
     pub fn real_timer(&self) -> MutexGuard<'_, RealTimer> {
         lock(&self.real_timer)
+    }
+
+    /// The POSIX timers (`timer_create`).
+    pub fn posix_timers(&self) -> MutexGuard<'_, PosixTimers> {
+        lock(&self.posix_timers)
     }
 
     /// Whether the process must end, and how.

@@ -149,8 +149,12 @@ impl Thread {
     }
 
     fn has_deliverable_signal(&self) -> bool {
-        let pending = self.sig_pending.set().0 | self.process.pending_set().0;
-        pending & !self.sig_mask().0 != 0
+        self.pending_set().0 & !self.sig_mask().0 != 0
+    }
+
+    /// The signals pending for this thread or its process.
+    pub fn pending_set(&self) -> SigSet {
+        SigSet(self.sig_pending.set().0 | self.process.pending_set().0)
     }
 
     /// The signal mask.

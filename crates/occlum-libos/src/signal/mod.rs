@@ -7,6 +7,7 @@ mod action;
 mod deliver;
 mod frame;
 mod pending;
+pub mod posix_timer;
 mod send;
 pub mod timer;
 
@@ -17,8 +18,8 @@ pub use action::{
 pub use deliver::{before_return, RestartKind};
 pub use frame::{sigreturn, AltStack, MIN_SIGSTKSZ, SS_DISABLE};
 pub use pending::{
-    Pending, PendingGuard, PendingQueue, SigInfo, CLD_EXITED, CLD_KILLED, SI_KERNEL, SI_TKILL,
-    SI_USER,
+    Pending, PendingGuard, PendingQueue, SigInfo, CLD_EXITED, CLD_KILLED, SI_KERNEL, SI_QUEUE,
+    SI_TIMER, SI_TKILL, SI_USER,
 };
 pub use send::{kill_group, kill_process, send_fault, send_to_process, send_to_thread, signal_all};
 

@@ -17,6 +17,10 @@ pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
 /// `SI_KERNEL`.
 pub const SI_KERNEL: i32 = 0x80;
+/// `SI_QUEUE`: sent by `sigqueue` (`rt_sigqueueinfo`).
+pub const SI_QUEUE: i32 = -1;
+/// `SI_TIMER`: a POSIX timer expired.
+pub const SI_TIMER: i32 = -2;
 
 /// What a `siginfo_t` says about one signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +35,9 @@ pub struct SigInfo {
     pub status: i32,
     /// Faulting address (`SIGSEGV`, `SIGBUS`, ...), 0 otherwise.
     pub addr: u64,
+    /// `si_value` of a queued signal or a timer's (`SI_QUEUE`, `SI_TIMER`,
+    /// and other negative codes a sender chose).
+    pub value: u64,
 }
 
 impl SigInfo {
@@ -42,15 +49,38 @@ impl SigInfo {
             pid,
             status: 0,
             addr: 0,
+            value: 0,
+        }
+    }
+
+    /// A signal queued with a value (`sigqueue`, or a sender's own code).
+    pub fn queued(signo: SigNum, code: i32, pid: i32, value: u64) -> SigInfo {
+        SigInfo {
+            value,
+            ..SigInfo::user(signo, code, pid)
+        }
+    }
+
+    /// The expiry of POSIX timer `id` with `overrun` expirations missed:
+    /// `si_timerid` is kept in `pid` and `si_overrun` in `status`.
+    pub fn timer(signo: SigNum, id: i32, overrun: i32, value: u64) -> SigInfo {
+        SigInfo {
+            status: overrun,
+            ..SigInfo::queued(signo, SI_TIMER, id, value)
         }
     }
 
     /// The x86_64 `siginfo_t`.
     pub fn to_abi(&self) -> crate::abi::Siginfo {
+        use crate::abi::Siginfo;
         if self.addr != 0 {
-            crate::abi::Siginfo::fault(self.signo, self.code, self.addr)
+            Siginfo::fault(self.signo, self.code, self.addr)
+        } else if self.code == SI_TIMER {
+            Siginfo::timer(self.signo, self.pid, self.status, self.value)
+        } else if self.code < 0 && self.code != SI_TKILL {
+            Siginfo::queued(self.signo, self.code, self.pid, 0, self.value)
         } else {
-            crate::abi::Siginfo::from_process(self.signo, self.code, self.pid, 0, self.status)
+            Siginfo::from_process(self.signo, self.code, self.pid, 0, self.status)
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Blocking and waking LibOS threads: per-thread [`Waiter`]s, [`WaitQueue`]s
 //! of them, and futexes.
 
+pub mod alarm;
 pub mod futex;
 mod wait_queue;
 

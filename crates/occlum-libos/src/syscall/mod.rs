@@ -15,6 +15,7 @@ mod poll;
 mod process;
 mod signal;
 mod time;
+mod timer;
 mod vm;
 mod wait;
 
@@ -249,6 +250,8 @@ table! {
     kill => signal::sys_kill,
     tkill => signal::sys_tkill,
     tgkill => signal::sys_tgkill,
+    rt_sigqueueinfo => signal::sys_rt_sigqueueinfo,
+    rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo,
     alarm => signal::sys_alarm,
     setitimer => signal::sys_setitimer,
     getitimer => signal::sys_getitimer,
@@ -273,6 +276,16 @@ table! {
     uname => misc::sys_uname,
     getrandom => misc::sys_getrandom,
     sched_yield => misc::sys_sched_yield,
+    timerfd_create => timer::sys_timerfd_create,
+    timerfd_settime => timer::sys_timerfd_settime,
+    timerfd_gettime => timer::sys_timerfd_gettime,
+    timer_create => timer::sys_timer_create,
+    timer_settime => timer::sys_timer_settime,
+    timer_gettime => timer::sys_timer_gettime,
+    timer_getoverrun => timer::sys_timer_getoverrun,
+    timer_delete => timer::sys_timer_delete,
+    signalfd => timer::sys_signalfd,
+    signalfd4 => timer::sys_signalfd4,
 }
 
 /// How syscall `nr`, interrupted by a signal, is restarted (`None`: it

@@ -296,3 +296,46 @@ pub(super) fn sys_getitimer(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     write_itimerval(cur, v)?;
     Ok(0)
 }
+
+/// The signal a `rt_sigqueueinfo` caller describes: its own `si_code`,
+/// `si_pid` and `si_value`. Codes the kernel uses (`>= 0`) and `SI_TKILL`
+/// may only be sent to oneself (`EPERM`), as on Linux; signal 0 only checks.
+fn queued_info(ctx: &SyscallCtx<'_, '_>, target: i32, sig: i64, addr: u64) -> Result<SigInfo> {
+    if sig != 0 && !valid(sig) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = [0u8; 32];
+    user::read_into(addr, &mut raw)?;
+    let code = i32::from_le_bytes(raw[8..12].try_into().expect("4 bytes"));
+    let pid = i32::from_le_bytes(raw[16..20].try_into().expect("4 bytes"));
+    let value = u64::from_le_bytes(raw[24..32].try_into().expect("8 bytes"));
+    if (code >= 0 || code == SI_TKILL) && target != ctx.process().pid() {
+        return Err(Errno::EPERM);
+    }
+    Ok(SigInfo::queued(sig as i32, code, pid, value))
+}
+
+pub(super) fn sys_rt_sigqueueinfo(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let pid = a[0] as i32;
+    let info = queued_info(ctx, pid, a[1] as i64, a[2])?;
+    let p = process::get_process(pid).ok_or(Errno::ESRCH)?;
+    if info.signo != 0 {
+        signal::send_to_process(&p, info);
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_rt_tgsigqueueinfo(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (tgid, tid) = (a[0] as i32, a[1] as i32);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let info = queued_info(ctx, tgid, a[2] as i64, a[3])?;
+    let t = process::get_thread(tid)
+        .filter(|t| t.process().pid() == tgid)
+        .ok_or(Errno::ESRCH)?;
+    if info.signo != 0 {
+        signal::send_to_thread(&t, info);
+    }
+    Ok(0)
+}
