@@ -50,6 +50,8 @@ differential_tests! {
     bigwrite: "bigwrite", [], b"", |o| assert_eq!(o.stdout.len(), 1 << 20);
     sysinfo_misc: "sysinfo_misc", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     info_misc: "info_misc", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    sched: "sched", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    mlock: "mlock", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     polling: "polling", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     cross_process_pointer: "xproc", ["@BIN@"], b"0123456789", |o| assert!(o.stdout.contains("page: -1 EFAULT") && o.stdout.contains("next read: 4 \"0123\""), "{}", o.stdout);
     user_gs_base: "hardening", ["gs"], b"", |o| assert!(o.stdout.contains("gs after syscall: kept"), "{}", o.stdout);

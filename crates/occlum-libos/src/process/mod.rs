@@ -6,6 +6,7 @@ mod creds;
 mod exec;
 mod exit;
 mod rlimit;
+pub mod sched;
 mod spawn;
 mod table;
 mod thread;

@@ -45,6 +45,7 @@ pub fn spawn_thread(caller: &Arc<Thread>, start: StartContext, tids: TidWords) -
     let tid = alloc_pid()?;
     let thread = Thread::new(tid, process.clone());
     thread.set_sig_mask(caller.sig_mask());
+    *thread.sched() = caller.sched().inherited();
     if let Some(a) = tids.parent_set {
         user::write_i32(a, tid)?;
     }
@@ -107,6 +108,7 @@ fn new_child(caller: &Arc<Thread>, vm: Vm) -> Result<(Arc<Process>, Arc<Thread>)
     }
     let thread = Thread::new(pid, child.clone());
     thread.set_sig_mask(caller.sig_mask());
+    *thread.sched() = caller.sched().inherited();
     thread.set_altstack(caller.altstack());
     child.state().threads.push(thread.clone());
     if let Err(e) = register_thread(&thread, config().max_threads) {

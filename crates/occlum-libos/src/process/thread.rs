@@ -51,6 +51,7 @@ pub struct Thread {
     restart: Mutex<Option<(u64, RestartKind)>>,
     /// The name `prctl(PR_SET_NAME)` gave (`None`: the program's file name).
     comm: Mutex<Option<Vec<u8>>>,
+    sched: Mutex<super::sched::Sched>,
 }
 
 impl Thread {
@@ -72,7 +73,13 @@ impl Thread {
             saved_mask: Mutex::new(None),
             restart: Mutex::new(None),
             comm: Mutex::new(None),
+            sched: Mutex::new(super::sched::Sched::default()),
         })
+    }
+
+    /// The thread's scheduling attributes.
+    pub fn sched(&self) -> std::sync::MutexGuard<'_, super::sched::Sched> {
+        lock(&self.sched)
     }
 
     /// The thread's name (`/proc/[pid]/comm`, `PR_GET_NAME`): set by

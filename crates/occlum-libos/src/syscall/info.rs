@@ -1,6 +1,6 @@
 //! Process and system information, and the knobs programs set without
 //! needing an effect: `getrusage`, `sysinfo`, `times`, `prctl`,
-//! `getpriority`/`setpriority`, the scheduler queries, `getgroups`,
+//! `getpriority`/`setpriority`, `getgroups`,
 //! `getresuid`/`getresgid`, `getcpu`, `personality`.
 
 use super::SyscallCtx;
@@ -157,56 +157,6 @@ fn priority_targets(
             .collect()),
         _ => Err(Errno::EINVAL),
     }
-}
-
-/// `sched_getscheduler`: `SCHED_OTHER`; `sched_getparam`: priority 0.
-pub(super) fn sys_sched_getscheduler(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sched_target(a[0])?;
-    Ok(0)
-}
-
-pub(super) fn sys_sched_getparam(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sched_target(a[0])?;
-    user::write_i32(a[1], 0)?;
-    Ok(0)
-}
-
-/// `sched_setaffinity`: accepted (threads are not pinned).
-pub(super) fn sys_sched_setaffinity(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sched_target(a[0])?;
-    if a[1] == 0 {
-        return Err(Errno::EINVAL);
-    }
-    user::read_bytes(a[2], (a[1] as usize).min(128))?;
-    Ok(0)
-}
-
-/// `sched_get_priority_max`/`min`: 0 for `SCHED_OTHER`/`BATCH`/`IDLE`, 1..99 for real time.
-pub(super) fn sys_sched_get_priority_max(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] {
-        0 | 3 | 5 => Ok(0),
-        1 | 2 => Ok(99),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-pub(super) fn sys_sched_get_priority_min(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] {
-        0 | 3 | 5 => Ok(0),
-        1 | 2 => Ok(1),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-fn sched_target(pid: u64) -> Result<()> {
-    let pid = pid as i32 as i64;
-    if pid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if pid != 0 && process::get_thread(pid as Pid).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    Ok(())
 }
 
 /// `getcpu`: CPU 0, node 0.

@@ -44,24 +44,6 @@ pub(super) fn sys_getrandom(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(buf.len() as u64)
 }
 
-/// `sched_getaffinity`: every host CPU (the LibOS does not pin threads).
-pub(super) fn sys_sched_getaffinity(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (len, mask) = (a[1] as usize, a[2]);
-    let cpus = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(1024);
-    let bytes = cpus.div_ceil(64) * 8;
-    if len < bytes || len % 8 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let mut set = vec![0u8; bytes];
-    for cpu in 0..cpus {
-        set[cpu / 8] |= 1 << (cpu % 8);
-    }
-    user::write_bytes(mask, &set)?;
-    Ok(bytes as u64)
-}
-
 pub(super) fn sys_sched_yield(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
     std::thread::yield_now();
     Ok(0)

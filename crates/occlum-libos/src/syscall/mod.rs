@@ -10,9 +10,11 @@ mod fs;
 mod futex;
 mod info;
 mod misc;
+mod mlock;
 mod net;
 mod poll;
 mod process;
+mod sched;
 mod signal;
 mod time;
 mod timer;
@@ -148,11 +150,6 @@ table! {
     prctl => info::sys_prctl,
     getpriority => info::sys_getpriority,
     setpriority => info::sys_setpriority,
-    sched_getscheduler => info::sys_sched_getscheduler,
-    sched_getparam => info::sys_sched_getparam,
-    sched_setaffinity => info::sys_sched_setaffinity,
-    sched_get_priority_max => info::sys_sched_get_priority_max,
-    sched_get_priority_min => info::sys_sched_get_priority_min,
     getgroups => creds::sys_getgroups,
     setgroups => creds::sys_setgroups,
     getresuid => creds::sys_getresuid,
@@ -211,7 +208,6 @@ table! {
     dup2 => fd::sys_dup2,
     dup3 => fd::sys_dup3,
     fcntl => fd::sys_fcntl,
-    sched_getaffinity => misc::sys_sched_getaffinity,
     poll => poll::sys_poll,
     ppoll => poll::sys_ppoll,
     select => poll::sys_select,
@@ -286,6 +282,25 @@ table! {
     timer_delete => timer::sys_timer_delete,
     signalfd => timer::sys_signalfd,
     signalfd4 => timer::sys_signalfd4,
+    sched_setscheduler => sched::sys_sched_setscheduler,
+    sched_getscheduler => sched::sys_sched_getscheduler,
+    sched_setparam => sched::sys_sched_setparam,
+    sched_getparam => sched::sys_sched_getparam,
+    sched_setattr => sched::sys_sched_setattr,
+    sched_getattr => sched::sys_sched_getattr,
+    sched_rr_get_interval => sched::sys_sched_rr_get_interval,
+    sched_get_priority_max => sched::sys_sched_get_priority_max,
+    sched_get_priority_min => sched::sys_sched_get_priority_min,
+    sched_setaffinity => sched::sys_sched_setaffinity,
+    sched_getaffinity => sched::sys_sched_getaffinity,
+    ioprio_set => sched::sys_ioprio_set,
+    ioprio_get => sched::sys_ioprio_get,
+    mincore => mlock::sys_mincore,
+    mlock => mlock::sys_mlock,
+    mlock2 => mlock::sys_mlock2,
+    munlock => mlock::sys_munlock,
+    mlockall => mlock::sys_mlockall,
+    munlockall => mlock::sys_munlockall,
 }
 
 /// How syscall `nr`, interrupted by a signal, is restarted (`None`: it
