@@ -182,13 +182,12 @@ pub fn jump(at: u64, target: u64) -> Option<[u8; 5]> {
 /// Makes every thread of this process serialize its instruction stream
 /// before it runs user code again (`membarrier` SYNC_CORE, registered on
 /// first use), so that rewritten code is seen whole; where the kernel lacks
-/// it, the atomic stores alone must do.
-pub(crate) fn sync_cores() {
+/// it, the atomic stores alone must do. Returns whether it did.
+pub(crate) fn sync_cores() -> bool {
     const PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 5;
-    if sync_cores_registered() {
-        // SAFETY: as above.
-        unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) };
-    }
+    // SAFETY: membarrier has no memory effects on this process's data.
+    sync_cores_registered()
+        && unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) } == 0
 }
 
 /// Whether this process may use `membarrier` SYNC_CORE (registered on the

@@ -224,6 +224,38 @@ pub fn clock_getres(clock: i32) -> Result<Duration, Errno> {
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
+/// The host clock's discipline state, read only (`adjtimex` with no
+/// modes): the clock state (`TIME_OK`, ...) and the raw `struct timex`.
+pub fn clock_discipline() -> Result<(i32, [u8; std::mem::size_of::<libc::timex>()]), Errno> {
+    // SAFETY: an all-zero `timex` is valid (modes 0: read only).
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    // SAFETY: `tx` is a valid `timex`; with modes 0 the host only fills it.
+    let state = unsafe { libc::adjtimex(&mut tx) };
+    if state < 0 {
+        return Err(Errno::last());
+    }
+    let mut raw = [0u8; std::mem::size_of::<libc::timex>()];
+    // SAFETY: `timex` is plain data of exactly `raw.len()` bytes.
+    let bytes =
+        unsafe { std::slice::from_raw_parts((&tx as *const libc::timex).cast::<u8>(), raw.len()) };
+    raw.copy_from_slice(bytes);
+    Ok((state, raw))
+}
+
+/// Makes every thread of this process pass a full memory barrier
+/// (`membarrier`).
+pub fn barrier_all_threads() -> Result<(), Errno> {
+    if crate::fastpath::sync_cores() {
+        return Ok(());
+    }
+    const MEMBARRIER_CMD_GLOBAL: libc::c_long = 1;
+    // SAFETY: membarrier has no memory effects on this process's data.
+    if unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
 /// Fills `buf` with random bytes from the host. (On SGX this would be RDRAND
 /// inside the enclave, never the host.)
 pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {

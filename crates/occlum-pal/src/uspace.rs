@@ -367,9 +367,13 @@ impl UserSpace {
             self.store_16(addr, code)
         } else {
             self.store_16(addr, &[0xcc])
-                .inspect(|_| crate::fastpath::sync_cores())
+                .inspect(|_| {
+                    crate::fastpath::sync_cores();
+                })
                 .and_then(|_| self.write(addr + 1, &code[1..]))
-                .inspect(|_| crate::fastpath::sync_cores())
+                .inspect(|_| {
+                    crate::fastpath::sync_cores();
+                })
                 .and_then(|_| self.store_16(addr, &code[..1]))
         };
         self.protect(first, end - first, prot)?;

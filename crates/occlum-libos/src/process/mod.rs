@@ -14,7 +14,9 @@ mod wait;
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
-pub use creds::{Credentials, Kind as CredKind, NGROUPS_MAX};
+pub use creds::{
+    Caps, Credentials, Kind as CredKind, ALL_CAPS, CAP_SETGID, CAP_SETUID, NGROUPS_MAX,
+};
 pub use exec::execve;
 pub use exit::{exit_group, exit_thread, finish_thread};
 pub use rlimit::{Rlimit, Rlimits};
@@ -105,6 +107,8 @@ pub struct Process {
     sig_pending: PendingQueue,
     real_timer: Mutex<RealTimer>,
     posix_timers: Mutex<PosixTimers>,
+    /// `membarrier` registrations (their command bits).
+    membarrier: std::sync::atomic::AtomicU64,
     nice: std::sync::atomic::AtomicI32,
     creds: Mutex<Credentials>,
     /// Woken when a child changes state (`wait4`).
@@ -155,6 +159,7 @@ impl Process {
             sig_pending: PendingQueue::default(),
             real_timer: Mutex::new(RealTimer::default()),
             posix_timers: Mutex::new(PosixTimers::default()),
+            membarrier: std::sync::atomic::AtomicU64::new(0),
             nice: std::sync::atomic::AtomicI32::new(0),
             creds: Mutex::new(Credentials::default()),
             child_events: WaitQueue::new(),
@@ -281,6 +286,17 @@ impl Process {
     /// The `ITIMER_REAL` state.
     pub fn real_timer(&self) -> MutexGuard<'_, RealTimer> {
         lock(&self.real_timer)
+    }
+
+    /// Records a `membarrier` registration command.
+    pub fn register_membarrier(&self, cmd: u64) {
+        self.membarrier
+            .fetch_or(cmd, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether `membarrier` registration `cmd` was made.
+    pub fn membarrier_registered(&self, cmd: u64) -> bool {
+        self.membarrier.load(std::sync::atomic::Ordering::Relaxed) & cmd != 0
     }
 
     /// The POSIX timers (`timer_create`).

@@ -1,5 +1,5 @@
 //! Scheduling attributes of a thread: policy, real-time priority, CPU
-//! affinity and I/O priority. The LibOS keeps and reports what programs
+//! affinity, I/O priority and NUMA memory policy. The LibOS keeps and reports what programs
 //! set (threads inherit them), but the host schedules its threads as it
 //! likes: none of these change how the thread runs.
 
@@ -27,6 +27,8 @@ pub struct Sched {
     pub affinity: Option<Vec<u8>>,
     /// `ioprio_set`'s value (`None`: never set).
     pub ioprio: Option<u16>,
+    /// `set_mempolicy`'s mode (with its flags) and nodes.
+    pub mempolicy: (i32, u64),
 }
 
 impl Sched {

@@ -3,7 +3,7 @@
 
 use super::SyscallCtx;
 use crate::abi::UserPtr;
-use crate::process::{CredKind, NGROUPS_MAX};
+use crate::process::{self, Caps, CredKind, ALL_CAPS, CAP_SETGID, NGROUPS_MAX};
 use crate::user;
 use crate::{Errno, Result};
 
@@ -122,7 +122,7 @@ pub(super) fn sys_setgroups(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     if size > NGROUPS_MAX {
         return Err(Errno::EINVAL);
     }
-    if !ctx.process().creds().privileged() {
+    if !ctx.process().creds().capable(CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let bytes = user::read_bytes(a[1], size * 4)?;
@@ -131,5 +131,74 @@ pub(super) fn sys_setgroups(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
         .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     ctx.process().creds().set_groups(groups)?;
+    Ok(0)
+}
+
+const CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+const CAPABILITY_VERSION_2: u32 = 0x2007_1026;
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// Reads a `cap_user_header_t`: the number of 32-bit data records its
+/// version takes (`EINVAL`, with the preferred version written back, for
+/// an unknown one), and the pid.
+fn cap_header(addr: u64) -> Result<(usize, i32)> {
+    let version = user::read_u32(addr)?;
+    let pid = user::read_u32(addr + 4)? as i32;
+    let words = match version {
+        CAPABILITY_VERSION_1 => 1,
+        CAPABILITY_VERSION_2 | CAPABILITY_VERSION_3 => 2,
+        _ => {
+            user::write_bytes(addr, &CAPABILITY_VERSION_3.to_le_bytes())?;
+            return Err(Errno::EINVAL);
+        }
+    };
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok((words, pid))
+}
+
+pub(super) fn sys_capget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (words, pid) = match cap_header(a[0]) {
+        // Asking for the version alone (no data pointer) is no error.
+        Err(Errno::EINVAL) if a[1] == 0 && user::read_u32(a[0]).is_ok() => return Ok(0),
+        r => r?,
+    };
+    let process = match pid {
+        0 => ctx.process().clone(),
+        p => process::get_process(p).ok_or(Errno::ESRCH)?,
+    };
+    if a[1] == 0 {
+        return Ok(0);
+    }
+    let caps = process.creds().caps;
+    let mut out = Vec::with_capacity(words * 12);
+    for w in 0..words {
+        for set in [caps.effective, caps.permitted, caps.inheritable] {
+            out.extend_from_slice(&((set >> (32 * w)) as u32).to_le_bytes());
+        }
+    }
+    user::write_bytes(a[1], &out)?;
+    Ok(0)
+}
+
+pub(super) fn sys_capset(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (words, pid) = cap_header(a[0])?;
+    if pid != 0 && pid != ctx.process().pid() {
+        return Err(Errno::EPERM);
+    }
+    let raw = user::read_bytes(a[1], words * 12)?;
+    let mut sets = [0u64; 3];
+    for (i, chunk) in raw.chunks_exact(4).enumerate() {
+        let v = u32::from_le_bytes(chunk.try_into().expect("4 bytes")) as u64;
+        sets[i % 3] |= v << (32 * (i / 3));
+    }
+    let new = Caps {
+        // Bits past the last capability are dropped, as on Linux.
+        effective: sets[0] & ALL_CAPS,
+        permitted: sets[1] & ALL_CAPS,
+        inheritable: sets[2] & ALL_CAPS,
+    };
+    ctx.process().creds().caps.set(new)?;
     Ok(0)
 }

@@ -1,7 +1,9 @@
-//! Page residency: `mincore` (from the host's page tables: the guest's
-//! pages are the host's), and the `mlock` family, which succeeds on mapped
-//! memory as for a root process: the LibOS never swaps, so every page that
-//! is in memory stays there.
+//! Page residency and placement: `mincore` (from the host's page tables:
+//! the guest's pages are the host's); the `mlock` family, which succeeds
+//! on mapped memory as for a root process (the LibOS never swaps, so every
+//! page in memory stays there); and the NUMA memory policies
+//! (`set_mempolicy`, `get_mempolicy`, `mbind`) of a machine with one node,
+//! checked and kept as Linux does.
 
 use super::SyscallCtx;
 use crate::user;
@@ -83,5 +85,115 @@ pub(super) fn sys_mlockall(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 }
 
 pub(super) fn sys_munlockall(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+    Ok(0)
+}
+
+const MPOL_DEFAULT: i32 = 0;
+const MPOL_PREFERRED: i32 = 1;
+const MPOL_LOCAL: i32 = 4;
+const MPOL_MAX: i32 = 6;
+/// `MPOL_F_STATIC_NODES`, `MPOL_F_RELATIVE_NODES`, `MPOL_F_NUMA_BALANCING`.
+const MPOL_MODE_FLAGS: i32 = (1 << 15) | (1 << 14) | (1 << 13);
+const MPOL_F_NODE: u64 = 1;
+const MPOL_F_ADDR: u64 = 2;
+const MPOL_F_MEMS_ALLOWED: u64 = 4;
+const MPOL_MF_VALID: u64 = 1 | 2 | 4;
+/// The LibOS's nodes: node 0.
+const NODES: u64 = 1;
+
+/// Reads a node mask of `maxnode` bits (Linux reads `maxnode - 1`).
+fn read_nodes(addr: u64, maxnode: u64) -> Result<u64> {
+    if addr == 0 || maxnode <= 1 {
+        return Ok(0);
+    }
+    let bits = maxnode - 1;
+    let mut mask = user::read_u64(addr)?;
+    if bits < 64 {
+        mask &= (1 << bits) - 1;
+    }
+    Ok(mask)
+}
+
+/// Checks a policy mode and its nodes as `set_mempolicy` and `mbind` do.
+fn check_policy(mode: i32, nodes: u64) -> Result<()> {
+    let base = mode & !MPOL_MODE_FLAGS;
+    if !(0..=MPOL_MAX).contains(&base) || mode < 0 {
+        return Err(Errno::EINVAL);
+    }
+    match base {
+        MPOL_DEFAULT | MPOL_LOCAL if nodes != 0 || mode != base => Err(Errno::EINVAL),
+        MPOL_DEFAULT | MPOL_LOCAL | MPOL_PREFERRED => Ok(()),
+        _ if nodes & NODES == 0 => Err(Errno::EINVAL),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn sys_set_mempolicy(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let mode = a[0] as i32;
+    let nodes = read_nodes(a[1], a[2])?;
+    check_policy(mode, nodes)?;
+    ctx.thread().sched().mempolicy = (mode, nodes & NODES);
+    Ok(0)
+}
+
+pub(super) fn sys_get_mempolicy(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (mode_out, nodes_out, maxnode, addr, flags) = (a[0], a[1], a[2], a[3], a[4]);
+    if flags & !(MPOL_F_NODE | MPOL_F_ADDR | MPOL_F_MEMS_ALLOWED) != 0
+        || (flags & MPOL_F_MEMS_ALLOWED != 0 && flags & (MPOL_F_NODE | MPOL_F_ADDR) != 0)
+        || (nodes_out != 0 && maxnode < 1)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let (mode, nodes) = if flags & MPOL_F_MEMS_ALLOWED != 0 {
+        (MPOL_DEFAULT, NODES)
+    } else if flags & MPOL_F_ADDR != 0 {
+        let page = (addr as usize) & !(PAGE_SIZE - 1);
+        let vm = ctx.process().vm()?;
+        if crate::sync::lock(&vm)
+            .check_mapped(page, PAGE_SIZE)
+            .is_err()
+        {
+            return Err(Errno::EFAULT);
+        }
+        // Mappings keep no policy of their own: the node, or the default.
+        (
+            if flags & MPOL_F_NODE != 0 {
+                0
+            } else {
+                MPOL_DEFAULT
+            },
+            0,
+        )
+    } else if flags & MPOL_F_NODE != 0 {
+        return Err(Errno::EINVAL);
+    } else {
+        ctx.thread().sched().mempolicy
+    };
+    if mode_out != 0 {
+        user::write_i32(mode_out, mode)?;
+    }
+    if nodes_out != 0 {
+        let longs = (maxnode as usize).div_ceil(64).max(1);
+        let mut out = vec![0u8; longs * 8];
+        out[..8].copy_from_slice(&nodes.to_le_bytes());
+        user::write_bytes(nodes_out, &out)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_mbind(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, mode, flags) = (a[0] as usize, a[1] as usize, a[2] as i32, a[5]);
+    if !addr.is_multiple_of(PAGE_SIZE) || flags & !MPOL_MF_VALID != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let nodes = read_nodes(a[3], a[4])?;
+    check_policy(mode, nodes)?;
+    let len = page_up(len).ok_or(Errno::EINVAL)?;
+    if len > 0 {
+        let vm = ctx.process().vm()?;
+        if crate::sync::lock(&vm).check_mapped(addr, len).is_err() {
+            return Err(Errno::EFAULT);
+        }
+    }
     Ok(0)
 }

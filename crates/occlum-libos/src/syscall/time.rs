@@ -1,4 +1,5 @@
-//! Time syscalls: clocks and sleeps, served from the host's clocks.
+//! Time syscalls: clocks and sleeps, served from the host's clocks, and
+//! the clock's discipline state (`adjtimex`), read only.
 
 use std::time::{Duration, Instant};
 
@@ -95,4 +96,29 @@ pub(super) fn sys_clock_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
         return sleep(t.saturating_sub(now), 0);
     }
     sleep(t, a[3])
+}
+
+/// `adjtimex`/`clock_adjtime` on the real-time clock: reading the host
+/// clock's state works; changing it is refused (`EPERM`): the LibOS never
+/// sets the host's clock.
+fn clock_discipline(buf: u64) -> Result<u64> {
+    let modes = user::read_u32(buf)?;
+    // ADJ_OFFSET_SS_READ (0xa001) reads too.
+    if modes != 0 && modes != 0xa001 {
+        return Err(Errno::EPERM);
+    }
+    let (state, raw) = host::clock_discipline()?;
+    user::write_bytes(buf, &raw)?;
+    Ok(state as u64)
+}
+
+pub(super) fn sys_adjtimex(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    clock_discipline(a[0])
+}
+
+pub(super) fn sys_clock_adjtime(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    match a[0] as i32 {
+        CLOCK_REALTIME => clock_discipline(a[1]),
+        _ => Err(Errno::EINVAL),
+    }
 }

@@ -203,12 +203,16 @@ fn status(p: &Arc<Process>) -> String {
     let g = format!("{}\t{}\t{}\t{}", g.real, g.effective, g.saved, g.fs);
     let groups: String = creds.groups.iter().map(|x| format!("{x} ")).collect();
     format!(
-        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state} (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{u}\nGid:\t{g}\nFDSize:\t{fdsize}\nGroups:\t{groups}\nVmPeak:\t{vm_kb:8} kB\nVmSize:\t{vm_kb:8} kB\nVmRSS:\t{vm_kb:8} kB\nThreads:\t{threads}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCpus_allowed_list:\t0-{last_cpu}\n",
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state} (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{u}\nGid:\t{g}\nFDSize:\t{fdsize}\nGroups:\t{groups}\nVmPeak:\t{vm_kb:8} kB\nVmSize:\t{vm_kb:8} kB\nVmRSS:\t{vm_kb:8} kB\nThreads:\t{threads}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t{inh:016x}\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t0000000000000000\nCpus_allowed_list:\t0-{last_cpu}\n",
         comm = comm(p),
         state = state_letter(p),
         pid = p.pid(),
         ppid = p.ppid(),
         fdsize = fds.next_power_of_two().max(64),
         last_cpu = cpu_count() - 1,
+        inh = creds.caps.inheritable,
+        prm = creds.caps.permitted,
+        eff = creds.caps.effective,
+        bnd = crate::process::ALL_CAPS,
     )
 }

@@ -52,6 +52,20 @@ pub(in crate::syscall) fn sys_fchmodat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]
     )
 }
 
+pub(in crate::syscall) fn sys_fchmodat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let flags = a[3];
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let loc = lookup_at(ctx, a[0], a[1], follow, flags & AT_EMPTY_PATH != 0)?.location()?;
+    if loc.inode().kind() == FileType::Symlink {
+        // A symbolic link's mode cannot change.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    chmod_loc(&loc, a[2] as u32)
+}
+
 fn chown_loc(loc: &Location, uid: u64, gid: u64) -> Result<u64> {
     check_writable_fs(loc)?;
     let inode = loc.inode();

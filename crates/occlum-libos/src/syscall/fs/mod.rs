@@ -2,6 +2,7 @@
 //! (`open`), metadata (`stat`, `attr`), names (`dir`, `link`), locks and
 //! mounts. This module resolves the `dirfd` + path pairs they share.
 
+pub(super) mod advice;
 pub(super) mod attr;
 pub(super) mod dir;
 pub(super) mod io;

@@ -1,0 +1,66 @@
+//! Hints about file data: `fadvise64`, `readahead`, `sync_file_range`.
+//! The LibOS keeps no page cache to tune, so the hints are checked as
+//! Linux checks them and then need no work, except that
+//! `sync_file_range` asked to wait makes the data durable.
+
+use super::{file, SyscallCtx};
+use crate::fs::FileType;
+use crate::{Errno, Result};
+
+/// `POSIX_FADV_NORMAL` .. `POSIX_FADV_NOREUSE`.
+const FADV_MAX: u64 = 5;
+const SYNC_FILE_RANGE_WAIT_BEFORE: u64 = 1;
+const SYNC_FILE_RANGE_WRITE: u64 = 2;
+const SYNC_FILE_RANGE_WAIT_AFTER: u64 = 4;
+
+/// The kind of the file open at `fd`: `ESPIPE` for pipes and sockets.
+fn seekable_kind(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<FileType> {
+    let kind = file(ctx, fd)?.stat()?.kind;
+    match kind {
+        FileType::Fifo | FileType::Socket => Err(Errno::ESPIPE),
+        k => Ok(k),
+    }
+}
+
+pub(in crate::syscall) fn sys_fadvise64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (len, advice) = (a[2] as i64, a[3]);
+    seekable_kind(ctx, a[0])?;
+    if advice > FADV_MAX || len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub(in crate::syscall) fn sys_readahead(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let f = file(ctx, a[0])?;
+    if f.status_flags() & crate::fs::O_ACCMODE == crate::fs::O_WRONLY {
+        return Err(Errno::EBADF);
+    }
+    if f.stat()?.kind != FileType::Regular || (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub(in crate::syscall) fn sys_sync_file_range(
+    ctx: &mut SyscallCtx<'_, '_>,
+    a: [u64; 6],
+) -> Result<u64> {
+    let (offset, nbytes, flags) = (a[1] as i64, a[2] as i64, a[3]);
+    let known = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+    if flags & !known != 0 || offset < 0 || nbytes < 0 || offset.checked_add(nbytes).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    let f = file(ctx, a[0])?;
+    match f.stat()?.kind {
+        FileType::Fifo => return Err(Errno::ESPIPE),
+        FileType::Regular | FileType::Directory | FileType::BlockDevice | FileType::Symlink => {}
+        _ => return Ok(0),
+    }
+    if flags & SYNC_FILE_RANGE_WAIT_AFTER != 0 {
+        if let Some(loc) = f.location() {
+            loc.inode().sync(true)?;
+        }
+    }
+    Ok(0)
+}
