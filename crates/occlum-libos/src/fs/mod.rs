@@ -11,6 +11,7 @@ mod inode_file;
 pub mod lock;
 pub mod mounts;
 pub mod owner;
+pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;

@@ -149,6 +149,36 @@ pub fn set_capacity(f: &super::FileRef, size: u64) -> Option<Result<usize>> {
     Some(Ok(cap))
 }
 
+/// Whether `f` is an end of a pipe (anonymous or named).
+pub fn is_pipe(f: &super::FileRef) -> bool {
+    end_of(f).is_some()
+}
+
+/// Whether `a` and `b` are ends of the same pipe.
+pub fn same_pipe(a: &super::FileRef, b: &super::FileRef) -> bool {
+    matches!((end_of(a), end_of(b)), (Some(x), Some(y)) if Arc::ptr_eq(&x, &y))
+}
+
+/// A copy of up to `max` bytes at the front of the pipe `f` is an end of,
+/// without taking them (`tee`): waits for some unless `nonblock`
+/// (`EAGAIN`); empty without writers gives none. `None` if `f` is no pipe.
+pub fn peek(f: &super::FileRef, max: usize, nonblock: bool) -> Option<Result<Vec<u8>>> {
+    let pipe = end_of(f)?;
+    Some(wait_event(&[&pipe.readable], None, || {
+        let st = lock(&pipe.state);
+        if !st.buf.is_empty() {
+            return Ok(Some(st.buf.iter().take(max).copied().collect()));
+        }
+        if st.writers == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(None)
+    }))
+}
+
 /// The pipe behind an anonymous or named pipe's open file.
 fn end_of(f: &super::FileRef) -> Option<Arc<Pipe>> {
     if let Some(r) = super::downcast::<PipeReader>(f.clone()) {

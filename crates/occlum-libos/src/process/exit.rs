@@ -144,6 +144,7 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
         (st.parent.upgrade(), std::mem::take(&mut st.children))
     };
     process.ended.notify_all();
+    process.exited.wake_all();
     if !orphans.is_empty() {
         adopt_orphans(process, orphans);
     }

@@ -115,6 +115,8 @@ pub struct Process {
     pub child_events: WaitQueue,
     /// Woken when a thread of the process ends.
     pub threads_changed: WaitQueue,
+    /// Woken when the process has ended (pidfds).
+    pub exited: WaitQueue,
     ended: Condvar,
     started: std::time::Instant,
     /// Syscalls served: trapped, and through the direct entry.
@@ -164,6 +166,7 @@ impl Process {
             creds: Mutex::new(Credentials::default()),
             child_events: WaitQueue::new(),
             threads_changed: WaitQueue::new(),
+            exited: WaitQueue::new(),
             ended: Condvar::new(),
             started: std::time::Instant::now(),
             syscalls: Default::default(),

@@ -116,3 +116,56 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     ctx.regs_replaced();
     Ok(0)
 }
+
+/// `execveat`: the program at `dirfd` + path, or (`AT_EMPTY_PATH` with an
+/// empty path) the file open at `dirfd` (`fexecve`). The program is
+/// found again by its path, so a file open at `dirfd` that was since
+/// unlinked or has no path (a memfd) cannot run (`ENOENT`).
+pub(super) fn sys_execveat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    const AT_FDCWD: i32 = -100;
+    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    let (dirfd, flags) = (a[0] as i32, a[4]);
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = user::read_cstring(a[1], user::MAX_STRING)?;
+    let path = if name.first() == Some(&b'/') {
+        name
+    } else if name.is_empty() && flags & AT_EMPTY_PATH == 0 {
+        return Err(Errno::ENOENT);
+    } else {
+        let base = if dirfd == AT_FDCWD {
+            ctx.process().fs().cwd.clone()
+        } else {
+            let f = ctx.process().files().get(dirfd)?;
+            f.location().ok_or(Errno::ENOENT)?
+        };
+        if name.is_empty() {
+            base.path()
+        } else {
+            if base.inode().kind() != crate::fs::FileType::Directory {
+                return Err(Errno::ENOTDIR);
+            }
+            let mut p = base.path();
+            if p.last() != Some(&b'/') {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            p
+        }
+    };
+    if flags & AT_SYMLINK_NOFOLLOW != 0 {
+        let root = crate::fs::vfs::root()?;
+        let loc = crate::fs::vfs::resolve(&root, &path, false)?;
+        if loc.inode().kind() == crate::fs::FileType::Symlink {
+            return Err(Errno::ELOOP);
+        }
+    }
+    let (argv, envp) =
+        user::read_exec_args(a[2], a[3], loader::max_arg_bytes(layout().stack_size))?;
+    let thread = ctx.thread().clone();
+    process::execve(&thread, ctx.frame(), &path, argv, envp)?;
+    ctx.regs_replaced();
+    Ok(0)
+}

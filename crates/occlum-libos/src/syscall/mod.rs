@@ -86,8 +86,12 @@ table! {
     ioctl => fs::io::sys_ioctl,
     sendfile => fs::io::sys_sendfile,
     copy_file_range => fs::io::sys_copy_file_range,
+    splice => fs::splice::sys_splice,
+    tee => fs::splice::sys_tee,
+    vmsplice => fs::splice::sys_vmsplice,
     open => fs::open::sys_open,
     openat => fs::open::sys_openat,
+    openat2 => fs::open::sys_openat2,
     creat => fs::open::sys_creat,
     close => fs::open::sys_close,
     stat => fs::stat::sys_stat,
@@ -204,6 +208,10 @@ table! {
     clone3 => clone::sys_clone3,
     vfork => clone::sys_vfork,
     execve => clone::sys_execve,
+    execveat => clone::sys_execveat,
+    pidfd_open => process::sys_pidfd_open,
+    pidfd_getfd => process::sys_pidfd_getfd,
+    pidfd_send_signal => signal::sys_pidfd_send_signal,
     wait4 => wait::sys_wait4,
     waitid => wait::sys_waitid,
     futex => futex::sys_futex,
@@ -223,6 +231,7 @@ table! {
     epoll_ctl => poll::sys_epoll_ctl,
     epoll_wait => poll::sys_epoll_wait,
     epoll_pwait => poll::sys_epoll_pwait,
+    epoll_pwait2 => poll::sys_epoll_pwait2,
     eventfd => poll::sys_eventfd,
     eventfd2 => poll::sys_eventfd2,
     socket => net::sys_socket,
@@ -239,6 +248,8 @@ table! {
     recvfrom => net::sys_recvfrom,
     sendmsg => net::sys_sendmsg,
     recvmsg => net::sys_recvmsg,
+    sendmmsg => net::sys_sendmmsg,
+    recvmmsg => net::sys_recvmmsg,
     setsockopt => net::sys_setsockopt,
     getsockopt => net::sys_getsockopt,
     rt_sigaction => signal::sys_rt_sigaction,
@@ -328,10 +339,10 @@ fn restart_kind(nr: u64) -> Option<RestartKind> {
     use Sysno::*;
     match sys {
         read | readv | write | writev | pread64 | pwrite64 | wait4 | waitid | futex | open
-        | openat | accept | accept4 | connect | recvfrom | recvmsg | sendto | sendmsg | flock
-        | fcntl => Some(RestartKind::UnlessHandlerSaysNo),
+        | openat | openat2 | accept | accept4 | connect | recvfrom | recvmsg | sendto | sendmsg
+        | flock | sendmmsg | recvmmsg | fcntl => Some(RestartKind::UnlessHandlerSaysNo),
         nanosleep | clock_nanosleep | poll | ppoll | select | pselect6 | epoll_wait
-        | epoll_pwait => Some(RestartKind::OnlyWithoutHandler),
+        | epoll_pwait | epoll_pwait2 => Some(RestartKind::OnlyWithoutHandler),
         _ => None,
     }
 }

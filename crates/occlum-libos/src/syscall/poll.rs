@@ -1,5 +1,5 @@
 //! Waiting on several descriptors: `poll`, `ppoll`, `select`, `pselect6`,
-//! `epoll_*`; and `eventfd`.
+//! `epoll_*` (with `epoll_pwait2`); and `eventfd`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -327,13 +327,18 @@ pub(super) fn sys_epoll_ctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
 }
 
 fn do_epoll_wait(ctx: &SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (epfd, events, max, ms) = (a[0] as Fd, a[1], a[2] as i32, a[3] as i32);
+    let ms = a[3] as i32;
+    epoll_wait_for(ctx, a, (ms >= 0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// `epoll_wait` with a time-out (`None`: wait for ever).
+fn epoll_wait_for(ctx: &SyscallCtx<'_, '_>, a: [u64; 6], timeout: Option<Duration>) -> Result<u64> {
+    let (epfd, events, max) = (a[0] as Fd, a[1], a[2] as i32);
     if max <= 0 || max as usize > (i32::MAX as usize) / 12 {
         return Err(Errno::EINVAL);
     }
     let ep = epoll_at(ctx, epfd)?;
     user::check_access(events, max as usize * 12, crate::vm::PROT_WRITE)?;
-    let timeout = (ms >= 0).then(|| Duration::from_millis(ms as u64));
     let files = ep.files();
     let check = || {
         let r = ep.ready(max as usize);
@@ -360,6 +365,17 @@ pub(super) fn sys_epoll_wait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
 pub(super) fn sys_epoll_pwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let mask = read_sigmask(a[4], a[5])?;
     with_sigmask(ctx, mask, || do_epoll_wait(ctx, a))
+}
+
+/// `epoll_pwait2`: the time-out is a `struct timespec` (NULL: none).
+pub(super) fn sys_epoll_pwait2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let timeout = if a[3] != 0 {
+        Some(user::read_timespec(a[3])?)
+    } else {
+        None
+    };
+    let mask = read_sigmask(a[4], a[5])?;
+    with_sigmask(ctx, mask, || epoll_wait_for(ctx, a, timeout))
 }
 
 pub(super) fn sys_eventfd2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {

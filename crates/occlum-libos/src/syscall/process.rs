@@ -213,3 +213,38 @@ pub(super) fn sys_setrlimit(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     ctx.process().rlimits().set(a[0], new)?;
     Ok(0)
 }
+
+/// `pidfd_open`: a file naming process `pid` (always close-on-exec).
+pub(super) fn sys_pidfd_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (pid, flags) = (a[0] as i32, a[1] as u32);
+    if flags & !crate::fs::O_NONBLOCK != 0 || pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = process::get_process(pid).ok_or(Errno::ESRCH)?;
+    if p.pid() != pid {
+        return Err(Errno::EINVAL);
+    }
+    let file = std::sync::Arc::new(crate::fs::pidfd::PidFd::new(p, flags));
+    let limit = ctx.process().rlimits().nofile();
+    let fd = ctx.process().files().insert(file, true, limit)?;
+    Ok(fd as u64)
+}
+
+/// `pidfd_getfd`: a copy, close-on-exec, of descriptor `targetfd` of the
+/// process a pidfd names.
+pub(super) fn sys_pidfd_getfd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (fd, target, flags) = (a[0] as i32, a[1] as i32, a[2]);
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = ctx.process().files().get(fd)?;
+    let pidfd = crate::fs::downcast::<crate::fs::pidfd::PidFd>(f).ok_or(Errno::EBADF)?;
+    let owner = pidfd.process().clone();
+    if owner.exit_status().is_some() {
+        return Err(Errno::ESRCH);
+    }
+    let file = owner.files().get(target)?;
+    let limit = ctx.process().rlimits().nofile();
+    let fd = ctx.process().files().insert(file, true, limit)?;
+    Ok(fd as u64)
+}

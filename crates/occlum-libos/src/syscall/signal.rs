@@ -339,3 +339,30 @@ pub(super) fn sys_rt_tgsigqueueinfo(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
     }
     Ok(0)
 }
+
+/// `pidfd_send_signal`: a signal to the process a pidfd names (`ESRCH`
+/// once it has ended); `info`, if given, as for `rt_sigqueueinfo`.
+pub(super) fn sys_pidfd_send_signal(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (fd, sig, info, flags) = (a[0] as i32, a[1] as i64, a[2], a[3]);
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = ctx.process().files().get(fd)?;
+    let pidfd = crate::fs::downcast::<crate::fs::pidfd::PidFd>(f).ok_or(Errno::EBADF)?;
+    let target = pidfd.process().clone();
+    let info = if info != 0 {
+        queued_info(ctx, target.pid(), sig, info)?
+    } else {
+        if sig != 0 && !valid(sig) {
+            return Err(Errno::EINVAL);
+        }
+        SigInfo::user(sig as i32, signal::SI_USER, ctx.process().pid())
+    };
+    if target.exit_status().is_some() {
+        return Err(Errno::ESRCH);
+    }
+    if info.signo != 0 {
+        signal::send_to_process(&target, info);
+    }
+    Ok(0)
+}

@@ -19,6 +19,7 @@ const WCLONE: u64 = 0x8000_0000;
 const P_ALL: u64 = 0;
 const P_PID: u64 = 1;
 const P_PGID: u64 = 2;
+const P_PIDFD: u64 = 3;
 
 const SIGCHLD: i32 = 17;
 const CLD_EXITED: i32 = 1;
@@ -72,6 +73,11 @@ pub(super) fn sys_waitid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         P_PID if id > 0 => WaitFilter::Pid(id),
         P_PGID if id > 0 => WaitFilter::Pgid(id),
         P_PGID if id == 0 => WaitFilter::Pgid(ctx.process().state().pgid),
+        P_PIDFD => {
+            let f = ctx.process().files().get(id)?;
+            let pidfd = crate::fs::downcast::<crate::fs::pidfd::PidFd>(f).ok_or(Errno::EINVAL)?;
+            WaitFilter::Pid(pidfd.process().pid())
+        }
         _ => return Err(Errno::EINVAL),
     };
     if options & WEXITED == 0 {

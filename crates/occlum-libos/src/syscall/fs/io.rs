@@ -156,7 +156,7 @@ pub(in crate::syscall) fn sys_lseek(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
 
 /// Where a read or write happens: at the file offset, or at a position.
 #[derive(Clone, Copy)]
-enum At {
+pub(super) enum At {
     Offset,
     Pos(u64),
 }
@@ -176,7 +176,7 @@ fn write_file(f: &FileRef, at: At, buf: &[u8]) -> Result<usize> {
 }
 
 /// A position argument: `EINVAL` if negative.
-fn position(v: u64) -> Result<At> {
+pub(super) fn position(v: u64) -> Result<At> {
     if (v as i64) < 0 {
         return Err(Errno::EINVAL);
     }
@@ -302,7 +302,7 @@ fn writev_from(ctx: &mut SyscallCtx<'_, '_>, f: &FileRef, at: At, iov: &[IoVec])
 
 /// Copies up to `count` bytes from `src` to `dst` through LibOS memory;
 /// returns the count copied.
-fn copy_between(
+pub(super) fn copy_between(
     ctx: &mut SyscallCtx<'_, '_>,
     src: &FileRef,
     mut src_at: At,

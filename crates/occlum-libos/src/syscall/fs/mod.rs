@@ -11,6 +11,7 @@ pub(super) mod lock;
 pub(super) mod memfd;
 pub(super) mod mount;
 pub(super) mod open;
+pub(super) mod splice;
 pub(super) mod stat;
 pub(super) mod xattr;
 

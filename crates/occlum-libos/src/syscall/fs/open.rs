@@ -1,14 +1,14 @@
-//! `open`, `openat`, `creat`, `close`.
+//! `open`, `openat`, `openat2`, `creat`, `close`.
 
 use std::sync::Arc;
 
-use super::{check_writable_fs, create_node, parent_at, read_path, start_dir, SyscallCtx};
+use super::{check_writable_fs, create_node, read_path, start_dir, SyscallCtx};
 use crate::fs::devfs;
 use crate::fs::vfs::{self, PathNode};
 use crate::fs::{
     FileRef, FileType, InodeFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
-    O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDWR, O_SYNC,
-    O_TMPFILE, O_TRUNC, O_WRONLY,
+    O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDWR,
+    O_SYNC, O_TMPFILE, O_TRUNC, O_WRONLY,
 };
 use crate::{Errno, Result};
 
@@ -60,7 +60,8 @@ fn do_open(
     } else {
         flags |= O_LARGEFILE;
     }
-    let file = open_file(ctx, dirfd, path_addr, flags, mode)?;
+    let path = read_path(path_addr)?;
+    let file = open_file(ctx, dirfd, &path, flags, mode)?;
     let limit = ctx.process().rlimits().nofile();
     let fd = ctx
         .process()
@@ -69,18 +70,160 @@ fn do_open(
     Ok(fd as u64)
 }
 
+const RESOLVE_NO_XDEV: u64 = 0x01;
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+const RESOLVE_BENEATH: u64 = 0x08;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+const RESOLVE_CACHED: u64 = 0x20;
+/// `struct open_how` as first defined.
+const OPEN_HOW_SIZE_VER0: u64 = 24;
+/// Every flag `openat2` knows.
+const OPEN_FLAGS: u32 = O_ACCMODE
+    | O_CREAT
+    | O_EXCL
+    | O_NOCTTY
+    | O_TRUNC
+    | O_APPEND
+    | O_NONBLOCK
+    | O_SYNC
+    | O_DIRECT
+    | O_LARGEFILE
+    | O_DIRECTORY
+    | O_NOFOLLOW
+    | O_NOATIME
+    | O_CLOEXEC
+    | O_PATH
+    | O_TMPFILE
+    | 0o20000; // FASYNC
+
+/// `openat2`: `openat` with strict flag checks and resolution rules.
+/// `RESOLVE_BENEATH` and `RESOLVE_IN_ROOT` judge `..` by the path's text
+/// (a symbolic link on the way is followed as usual); `RESOLVE_NO_XDEV`
+/// and `RESOLVE_NO_MAGICLINKS` are accepted and not enforced.
+pub(in crate::syscall) fn sys_openat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (dirfd, how, size) = (a[0], a[2], a[3]);
+    if size < OPEN_HOW_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let raw = crate::user::read_bytes(how, size as usize)?;
+    if raw[OPEN_HOW_SIZE_VER0 as usize..].iter().any(|b| *b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let field = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    let (flags, mode, resolve) = (field(0), field(1), field(2));
+    let known = RESOLVE_NO_XDEV
+        | RESOLVE_NO_MAGICLINKS
+        | RESOLVE_NO_SYMLINKS
+        | RESOLVE_BENEATH
+        | RESOLVE_IN_ROOT
+        | RESOLVE_CACHED;
+    let creating = flags as u32 & O_CREAT != 0 || flags as u32 & O_TMPFILE == O_TMPFILE;
+    if flags > u64::from(u32::MAX)
+        || flags as u32 & !OPEN_FLAGS != 0
+        || mode & !0o7777 != 0
+        || (mode != 0 && !creating)
+        || resolve & !known != 0
+        || resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) == RESOLVE_BENEATH | RESOLVE_IN_ROOT
+    {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & RESOLVE_CACHED != 0 && flags as u32 & (O_CREAT | O_TRUNC) != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let mut path = read_path(a[1])?;
+    if resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0 {
+        path = confine(&path, resolve & RESOLVE_IN_ROOT != 0)?;
+    }
+    let mut flags = flags as u32;
+    if resolve & RESOLVE_NO_SYMLINKS != 0 {
+        check_no_symlinks(ctx, dirfd, &path)?;
+        flags |= O_NOFOLLOW;
+    }
+    if flags & O_TMPFILE == O_TMPFILE {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if flags & O_PATH != 0 {
+        flags &= O_PATH_FLAGS;
+    } else {
+        flags |= O_LARGEFILE;
+    }
+    let file = open_file(ctx, dirfd, &path, flags, mode as u32)?;
+    let limit = ctx.process().rlimits().nofile();
+    let fd = ctx
+        .process()
+        .files()
+        .insert(file, flags & O_CLOEXEC != 0, limit)?;
+    Ok(fd as u64)
+}
+
+/// A path kept below its starting directory: with `in_root`, an absolute
+/// path and `..` at the top stay at the start (`RESOLVE_IN_ROOT`);
+/// otherwise they fail with `EXDEV` (`RESOLVE_BENEATH`).
+fn confine(path: &[u8], in_root: bool) -> Result<Vec<u8>> {
+    if path.first() == Some(&b'/') && !in_root {
+        return Err(Errno::EXDEV);
+    }
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in path.split(|c| *c == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                if parts.pop().is_none() && !in_root {
+                    return Err(Errno::EXDEV);
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let mut out = parts.join(&b'/');
+    if out.is_empty() {
+        out.push(b'.');
+    } else if path.last() == Some(&b'/') {
+        out.push(b'/');
+    }
+    Ok(out)
+}
+
+/// `ELOOP` if any component of the path is a symbolic link
+/// (`RESOLVE_NO_SYMLINKS`).
+fn check_no_symlinks(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: &[u8]) -> Result<()> {
+    let start = start_dir(ctx, dirfd, path)?;
+    let mut prefix = Vec::new();
+    if path.first() == Some(&b'/') {
+        prefix.push(b'/');
+    }
+    for part in path.split(|c| *c == b'/').filter(|p| !p.is_empty()) {
+        if !prefix.is_empty() && prefix.last() != Some(&b'/') {
+            prefix.push(b'/');
+        }
+        prefix.extend_from_slice(part);
+        match vfs::resolve(&start, &prefix, false) {
+            Ok(loc) if loc.inode().kind() == FileType::Symlink => return Err(Errno::ELOOP),
+            Ok(_) => {}
+            // What is missing is for the open to judge (O_CREAT).
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
 /// Opens `dirfd` + path with `flags`; the new open file description.
-pub(in crate::syscall) fn open_file(
+fn open_file(
     ctx: &SyscallCtx<'_, '_>,
     dirfd: u64,
-    path_addr: u64,
+    path: &[u8],
     flags: u32,
     mode: u32,
 ) -> Result<FileRef> {
     let follow = flags & O_NOFOLLOW == 0;
     let mut created = false;
+    let start = start_dir(ctx, dirfd, path)?;
     let loc = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
-        let p = parent_at(ctx, dirfd, path_addr)?;
+        let p = vfs::resolve_parent(&start, path)?;
         if p.trailing_slash || p.name == b"." || p.name == b".." {
             return Err(Errno::EISDIR);
         }
@@ -120,9 +263,7 @@ pub(in crate::syscall) fn open_file(
             }
         }
     } else {
-        let path = read_path(path_addr)?;
-        let start = start_dir(ctx, dirfd, &path)?;
-        vfs::resolve(&start, &path, follow)?
+        vfs::resolve(&start, path, follow)?
     };
     let inode = loc.inode().clone();
     let kind = inode.kind();

@@ -553,3 +553,63 @@ pub(super) fn sys_getsockopt(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
     let s = sock_at(ctx, a[0])?;
     opt::get(&s, a[1] as i32, a[2] as i32, a[3], a[4]).map(|()| 0)
 }
+
+/// Size of `struct mmsghdr`: a `msghdr` and the byte count, padded.
+const MMSGHDR_SIZE: u64 = 64;
+/// Most messages one `sendmmsg`/`recvmmsg` handles (`UIO_MAXIOV`).
+const MMSG_MAX: u64 = 1024;
+/// `MSG_WAITFORONE`: only the first `recvmmsg` message may block.
+const MSG_WAITFORONE: u64 = 0x10000;
+
+/// Runs `one` on each `mmsghdr` of the vector, storing its count in
+/// `msg_len`: the number done, or the first one's error if none was.
+fn each_mmsg(
+    ctx: &mut SyscallCtx<'_, '_>,
+    vec: u64,
+    vlen: u64,
+    mut one: impl FnMut(&mut SyscallCtx<'_, '_>, u64, usize) -> Result<Option<u64>>,
+) -> Result<u64> {
+    let vlen = vlen.min(MMSG_MAX);
+    let mut done = 0;
+    while done < vlen {
+        let hdr = vec + done * MMSGHDR_SIZE;
+        match one(ctx, hdr, done as usize) {
+            Ok(Some(n)) => {
+                user::write_bytes(hdr + 56, &(n as u32).to_le_bytes())?;
+                done += 1;
+            }
+            Ok(None) => break,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+pub(super) fn sys_sendmmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (fd, vec, vlen, flags) = (a[0], a[1], a[2], a[3]);
+    each_mmsg(ctx, vec, vlen, |ctx, hdr, _| {
+        sys_sendmsg(ctx, [fd, hdr, flags, 0, 0, 0]).map(Some)
+    })
+}
+
+pub(super) fn sys_recvmmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    let (fd, vec, vlen, flags, timeout) = (a[0], a[1], a[2], a[3], a[4]);
+    let deadline = if timeout != 0 {
+        Some(std::time::Instant::now() + user::read_timespec(timeout)?)
+    } else {
+        None
+    };
+    let base = flags & !MSG_WAITFORONE;
+    each_mmsg(ctx, vec, vlen, |ctx, hdr, i| {
+        if i > 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Ok(None);
+        }
+        let flags = if i > 0 && flags & MSG_WAITFORONE != 0 {
+            base | u64::from(MSG_DONTWAIT)
+        } else {
+            base
+        };
+        sys_recvmsg(ctx, [fd, hdr, flags, 0, 0, 0]).map(Some)
+    })
+}
