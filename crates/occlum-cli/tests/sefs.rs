@@ -18,6 +18,7 @@ const FS_PROGRAMS: &[&str] = &[
     "fs_dirs",
     "fs_links",
     "fifo",
+    "inotify",
     "fs_meta",
     "fs_size",
     "fs_times",

@@ -141,8 +141,33 @@ impl InodeFile {
     }
 }
 
+impl InodeFile {
+    /// Reports `mask` to inotify watches of the file (not for `O_PATH`).
+    fn notify(&self, mask: u32) {
+        if super::inotify::active() && !self.is_path_only() {
+            super::inotify::file_event(&self.loc, mask);
+        }
+    }
+
+    /// Where the file was opened.
+    pub fn loc(&self) -> Location {
+        self.loc.clone()
+    }
+
+    /// Reports the open (`IN_OPEN`), once the file is opened by a program.
+    pub fn notify_open(&self) {
+        self.notify(super::inotify::IN_OPEN);
+    }
+}
+
 impl Drop for InodeFile {
     fn drop(&mut self) {
+        let wrote = self.flags.load(Ordering::Relaxed) & O_ACCMODE != 0;
+        self.notify(if wrote {
+            super::inotify::IN_CLOSE_WRITE
+        } else {
+            super::inotify::IN_CLOSE_NOWRITE
+        });
         if self.flocked.load(Ordering::Relaxed) {
             let _ = lock::flock(self.lock_key(), self.owner_id(), None, true);
         }
@@ -155,34 +180,51 @@ impl File for InodeFile {
         let mut offset = lock(&self.offset);
         let n = self.inode().read_at(*offset, buf)?;
         *offset += n as u64;
+        if n > 0 {
+            self.notify(super::inotify::IN_ACCESS);
+        }
         Ok(n)
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
         self.writable()?;
         let mut offset = lock(&self.offset);
-        if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+        let n = if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
             let (n, end) = self.inode().append(buf)?;
             *offset = end;
-            return Ok(n);
+            n
+        } else {
+            let n = self.inode().write_at(*offset, buf)?;
+            *offset += n as u64;
+            n
+        };
+        if n > 0 {
+            self.notify(super::inotify::IN_MODIFY);
         }
-        let n = self.inode().write_at(*offset, buf)?;
-        *offset += n as u64;
         Ok(n)
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.readable()?;
-        self.inode().read_at(offset, buf)
+        let n = self.inode().read_at(offset, buf)?;
+        if n > 0 {
+            self.notify(super::inotify::IN_ACCESS);
+        }
+        Ok(n)
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
         self.writable()?;
         // As on Linux, pwrite on an O_APPEND file appends.
-        if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
-            return self.inode().append(buf).map(|(n, _)| n);
+        let n = if self.flags.load(Ordering::Relaxed) & O_APPEND != 0 {
+            self.inode().append(buf).map(|(n, _)| n)?
+        } else {
+            self.inode().write_at(offset, buf)?
+        };
+        if n > 0 {
+            self.notify(super::inotify::IN_MODIFY);
         }
-        self.inode().write_at(offset, buf)
+        Ok(n)
     }
 
     fn seek(&self, off: i64, whence: i32) -> Result<u64> {

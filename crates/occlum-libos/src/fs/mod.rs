@@ -8,6 +8,7 @@ mod file_table;
 pub mod hostfs;
 pub mod imagefs;
 mod inode_file;
+pub mod inotify;
 pub mod lock;
 pub mod mounts;
 pub mod owner;

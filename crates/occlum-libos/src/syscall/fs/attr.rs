@@ -7,6 +7,7 @@ use super::{
     AT_REMOVEDIR as AT_EACCESS, AT_SYMLINK_NOFOLLOW,
 };
 use crate::abi::{self, UserPtr};
+use crate::fs::inotify;
 use crate::fs::vfs::{self, Location, SetMetadata};
 use crate::fs::{downcast, FileType, InodeFile, Timespec};
 use crate::{Errno, Result};
@@ -31,6 +32,7 @@ fn chmod_loc(loc: &Location, mode: u32) -> Result<u64> {
         perm: Some(mode & 0o7777),
         ..SetMetadata::default()
     })?;
+    inotify::file_event(loc, inotify::IN_ATTRIB);
     Ok(0)
 }
 
@@ -88,6 +90,7 @@ fn chown_loc(loc: &Location, uid: u64, gid: u64) -> Result<u64> {
         }
     }
     inode.set_metadata(&set)?;
+    inotify::file_event(loc, inotify::IN_ATTRIB);
     Ok(0)
 }
 
@@ -139,6 +142,7 @@ fn truncate_loc(loc: &Location, len: u64) -> Result<u64> {
     check_writable_fs(loc)?;
     loc.inode().resize(len)?;
     crate::vm::file_resized(loc.inode(), len);
+    inotify::file_event(loc, inotify::IN_MODIFY);
     Ok(0)
 }
 
@@ -171,6 +175,7 @@ pub(in crate::syscall) fn sys_ftruncate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
     }
     f.inode().resize(a[1])?;
     crate::vm::file_resized(f.inode(), a[1]);
+    inotify::file_event(&f.loc(), inotify::IN_MODIFY);
     Ok(0)
 }
 
@@ -323,6 +328,7 @@ fn set_times(t: Target, atime: Option<Timespec>, mtime: Option<Timespec>) -> Res
         mtime,
         ..SetMetadata::default()
     })?;
+    inotify::file_event(&loc, inotify::IN_ATTRIB);
     Ok(0)
 }
 

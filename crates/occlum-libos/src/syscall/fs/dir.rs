@@ -83,6 +83,8 @@ pub(in crate::syscall) fn rmdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u
     }
     check_writable_fs(&p.dir)?;
     p.dir.inode().rmdir(&p.name)?;
+    crate::fs::inotify::child_event(&p.dir, &p.name, true, crate::fs::inotify::IN_DELETE, 0);
+    crate::fs::inotify::self_event(&victim, crate::fs::inotify::IN_DELETE_SELF);
     Ok(0)
 }
 

@@ -127,7 +127,12 @@ pub(in crate::syscall) fn sys_ioctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
         FIONREAD => {
             let n = match crate::syscall::net::bytes_readable(&f) {
                 Some(n) => n?,
-                None => crate::fs::pipe::bytes_readable(&f).ok_or(Errno::ENOTTY)?,
+                None => crate::fs::pipe::bytes_readable(&f)
+                    .or_else(|| {
+                        crate::fs::downcast::<crate::fs::inotify::Inotify>(f.clone())
+                            .map(|i| i.queued_bytes())
+                    })
+                    .ok_or(Errno::ENOTTY)?,
             };
             user::write_i32(a[2], n.min(i32::MAX as usize) as i32)?;
         }

@@ -8,6 +8,7 @@ use super::{
     check_writable_fs, lookup_at, parent_at, read_path, SyscallCtx, AT_EMPTY_PATH, AT_FDCWD,
     AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
 };
+use crate::fs::inotify;
 use crate::fs::vfs::{Location, RenameFlags};
 use crate::fs::FileType;
 use crate::user;
@@ -43,6 +44,14 @@ fn unlink_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64) -> Result<u64> {
     }
     check_writable_fs(&p.dir)?;
     p.dir.inode().unlink(&p.name)?;
+    // The link count changed; with no link left the file is gone (Linux
+    // says so when the last open file closes, too). Then the directory's
+    // event, in Linux's order.
+    inotify::self_event(&victim, inotify::IN_ATTRIB);
+    if victim.metadata().map_or(true, |m| m.nlink == 0) {
+        inotify::self_event(&victim, inotify::IN_DELETE_SELF);
+    }
+    inotify::child_event(&p.dir, &p.name, false, inotify::IN_DELETE, 0);
     Ok(0)
 }
 
@@ -132,9 +141,25 @@ fn rename_at(
         no_replace: flags & RENAME_NOREPLACE != 0,
         exchange: flags & RENAME_EXCHANGE != 0,
     };
+    let moved = inotify::active()
+        .then(|| from.dir.inode().lookup(&from.name).ok())
+        .flatten();
     from.dir
         .inode()
         .rename(&from.name, to.dir.inode(), &to.name, rf)?;
+    if let Some(moved) = moved {
+        let is_dir = moved.kind() == FileType::Directory;
+        let cookie = inotify::next_cookie();
+        inotify::child_event(
+            &from.dir,
+            &from.name,
+            is_dir,
+            inotify::IN_MOVED_FROM,
+            cookie,
+        );
+        inotify::child_event(&to.dir, &to.name, is_dir, inotify::IN_MOVED_TO, cookie);
+        inotify::self_event(&moved, inotify::IN_MOVE_SELF);
+    }
     Ok(0)
 }
 
@@ -177,6 +202,8 @@ fn link_at(
     }
     check_writable_fs(&to.dir)?;
     to.dir.inode().link(&to.name, src.inode())?;
+    inotify::self_event(src.inode(), inotify::IN_ATTRIB);
+    inotify::child_event(&to.dir, &to.name, false, inotify::IN_CREATE, 0);
     Ok(0)
 }
 
@@ -199,6 +226,7 @@ fn symlink_at(ctx: &SyscallCtx<'_, '_>, target: u64, dirfd: u64, path: u64) -> R
     }
     check_writable_fs(&p.dir)?;
     p.dir.inode().symlink(&p.name, &target)?;
+    inotify::child_event(&p.dir, &p.name, false, inotify::IN_CREATE, 0);
     Ok(0)
 }
 

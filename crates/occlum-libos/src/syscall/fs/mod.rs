@@ -10,6 +10,7 @@ pub(super) mod link;
 pub(super) mod lock;
 pub(super) mod memfd;
 pub(super) mod mount;
+pub(super) mod notify;
 pub(super) mod open;
 pub(super) mod splice;
 pub(super) mod stat;
@@ -148,6 +149,8 @@ fn create_node(
     };
     let parent = dir.inode().metadata()?;
     let inode = dir.inode().create(name, kind, mode & !umask, rdev)?;
+    let is_dir = kind == FileType::Directory;
+    crate::fs::inotify::child_event(dir, name, is_dir, crate::fs::inotify::IN_CREATE, 0);
     if parent.perm & S_ISGID != 0 {
         let perm = (kind == FileType::Directory).then_some((mode & !umask) | S_ISGID);
         inode.set_metadata(&SetMetadata {

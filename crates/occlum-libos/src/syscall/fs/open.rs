@@ -304,5 +304,9 @@ fn open_file(
         inode.resize(0)?;
     }
     let file: Arc<InodeFile> = InodeFile::new(loc, flags & KEPT_FLAGS);
+    if !created && flags & O_TRUNC != 0 && kind == FileType::Regular {
+        crate::fs::inotify::file_event(&file.loc(), crate::fs::inotify::IN_MODIFY);
+    }
+    file.notify_open();
     Ok(file)
 }

@@ -1,0 +1,66 @@
+//! `inotify_init`, `inotify_init1`, `inotify_add_watch`,
+//! `inotify_rm_watch` (`fs::inotify` has the watches and events).
+
+use std::sync::Arc;
+
+use super::{file, lookup_at, SyscallCtx, AT_FDCWD};
+use crate::fs::inotify::{
+    Inotify, IN_ALL_EVENTS, IN_DONT_FOLLOW, IN_MASK_ADD, IN_MASK_CREATE, IN_ONLYDIR,
+};
+use crate::fs::{downcast, FileType, O_CLOEXEC, O_NONBLOCK};
+use crate::{Errno, Result};
+
+pub(in crate::syscall) fn sys_inotify_init1(
+    ctx: &mut SyscallCtx<'_, '_>,
+    a: [u64; 6],
+) -> Result<u64> {
+    let flags = a[0] as u32;
+    if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let limit = ctx.process().rlimits().nofile();
+    let fd = ctx.process().files().insert(
+        Arc::new(Inotify::new(flags & O_NONBLOCK)),
+        flags & O_CLOEXEC != 0,
+        limit,
+    )?;
+    Ok(fd as u64)
+}
+
+pub(in crate::syscall) fn sys_inotify_init(
+    ctx: &mut SyscallCtx<'_, '_>,
+    _: [u64; 6],
+) -> Result<u64> {
+    sys_inotify_init1(ctx, [0; 6])
+}
+
+fn instance(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<Arc<Inotify>> {
+    downcast::<Inotify>(file(ctx, fd)?).ok_or(Errno::EINVAL)
+}
+
+pub(in crate::syscall) fn sys_inotify_add_watch(
+    ctx: &mut SyscallCtx<'_, '_>,
+    a: [u64; 6],
+) -> Result<u64> {
+    let mask = a[2] as u32;
+    let inotify = instance(ctx, a[0])?;
+    if mask & IN_ALL_EVENTS == 0
+        || mask & (IN_MASK_ADD | IN_MASK_CREATE) == IN_MASK_ADD | IN_MASK_CREATE
+    {
+        return Err(Errno::EINVAL);
+    }
+    let follow = mask & IN_DONT_FOLLOW == 0;
+    let loc = lookup_at(ctx, AT_FDCWD as u64, a[1], follow, false)?.location()?;
+    if mask & IN_ONLYDIR != 0 && loc.inode().kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(inotify.add_watch(loc.inode(), mask)? as u64)
+}
+
+pub(in crate::syscall) fn sys_inotify_rm_watch(
+    ctx: &mut SyscallCtx<'_, '_>,
+    a: [u64; 6],
+) -> Result<u64> {
+    instance(ctx, a[0])?.rm_watch(a[1] as i32)?;
+    Ok(0)
+}
