@@ -14,6 +14,8 @@ static inline const char *errname(int e)
     case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
     case ESRCH: return "ESRCH";
+    case EIDRM: return "EIDRM";
+    case ENOMSG: return "ENOMSG";
     case EINTR: return "EINTR";
     case EIO: return "EIO";
     case ENXIO: return "ENXIO";

@@ -8,6 +8,7 @@ pub mod abi;
 pub mod boot;
 pub mod budget;
 pub mod fs;
+pub mod ipc;
 pub mod keys;
 pub mod loader;
 pub mod process;

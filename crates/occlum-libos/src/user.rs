@@ -214,6 +214,13 @@ pub fn read_timespec(addr: u64) -> Result<std::time::Duration> {
     Ok(std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
 }
 
+/// Reads a relative `struct timespec` time-out as the instant it ends
+/// (time-outs past 136 years are cut to that, so no addition overflows).
+pub fn read_deadline(addr: u64) -> Result<std::time::Instant> {
+    let d = read_timespec(addr)?.min(std::time::Duration::from_secs(u32::MAX as u64));
+    Ok(std::time::Instant::now() + d)
+}
+
 /// Reads a `struct timeval` and checks it (`EINVAL` for a negative or
 /// out-of-range value).
 pub fn read_timeval(addr: u64) -> Result<std::time::Duration> {

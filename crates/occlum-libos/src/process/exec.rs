@@ -84,6 +84,7 @@ pub fn execve(
     drop(cloexec);
     process.sig_actions().reset_for_exec();
     process.posix_timers().clear();
+    process.shm_attaches().clear();
     thread.set_altstack(AltStack::default());
     {
         let mut st = process.state();

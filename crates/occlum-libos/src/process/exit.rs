@@ -134,6 +134,9 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
     }
     drop(process.set_vm(None));
     process.posix_timers().clear();
+    let undo = std::mem::take(&mut *process.sem_undo());
+    crate::ipc::sem::apply_undo(undo, process.pid());
+    process.shm_attaches().clear();
     let files = std::mem::take(&mut *process.files());
     drop(files);
     crate::fs::lock::release_process(process.pid());

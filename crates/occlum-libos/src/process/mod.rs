@@ -107,6 +107,10 @@ pub struct Process {
     sig_pending: PendingQueue,
     real_timer: Mutex<RealTimer>,
     posix_timers: Mutex<PosixTimers>,
+    /// `SEM_UNDO` adjustments, by semaphore set id.
+    sem_undo: Mutex<std::collections::BTreeMap<i32, Vec<i32>>>,
+    /// System V shared memory attached: address -> (segment id, length).
+    shm_attaches: Mutex<std::collections::BTreeMap<usize, (i32, usize)>>,
     /// `membarrier` registrations (their command bits).
     membarrier: std::sync::atomic::AtomicU64,
     nice: std::sync::atomic::AtomicI32,
@@ -162,6 +166,8 @@ impl Process {
             real_timer: Mutex::new(RealTimer::default()),
             posix_timers: Mutex::new(PosixTimers::default()),
             membarrier: std::sync::atomic::AtomicU64::new(0),
+            sem_undo: Mutex::new(Default::default()),
+            shm_attaches: Mutex::new(Default::default()),
             nice: std::sync::atomic::AtomicI32::new(0),
             creds: Mutex::new(Credentials::default()),
             child_events: WaitQueue::new(),
@@ -289,6 +295,16 @@ impl Process {
     /// The `ITIMER_REAL` state.
     pub fn real_timer(&self) -> MutexGuard<'_, RealTimer> {
         lock(&self.real_timer)
+    }
+
+    /// `SEM_UNDO` adjustments, by semaphore set id.
+    pub fn sem_undo(&self) -> MutexGuard<'_, std::collections::BTreeMap<i32, Vec<i32>>> {
+        lock(&self.sem_undo)
+    }
+
+    /// System V shared memory attached: address -> (segment id, length).
+    pub fn shm_attaches(&self) -> MutexGuard<'_, std::collections::BTreeMap<usize, (i32, usize)>> {
+        lock(&self.shm_attaches)
     }
 
     /// Records a `membarrier` registration command.

@@ -100,6 +100,7 @@ fn new_child(caller: &Arc<Thread>, vm: Vm) -> Result<(Arc<Process>, Arc<Thread>)
         parent.sig_actions().clone(),
     );
     child.set_nice(parent.nice());
+    *child.shm_attaches() = parent.shm_attaches().clone();
     *child.creds() = parent.creds().clone();
     {
         let mut st = child.state();

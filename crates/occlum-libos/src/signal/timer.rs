@@ -19,6 +19,12 @@ pub struct RealTimer {
     generation: u64,
 }
 
+/// `now + d`, cut at 136 years from now (user values may be larger than an
+/// instant can hold).
+fn later(now: Instant, d: Duration) -> Instant {
+    now + d.min(Duration::from_secs(u32::MAX as u64))
+}
+
 /// The alarm of one process's real timer.
 struct RealTimerAlarm(Weak<Process>);
 
@@ -34,7 +40,7 @@ impl Alarm for RealTimerAlarm {
                 t.deadline = None;
                 None
             } else {
-                let next = Instant::now() + t.interval;
+                let next = later(Instant::now(), t.interval);
                 t.deadline = Some(next);
                 Some(next)
             }
@@ -61,7 +67,7 @@ pub fn set_real_timer(
         );
         t.generation += 1;
         t.interval = interval;
-        t.deadline = (!value.is_zero()).then(|| now + value);
+        t.deadline = (!value.is_zero()).then(|| later(now, value));
         (old, t.deadline, t.generation)
     };
     if let Some(d) = deadline {

@@ -101,8 +101,14 @@ const MPOL_MF_VALID: u64 = 1 | 2 | 4;
 /// The LibOS's nodes: node 0.
 const NODES: u64 = 1;
 
+/// Most bits a node mask argument may have (a page of them, as on Linux).
+const MAX_NODE_BITS: u64 = 4096 * 8;
+
 /// Reads a node mask of `maxnode` bits (Linux reads `maxnode - 1`).
 fn read_nodes(addr: u64, maxnode: u64) -> Result<u64> {
+    if maxnode > MAX_NODE_BITS {
+        return Err(Errno::EINVAL);
+    }
     if addr == 0 || maxnode <= 1 {
         return Ok(0);
     }
@@ -140,7 +146,7 @@ pub(super) fn sys_get_mempolicy(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     let (mode_out, nodes_out, maxnode, addr, flags) = (a[0], a[1], a[2], a[3], a[4]);
     if flags & !(MPOL_F_NODE | MPOL_F_ADDR | MPOL_F_MEMS_ALLOWED) != 0
         || (flags & MPOL_F_MEMS_ALLOWED != 0 && flags & (MPOL_F_NODE | MPOL_F_ADDR) != 0)
-        || (nodes_out != 0 && maxnode < 1)
+        || (nodes_out != 0 && !(1..=MAX_NODE_BITS).contains(&maxnode))
     {
         return Err(Errno::EINVAL);
     }

@@ -9,6 +9,7 @@ mod fd;
 mod fs;
 mod futex;
 mod info;
+mod ipc;
 mod misc;
 mod mlock;
 mod net;
@@ -332,6 +333,18 @@ table! {
     set_mempolicy => mlock::sys_set_mempolicy,
     get_mempolicy => mlock::sys_get_mempolicy,
     mbind => mlock::sys_mbind,
+    semget => ipc::sys_semget,
+    semop => ipc::sys_semop,
+    semtimedop => ipc::sys_semtimedop,
+    semctl => ipc::sys_semctl,
+    shmget => ipc::sys_shmget,
+    shmat => ipc::sys_shmat,
+    shmdt => ipc::sys_shmdt,
+    shmctl => ipc::sys_shmctl,
+    msgget => ipc::sys_msgget,
+    msgsnd => ipc::sys_msgsnd,
+    msgrcv => ipc::sys_msgrcv,
+    msgctl => ipc::sys_msgctl,
 }
 
 /// How syscall `nr`, interrupted by a signal, is restarted (`None`: it

@@ -143,7 +143,7 @@ pub(super) fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
     check_sigsetsize(size)?;
     let wanted = SigSet(user::read_u64(set)?).blockable();
     let deadline = if timeout != 0 {
-        Some(Instant::now() + user::read_timespec(timeout)?)
+        Some(user::read_deadline(timeout)?)
     } else {
         None
     };

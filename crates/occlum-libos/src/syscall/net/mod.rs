@@ -596,7 +596,7 @@ pub(super) fn sys_sendmmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
 pub(super) fn sys_recvmmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (fd, vec, vlen, flags, timeout) = (a[0], a[1], a[2], a[3], a[4]);
     let deadline = if timeout != 0 {
-        Some(std::time::Instant::now() + user::read_timespec(timeout)?)
+        Some(user::read_deadline(timeout)?)
     } else {
         None
     };
