@@ -33,6 +33,7 @@ differential_tests! {
     fifo_hostfs: "fifo", ["@HOSTTMP@"], |o| all_ok(o);
     inotify_ramfs: "inotify", ["@TMP@"], |o| all_ok(o);
     inotify_hostfs: "inotify", ["@HOSTTMP@"], |o| all_ok(o);
+    xattr_ramfs: "xattr", ["@TMP@"], |o| all_ok(o);
     errors_ramfs: "fs_errors", ["@TMP@"], |o| all_ok(o);
     errors_hostfs: "fs_errors", ["@HOSTTMP@"], |o| all_ok(o);
     sparse_ramfs: "fs_sparse", ["@TMP@"], |o| all_ok(o);

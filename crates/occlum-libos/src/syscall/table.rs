@@ -180,9 +180,9 @@ table! {
     listxattr => fs::xattr::sys_listxattr, Full, N;
     llistxattr => fs::xattr::sys_llistxattr, Full, N;
     flistxattr => fs::xattr::sys_flistxattr, Full, N;
-    setxattr => fs::xattr::sys_setxattr, Full, N;
-    lsetxattr => fs::xattr::sys_lsetxattr, Full, N;
-    fsetxattr => fs::xattr::sys_fsetxattr, Full, N;
+    setxattr => fs::xattr::sys_setxattr, Partial("stored by the ramfs (/tmp, /dev/shm); the encrypted root and hostfs store none (EOPNOTSUPP)"), N;
+    lsetxattr => fs::xattr::sys_lsetxattr, Partial("stored by the ramfs (/tmp, /dev/shm); the encrypted root and hostfs store none (EOPNOTSUPP)"), N;
+    fsetxattr => fs::xattr::sys_fsetxattr, Partial("stored by the ramfs (/tmp, /dev/shm); the encrypted root and hostfs store none (EOPNOTSUPP)"), N;
     removexattr => fs::xattr::sys_removexattr, Full, N;
     lremovexattr => fs::xattr::sys_lremovexattr, Full, N;
     fremovexattr => fs::xattr::sys_fremovexattr, Full, N;

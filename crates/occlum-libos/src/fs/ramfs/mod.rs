@@ -70,6 +70,7 @@ impl RamFs {
                 atime: now,
                 mtime: now,
                 ctime: now,
+                xattrs: BTreeMap::new(),
             }),
             content: Mutex::new(content),
         })
@@ -115,7 +116,12 @@ struct Meta {
     atime: Timespec,
     mtime: Timespec,
     ctime: Timespec,
+    /// Extended attributes.
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
 }
+
+/// Most bytes of extended attribute names and values one inode holds.
+const XATTR_BYTES: usize = 65536;
 
 enum Content {
     File(FileData),
@@ -280,6 +286,48 @@ impl Inode for RamInode {
         if let Some(t) = set.mtime {
             m.mtime = t;
         }
+        m.ctime = Timespec::now();
+        Ok(())
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> Result<Vec<u8>> {
+        lock(&self.meta)
+            .xattrs
+            .get(name)
+            .cloned()
+            .ok_or(Errno::ENODATA)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], create: bool, replace: bool) -> Result<()> {
+        let mut m = lock(&self.meta);
+        let present = m.xattrs.contains_key(name);
+        if create && present {
+            return Err(Errno::EEXIST);
+        }
+        if replace && !present {
+            return Err(Errno::ENODATA);
+        }
+        let used: usize = m
+            .xattrs
+            .iter()
+            .filter(|(n, _)| n.as_slice() != name)
+            .map(|(n, v)| n.len() + v.len())
+            .sum();
+        if used + name.len() + value.len() > XATTR_BYTES {
+            return Err(Errno::ENOSPC);
+        }
+        m.xattrs.insert(name.to_vec(), value.to_vec());
+        m.ctime = Timespec::now();
+        Ok(())
+    }
+
+    fn list_xattr(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(lock(&self.meta).xattrs.keys().cloned().collect())
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> Result<()> {
+        let mut m = lock(&self.meta);
+        m.xattrs.remove(name).ok_or(Errno::ENODATA)?;
         m.ctime = Timespec::now();
         Ok(())
     }

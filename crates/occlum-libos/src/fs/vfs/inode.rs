@@ -147,6 +147,28 @@ pub trait Inode: Any + Send + Sync {
         Ok(None)
     }
 
+    /// The value of extended attribute `name` (`ENODATA` if unset).
+    fn get_xattr(&self, _name: &[u8]) -> Result<Vec<u8>> {
+        Err(Errno::ENODATA)
+    }
+
+    /// Sets extended attribute `name` (`create`: fail with `EEXIST` if
+    /// set; `replace`: fail with `ENODATA` if not); `EOPNOTSUPP` where
+    /// the file system stores none.
+    fn set_xattr(&self, _name: &[u8], _value: &[u8], _create: bool, _replace: bool) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// The names of the extended attributes set.
+    fn list_xattr(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+
+    /// Removes extended attribute `name` (`ENODATA` if unset).
+    fn remove_xattr(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::ENODATA)
+    }
+
     /// Makes the file's changes durable.
     fn sync(&self, _data_only: bool) -> Result<()> {
         Ok(())

@@ -1,80 +1,190 @@
-//! Extended attributes: no file system of the LibOS stores any, so reads
-//! find none (`ENODATA`, an empty list) and writes are refused
-//! (`EOPNOTSUPP`), as on a Linux file system mounted without xattrs. The
-//! file must exist.
+//! Extended attributes (`getxattr`, `setxattr`, `listxattr`,
+//! `removexattr` and their `l`/`f` forms). The ramfs (`/tmp`, `/dev/shm`)
+//! stores them; on file systems that store none, reads find none
+//! (`ENODATA`, an empty list) and writes fail with `EOPNOTSUPP`, as on a
+//! Linux file system mounted without them.
 
 use super::{file, lookup_at, SyscallCtx, AT_FDCWD};
+use crate::fs::vfs::InodeRef;
+use crate::fs::{FileRef, FileType};
+use crate::user;
 use crate::{Errno, Result};
 
-fn exists(ctx: &SyscallCtx<'_, '_>, path: u64, follow: bool) -> Result<()> {
-    lookup_at(ctx, AT_FDCWD as u64, path, follow, false).map(|_| ())
+/// Largest value (`XATTR_SIZE_MAX`).
+const XATTR_SIZE_MAX: usize = 65536;
+/// Longest name (`XATTR_NAME_MAX`).
+const XATTR_NAME_MAX: usize = 255;
+/// Largest list (`XATTR_LIST_MAX`).
+const XATTR_LIST_MAX: usize = 65536;
+const XATTR_CREATE: u64 = 1;
+const XATTR_REPLACE: u64 = 2;
+
+/// The inode a call names: by path (following a final link if `follow`)
+/// or by open file.
+enum By {
+    Path(u64, bool),
+    Fd(u64),
+}
+
+fn inode(ctx: &SyscallCtx<'_, '_>, by: By) -> Result<InodeRef> {
+    match by {
+        By::Path(path, follow) => {
+            let loc = lookup_at(ctx, AT_FDCWD as u64, path, follow, false)?.location()?;
+            Ok(loc.inode().clone())
+        }
+        By::Fd(fd) => {
+            let f: FileRef = file(ctx, fd)?;
+            Ok(f.location().ok_or(Errno::EOPNOTSUPP)?.inode().clone())
+        }
+    }
+}
+
+/// Reads and checks an attribute name: a known namespace (`user.`,
+/// `trusted.`, `security.`), 1..=255 bytes.
+fn read_name(addr: u64) -> Result<Vec<u8>> {
+    let name = user::read_cstring(addr, XATTR_NAME_MAX + 1).map_err(|e| match e {
+        Errno::ENAMETOOLONG => Errno::ERANGE,
+        e => e,
+    })?;
+    if name.is_empty() {
+        return Err(Errno::ERANGE);
+    }
+    let known = [&b"user."[..], b"trusted.", b"security."];
+    if !known
+        .iter()
+        .any(|p| name.starts_with(p) && name.len() > p.len())
+    {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(name)
+}
+
+/// `user.` attributes live on regular files and directories only.
+fn check_user_ns(inode: &InodeRef, name: &[u8]) -> Result<()> {
+    if name.starts_with(b"user.")
+        && !matches!(inode.kind(), FileType::Regular | FileType::Directory)
+    {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+/// Copies `data` out as `getxattr`/`listxattr` do: with a size of 0, only
+/// the size it needs; too small a buffer, `ERANGE`.
+fn reply(data: &[u8], addr: u64, size: u64) -> Result<u64> {
+    if size == 0 {
+        return Ok(data.len() as u64);
+    }
+    if (size as usize) < data.len() {
+        return Err(Errno::ERANGE);
+    }
+    user::write_bytes(addr, data)?;
+    Ok(data.len() as u64)
+}
+
+fn get(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
+    let name = read_name(a[1])?;
+    let value = inode(ctx, by)?.get_xattr(&name)?;
+    reply(&value, a[2], a[3])
+}
+
+fn set(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
+    let (size, flags) = (a[3] as usize, a[4]);
+    if flags & !(XATTR_CREATE | XATTR_REPLACE) != 0 || flags == XATTR_CREATE | XATTR_REPLACE {
+        return Err(Errno::EINVAL);
+    }
+    let name = read_name(a[1])?;
+    if size > XATTR_SIZE_MAX {
+        return Err(Errno::E2BIG);
+    }
+    let value = user::read_bytes(a[2], size)?;
+    let inode = inode(ctx, by)?;
+    check_user_ns(&inode, &name)?;
+    if inode.fs().read_only() {
+        return Err(Errno::EROFS);
+    }
+    inode.set_xattr(
+        &name,
+        &value,
+        flags & XATTR_CREATE != 0,
+        flags & XATTR_REPLACE != 0,
+    )?;
+    Ok(0)
+}
+
+fn list(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
+    let mut out = Vec::new();
+    for name in inode(ctx, by)?.list_xattr()? {
+        out.extend_from_slice(&name);
+        out.push(0);
+    }
+    if out.len() > XATTR_LIST_MAX {
+        return Err(Errno::E2BIG);
+    }
+    reply(&out, a[1], a[2])
+}
+
+fn remove(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
+    let name = read_name(a[1])?;
+    let inode = inode(ctx, by)?;
+    check_user_ns(&inode, &name)?;
+    inode.remove_xattr(&name)?;
+    Ok(0)
 }
 
 pub(in crate::syscall) fn sys_getxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    exists(ctx, a[0], true)?;
-    Err(Errno::ENODATA)
+    get(ctx, By::Path(a[0], true), a)
 }
 
 pub(in crate::syscall) fn sys_lgetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    exists(ctx, a[0], false)?;
-    Err(Errno::ENODATA)
+    get(ctx, By::Path(a[0], false), a)
 }
 
 pub(in crate::syscall) fn sys_fgetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    file(ctx, a[0])?;
-    Err(Errno::ENODATA)
-}
-
-pub(in crate::syscall) fn sys_listxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    exists(ctx, a[0], true)?;
-    Ok(0)
-}
-
-pub(in crate::syscall) fn sys_llistxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    exists(ctx, a[0], false)?;
-    Ok(0)
-}
-
-pub(in crate::syscall) fn sys_flistxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    file(ctx, a[0])?;
-    Ok(0)
+    get(ctx, By::Fd(a[0]), a)
 }
 
 pub(in crate::syscall) fn sys_setxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    exists(ctx, a[0], true)?;
-    Err(Errno::EOPNOTSUPP)
+    set(ctx, By::Path(a[0], true), a)
 }
 
 pub(in crate::syscall) fn sys_lsetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    exists(ctx, a[0], false)?;
-    Err(Errno::EOPNOTSUPP)
+    set(ctx, By::Path(a[0], false), a)
 }
 
 pub(in crate::syscall) fn sys_fsetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    file(ctx, a[0])?;
-    Err(Errno::EOPNOTSUPP)
+    set(ctx, By::Fd(a[0]), a)
+}
+
+pub(in crate::syscall) fn sys_listxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    list(ctx, By::Path(a[0], true), a)
+}
+
+pub(in crate::syscall) fn sys_llistxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    list(ctx, By::Path(a[0], false), a)
+}
+
+pub(in crate::syscall) fn sys_flistxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    list(ctx, By::Fd(a[0]), a)
 }
 
 pub(in crate::syscall) fn sys_removexattr(
     ctx: &mut SyscallCtx<'_, '_>,
     a: [u64; 6],
 ) -> Result<u64> {
-    exists(ctx, a[0], true)?;
-    Err(Errno::ENODATA)
+    remove(ctx, By::Path(a[0], true), a)
 }
 
 pub(in crate::syscall) fn sys_lremovexattr(
     ctx: &mut SyscallCtx<'_, '_>,
     a: [u64; 6],
 ) -> Result<u64> {
-    exists(ctx, a[0], false)?;
-    Err(Errno::ENODATA)
+    remove(ctx, By::Path(a[0], false), a)
 }
 
 pub(in crate::syscall) fn sys_fremovexattr(
     ctx: &mut SyscallCtx<'_, '_>,
     a: [u64; 6],
 ) -> Result<u64> {
-    file(ctx, a[0])?;
-    Err(Errno::ENODATA)
+    remove(ctx, By::Fd(a[0]), a)
 }
