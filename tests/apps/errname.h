@@ -15,6 +15,7 @@ static inline const char *errname(int e)
     case ENOENT: return "ENOENT";
     case ESRCH: return "ESRCH";
     case EIDRM: return "EIDRM";
+    case EMSGSIZE: return "EMSGSIZE";
     case ENOMSG: return "ENOMSG";
     case EINTR: return "EINTR";
     case EIO: return "EIO";

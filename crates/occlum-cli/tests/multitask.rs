@@ -25,6 +25,7 @@ differential_tests! {
     fork_side_by_side: "fork_concurrent", [], |o| all_ok(o);
     shm_producer_consumer: "shm_pc", [], |o| all_ok(o);
     sysv_ipc: "sysv_ipc", [], |o| all_ok(o);
+    posix_mqueue: "mqueue", [], |o| all_ok(o);
     mmap_exe: "mmap_exe", [], |o| all_ok(o);
     stress: "stress", ["@BIN@"],
         |o| assert_eq!(o.stdout, "spawned 1000\nmessages 10000\nfds unchanged\nall ok\n");

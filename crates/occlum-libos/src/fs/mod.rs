@@ -11,6 +11,7 @@ mod inode_file;
 pub mod inotify;
 pub mod lock;
 pub mod mounts;
+pub mod mqueue;
 pub mod owner;
 pub mod pidfd;
 pub mod pipe;

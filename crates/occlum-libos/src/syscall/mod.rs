@@ -12,6 +12,7 @@ mod info;
 mod ipc;
 mod misc;
 mod mlock;
+mod mqueue;
 mod net;
 mod poll;
 mod process;

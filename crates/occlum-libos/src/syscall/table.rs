@@ -340,6 +340,12 @@ table! {
     msgsnd => ipc::sys_msgsnd, Full, R;
     msgrcv => ipc::sys_msgrcv, Full, R;
     msgctl => ipc::sys_msgctl, Full, N;
+    mq_open => mqueue::sys_mq_open, Partial("no /dev/mqueue file system to list the queues"), R;
+    mq_unlink => mqueue::sys_mq_unlink, Full, N;
+    mq_timedsend => mqueue::sys_mq_timedsend, Full, R;
+    mq_timedreceive => mqueue::sys_mq_timedreceive, Full, R;
+    mq_notify => mqueue::sys_mq_notify, Partial("SIGEV_SIGNAL and SIGEV_NONE; glibc's SIGEV_THREAD needs netlink sockets"), N;
+    mq_getsetattr => mqueue::sys_mq_getsetattr, Full, N;
 }
 
 /// Syscalls without a row whose `ENOSYS` is a decision, and why.
