@@ -19,6 +19,7 @@ const FS_PROGRAMS: &[&str] = &[
     "fs_links",
     "fifo",
     "inotify",
+    "perms",
     "fs_meta",
     "fs_size",
     "fs_times",

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod mounts;
 pub mod mqueue;
 pub mod owner;
+pub mod perm;
 pub mod pidfd;
 pub mod pipe;
 pub mod poll;

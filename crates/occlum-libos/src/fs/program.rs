@@ -143,6 +143,7 @@ pub fn read_program(cwd: &Location, path: &[u8]) -> Result<ProgramFile> {
     if st.kind != FileType::Regular || st.perm & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    super::perm::check_caller(&st, super::perm::MAY_EXEC)?;
     if st.size > MAX_PROGRAM_SIZE {
         return Err(Errno::ENOMEM);
     }

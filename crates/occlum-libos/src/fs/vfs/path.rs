@@ -155,6 +155,7 @@ fn walk(start: Location, path: &[u8], follow_last: bool, links: &mut u32) -> Res
         start
     };
     let trailing_slash = path.ends_with(b"/");
+    let searcher = crate::fs::perm::searcher();
     let comps: Vec<&[u8]> = path
         .split(|&b| b == b'/')
         .filter(|c| !c.is_empty())
@@ -171,6 +172,9 @@ fn walk(start: Location, path: &[u8], follow_last: bool, links: &mut u32) -> Res
             }
             _ if c.len() > NAME_MAX => return Err(Errno::ENAMETOOLONG),
             _ => {}
+        }
+        if let Some(creds) = &searcher {
+            crate::fs::perm::check(&cur.inode().metadata()?, creds, crate::fs::perm::MAY_EXEC)?;
         }
         let inode = mount::cross(cur.inode().lookup(c)?);
         let last = i + 1 == comps.len();

@@ -7,9 +7,9 @@ use super::{
     AT_REMOVEDIR as AT_EACCESS, AT_SYMLINK_NOFOLLOW,
 };
 use crate::abi::{self, UserPtr};
-use crate::fs::inotify;
 use crate::fs::vfs::{self, Location, SetMetadata};
 use crate::fs::{downcast, FileType, InodeFile, Timespec};
+use crate::fs::{inotify, perm};
 use crate::{Errno, Result};
 
 const UTIME_NOW: i64 = (1 << 30) - 1;
@@ -28,6 +28,7 @@ fn location_of_fd(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<Location> {
 
 fn chmod_loc(loc: &Location, mode: u32) -> Result<u64> {
     check_writable_fs(loc)?;
+    perm::check_owner(&loc.inode().metadata()?)?;
     loc.inode().set_metadata(&SetMetadata {
         perm: Some(mode & 0o7777),
         ..SetMetadata::default()
@@ -72,6 +73,7 @@ fn chown_loc(loc: &Location, uid: u64, gid: u64) -> Result<u64> {
     check_writable_fs(loc)?;
     let inode = loc.inode();
     let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    perm::check_chown(&inode.metadata()?, id(uid), id(gid))?;
     let mut set = SetMetadata {
         uid: id(uid),
         gid: id(gid),
@@ -140,6 +142,7 @@ fn truncate_loc(loc: &Location, len: u64) -> Result<u64> {
         _ => return Err(Errno::EINVAL),
     }
     check_writable_fs(loc)?;
+    perm::check_caller(&loc.inode().metadata()?, perm::MAY_WRITE)?;
     loc.inode().resize(len)?;
     crate::vm::file_resized(loc.inode(), len);
     inotify::file_event(loc, inotify::IN_MODIFY);
@@ -277,9 +280,18 @@ fn access_at(
             check_writable_fs(loc)?;
         }
     }
-    // Programs run as root: only execution needs an execute bit (directories
-    // can always be searched).
-    if mode & X_OK != 0 && st.kind != FileType::Directory && st.perm & 0o111 == 0 {
+    // Checked for the real ids (unless AT_EACCESS); a process whose real
+    // uid is not 0 has no capability to override the mode here.
+    if let Some(mut creds) = perm::caller() {
+        if flags & AT_EACCESS == 0 {
+            creds.uid.fs = creds.uid.real;
+            creds.gid.fs = creds.gid.real;
+            if creds.uid.real != 0 {
+                creds.caps.effective = 0;
+            }
+        }
+        perm::check(&st, &creds, mode as u32)?;
+    } else if mode & X_OK != 0 && st.kind != FileType::Directory && st.perm & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
     Ok(0)

@@ -8,9 +8,9 @@ use super::{
     check_writable_fs, lookup_at, parent_at, read_path, SyscallCtx, AT_EMPTY_PATH, AT_FDCWD,
     AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
 };
-use crate::fs::inotify;
 use crate::fs::vfs::{Location, RenameFlags};
 use crate::fs::FileType;
+use crate::fs::{inotify, perm};
 use crate::user;
 use crate::{Errno, Result};
 
@@ -43,6 +43,7 @@ fn unlink_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64) -> Result<u64> {
         return Err(Errno::ENOTDIR);
     }
     check_writable_fs(&p.dir)?;
+    perm::check_dir_change(&p.dir.inode().metadata()?, Some(&victim.metadata()?))?;
     p.dir.inode().unlink(&p.name)?;
     // The link count changed; with no link left the file is gone (Linux
     // says so when the last open file closes, too). Then the directory's
@@ -137,6 +138,16 @@ fn rename_at(
         }
     }
     check_writable_fs(&from.dir)?;
+    let moving = from.dir.inode().lookup(&from.name)?.metadata()?;
+    perm::check_dir_change(&from.dir.inode().metadata()?, Some(&moving))?;
+    let replaced = to
+        .dir
+        .inode()
+        .lookup(&to.name)
+        .ok()
+        .map(|i| i.metadata())
+        .transpose()?;
+    perm::check_dir_change(&to.dir.inode().metadata()?, replaced.as_ref())?;
     let rf = RenameFlags {
         no_replace: flags & RENAME_NOREPLACE != 0,
         exchange: flags & RENAME_EXCHANGE != 0,
@@ -201,6 +212,7 @@ fn link_at(
         return Err(Errno::EXDEV);
     }
     check_writable_fs(&to.dir)?;
+    perm::check_dir_change(&to.dir.inode().metadata()?, None)?;
     to.dir.inode().link(&to.name, src.inode())?;
     inotify::self_event(src.inode(), inotify::IN_ATTRIB);
     inotify::child_event(&to.dir, &to.name, false, inotify::IN_CREATE, 0);
@@ -225,6 +237,7 @@ fn symlink_at(ctx: &SyscallCtx<'_, '_>, target: u64, dirfd: u64, path: u64) -> R
         return Err(Errno::EEXIST);
     }
     check_writable_fs(&p.dir)?;
+    perm::check_dir_change(&p.dir.inode().metadata()?, None)?;
     p.dir.inode().symlink(&p.name, &target)?;
     inotify::child_event(&p.dir, &p.name, false, inotify::IN_CREATE, 0);
     Ok(0)

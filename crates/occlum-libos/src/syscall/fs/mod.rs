@@ -140,6 +140,8 @@ fn create_node(
     rdev: u64,
 ) -> Result<InodeRef> {
     check_writable_fs(dir)?;
+    let parent = dir.inode().metadata()?;
+    crate::fs::perm::check_dir_change(&parent, None)?;
     let umask = ctx.process().fs().umask;
     // mkdir takes the permission and sticky bits only; a directory is
     // set-group-ID when its parent is.
@@ -147,17 +149,41 @@ fn create_node(
         FileType::Directory => mode & 0o1777,
         _ => mode & 0o7777,
     };
-    let parent = dir.inode().metadata()?;
     let inode = dir.inode().create(name, kind, mode & !umask, rdev)?;
     let is_dir = kind == FileType::Directory;
     crate::fs::inotify::child_event(dir, name, is_dir, crate::fs::inotify::IN_CREATE, 0);
-    if parent.perm & S_ISGID != 0 {
-        let perm = (kind == FileType::Directory).then_some((mode & !umask) | S_ISGID);
-        inode.set_metadata(&SetMetadata {
-            gid: Some(parent.gid),
-            perm,
-            ..SetMetadata::default()
-        })?;
-    }
+    set_creator(
+        ctx,
+        &inode,
+        &parent,
+        (kind == FileType::Directory).then_some(mode & !umask),
+    )?;
     Ok(inode)
+}
+
+/// Gives a new file its creator's file-system uid, and its gid, or in a
+/// set-group-ID directory the directory's group (and, for a directory
+/// made there, the set-group-ID bit with its mode `dir_mode`).
+fn set_creator(
+    ctx: &SyscallCtx<'_, '_>,
+    inode: &InodeRef,
+    parent: &crate::fs::Stat,
+    dir_mode: Option<u32>,
+) -> Result<()> {
+    let (uid, gid) = {
+        let c = ctx.process().creds();
+        (c.uid.fs, c.gid.fs)
+    };
+    let sgid = parent.perm & S_ISGID != 0;
+    let gid = if sgid { parent.gid } else { gid };
+    let perm = dir_mode.filter(|_| sgid).map(|m| m | S_ISGID);
+    if (uid, gid) == (0, 0) && perm.is_none() {
+        return Ok(());
+    }
+    inode.set_metadata(&SetMetadata {
+        uid: (uid != 0).then_some(uid),
+        gid: Some(gid),
+        perm,
+        ..SetMetadata::default()
+    })
 }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::{check_writable_fs, create_node, read_path, start_dir, SyscallCtx};
-use crate::fs::devfs;
 use crate::fs::vfs::{self, PathNode};
+use crate::fs::{devfs, perm};
 use crate::fs::{
     FileRef, FileType, InodeFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDWR,
@@ -284,6 +284,16 @@ fn open_file(
             check_writable_fs(&loc)?;
         }
         _ => {}
+    }
+    if !created && flags & O_PATH == 0 {
+        let mut want = 0;
+        if acc != O_WRONLY {
+            want |= perm::MAY_READ;
+        }
+        if wants_write || flags & O_TRUNC != 0 {
+            want |= perm::MAY_WRITE;
+        }
+        perm::check_caller(&inode.metadata()?, want)?;
     }
     if let Some(special) = inode.open(flags)? {
         return Ok(special);
