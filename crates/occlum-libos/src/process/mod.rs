@@ -15,7 +15,8 @@ mod wait;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 pub use creds::{
-    Caps, Credentials, Kind as CredKind, ALL_CAPS, CAP_SETGID, CAP_SETUID, NGROUPS_MAX,
+    Caps, Credentials, Kind as CredKind, ALL_CAPS, CAP_LAST_CAP, CAP_SETGID, CAP_SETUID,
+    NGROUPS_MAX,
 };
 pub use exec::execve;
 pub use exit::{exit_group, exit_thread, finish_thread};

@@ -52,6 +52,7 @@ pub struct Thread {
     /// The name `prctl(PR_SET_NAME)` gave (`None`: the program's file name).
     comm: Mutex<Option<Vec<u8>>>,
     sched: Mutex<super::sched::Sched>,
+    timer_slack: AtomicU64,
 }
 
 impl Thread {
@@ -74,7 +75,18 @@ impl Thread {
             restart: Mutex::new(None),
             comm: Mutex::new(None),
             sched: Mutex::new(super::sched::Sched::default()),
+            timer_slack: AtomicU64::new(50_000),
         })
+    }
+
+    /// The timer slack in nanoseconds (`PR_GET_TIMERSLACK`); kept, not used.
+    pub fn timer_slack(&self) -> u64 {
+        self.timer_slack.load(Ordering::Relaxed)
+    }
+
+    /// Sets the timer slack (`PR_SET_TIMERSLACK`).
+    pub fn set_timer_slack(&self, ns: u64) {
+        self.timer_slack.store(ns, Ordering::Relaxed);
     }
 
     /// The thread's scheduling attributes.

@@ -40,7 +40,8 @@ pub(super) fn sys_sysinfo(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     let total = crate::boot::config().user_space_size as u64;
     let free = total.saturating_sub(crate::vm::user_space_in_use() as u64);
     let info = Sysinfo {
-        uptime: boot_instant().elapsed().as_secs() as i64,
+        // Rounded up: a LibOS that just started has been up for a second.
+        uptime: boot_instant().elapsed().as_millis().div_ceil(1000) as i64,
         totalram: total,
         freeram: free,
         procs: process::all_processes().len().min(u16::MAX as usize) as u16,
@@ -67,7 +68,11 @@ const PR_SET_DUMPABLE: u64 = 4;
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
 const PR_CAPBSET_READ: u64 = 23;
+const PR_SET_TIMERSLACK: u64 = 29;
+const PR_GET_TIMERSLACK: u64 = 30;
 const PR_SET_NO_NEW_PRIVS: u64 = 38;
+/// The default timer slack (50 us), which `PR_SET_TIMERSLACK` 0 restores.
+const DEFAULT_TIMERSLACK: u64 = 50_000;
 const PR_GET_NO_NEW_PRIVS: u64 = 39;
 
 pub(super) fn sys_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -97,6 +102,12 @@ pub(super) fn sys_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
         PR_CAPBSET_READ if a[1] < 64 => Ok(1),
         PR_SET_NO_NEW_PRIVS if a[1] == 1 => Ok(0),
         PR_GET_NO_NEW_PRIVS => Ok(0),
+        PR_SET_TIMERSLACK => {
+            let slack = if a[1] == 0 { DEFAULT_TIMERSLACK } else { a[1] };
+            ctx.thread().set_timer_slack(slack);
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(ctx.thread().timer_slack()),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -50,6 +50,14 @@ pub(super) fn sys_uname(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> 
     Ok(0)
 }
 
+/// The host name `uname` reports (`/proc/sys/kernel/hostname`).
+pub fn node_name() -> String {
+    match &*lock_shared(&NAMES) {
+        Some((host, _)) => String::from_utf8_lossy(host).into_owned(),
+        None => UTSNAME[1].to_string(),
+    }
+}
+
 /// `sethostname` (`domain` false) or `setdomainname`: root with
 /// `CAP_SYS_ADMIN` only; the name is at most 64 bytes.
 fn set_name(ctx: &SyscallCtx<'_, '_>, addr: u64, len: u64, domain: bool) -> Result<u64> {

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use occlum_pal::trap::TrapFrame;
 use syscalls::Sysno;
 
+pub use misc::node_name;
 pub use table::{support_table, Restart, Support};
 
 use crate::process::{Process, Thread};

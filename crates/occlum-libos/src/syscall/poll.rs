@@ -310,6 +310,11 @@ pub(super) fn sys_epoll_ctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     if fd == epfd {
         return Err(Errno::EINVAL);
     }
+    // Files of file systems (regular files, directories, memory devices)
+    // cannot be polled: Linux refuses them.
+    if crate::fs::downcast::<crate::fs::InodeFile>(target.clone()).is_some() {
+        return Err(Errno::EPERM);
+    }
     let op = match op {
         1 => CtlOp::Add,
         2 => CtlOp::Del,

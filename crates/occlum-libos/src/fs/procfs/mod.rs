@@ -5,6 +5,7 @@
 
 mod content;
 mod snapshot;
+mod sys;
 
 use std::any::Any;
 use std::sync::{Arc, OnceLock, Weak};
@@ -53,6 +54,8 @@ enum Node {
     PidLink(Pid, &'static str),
     FdDir(Pid),
     FdLink(Pid, i32),
+    /// A directory (`""`: `/proc/sys` itself) or file below `/proc/sys`.
+    Sys(&'static str),
 }
 
 struct ProcFs {
@@ -137,6 +140,7 @@ impl ProcInode {
                     .map(|n| (n.as_bytes().to_vec(), Node::Global(n)))
                     .collect();
                 out.push((b"self".to_vec(), Node::SelfLink));
+                out.push((b"sys".to_vec(), Node::Sys("")));
                 for p in process::all_processes() {
                     if p.state().zombie.is_none() {
                         out.push((p.pid().to_string().into_bytes(), Node::PidDir(p.pid())));
@@ -159,6 +163,10 @@ impl ProcInode {
                 out.push((b"fd".to_vec(), Node::FdDir(pid)));
                 out
             }
+            Node::Sys(path) if sys::is_dir(path) => sys::entries(path)
+                .into_iter()
+                .map(|(name, full)| (name.into_bytes(), Node::Sys(full)))
+                .collect(),
             Node::FdDir(pid) => process(*pid)?
                 .files()
                 .fds()
@@ -191,6 +199,8 @@ impl Inode for ProcInode {
             Node::Root | Node::PidDir(_) | Node::FdDir(_) => FileType::Directory,
             Node::SelfLink | Node::PidLink(..) | Node::FdLink(..) => FileType::Symlink,
             Node::Global(_) | Node::PidFile(..) => FileType::Regular,
+            Node::Sys(path) if sys::is_dir(path) => FileType::Directory,
+            Node::Sys(_) => FileType::Regular,
         }
     }
 
@@ -205,6 +215,12 @@ impl Inode for ProcInode {
             Node::PidLink(p, n) => pid_part(*p) | 16 | name_index(&PID_LINKS, n),
             Node::FdDir(p) => pid_part(*p) | 32,
             Node::FdLink(p, fd) => pid_part(*p) | 0x1000 | (*fd as u64 & 0xfff),
+            Node::Sys(path) => {
+                256 + sys::FILES
+                    .iter()
+                    .position(|f| f.starts_with(path))
+                    .map_or(0, |i| i as u64 * 8 + path.matches('/').count() as u64)
+            }
         }
     }
 
@@ -303,6 +319,9 @@ impl Inode for ProcInode {
         let data = match &self.node {
             Node::Global(name) => content::global(name)?,
             Node::PidFile(pid, name) => content::of_process(&process(*pid)?, name)?,
+            Node::Sys(path) if !sys::is_dir(path) => {
+                sys::read(path).ok_or(Errno::ENOENT)?.into_bytes()
+            }
             _ => return Ok(None),
         };
         Ok(Some(Arc::new(Snapshot::new(data, self.metadata()?))))

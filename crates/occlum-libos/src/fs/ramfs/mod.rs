@@ -18,8 +18,9 @@ use crate::{Errno, Result};
 
 mod data;
 
-/// `RAMFS_MAGIC`.
-const RAMFS_MAGIC: u64 = 0x8584_58f6;
+/// `TMPFS_MAGIC`: the ramfs is what Linux mounts as tmpfs (`/tmp`,
+/// `/dev/shm`), with a size limit, and says so to `statfs`.
+const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// Largest file (so that a runaway writer gets `EFBIG`, not an abort).
 const MAX_FILE_SIZE: u64 = 1 << 40;
 
@@ -95,7 +96,7 @@ impl FileSystem for RamFs {
     fn stats(&self) -> FsStats {
         let limit = self.budget.limit();
         let mut stats = FsStats {
-            magic: RAMFS_MAGIC,
+            magic: TMPFS_MAGIC,
             block_size: 4096,
             ..FsStats::default()
         };

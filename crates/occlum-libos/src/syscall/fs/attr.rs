@@ -184,6 +184,8 @@ pub(in crate::syscall) fn sys_ftruncate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
 
 /// `FALLOC_FL_KEEP_SIZE`: allocate without changing the size.
 const FALLOC_FL_KEEP_SIZE: u64 = 1;
+const FALLOC_FL_PUNCH_HOLE: u64 = 2;
+const FALLOC_FL_ZERO_RANGE: u64 = 0x10;
 
 pub(in crate::syscall) fn sys_fallocate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (mode, offset, len) = (a[1], a[2] as i64, a[3] as i64);
@@ -201,7 +203,11 @@ pub(in crate::syscall) fn sys_fallocate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
     if offset < 0 || len <= 0 {
         return Err(Errno::EINVAL);
     }
-    if mode & !FALLOC_FL_KEEP_SIZE != 0 {
+    if mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) != 0
+        || mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)
+            == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE
+        || (mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_KEEP_SIZE == 0)
+    {
         return Err(Errno::EOPNOTSUPP);
     }
     match f.inode().kind() {
@@ -211,6 +217,24 @@ pub(in crate::syscall) fn sys_fallocate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
         _ => return Err(Errno::ENODEV),
     }
     let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) != 0 {
+        // The range reads as zeros afterwards (written as zeros: the file
+        // systems keep no holes to punch).
+        let size = f.inode().metadata()?.size;
+        let stop = if mode & FALLOC_FL_KEEP_SIZE != 0 {
+            end.min(size)
+        } else {
+            end
+        };
+        let zeros = vec![0u8; 65536];
+        let mut at = offset as u64;
+        while at < stop {
+            let n = (stop - at).min(zeros.len() as u64) as usize;
+            at += f.inode().write_at(at, &zeros[..n])? as u64;
+        }
+        inotify::file_event(&f.loc(), inotify::IN_MODIFY);
+        return Ok(0);
+    }
     // Differs from Linux: only the size changes. The LibOS's file systems
     // allocate when data is written (ramfs against its memory budget), so a
     // later write may still find no space where Linux had reserved it.
@@ -360,7 +384,10 @@ pub(in crate::syscall) fn sys_utimensat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
         )
     };
     let target = if path == 0 {
-        // futimens: the file open at `dirfd`.
+        // futimens: the file open at `dirfd` (no link to not follow).
+        if flags & AT_SYMLINK_NOFOLLOW != 0 {
+            return Err(Errno::EINVAL);
+        }
         let f = file(ctx, dirfd)?;
         Target::Loc(f.location().ok_or(Errno::EINVAL)?)
     } else {
@@ -396,6 +423,15 @@ fn read_timevals(addr: u64) -> Result<(Option<Timespec>, Option<Timespec>)> {
 
 pub(in crate::syscall) fn sys_futimesat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let (atime, mtime) = read_timevals(a[2])?;
+    if a[1] == 0 {
+        // No path: the file open at the descriptor, as Linux allows.
+        let f = file(ctx, a[0])?;
+        return set_times(
+            Target::Loc(f.location().ok_or(Errno::EINVAL)?),
+            atime,
+            mtime,
+        );
+    }
     set_times(lookup_at(ctx, a[0], a[1], true, false)?, atime, mtime)
 }
 
