@@ -1,9 +1,12 @@
 /* mmap.c -- anonymous memory mappings: mmap/write/read back, mprotect(PROT_READ),
  * munmap of a middle page, MAP_FIXED remap into the hole, mremap grow with
- * MREMAP_MAYMOVE, invalid arguments -> EINVAL, madvise(MADV_DONTNEED) zeroing.
+ * MREMAP_MAYMOVE, invalid arguments -> EINVAL, madvise(MADV_DONTNEED) zeroing,
+ * mremap growing a private file mapping.
  * Args: none. Prints one "ok ..." / "FAIL: ..." line per check. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +111,22 @@ int main(void)
     report(page_is(base + 4 * ps, 5), "page before DONTNEED range intact");
 
     report(munmap(base, 8 * ps) == 0, "munmap whole region");
+
+    /* mremap growing a private file mapping shows the file's next pages. */
+    char path[] = "/tmp/mmap_grow_XXXXXX";
+    int fd = mkstemp(path);
+    unsigned char page[4096];
+    for (int i = 0; i < 3; i++) {
+        memset(page, 'a' + i, sizeof page);
+        write(fd, page, sizeof page);
+    }
+    unsigned char *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    unsigned char *g = mremap(m, 4096, 3 * 4096, MREMAP_MAYMOVE);
+    report(g != MAP_FAILED && g[0] == 'a' && g[4096] == 'b' && g[8191] == 'b' && g[8192] == 'c',
+           "mremap grows a private file mapping with the file's next pages");
+    report(g != MAP_FAILED && munmap(g, 3 * 4096) == 0, "munmap it");
+    close(fd);
+    unlink(path);
     printf("%s\n", fails ? "FAILED" : "all ok");
     return fails ? 1 : 0;
 }

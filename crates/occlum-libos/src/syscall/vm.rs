@@ -302,7 +302,24 @@ pub(super) fn sys_mremap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         return Err(Errno::EINVAL);
     }
     let may_move = flags & MREMAP_MAYMOVE != 0;
-    let addr = with_vm(ctx, |vm| vm.remap(old, old_len, new_len, may_move, fixed))?;
+    let addr = with_vm(ctx, |vm| {
+        let source = vm.private_file_at(old);
+        let addr = vm.remap(old, old_len, new_len, may_move, fixed)?;
+        // A private file mapping that grew shows the file's next bytes.
+        let (Some(old_len), Some(new_len)) =
+            (crate::vm::page_up(old_len), crate::vm::page_up(new_len))
+        else {
+            return Ok(addr);
+        };
+        if let Some((inode, offset, prot)) = source.filter(|_| new_len > old_len) {
+            let grown = new_len - old_len;
+            vm.protect(addr + old_len, grown, PROT_READ | PROT_WRITE)?;
+            let filled = fill_from_file(vm, &inode, addr + old_len, grown, offset + old_len as u64);
+            vm.protect(addr + old_len, grown, prot)?;
+            filled?;
+        }
+        Ok(addr)
+    })?;
     Ok(addr as u64)
 }
 

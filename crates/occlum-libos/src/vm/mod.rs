@@ -204,6 +204,18 @@ impl VmSpace {
         }
     }
 
+    /// For a private mapping of a file at `addr`: the file, the file offset
+    /// `addr` shows, and the mapping's protection (`mremap` fills what it
+    /// grows from the file).
+    pub fn private_file_at(&self, addr: usize) -> Option<(crate::fs::vfs::InodeRef, u64, Prot)> {
+        let m = self
+            .file_maps
+            .iter()
+            .find(|m| !m.shared && m.start <= addr && addr < m.end)?;
+        let prot = self.vmas.containing(addr)?.prot;
+        Some((m.inode.clone(), m.offset + (addr - m.start) as u64, prot))
+    }
+
     /// Records a file-backed mapping and makes its pages past the end of the
     /// file inaccessible.
     pub fn add_file_map(&mut self, m: FileMap) -> Result<()> {
