@@ -2,7 +2,7 @@
 # Installs the host packages the build and the tests need (Debian), when
 # missing: gcc and make, glibc's static libraries, musl for the musl
 # static-PIE test programs, and the unmodified Debian programs the tests run
-# inside the LibOS (python3, sqlite3, busybox, redis, nginx), and Go to build
+# inside the LibOS (python3, sqlite3, busybox, redis, nginx, PostgreSQL), and Go to build
 # a static Go program for them. Needs root only when
 # something is missing.
 set -euo pipefail
@@ -18,6 +18,7 @@ command -v make >/dev/null || missing+=(make)
 [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 [ -x /usr/bin/redis-benchmark ] || missing+=(redis-tools)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v go >/dev/null || missing+=(golang-go)
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -123,3 +123,21 @@ pub fn check_dir_change(dir: &Stat, victim: Option<&Stat>) -> Result<()> {
         Ok(())
     })
 }
+
+/// Makes the caller (its file-system ids) the owner of a file it just
+/// made outside `create_node` (a socket bound to a path, a symbolic link).
+pub fn give_to_caller(inode: &super::vfs::InodeRef) -> Result<()> {
+    let Some(t) = current() else { return Ok(()) };
+    let (uid, gid) = {
+        let c = t.process().creds();
+        (c.uid.fs, c.gid.fs)
+    };
+    if (uid, gid) == (0, 0) {
+        return Ok(());
+    }
+    inode.set_metadata(&super::vfs::SetMetadata {
+        uid: Some(uid),
+        gid: Some(gid),
+        ..Default::default()
+    })
+}

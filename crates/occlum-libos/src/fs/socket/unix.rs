@@ -284,11 +284,13 @@ impl UnixSocket {
                 if parent.dir.inode().fs().read_only() {
                     return Err(Errno::EROFS);
                 }
+                crate::fs::perm::check_dir_change(&parent.dir.inode().metadata()?, None)?;
                 let inode = parent
                     .dir
                     .inode()
                     .create(&parent.name, FileType::Socket, 0o777 & !umask, 0)
                     .map_err(|e| if e == Errno::EEXIST { EADDRINUSE } else { e })?;
+                crate::fs::perm::give_to_caller(&inode)?;
                 let key = Key::Inode(inode.fs().dev(), inode.ino());
                 (UnixAddr::Path(p), key)
             }

@@ -238,7 +238,8 @@ fn symlink_at(ctx: &SyscallCtx<'_, '_>, target: u64, dirfd: u64, path: u64) -> R
     }
     check_writable_fs(&p.dir)?;
     perm::check_dir_change(&p.dir.inode().metadata()?, None)?;
-    p.dir.inode().symlink(&p.name, &target)?;
+    let link = p.dir.inode().symlink(&p.name, &target)?;
+    perm::give_to_caller(&link)?;
     inotify::child_event(&p.dir, &p.name, false, inotify::IN_CREATE, 0);
     Ok(0)
 }
