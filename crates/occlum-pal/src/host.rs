@@ -208,6 +208,16 @@ pub fn clock_gettime(clock: i32) -> Result<Duration, Errno> {
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
+/// CPU time host thread `tid` of this process has used: (user, user and
+/// system), in nanoseconds; `None` if it has ended.
+pub fn thread_cpu_time(tid: i32) -> Option<(u64, u64)> {
+    // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_VIRT / CPUCLOCK_PROF).
+    let clock = |kind: i32| (!(tid as u32) << 3) as i32 | 4 | kind;
+    let user = clock_gettime(clock(1)).ok()?;
+    let total = clock_gettime(clock(0)).ok()?;
+    Some((user.as_nanos() as u64, total.as_nanos() as u64))
+}
+
 /// The resolution of host clock `clock`.
 pub fn clock_getres(clock: i32) -> Result<Duration, Errno> {
     let mut ts = libc::timespec {

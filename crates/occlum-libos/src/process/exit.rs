@@ -46,6 +46,7 @@ pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
     // below then finds the process with one thread fewer (it may fork, or
     // read Threads: in /proc/self/status, at once).
     let process = thread.process();
+    process.add_ended_cpu(thread.cpu_time());
     let last = {
         let mut st = process.state();
         st.threads.retain(|t| t.tid() != thread.tid());

@@ -112,6 +112,10 @@ pub struct Process {
     sem_undo: Mutex<std::collections::BTreeMap<i32, Vec<i32>>>,
     /// System V shared memory attached: address -> (segment id, length).
     shm_attaches: Mutex<std::collections::BTreeMap<usize, (i32, usize)>>,
+    /// CPU time (user, total; ns) of the process's ended threads, and of
+    /// its reaped children.
+    cpu_ended: Mutex<(u64, u64)>,
+    cpu_children: Mutex<(u64, u64)>,
     /// `membarrier` registrations (their command bits).
     membarrier: std::sync::atomic::AtomicU64,
     nice: std::sync::atomic::AtomicI32,
@@ -167,6 +171,8 @@ impl Process {
             real_timer: Mutex::new(RealTimer::default()),
             posix_timers: Mutex::new(PosixTimers::default()),
             membarrier: std::sync::atomic::AtomicU64::new(0),
+            cpu_ended: Mutex::new((0, 0)),
+            cpu_children: Mutex::new((0, 0)),
             sem_undo: Mutex::new(Default::default()),
             shm_attaches: Mutex::new(Default::default()),
             nice: std::sync::atomic::AtomicI32::new(0),
@@ -306,6 +312,38 @@ impl Process {
     /// System V shared memory attached: address -> (segment id, length).
     pub fn shm_attaches(&self) -> MutexGuard<'_, std::collections::BTreeMap<usize, (i32, usize)>> {
         lock(&self.shm_attaches)
+    }
+
+    /// CPU time the process has used: (user, user and system), in ns.
+    pub fn cpu_time(&self) -> (u64, u64) {
+        let threads = self.state().threads.clone();
+        let mut t = *lock(&self.cpu_ended);
+        for th in threads {
+            let c = th.cpu_time();
+            t.0 += c.0;
+            t.1 += c.1;
+        }
+        t
+    }
+
+    /// CPU time of the reaped children (and theirs).
+    pub fn children_cpu_time(&self) -> (u64, u64) {
+        *lock(&self.cpu_children)
+    }
+
+    /// Adds an ended thread's CPU time.
+    pub(crate) fn add_ended_cpu(&self, t: (u64, u64)) {
+        let mut e = lock(&self.cpu_ended);
+        e.0 += t.0;
+        e.1 += t.1;
+    }
+
+    /// Adds a reaped child's CPU time (its own and its children's).
+    pub(crate) fn add_child_cpu(&self, child: &Process) {
+        let (own, theirs) = (child.cpu_time(), child.children_cpu_time());
+        let mut c = lock(&self.cpu_children);
+        c.0 += own.0 + theirs.0;
+        c.1 += own.1 + theirs.1;
     }
 
     /// Records a `membarrier` registration command.

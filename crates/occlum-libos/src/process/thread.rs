@@ -41,6 +41,11 @@ pub struct Thread {
     robust_list: AtomicU64,
     waiter: Arc<Waiter>,
     host_tid: AtomicI32,
+    /// CPU time (user, total; ns) used on host threads this thread has
+    /// left, and the host thread's clock when it took the current one.
+    cpu: Mutex<CpuTime>,
+    /// Whether the thread is blocked in the LibOS (`S` in `/proc`).
+    sleeping: AtomicBool,
     vfork_parent: Mutex<Option<VforkParent>>,
     exit_requested: AtomicBool,
     ended: AtomicBool,
@@ -55,6 +60,15 @@ pub struct Thread {
     timer_slack: AtomicU64,
 }
 
+/// CPU time accounting of a thread.
+#[derive(Clone, Copy, Debug, Default)]
+struct CpuTime {
+    /// Used on host threads left: (user, total) ns.
+    used: (u64, u64),
+    /// The current host thread's clock when this thread took it.
+    base: (u64, u64),
+}
+
 impl Thread {
     /// A new thread of `process`.
     pub fn new(tid: Pid, process: Arc<Process>) -> Arc<Thread> {
@@ -65,6 +79,8 @@ impl Thread {
             robust_list: AtomicU64::new(0),
             waiter: Waiter::new(),
             host_tid: AtomicI32::new(0),
+            cpu: Mutex::new(CpuTime::default()),
+            sleeping: AtomicBool::new(false),
             vfork_parent: Mutex::new(None),
             exit_requested: AtomicBool::new(false),
             ended: AtomicBool::new(false),
@@ -145,9 +161,39 @@ impl Thread {
         self.robust_list.load(Ordering::Relaxed)
     }
 
-    /// Records which host thread runs this thread (0: none).
+    /// Records which host thread runs this thread (0: none), and the CPU
+    /// time used on the one it leaves.
     pub fn set_host_tid(&self, tid: i32) {
-        self.host_tid.store(tid, Ordering::Release);
+        let mut cpu = lock(&self.cpu);
+        let old = self.host_tid.swap(tid, Ordering::AcqRel);
+        if old != 0 {
+            if let Some(now) = occlum_pal::host::thread_cpu_time(old) {
+                cpu.used.0 += now.0.saturating_sub(cpu.base.0);
+                cpu.used.1 += now.1.saturating_sub(cpu.base.1);
+            }
+        }
+        if tid != 0 {
+            cpu.base = occlum_pal::host::thread_cpu_time(tid).unwrap_or_default();
+        }
+    }
+
+    /// Whether the thread is blocked in the LibOS.
+    pub fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::Relaxed)
+    }
+
+    /// CPU time this thread has used: (user, user and system), in ns.
+    pub fn cpu_time(&self) -> (u64, u64) {
+        let cpu = lock(&self.cpu);
+        let host = self.host_tid.load(Ordering::Acquire);
+        let mut t = cpu.used;
+        if host != 0 {
+            if let Some(now) = occlum_pal::host::thread_cpu_time(host) {
+                t.0 += now.0.saturating_sub(cpu.base.0);
+                t.1 += now.1.saturating_sub(cpu.base.1);
+            }
+        }
+        t
     }
 
     /// Makes the thread notice pending work (the end of its process, a
@@ -279,6 +325,15 @@ pub fn current() -> Option<Arc<Thread>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
+/// Clears a thread's sleeping flag when its wait ends.
+struct Awake<'a>(&'a AtomicBool);
+
+impl Drop for Awake<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
 /// Blocks the current thread until `cond` gives a value (or an error), the
 /// `deadline` passes (`ETIMEDOUT`), or the thread is interrupted (`EINTR`).
 /// `cond` runs after the thread registered on `queues`, so a wake-up between
@@ -315,6 +370,8 @@ pub fn wait_event_or_host<T>(
         }
         let woken = {
             let _paused = crate::vm::domain::pause();
+            thread.sleeping.store(true, Ordering::Relaxed);
+            let _awake = Awake(&thread.sleeping);
             if host_fds.is_empty() {
                 Ok(waiter.park(deadline))
             } else {

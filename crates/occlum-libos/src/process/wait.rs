@@ -62,7 +62,8 @@ pub fn wait_child(
         match found {
             Some((i, ev)) => {
                 if reap {
-                    st.children.remove(i);
+                    let child = st.children.remove(i);
+                    parent.add_child_cpu(&child);
                     table::remove_process(ev.pid);
                 }
                 Ok(Some(Some(ev)))

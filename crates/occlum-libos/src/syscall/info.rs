@@ -26,11 +26,26 @@ fn vm_bytes(ctx: &SyscallCtx<'_, '_>) -> u64 {
 /// maximum resident size is the process's mapped memory.
 pub(super) fn sys_getrusage(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let mut usage = Rusage::zeroed();
-    match a[0] as i32 as i64 {
-        RUSAGE_SELF | RUSAGE_THREAD => usage.ru_maxrss = (vm_bytes(ctx) / 1024) as i64,
-        RUSAGE_CHILDREN => {}
+    let (user, total) = match a[0] as i32 as i64 {
+        RUSAGE_SELF => {
+            usage.ru_maxrss = (vm_bytes(ctx) / 1024) as i64;
+            ctx.process().cpu_time()
+        }
+        RUSAGE_THREAD => {
+            usage.ru_maxrss = (vm_bytes(ctx) / 1024) as i64;
+            ctx.thread().cpu_time()
+        }
+        RUSAGE_CHILDREN => ctx.process().children_cpu_time(),
         _ => return Err(Errno::EINVAL),
-    }
+    };
+    let tv = |ns: u64| {
+        [
+            (ns / 1_000_000_000) as i64,
+            (ns % 1_000_000_000 / 1000) as i64,
+        ]
+    };
+    [usage.ru_utime.tv_sec, usage.ru_utime.tv_usec] = tv(user);
+    [usage.ru_stime.tv_sec, usage.ru_stime.tv_usec] = tv(total.saturating_sub(user));
     UserPtr::new(a[1]).write(&usage)?;
     Ok(0)
 }
@@ -52,11 +67,21 @@ pub(super) fn sys_sysinfo(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     Ok(0)
 }
 
-/// `times`: zero CPU times; returns clock ticks (100 Hz) since the LibOS
-/// started.
-pub(super) fn sys_times(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+/// `times`: the CPU times of the process and of its reaped children, in
+/// clock ticks (100 Hz); returns ticks since the LibOS started.
+pub(super) fn sys_times(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     if a[0] != 0 {
-        user::write_bytes(a[0], &[0u8; 32])?;
+        let ticks = |ns: u64| ns / 10_000_000;
+        let (u, t) = ctx.process().cpu_time();
+        let (cu, ct) = ctx.process().children_cpu_time();
+        let vals = [
+            ticks(u),
+            ticks(t - u.min(t)),
+            ticks(cu),
+            ticks(ct - cu.min(ct)),
+        ];
+        let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        user::write_bytes(a[0], &bytes)?;
     }
     Ok(boot_instant().elapsed().as_millis() as u64 / 10)
 }

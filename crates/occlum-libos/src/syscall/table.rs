@@ -152,9 +152,9 @@ table! {
     mount => fs::mount::sys_mount, Partial("tmpfs/ramfs and bind of LibOS file systems"), N;
     memfd_create => fs::memfd::sys_memfd_create, Full, N;
     close_range => fs::memfd::sys_close_range, Full, N;
-    getrusage => info::sys_getrusage, Partial("CPU times are zero"), N;
+    getrusage => info::sys_getrusage, Partial("no page-fault or context-switch counts"), N;
     sysinfo => info::sys_sysinfo, Full, N;
-    times => info::sys_times, Partial("CPU times are zero"), N;
+    times => info::sys_times, Full, N;
     prctl => info::sys_prctl, Partial("the common options (names, parent death signal, dumpable, no_new_privs, ...); others EINVAL"), N;
     getpriority => info::sys_getpriority, Full, N;
     setpriority => info::sys_setpriority, Partial("kept and reported; no effect on scheduling"), N;

@@ -122,9 +122,13 @@ fn comm(p: &Process) -> String {
     }
 }
 
+/// `Z` for a zombie, `S` while every thread waits in the LibOS, else `R`.
 fn state_letter(p: &Process) -> char {
-    if p.state().zombie.is_some() {
+    let st = p.state();
+    if st.zombie.is_some() {
         'Z'
+    } else if !st.threads.is_empty() && st.threads.iter().all(|t| t.is_sleeping()) {
+        'S'
     } else {
         'R'
     }
@@ -181,10 +185,19 @@ fn stat(p: &Arc<Process>) -> String {
         (st.pgid, st.sid, st.threads.len().max(1))
     };
     let start = ticks_since_boot(p.started());
+    let (user, total) = p.cpu_time();
+    let (cuser, ctotal) = p.children_cpu_time();
+    let ticks = |ns: u64| ns / 10_000_000;
     let vsize = vm_bytes(p);
     let rss = vsize / 4096;
     format!(
-        "{pid} ({comm}) {state} {ppid} {pgid} {sid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 {threads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        "{pid} ({comm}) {state} {ppid} {pgid} {sid} 0 -1 4194560 0 0 0 0 {utime} {stime} {cutime} {cstime} {prio} {nice} {threads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        utime = ticks(user),
+        stime = ticks(total.saturating_sub(user)),
+        cutime = ticks(cuser),
+        cstime = ticks(ctotal.saturating_sub(cuser)),
+        prio = 20 + p.nice(),
+        nice = p.nice(),
         pid = p.pid(),
         comm = comm(p),
         state = state_letter(p),
