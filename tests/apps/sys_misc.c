@@ -3,7 +3,7 @@
  * fadvise64, readahead, sync_file_range, fchmodat2, membarrier,
  * adjtimex/clock_adjtime (reading), sethostname/setdomainname (to the
  * current names, so a native run changes nothing), syslog, the NUMA
- * memory policies, unshare. Values that differ between machines are only
+ * memory policies, unshare and setns. Values that differ between machines are only
  * compared. Prints "ok ..." lines and "all ok". */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -216,6 +216,10 @@ static void namespaces(void)
     check(unshare(0) == 0, "unshare(0)");
     check(unshare(CLONE_FILES | CLONE_FS) == 0, "unshare CLONE_FILES|CLONE_FS");
     CHECK_ERR(unshare(0x1), EINVAL, "unshare with an unknown flag");
+    int root = open("/", O_RDONLY);
+    CHECK_ERR(setns(root, 0), EINVAL, "setns of a directory, not a namespace");
+    close(root);
+    CHECK_ERR(setns(999, 0), EBADF, "setns of a closed descriptor");
 }
 
 int main(void)

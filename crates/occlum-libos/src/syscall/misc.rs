@@ -1,6 +1,6 @@
 //! System information and randomness: `uname`, `sethostname`,
 //! `setdomainname`, `syslog`, `getrandom`, `sched_yield`, `membarrier`,
-//! `unshare`.
+//! `unshare`, `setns`.
 
 use occlum_pal::host;
 
@@ -218,4 +218,12 @@ pub(super) fn sys_getrandom(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
 pub(super) fn sys_sched_yield(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
     std::thread::yield_now();
     Ok(0)
+}
+
+/// `setns`: the LibOS has no namespace files to join (`/proc/[pid]/ns` is
+/// absent), so any open descriptor is refused with `EINVAL`, as Linux
+/// refuses a file that is not a namespace.
+pub(super) fn sys_setns(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    ctx.process().files().get(a[0] as i32)?;
+    Err(Errno::EINVAL)
 }

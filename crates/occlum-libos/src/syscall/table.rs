@@ -291,6 +291,7 @@ table! {
     setdomainname => misc::sys_setdomainname, Full, N;
     syslog => misc::sys_syslog, Partial("no kernel log: reads return nothing"), N;
     membarrier => misc::sys_membarrier, Full, N;
+    setns => misc::sys_setns, Partial("no namespace files: every descriptor gives EINVAL"), N;
     unshare => misc::sys_unshare, Partial("new namespaces are refused (EPERM)"), N;
     adjtimex => time::sys_adjtimex, Partial("reads the host clock state; setting it gives EPERM"), N;
     clock_adjtime => time::sys_clock_adjtime, Partial("CLOCK_REALTIME, read only"), N;
@@ -373,6 +374,41 @@ const NOT_SERVED: &[(Sysno, &str)] = &[
     (Sysno::uselib, "a.out only"),
     (Sysno::acct, "no process accounting"),
     (Sysno::quotactl, "no disk quotas"),
+    (
+        Sysno::fanotify_init,
+        "file access notification for the whole file system; inotify serves programs",
+    ),
+    (
+        Sysno::fanotify_mark,
+        "file access notification for the whole file system; inotify serves programs",
+    ),
+    (Sysno::lookup_dcookie, "a profiler's kernel interface"),
+    (Sysno::vhangup, "no virtual hangup of terminals"),
+    (
+        Sysno::pivot_root,
+        "the LibOS's root is fixed by Occlum.json",
+    ),
+    (
+        Sysno::_sysctl,
+        "removed from Linux; /proc/sys serves the values",
+    ),
+    (Sysno::nfsservctl, "removed from Linux"),
+    (Sysno::create_module, "removed from Linux"),
+    (Sysno::get_kernel_syms, "removed from Linux"),
+    (Sysno::query_module, "removed from Linux"),
+    (Sysno::getpmsg, "STREAMS, never in Linux"),
+    (Sysno::putpmsg, "STREAMS, never in Linux"),
+    (Sysno::afs_syscall, "never in Linux"),
+    (Sysno::tuxcall, "never in Linux"),
+    (Sysno::security, "never in Linux"),
+    (Sysno::vserver, "never in Linux"),
+    (Sysno::epoll_ctl_old, "never in Linux"),
+    (Sysno::epoll_wait_old, "never in Linux"),
+    (Sysno::ustat, "deprecated; statfs serves programs"),
+    (
+        Sysno::sysfs,
+        "deprecated; /proc/filesystems serves programs",
+    ),
 ];
 
 /// The table row of syscall `nr`, if any.
