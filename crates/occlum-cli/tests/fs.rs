@@ -36,6 +36,7 @@ differential_tests! {
     xattr_ramfs: "xattr", ["@TMP@"], |o| all_ok(o);
     perms_ramfs: "perms", ["@TMP@"], |o| all_ok(o);
     perms_hostfs: "perms", ["@HOSTTMP@"], |o| all_ok(o);
+    chroot_ramfs: "chroot", ["@TMP@"], |o| all_ok(o);
     errors_ramfs: "fs_errors", ["@TMP@"], |o| all_ok(o);
     errors_hostfs: "fs_errors", ["@HOSTTMP@"], |o| all_ok(o);
     sparse_ramfs: "fs_sparse", ["@TMP@"], |o| all_ok(o);

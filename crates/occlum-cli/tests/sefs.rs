@@ -20,6 +20,7 @@ const FS_PROGRAMS: &[&str] = &[
     "fifo",
     "inotify",
     "perms",
+    "chroot",
     "fs_meta",
     "fs_size",
     "fs_times",

@@ -111,6 +111,7 @@ table! {
     chdir => fs::dir::sys_chdir, Full, N;
     fchdir => fs::dir::sys_fchdir, Full, N;
     getcwd => fs::dir::sys_getcwd, Full, N;
+    chroot => fs::dir::sys_chroot, Full, N;
     unlink => fs::link::sys_unlink, Full, N;
     unlinkat => fs::link::sys_unlinkat, Full, N;
     rename => fs::link::sys_rename, Full, N;

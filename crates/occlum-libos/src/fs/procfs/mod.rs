@@ -295,12 +295,15 @@ impl Inode for ProcInode {
                 Ok(me.process().pid().to_string().into_bytes())
             }
             Node::PidLink(pid, "exe") => Ok(process(*pid)?.exe_path().into_bytes()),
-            Node::PidLink(_, "root") => Ok(b"/".to_vec()),
-            Node::PidLink(..) => Ok(self.target()?.path()),
+            Node::PidLink(pid, "root") => {
+                let root = process(*pid)?.fs().root.clone();
+                Ok(root.map_or(b"/".to_vec(), |r| super::vfs::visible_path(&r)))
+            }
+            Node::PidLink(..) => Ok(super::vfs::visible_path(&self.target()?)),
             Node::FdLink(pid, fd) => {
                 let f = process(*pid)?.files().get(*fd).map_err(|_| Errno::ENOENT)?;
                 Ok(match f.location() {
-                    Some(loc) => loc.path(),
+                    Some(loc) => super::vfs::visible_path(&loc),
                     None => f.describe().into_bytes(),
                 })
             }

@@ -108,7 +108,7 @@ pub fn resolve_parent(start: &Location, path: &[u8]) -> Result<Parent> {
     if trimmed.is_empty() {
         // "/" or "///": the root itself.
         return Ok(Parent {
-            dir: mount::root()?,
+            dir: super::process_root()?,
             name: b".".to_vec(),
             trailing_slash,
         });
@@ -149,11 +149,8 @@ fn walk(start: Location, path: &[u8], follow_last: bool, links: &mut u32) -> Res
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let mut cur = if path[0] == b'/' {
-        mount::root()?
-    } else {
-        start
-    };
+    let root = super::process_root()?;
+    let mut cur = if path[0] == b'/' { root.clone() } else { start };
     let trailing_slash = path.ends_with(b"/");
     let searcher = crate::fs::perm::searcher();
     let comps: Vec<&[u8]> = path
@@ -167,7 +164,10 @@ fn walk(start: Location, path: &[u8], follow_last: bool, links: &mut u32) -> Res
         match c {
             b"." => continue,
             b".." => {
-                cur = cur.parent();
+                // `..` of the process's root is the root itself.
+                if !std::sync::Arc::ptr_eq(&cur, &root) {
+                    cur = cur.parent();
+                }
                 continue;
             }
             _ if c.len() > NAME_MAX => return Err(Errno::ENAMETOOLONG),

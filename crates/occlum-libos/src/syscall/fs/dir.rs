@@ -1,6 +1,6 @@
 //! Directories and the nodes in them: `mkdir`, `mkdirat`, `mknod`,
 //! `mknodat`, `rmdir`, `getdents`, `getdents64`, `chdir`, `fchdir`,
-//! `getcwd`.
+//! `getcwd`, `chroot`.
 
 use super::{check_writable_fs, create_node, file, lookup_at, parent_at, SyscallCtx, AT_FDCWD};
 use crate::fs::{downcast, FileType, InodeFile};
@@ -180,7 +180,7 @@ pub(in crate::syscall) fn sys_getcwd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) 
     if cwd.inode().metadata()?.nlink == 0 {
         return Err(Errno::ENOENT);
     }
-    let mut path = cwd.path();
+    let mut path = crate::fs::vfs::visible_path(&cwd);
     path.push(0);
     if a[1] == 0 {
         return Err(Errno::EINVAL);
@@ -190,4 +190,19 @@ pub(in crate::syscall) fn sys_getcwd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) 
     }
     user::write_bytes(a[0], &path)?;
     Ok(path.len() as u64)
+}
+
+/// `chroot`: the process's root becomes the directory at the path (the
+/// working directory stays, as on Linux); needs `CAP_SYS_CHROOT`.
+pub(in crate::syscall) fn sys_chroot(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+    const CAP_SYS_CHROOT: u32 = 18;
+    let loc = lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.location()?;
+    if loc.inode().kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    if !ctx.process().creds().capable(CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
+    }
+    ctx.process().fs().root = Some(loc);
+    Ok(0)
 }
