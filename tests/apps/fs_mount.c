@@ -21,6 +21,16 @@ int main(int argc, char **argv)
     int fd = open("m/x", O_CREAT | O_WRONLY, 0644);
     check(fd >= 0 && write(fd, "hi", 2) == 2 && close(fd) == 0, "create m/x");
     check_eq(access("m/x", F_OK), 0, "m/x exists");
+    check_eq(mount(NULL, "m", NULL, MS_REMOUNT | MS_RDONLY, NULL), 0, "remount m read-only");
+    CHECK_ERR(open("m/y", O_CREAT | O_WRONLY, 0644), EROFS, "no new file on a read-only tmpfs");
+    CHECK_ERR(open("m/x", O_WRONLY), EROFS, "no writing either");
+    check_eq(access("m/x", R_OK), 0, "reading still works");
+    check_eq(mount(NULL, "m", NULL, MS_REMOUNT, NULL), 0, "remount m read-write");
+    fd = open("m/y", O_CREAT | O_WRONLY, 0644);
+    check(fd >= 0 && close(fd) == 0, "writable again");
+    mkdir("d", 0755);
+    CHECK_ERR(mount(NULL, "d", NULL, MS_REMOUNT | MS_RDONLY, NULL), EINVAL, "remount of a directory that is not a mount point");
+    rmdir("d");
     check_eq(umount2("m", 0), 0, "umount2 m");
     CHECK_ERR(access("m/x", F_OK), ENOENT, "after umount, m/x is gone");
     check(stat("m", &after) == 0 && after.st_dev == before.st_dev, "m is the old directory again");

@@ -212,10 +212,19 @@ pub fn clock_gettime(clock: i32) -> Result<Duration, Errno> {
 /// system), in nanoseconds; `None` if it has ended.
 pub fn thread_cpu_time(tid: i32) -> Option<(u64, u64)> {
     // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_VIRT / CPUCLOCK_PROF).
+    // The precise run time (CPUCLOCK_SCHED) split in the proportion of the
+    // sampled user and system times (VIRT, PROF), as Linux's
+    // `cputime_adjust` does for getrusage.
     let clock = |kind: i32| (!(tid as u32) << 3) as i32 | 4 | kind;
-    let user = clock_gettime(clock(1)).ok()?;
-    let total = clock_gettime(clock(0)).ok()?;
-    Some((user.as_nanos() as u64, total.as_nanos() as u64))
+    let total = clock_gettime(clock(2)).ok()?.as_nanos() as u64;
+    let virt = clock_gettime(clock(1)).ok()?.as_nanos() as u64;
+    let prof = clock_gettime(clock(0)).ok()?.as_nanos() as u64;
+    let user = if prof == 0 {
+        total
+    } else {
+        (total as u128 * virt.min(prof) as u128 / prof as u128) as u64
+    };
+    Some((user, total))
 }
 
 /// The resolution of host clock `clock`.

@@ -150,7 +150,7 @@ table! {
     utimes => fs::attr::sys_utimes, Full, N;
     utime => fs::attr::sys_utime, Full, N;
     flock => fs::lock::sys_flock, Full, R;
-    mount => fs::mount::sys_mount, Partial("tmpfs/ramfs and bind of LibOS file systems"), N;
+    mount => fs::mount::sys_mount, Partial("ramfs/tmpfs, proc and devtmpfs, read-only or not, and remounts of them; no bind mounts"), N;
     memfd_create => fs::memfd::sys_memfd_create, Full, N;
     close_range => fs::memfd::sys_close_range, Full, N;
     getrusage => info::sys_getrusage, Partial("no page-fault or context-switch counts"), N;

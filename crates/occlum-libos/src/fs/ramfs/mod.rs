@@ -31,6 +31,8 @@ pub struct RamFs {
     root: Mutex<Option<Arc<RamInode>>>,
     budget: Arc<Budget>,
     this: Weak<RamFs>,
+    /// Mounted (or remounted) read-only.
+    read_only: std::sync::atomic::AtomicBool,
 }
 
 impl RamFs {
@@ -48,6 +50,7 @@ impl RamFs {
             root: Mutex::new(None),
             budget,
             this: this.clone(),
+            read_only: std::sync::atomic::AtomicBool::new(false),
         });
         let root = fs.new_inode(FileType::Directory, perm, 0, Content::Dir(BTreeMap::new()));
         lock(&root.meta).nlink = 2;
@@ -91,6 +94,15 @@ impl FileSystem for RamFs {
 
     fn type_name(&self) -> &'static str {
         "ramfs"
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only.load(Ordering::Relaxed)
+    }
+
+    fn set_read_only(&self, read_only: bool) -> Result<()> {
+        self.read_only.store(read_only, Ordering::Relaxed);
+        Ok(())
     }
 
     fn stats(&self) -> FsStats {

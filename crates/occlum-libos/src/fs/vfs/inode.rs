@@ -87,6 +87,12 @@ pub trait FileSystem: Send + Sync {
     fn sync(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Remounts read-only or read-write (`MS_REMOUNT`); `EINVAL` where the
+    /// file system cannot change (its mode comes from `Occlum.json`).
+    fn set_read_only(&self, _read_only: bool) -> Result<()> {
+        Err(Errno::EINVAL)
+    }
 }
 
 /// A file, directory, symbolic link or device in some file system. Methods

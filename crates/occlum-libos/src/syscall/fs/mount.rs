@@ -13,6 +13,7 @@ const MS_NOSUID: u64 = 2;
 const MS_NODEV: u64 = 4;
 const MS_NOEXEC: u64 = 8;
 const MS_SILENT: u64 = 0x8000;
+const MS_REMOUNT: u64 = 32;
 const MS_NOATIME: u64 = 0x400;
 const MS_RELATIME: u64 = 0x20_0000;
 /// Flags accepted and ignored (they restrict what the LibOS does not grant).
@@ -32,11 +33,22 @@ pub(in crate::syscall) fn sys_mount(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
     } else {
         flags
     };
-    if flags & !(MS_IGNORED | MS_RDONLY) != 0 {
-        // Bind mounts, remounts, moves and propagation changes.
-        return Err(Errno::EINVAL);
+    if flags & MS_REMOUNT != 0 {
+        if flags & !(MS_IGNORED | MS_RDONLY | MS_REMOUNT) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Only the mode of a file system a program mounted (ramfs/tmpfs)
+        // changes; the target must be the root of a mount.
+        let at = lookup_at(ctx, AT_FDCWD as u64, target, true, false)?.location()?;
+        let fs = at.inode().fs();
+        if fs.root().ino() != at.inode().ino() {
+            return Err(Errno::EINVAL);
+        }
+        fs.set_read_only(flags & MS_RDONLY != 0)?;
+        return Ok(0);
     }
-    if flags & MS_RDONLY != 0 {
+    if flags & !(MS_IGNORED | MS_RDONLY) != 0 {
+        // Bind mounts, moves and propagation changes.
         return Err(Errno::EINVAL);
     }
     let fstype = user::read_cstring(fstype, 256)?;
@@ -56,6 +68,10 @@ pub(in crate::syscall) fn sys_mount(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
         b"hostfs" | b"sefs" | b"unionfs" => return Err(Errno::EPERM),
         _ => return Err(Errno::ENODEV),
     };
+    if flags & MS_RDONLY != 0 {
+        // proc and devtmpfs are read-only where it matters anyway.
+        let _ = fs.set_read_only(true);
+    }
     vfs::mount(&at, fs, &String::from_utf8_lossy(&source))?;
     Ok(0)
 }
