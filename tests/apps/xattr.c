@@ -41,6 +41,8 @@ int main(int argc, char **argv)
     check(getxattr("l", "user.color", v, sizeof v) == 3, "getxattr follows a link");
     CHECK_ERR(lgetxattr("l", "user.color", v, sizeof v), ENODATA, "lgetxattr reads the link itself");
     CHECK_ERR(lsetxattr("l", "user.x", "1", 1, 0), EPERM, "user.* attributes on a link");
+    check(llistxattr("l", list, sizeof list) == 0, "llistxattr: the link itself has none");
+    CHECK_ERR(lremovexattr("l", "user.color"), EPERM, "lremovexattr of user.* on a link");
     check(removexattr("f", "user.color") == 0, "removexattr");
     CHECK_ERR(removexattr("f", "user.color"), ENODATA, "removexattr of an unset attribute");
     check(fremovexattr(fd, "user.size") == 0 && listxattr("f", list, sizeof list) == 0, "nothing left");
