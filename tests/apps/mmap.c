@@ -125,6 +125,22 @@ int main(void)
     report(g != MAP_FAILED && g[0] == 'a' && g[4096] == 'b' && g[8191] == 'b' && g[8192] == 'c',
            "mremap grows a private file mapping with the file's next pages");
     report(g != MAP_FAILED && munmap(g, 3 * 4096) == 0, "munmap it");
+    /* /proc/self/maps names a file mapping: offset, shared or private, path. */
+    char *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096);
+    char maps[65536] = {0}, want[128];
+    int mfd = open("/proc/self/maps", O_RDONLY);
+    size_t got = 0;
+    ssize_t n;
+    while (mfd >= 0 && (n = read(mfd, maps + got, sizeof maps - 1 - got)) > 0)
+        got += n;
+    close(mfd);
+    snprintf(want, sizeof want, "%lx-%lx rw-s 00001000 ", (unsigned long)sh, (unsigned long)sh + 4096);
+    char *line = strstr(maps, want);
+    char *eol = line ? strchr(line, '\n') : NULL;
+    if (eol)
+        *eol = 0;
+    report(line && strstr(line, path), "/proc/self/maps: a shared file mapping, its offset and path");
+    munmap(sh, 4096);
     close(fd);
     unlink(path);
     printf("%s\n", fails ? "FAILED" : "all ok");

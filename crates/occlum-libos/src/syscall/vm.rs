@@ -99,7 +99,7 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     {
         return Err(Errno::EINVAL);
     }
-    let Some((inode, may_write)) = file else {
+    let Some((inode, may_write, path)) = file else {
         let shared = flags & MAP_TYPE != MAP_PRIVATE;
         let addr = with_vm(ctx, |vm| {
             if shared {
@@ -126,6 +126,7 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
                     shared,
                     may_write,
                     live: true,
+                    path: path.clone(),
                 })?;
                 Ok(addr as u64)
             });
@@ -162,6 +163,7 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
             shared,
             may_write,
             live: false,
+            path,
         })?;
         Ok(addr as u64)
     })
@@ -174,7 +176,7 @@ fn mappable_file(
     fd: i32,
     shared: bool,
     prot: u32,
-) -> Result<Option<(InodeRef, bool)>> {
+) -> Result<Option<(InodeRef, bool, Arc<[u8]>)>> {
     let f = ctx.process().files().get(fd)?;
     let f = downcast::<InodeFile>(f).ok_or(Errno::ENODEV)?;
     if f.is_path_only() {
@@ -193,7 +195,11 @@ fn mappable_file(
     if shared && prot & PROT_WRITE != 0 && acc != O_RDWR {
         return Err(Errno::EACCES);
     }
-    Ok(Some((inode, acc == O_RDWR)))
+    Ok(Some((
+        inode,
+        acc == O_RDWR,
+        crate::fs::vfs::visible_path(&f.loc()).into(),
+    )))
 }
 
 /// Maps the sealed file's pages from `offset` over the new mapping at

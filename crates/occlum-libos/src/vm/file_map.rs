@@ -31,6 +31,8 @@ pub struct FileMap {
     /// The mapping is the file's own pages (shared memory): nothing to
     /// copy or write back.
     pub live: bool,
+    /// The file's path when it was mapped (`/proc/[pid]/maps`).
+    pub path: std::sync::Arc<[u8]>,
 }
 
 impl FileMap {

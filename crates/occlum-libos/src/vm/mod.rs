@@ -137,6 +137,9 @@ pub struct MapsEntry {
     pub prot: Prot,
     /// `[stack]`, `[heap]` or empty.
     pub label: &'static str,
+    /// For a file mapping: the file (its path, device and inode number),
+    /// the offset of `start` in it, and whether the mapping is shared.
+    pub file: Option<(std::sync::Arc<[u8]>, u64, u64, u64, bool)>,
 }
 
 pub(super) static NEXT_ID: AtomicU32 = AtomicU32::new(1);
@@ -414,11 +417,21 @@ impl VmSpace {
                     _ if v.start < self.brk_cur && self.brk_start < v.end => "[heap]",
                     _ => "",
                 };
+                let file = self
+                    .file_maps
+                    .iter()
+                    .find(|m| m.start <= v.start && v.start < m.end)
+                    .map(|m| {
+                        let offset = m.offset + (v.start - m.start) as u64;
+                        let (dev, ino) = (m.inode.fs().dev(), m.inode.ino());
+                        (m.path.clone(), offset, dev, ino, m.shared)
+                    });
                 MapsEntry {
                     start: v.start,
                     end: v.end,
                     prot: v.prot,
                     label,
+                    file,
                 }
             })
             .collect()

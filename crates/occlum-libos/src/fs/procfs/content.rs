@@ -161,19 +161,35 @@ fn maps(p: &Process) -> String {
     let mut out = String::new();
     for m in entries {
         let flag = |bit, c| if m.prot & bit != 0 { c } else { '-' };
+        let shared = m.file.as_ref().is_some_and(|f| f.4);
         let perms: String = [
             flag(PROT_READ, 'r'),
             flag(PROT_WRITE, 'w'),
             flag(PROT_EXEC, 'x'),
-            'p',
+            if shared { 's' } else { 'p' },
         ]
         .iter()
         .collect();
-        let line = format!("{:08x}-{:08x} {perms} 00000000 00:00 0", m.start, m.end);
-        if m.label.is_empty() {
+        let (offset, dev, ino, name) = match &m.file {
+            Some((path, offset, dev, ino, _)) => (
+                *offset,
+                *dev,
+                *ino,
+                String::from_utf8_lossy(path).into_owned(),
+            ),
+            None => (0, 0, 0, m.label.to_string()),
+        };
+        let line = format!(
+            "{:08x}-{:08x} {perms} {offset:08x} {:02x}:{:02x} {ino}",
+            m.start,
+            m.end,
+            (dev >> 8) & 0xfff,
+            dev & 0xff
+        );
+        if name.is_empty() {
             let _ = writeln!(out, "{line}");
         } else {
-            let _ = writeln!(out, "{line:<73}{}", m.label);
+            let _ = writeln!(out, "{line:<73}{name}");
         }
     }
     out
