@@ -169,14 +169,18 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     })
 }
 
-/// The inode of `fd` if it can be mapped as asked, and whether it is open
-/// for writing; `None` for devices that map as zero pages (`/dev/zero`).
+/// A file to map: its inode, whether it is open for writing, its path.
+type MappableFile = (InodeRef, bool, Arc<[u8]>);
+
+/// The inode of `fd` if it can be mapped as asked, whether it is open for
+/// writing, and its path; `None` for devices that map as zero pages
+/// (`/dev/zero`).
 fn mappable_file(
     ctx: &SyscallCtx<'_, '_>,
     fd: i32,
     shared: bool,
     prot: u32,
-) -> Result<Option<(InodeRef, bool, Arc<[u8]>)>> {
+) -> Result<Option<MappableFile>> {
     let f = ctx.process().files().get(fd)?;
     let f = downcast::<InodeFile>(f).ok_or(Errno::ENODEV)?;
     if f.is_path_only() {

@@ -139,8 +139,12 @@ pub struct MapsEntry {
     pub label: &'static str,
     /// For a file mapping: the file (its path, device and inode number),
     /// the offset of `start` in it, and whether the mapping is shared.
-    pub file: Option<(std::sync::Arc<[u8]>, u64, u64, u64, bool)>,
+    pub file: Option<MappedFile>,
 }
+
+/// A mapped file as `/proc/[pid]/maps` shows it: path, offset of the
+/// mapping's start, device, inode number, and whether it is shared.
+pub type MappedFile = (std::sync::Arc<[u8]>, u64, u64, u64, bool);
 
 pub(super) static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
