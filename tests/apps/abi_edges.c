@@ -2,11 +2,13 @@
  * PR_SET/GET_TIMERSLACK, futimesat on a descriptor, utimensat with no
  * path and AT_SYMLINK_NOFOLLOW, epoll refusing regular files, statfs of
  * /dev/shm (tmpfs), fallocate punching holes and zeroing ranges, sysinfo's
- * uptime, and /proc/sys (limits and names programs read). Prints "ok ..."
+ * uptime, /proc/sys (limits and names programs read), and the signal
+ * sets of /proc/self/status. Prints "ok ..."
  * lines and "all ok". */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,6 +51,40 @@ static int read_text(const char *path, char *buf, size_t cap)
     if (n > 0 && buf[n - 1] == '\n')
         buf[--n] = 0;
     return n;
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+}
+
+/* The hex set after `key` in /proc/self/status. */
+static unsigned long long status_set(const char *key)
+{
+    char buf[8192];
+    if (read_text("/proc/self/status", buf, sizeof buf) <= 0)
+        return ~0ull;
+    char *p = strstr(buf, key);
+    return p ? strtoull(p + strlen(key), NULL, 16) : ~0ull;
+}
+
+/* /proc/self/status shows the blocked, ignored, caught and pending sets. */
+static void signal_sets(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGUSR2, SIG_IGN);
+    signal(SIGTERM, on_term);
+    kill(getpid(), SIGUSR1);
+    unsigned long long bit = 1ull << (SIGUSR1 - 1);
+    check(status_set("SigBlk:\t") & bit, "/proc/self/status SigBlk: SIGUSR1");
+    check(status_set("SigIgn:\t") & (1ull << (SIGUSR2 - 1)), "SigIgn: SIGUSR2");
+    check(status_set("SigCgt:\t") & (1ull << (SIGTERM - 1)), "SigCgt: SIGTERM");
+    check((status_set("ShdPnd:\t") | status_set("SigPnd:\t")) & bit, "SigPnd/ShdPnd: the pending SIGUSR1");
+    signal(SIGUSR1, SIG_IGN);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int main(void)
@@ -128,5 +164,6 @@ int main(void)
     if (d)
         closedir(d);
     check(kernel && fs && vm, "/proc/sys lists kernel, fs and vm");
+    signal_sets();
     return check_done();
 }

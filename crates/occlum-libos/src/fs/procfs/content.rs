@@ -231,8 +231,25 @@ fn status(p: &Arc<Process>) -> String {
     let u = format!("{}\t{}\t{}\t{}", u.real, u.effective, u.saved, u.fs);
     let g = format!("{}\t{}\t{}\t{}", g.real, g.effective, g.saved, g.fs);
     let groups: String = creds.groups.iter().map(|x| format!("{x} ")).collect();
+    // The signal sets of the process and of its main thread.
+    let main = p.state().threads.first().cloned();
+    let (sig_pnd, sig_blk) = main.map_or((0, 0), |t| (t.sig_pending().set().0, t.sig_mask().0));
+    let shd_pnd = p.pending_set().0;
+    let (mut sig_ign, mut sig_cgt) = (0u64, 0u64);
+    {
+        let actions = p.sig_actions();
+        for sig in 1..=64 {
+            let h = actions.get(sig).handler;
+            if h == crate::signal::SIG_IGN {
+                sig_ign |= 1 << (sig - 1);
+            } else if h != crate::signal::SIG_DFL {
+                sig_cgt |= 1 << (sig - 1);
+            }
+        }
+    }
+    let rss_kb = vm_kb;
     format!(
-        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state} (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{u}\nGid:\t{g}\nFDSize:\t{fdsize}\nGroups:\t{groups}\nVmPeak:\t{vm_kb:8} kB\nVmSize:\t{vm_kb:8} kB\nVmRSS:\t{vm_kb:8} kB\nThreads:\t{threads}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t{inh:016x}\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t0000000000000000\nCpus_allowed_list:\t0-{last_cpu}\n",
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state} (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{u}\nGid:\t{g}\nFDSize:\t{fdsize}\nGroups:\t{groups}\nVmPeak:\t{vm_kb:8} kB\nVmSize:\t{vm_kb:8} kB\nVmHWM:\t{rss_kb:8} kB\nVmRSS:\t{rss_kb:8} kB\nVmLck:\t       0 kB\nVmSwap:\t       0 kB\nThreads:\t{threads}\nSigQ:\t0/0\nSigPnd:\t{sig_pnd:016x}\nShdPnd:\t{shd_pnd:016x}\nSigBlk:\t{sig_blk:016x}\nSigIgn:\t{sig_ign:016x}\nSigCgt:\t{sig_cgt:016x}\nCapInh:\t{inh:016x}\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed_list:\t0-{last_cpu}\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         comm = comm(p),
         state = state_letter(p),
         pid = p.pid(),
