@@ -13,6 +13,7 @@ differential_tests! {
     net_tcp: "net_tcp", [], |o| all_ok(o);
     net_nonblock: "net_nonblock", [], |o| all_ok(o);
     net_udp: "net_udp", [], |o| all_ok(o);
+    interfaces: "ifconf", [], |o| all_ok(o);
     net_unix: "net_unix", ["@TMP@"], |o| all_ok(o);
     net_xproc: "net_xproc", ["@TMP@", "@BIN@"], |o| all_ok(o);
 }

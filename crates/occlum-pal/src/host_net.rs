@@ -466,3 +466,78 @@ mod tests {
         );
     }
 }
+
+/// A network interface of the host, with its IPv4 address if it has one.
+#[derive(Clone, Debug, Default)]
+pub struct Interface {
+    /// The name (`lo`, `eth0`, ...).
+    pub name: String,
+    /// The interface index.
+    pub index: u32,
+    /// `IFF_*` flags.
+    pub flags: u32,
+    /// IPv4 address, netmask and broadcast address.
+    pub addr: Option<[u8; 4]>,
+    pub netmask: Option<[u8; 4]>,
+    pub broadcast: Option<[u8; 4]>,
+}
+
+/// The IPv4 address in `sa`, if it is one.
+fn ipv4_of(sa: *const libc::sockaddr) -> Option<[u8; 4]> {
+    if sa.is_null() {
+        return None;
+    }
+    // SAFETY: getifaddrs hands out valid sockaddrs (or null, checked).
+    let family = unsafe { (*sa).sa_family } as i32;
+    if family != libc::AF_INET {
+        return None;
+    }
+    // SAFETY: an AF_INET sockaddr is a sockaddr_in.
+    let sin = unsafe { std::ptr::read(sa.cast::<libc::sockaddr_in>()) };
+    Some(sin.sin_addr.s_addr.to_ne_bytes())
+}
+
+/// The host's network interfaces (one entry per interface, with its first
+/// IPv4 address), as `getifaddrs` lists them.
+pub fn interfaces() -> Vec<Interface> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a list freed below.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return Vec::new();
+    }
+    let mut out: Vec<Interface> = Vec::new();
+    let mut cur = list;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned.
+        let ifa = unsafe { &*cur };
+        // SAFETY: ifa_name is a NUL-terminated string of the node.
+        let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
+        let text = name.to_string_lossy().into_owned();
+        // SAFETY: `name` is a valid NUL-terminated string.
+        let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+        let pos = match out.iter().position(|i| i.name == text) {
+            Some(p) => p,
+            None => {
+                out.push(Interface {
+                    name: text,
+                    index,
+                    flags: ifa.ifa_flags,
+                    ..Interface::default()
+                });
+                out.len() - 1
+            }
+        };
+        let entry = &mut out[pos];
+        if entry.addr.is_none() {
+            if let Some(a) = ipv4_of(ifa.ifa_addr) {
+                entry.addr = Some(a);
+                entry.netmask = ipv4_of(ifa.ifa_netmask);
+                entry.broadcast = ipv4_of(ifa.ifa_ifu);
+            }
+        }
+        cur = ifa.ifa_next;
+    }
+    // SAFETY: `list` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(list) };
+    out
+}

@@ -79,7 +79,7 @@ table! {
     preadv2 => fs::io::sys_preadv2, Full, N;
     pwritev2 => fs::io::sys_pwritev2, Full, N;
     lseek => fs::io::sys_lseek, Full, N;
-    ioctl => fs::io::sys_ioctl, Partial("terminals, FIONREAD, FIONBIO, FIOCLEX/FIONCLEX, FIOASYNC and socket requests; others ENOTTY"), N;
+    ioctl => fs::io::sys_ioctl, Partial("terminal attributes and size, FIONREAD, FIONBIO, FIOCLEX/FIONCLEX, FIOASYNC, the interface requests (SIOCGIF*, read only); others ENOTTY"), N;
     sendfile => fs::io::sys_sendfile, Full, N;
     copy_file_range => fs::io::sys_copy_file_range, Full, N;
     splice => fs::splice::sys_splice, Full, N;

@@ -145,6 +145,11 @@ pub(in crate::syscall) fn sys_ioctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
             let flags = f.status_flags() & !O_ASYNC;
             f.set_status_flags(flags | if on { O_ASYNC } else { 0 });
         }
+        req if crate::syscall::net::ifreq::is_interface_request(req)
+            && f.stat()?.kind == crate::fs::FileType::Socket =>
+        {
+            return crate::syscall::net::ifreq::ioctl(req, a[2]);
+        }
         _ => return Err(Errno::ENOTTY),
     }
     Ok(0)

@@ -2,6 +2,7 @@
 //! the host, `AF_UNIX` sockets inside the LibOS.
 
 mod addr;
+pub(super) mod ifreq;
 mod opt;
 
 use std::sync::Arc;
