@@ -15,6 +15,8 @@ static inline const char *errname(int e)
     case ENOENT: return "ENOENT";
     case ESRCH: return "ESRCH";
     case EIDRM: return "EIDRM";
+    case ENOKEY: return "ENOKEY";
+    case EKEYREVOKED: return "EKEYREVOKED";
     case EMSGSIZE: return "EMSGSIZE";
     case ENOMSG: return "ENOMSG";
     case EINTR: return "EINTR";

@@ -57,6 +57,7 @@ differential_tests! {
     legacy_calls: "legacy_calls", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     abi_edges: "abi_edges", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     cpu_times: "cpu_times", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    keys: "keys", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     polling: "polling", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     cross_process_pointer: "xproc", ["@BIN@"], b"0123456789", |o| assert!(o.stdout.contains("page: -1 EFAULT") && o.stdout.contains("next read: 4 \"0123\""), "{}", o.stdout);
     user_gs_base: "hardening", ["gs"], b"", |o| assert!(o.stdout.contains("gs after syscall: kept"), "{}", o.stdout);

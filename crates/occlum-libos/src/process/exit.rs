@@ -47,13 +47,14 @@ pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
     // read Threads: in /proc/self/status, at once).
     let process = thread.process();
     process.add_ended_cpu(thread.cpu_time());
-    let last = {
+    {
         let mut st = process.state();
         st.threads.retain(|t| t.tid() != thread.tid());
-        st.threads
-            .is_empty()
-            .then(|| st.exiting.unwrap_or(fallback))
-    };
+        st.leaving += 1;
+        if st.threads.is_empty() {
+            st.end_status = Some(st.exiting.unwrap_or(fallback));
+        }
+    }
     process.threads_changed.wake_all();
     let ctid = thread.clear_child_tid();
     if ctid != 0 && user::write_bytes(ctid, &0u32.to_le_bytes()).is_ok() {
@@ -62,6 +63,17 @@ pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
     release_robust_list(thread);
     thread.set_ended();
     table::unregister_thread(thread.tid());
+    // The process ends once every thread that left has finished leaving
+    // (else a thread still ending would outlive its process).
+    let last = {
+        let mut st = process.state();
+        st.leaving -= 1;
+        if st.threads.is_empty() && st.leaving == 0 {
+            st.end_status.take()
+        } else {
+            None
+        }
+    };
     if let Some(status) = last {
         end_process(process, status);
     }

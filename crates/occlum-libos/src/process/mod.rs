@@ -5,6 +5,7 @@
 mod creds;
 mod exec;
 mod exit;
+pub mod keys;
 mod rlimit;
 pub mod sched;
 mod spawn;
@@ -94,6 +95,11 @@ pub struct ProcessState {
     /// Whether the process has called `execve` (`setpgid` by its parent then
     /// fails with `EACCES`).
     pub did_exec: bool,
+    /// Threads that left `threads` and have not finished ending yet: the
+    /// process ends when the last of them has.
+    pub leaving: usize,
+    /// The status the process ends with, fixed when its last thread left.
+    pub end_status: Option<ExitStatus>,
 }
 
 /// A LibOS process.
@@ -116,6 +122,8 @@ pub struct Process {
     /// its reaped children.
     cpu_ended: Mutex<(u64, u64)>,
     cpu_children: Mutex<(u64, u64)>,
+    /// The session and process keyrings.
+    keyrings: Mutex<keys::ProcessKeyrings>,
     /// `membarrier` registrations (their command bits).
     membarrier: std::sync::atomic::AtomicU64,
     nice: std::sync::atomic::AtomicI32,
@@ -161,6 +169,8 @@ impl Process {
                 exiting: None,
                 zombie: None,
                 did_exec: false,
+                leaving: 0,
+                end_status: None,
             }),
             vm: Mutex::new(Some(vm)),
             files: Mutex::new(files),
@@ -171,6 +181,7 @@ impl Process {
             real_timer: Mutex::new(RealTimer::default()),
             posix_timers: Mutex::new(PosixTimers::default()),
             membarrier: std::sync::atomic::AtomicU64::new(0),
+            keyrings: Mutex::new(keys::ProcessKeyrings::default()),
             cpu_ended: Mutex::new((0, 0)),
             cpu_children: Mutex::new((0, 0)),
             sem_undo: Mutex::new(Default::default()),
@@ -344,6 +355,11 @@ impl Process {
         let mut c = lock(&self.cpu_children);
         c.0 += own.0 + theirs.0;
         c.1 += own.1 + theirs.1;
+    }
+
+    /// The session and process keyrings.
+    pub fn keyrings(&self) -> MutexGuard<'_, keys::ProcessKeyrings> {
+        lock(&self.keyrings)
     }
 
     /// Records a `membarrier` registration command.

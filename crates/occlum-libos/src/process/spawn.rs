@@ -101,6 +101,8 @@ fn new_child(caller: &Arc<Thread>, vm: Vm) -> Result<(Arc<Process>, Arc<Thread>)
     );
     child.set_nice(parent.nice());
     *child.shm_attaches() = parent.shm_attaches().clone();
+    let keyrings = parent.keyrings().inherited();
+    *child.keyrings() = keyrings;
     *child.creds() = parent.creds().clone();
     {
         let mut st = child.state();

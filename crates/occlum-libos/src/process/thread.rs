@@ -58,6 +58,8 @@ pub struct Thread {
     comm: Mutex<Option<Vec<u8>>>,
     sched: Mutex<super::sched::Sched>,
     timer_slack: AtomicU64,
+    /// The thread keyring's serial (0: none yet).
+    keyring: AtomicI32,
 }
 
 /// CPU time accounting of a thread.
@@ -92,7 +94,18 @@ impl Thread {
             comm: Mutex::new(None),
             sched: Mutex::new(super::sched::Sched::default()),
             timer_slack: AtomicU64::new(50_000),
+            keyring: AtomicI32::new(0),
         })
+    }
+
+    /// The thread keyring's serial (0: none yet).
+    pub fn keyring(&self) -> i32 {
+        self.keyring.load(Ordering::Relaxed)
+    }
+
+    /// Sets the thread keyring.
+    pub fn set_keyring(&self, serial: i32) {
+        self.keyring.store(serial, Ordering::Relaxed);
     }
 
     /// The timer slack in nanoseconds (`PR_GET_TIMERSLACK`); kept, not used.

@@ -10,6 +10,7 @@ mod fs;
 mod futex;
 mod info;
 mod ipc;
+mod keys;
 mod misc;
 mod mlock;
 mod mqueue;

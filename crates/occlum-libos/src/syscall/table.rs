@@ -348,6 +348,9 @@ table! {
     mq_timedreceive => mqueue::sys_mq_timedreceive, Full, R;
     mq_notify => mqueue::sys_mq_notify, Partial("SIGEV_SIGNAL and SIGEV_NONE; glibc's SIGEV_THREAD needs netlink sockets"), N;
     mq_getsetattr => mqueue::sys_mq_getsetattr, Full, N;
+    add_key => keys::sys_add_key, Partial("user, logon and keyring types"), N;
+    request_key => keys::sys_request_key, Partial("finds keys, never calls out to make one"), N;
+    keyctl => keys::sys_keyctl, Partial("the common operations; permissions are kept, not enforced"), N;
 }
 
 /// Syscalls without a row whose `ENOSYS` is a decision, and why.
