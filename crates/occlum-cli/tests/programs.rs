@@ -137,7 +137,12 @@ fn sqlite3_keeps_an_encrypted_database_across_runs() {
         text(&again.stderr)
     );
     // Nothing of the database is readable on the host.
-    let mut stack = vec![dir.clone()];
+    assert_nowhere_in(&dir, b"SECRETROW-");
+}
+
+/// Fails if any file under `dir` (recursively) holds `needle`.
+fn assert_nowhere_in(dir: &Path, needle: &[u8]) {
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
@@ -145,8 +150,8 @@ fn sqlite3_keeps_an_encrypted_database_across_runs() {
                 stack.push(p);
             } else if let Ok(b) = fs::read(&p) {
                 assert!(
-                    !b.windows(10).any(|w| w == b"SECRETROW-"),
-                    "{} holds plain rows",
+                    !b.windows(needle.len()).any(|w| w == needle),
+                    "{} holds plain text",
                     p.display()
                 );
             }
@@ -711,20 +716,5 @@ fn postgresql_initdb_server_and_psql_on_the_encrypted_root() {
         "{}",
         text(&out.stderr)
     );
-    let run_dir = dir.join("run");
-    let mut stack = vec![run_dir];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() && !p.is_symlink() {
-                stack.push(p);
-            } else if let Ok(b) = fs::read(&p) {
-                assert!(
-                    !b.windows(10).any(|w| w == b"SECRETROW-"),
-                    "{} holds plain rows",
-                    p.display()
-                );
-            }
-        }
-    }
+    assert_nowhere_in(&dir.join("run"), b"SECRETROW-");
 }

@@ -1,9 +1,8 @@
 //! `eventfd`: a 64-bit counter that `write` adds to and `read` takes.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
+use super::{File, Readiness, Stat, O_NONBLOCK};
 use crate::process::wait_event;
 use crate::sync::{lock, WaitQueue};
 use crate::{Errno, Result};
@@ -16,7 +15,7 @@ const MAX: u64 = u64::MAX - 1;
 pub struct EventFd {
     count: Mutex<u64>,
     semaphore: bool,
-    flags: AtomicU32,
+    flags: super::anon::RwFlags,
     changed: WaitQueue,
 }
 
@@ -26,13 +25,13 @@ impl EventFd {
         EventFd {
             count: Mutex::new(initval as u64),
             semaphore,
-            flags: AtomicU32::new(flags | 2),
+            flags: super::anon::RwFlags::new(flags),
             changed: WaitQueue::new(),
         }
     }
 
     fn nonblock(&self) -> bool {
-        self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0
+        self.flags.get() & O_NONBLOCK != 0
     }
 }
 
@@ -86,25 +85,15 @@ impl File for EventFd {
     }
 
     fn stat(&self) -> Result<Stat> {
-        Ok(Stat {
-            dev: 0x0d,
-            ino: 1,
-            kind: FileType::Regular,
-            perm: 0o600,
-            nlink: 1,
-            rdev: 0,
-            size: 0,
-            blksize: 4096,
-            ..Stat::default()
-        })
+        Ok(super::anon::anon_stat(1))
     }
 
     fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
 
     fn set_status_flags(&self, flags: u32) {
-        self.flags.store(flags | 2, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     fn poll(&self) -> Readiness {

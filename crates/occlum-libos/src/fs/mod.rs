@@ -1,5 +1,6 @@
 //! Files and descriptor tables, the VFS and the file systems.
 
+pub mod anon;
 pub mod devfs;
 pub mod epoll;
 pub mod eventfd;

@@ -1,10 +1,9 @@
 //! Process file descriptors (`pidfd_open`): a file naming one process,
 //! readable once the process has ended.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use super::{File, FileType, Readiness, Stat};
+use super::{File, Readiness, Stat};
 use crate::process::Process;
 use crate::sync::WaitQueue;
 use crate::Result;
@@ -12,7 +11,7 @@ use crate::Result;
 /// A pidfd.
 pub struct PidFd {
     process: Arc<Process>,
-    flags: AtomicU32,
+    flags: super::anon::RwFlags,
 }
 
 impl PidFd {
@@ -20,7 +19,7 @@ impl PidFd {
     pub fn new(process: Arc<Process>, flags: u32) -> PidFd {
         PidFd {
             process,
-            flags: AtomicU32::new(flags | 2),
+            flags: super::anon::RwFlags::new(flags),
         }
     }
 
@@ -32,15 +31,7 @@ impl PidFd {
 
 impl File for PidFd {
     fn stat(&self) -> Result<Stat> {
-        Ok(Stat {
-            dev: 0x0d,
-            ino: 5,
-            kind: FileType::Regular,
-            perm: 0o600,
-            nlink: 1,
-            blksize: 4096,
-            ..Stat::default()
-        })
+        Ok(super::anon::anon_stat(5))
     }
 
     fn describe(&self) -> String {
@@ -48,11 +39,11 @@ impl File for PidFd {
     }
 
     fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
 
     fn set_status_flags(&self, flags: u32) {
-        self.flags.store(flags | 2, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     fn poll(&self) -> Readiness {

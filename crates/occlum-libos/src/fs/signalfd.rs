@@ -3,9 +3,9 @@
 //! on Linux, a read or poll sees the signals of the calling thread and its
 //! process, whoever made the file.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
+use super::{File, Readiness, Stat, O_NONBLOCK};
 use crate::process::{current, wait_event};
 use crate::signal::{SigInfo, SigSet, SI_TIMER};
 use crate::{Errno, Result};
@@ -16,7 +16,7 @@ pub const SIGINFO_SIZE: usize = 128;
 /// A signalfd.
 pub struct SignalFd {
     mask: AtomicU64,
-    flags: AtomicU32,
+    flags: super::anon::RwFlags,
 }
 
 impl SignalFd {
@@ -24,7 +24,7 @@ impl SignalFd {
     pub fn new(mask: SigSet, flags: u32) -> SignalFd {
         SignalFd {
             mask: AtomicU64::new(mask.blockable().0),
-            flags: AtomicU32::new(flags | 2),
+            flags: super::anon::RwFlags::new(flags),
         }
     }
 
@@ -64,7 +64,7 @@ impl File for SignalFd {
         }
         let thread = current().ok_or(Errno::ESRCH)?;
         let others = SigSet(!self.mask().0);
-        let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
+        let nonblock = self.flags.get() & O_NONBLOCK != 0;
         let first = wait_event(&[], None, || match thread.take_pending_signal(others) {
             Some(info) => Ok(Some(info)),
             None if nonblock => Err(Errno::EAGAIN),
@@ -83,15 +83,7 @@ impl File for SignalFd {
     }
 
     fn stat(&self) -> Result<Stat> {
-        Ok(Stat {
-            dev: 0x0d,
-            ino: 4,
-            kind: FileType::Regular,
-            perm: 0o600,
-            nlink: 1,
-            blksize: 4096,
-            ..Stat::default()
-        })
+        Ok(super::anon::anon_stat(4))
     }
 
     fn describe(&self) -> String {
@@ -99,11 +91,11 @@ impl File for SignalFd {
     }
 
     fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
 
     fn set_status_flags(&self, flags: u32) {
-        self.flags.store(flags | 2, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     fn poll(&self) -> Readiness {

@@ -1,10 +1,9 @@
 //! `timerfd`: a timer whose expirations are read from a file as a count.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
+use super::{File, Readiness, Stat, O_NONBLOCK};
 use crate::process::wait_event;
 use crate::sync::alarm::{self, Alarm, Schedule};
 use crate::sync::{lock, WaitQueue};
@@ -33,7 +32,7 @@ struct Inner {
 pub struct TimerFd {
     clock: i32,
     inner: Arc<Inner>,
-    flags: AtomicU32,
+    flags: super::anon::RwFlags,
 }
 
 /// Wakes the readers and pollers of a timerfd when it expires.
@@ -67,7 +66,7 @@ impl TimerFd {
                 }),
                 changed: WaitQueue::new(),
             }),
-            flags: AtomicU32::new(flags | 2),
+            flags: super::anon::RwFlags::new(flags),
         }
     }
 
@@ -107,7 +106,7 @@ impl File for TimerFd {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
         }
-        let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
+        let nonblock = self.flags.get() & O_NONBLOCK != 0;
         let inner = &self.inner;
         let ticks = loop {
             let next = lock(&inner.state).schedule.next;
@@ -132,15 +131,7 @@ impl File for TimerFd {
     }
 
     fn stat(&self) -> Result<Stat> {
-        Ok(Stat {
-            dev: 0x0d,
-            ino: 3,
-            kind: FileType::Regular,
-            perm: 0o600,
-            nlink: 1,
-            blksize: 4096,
-            ..Stat::default()
-        })
+        Ok(super::anon::anon_stat(3))
     }
 
     fn describe(&self) -> String {
@@ -148,11 +139,11 @@ impl File for TimerFd {
     }
 
     fn status_flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
 
     fn set_status_flags(&self, flags: u32) {
-        self.flags.store(flags | 2, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     fn poll(&self) -> Readiness {

@@ -75,6 +75,32 @@ fn write_itimerspec(addr: u64, (value, interval): (Duration, Duration)) -> Resul
     user::write_time(addr + 16, value, false)
 }
 
+/// The `settime` of a timerfd or POSIX timer on `clock`: arms it with the
+/// `struct itimerspec` at `new` (a zero value disarms it) through `set`,
+/// and writes the old setting to `old` (if not 0).
+fn settime(
+    clock: i32,
+    absolute: bool,
+    new: u64,
+    old: u64,
+    set: impl FnOnce(Option<Instant>, Duration) -> (Duration, Duration),
+) -> Result<u64> {
+    let (interval, value) = read_itimerspec(new)?;
+    let first = deadline(clock, value, absolute)?;
+    let prev = set(
+        first,
+        if first.is_some() {
+            interval
+        } else {
+            Duration::ZERO
+        },
+    );
+    if old != 0 {
+        write_itimerspec(old, prev)?;
+    }
+    Ok(0)
+}
+
 fn install(ctx: &SyscallCtx<'_, '_>, file: FileRef, cloexec: bool) -> Result<u64> {
     let limit = ctx.process().rlimits().nofile();
     let fd = ctx.process().files().insert(file, cloexec, limit)?;
@@ -102,20 +128,13 @@ pub(super) fn sys_timerfd_settime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
         return Err(Errno::EINVAL);
     }
     let t = timerfd(ctx, a[0])?;
-    let (interval, value) = read_itimerspec(new)?;
-    let first = deadline(t.clock(), value, flags & ABSTIME != 0)?;
-    let prev = t.set(
-        first,
-        if first.is_some() {
-            interval
-        } else {
-            Duration::ZERO
-        },
-    );
-    if old != 0 {
-        write_itimerspec(old, prev)?;
-    }
-    Ok(0)
+    settime(
+        t.clock(),
+        flags & ABSTIME != 0,
+        new,
+        old,
+        |first, interval| t.set(first, interval),
+    )
 }
 
 pub(super) fn sys_timerfd_gettime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -168,20 +187,13 @@ pub(super) fn sys_timer_settime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
         return Err(Errno::EINVAL);
     }
     let t = ctx.process().posix_timers().get(id)?;
-    let (interval, value) = read_itimerspec(new)?;
-    let first = deadline(t.clock(), value, flags & ABSTIME != 0)?;
-    let prev = t.set(
-        first,
-        if first.is_some() {
-            interval
-        } else {
-            Duration::ZERO
-        },
-    );
-    if old != 0 {
-        write_itimerspec(old, prev)?;
-    }
-    Ok(0)
+    settime(
+        t.clock(),
+        flags & ABSTIME != 0,
+        new,
+        old,
+        |first, interval| t.set(first, interval),
+    )
 }
 
 pub(super) fn sys_timer_gettime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {

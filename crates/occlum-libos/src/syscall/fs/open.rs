@@ -51,6 +51,19 @@ fn do_open(
     flags: u32,
     mode: u32,
 ) -> Result<u64> {
+    let path = read_path(path_addr)?;
+    open_fd(ctx, dirfd, &path, flags, mode)
+}
+
+/// Opens `dirfd` + `path` (no `O_TMPFILE`; `O_PATH` keeps only its flags)
+/// and gives the new file a descriptor.
+fn open_fd(
+    ctx: &SyscallCtx<'_, '_>,
+    dirfd: u64,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<u64> {
     let mut flags = flags;
     if flags & O_TMPFILE == O_TMPFILE {
         return Err(Errno::EOPNOTSUPP);
@@ -60,8 +73,7 @@ fn do_open(
     } else {
         flags |= O_LARGEFILE;
     }
-    let path = read_path(path_addr)?;
-    let file = open_file(ctx, dirfd, &path, flags, mode)?;
+    let file = open_file(ctx, dirfd, path, flags, mode)?;
     let limit = ctx.process().rlimits().nofile();
     let fd = ctx
         .process()
@@ -143,21 +155,7 @@ pub(in crate::syscall) fn sys_openat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6])
         check_no_symlinks(ctx, dirfd, &path)?;
         flags |= O_NOFOLLOW;
     }
-    if flags & O_TMPFILE == O_TMPFILE {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    if flags & O_PATH != 0 {
-        flags &= O_PATH_FLAGS;
-    } else {
-        flags |= O_LARGEFILE;
-    }
-    let file = open_file(ctx, dirfd, &path, flags, mode as u32)?;
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx
-        .process()
-        .files()
-        .insert(file, flags & O_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    open_fd(ctx, dirfd, &path, flags, mode as u32)
 }
 
 /// A path kept below its starting directory: with `in_root`, an absolute
