@@ -5,8 +5,13 @@
 B=$1
 "$B/postgres" -D "$2" -k /tmp -c listen_addresses='' > /tmp/pg.log 2>&1 &
 pg=$!
+# Ready once it answers a query (its socket appears before it has
+# finished starting up).
 i=0
-while [ ! -S /tmp/.s.PGSQL.5432 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+until "$B/psql" -h /tmp -U postgres -At -c "SELECT 1" > /dev/null 2>&1 || [ $i -ge 300 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
 "$B/psql" -h /tmp -U postgres -At -c "$3"
 status=$?
 kill -INT $pg
