@@ -3,7 +3,7 @@
  * path and AT_SYMLINK_NOFOLLOW, epoll refusing regular files, statfs of
  * /dev/shm (tmpfs), fallocate punching holes and zeroing ranges, sysinfo's
  * uptime, /proc/sys (limits and names programs read), and the signal
- * sets of /proc/self/status. Prints "ok ..."
+ * sets of /proc/self/status, PROT_GROWSDOWN. Prints "ok ..."
  * lines and "all ok". */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -85,6 +86,20 @@ static void signal_sets(void)
     check((status_set("ShdPnd:\t") | status_set("SigPnd:\t")) & bit, "SigPnd/ShdPnd: the pending SIGUSR1");
     signal(SIGUSR1, SIG_IGN);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* PROT_GROWSDOWN applies to the stack, a grows-down mapping, only. */
+static void growsdown(void)
+{
+    volatile char local = 1;
+    long page = sysconf(_SC_PAGESIZE);
+    char *p = (char *)((unsigned long)&local & ~(unsigned long)(page - 1));
+    check(mprotect(p, page, PROT_READ | PROT_WRITE | PROT_GROWSDOWN) == 0 && local == 1,
+          "mprotect PROT_GROWSDOWN on the stack");
+    char *m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK_ERR(mprotect(m, page, PROT_READ | PROT_GROWSDOWN), EINVAL, "PROT_GROWSDOWN on another mapping");
+    CHECK_ERR(mprotect(m, page, PROT_READ | PROT_GROWSUP), EINVAL, "PROT_GROWSUP");
+    munmap(m, page);
 }
 
 int main(void)
@@ -165,5 +180,6 @@ int main(void)
         closedir(d);
     check(kernel && fs && vm, "/proc/sys lists kernel, fs and vm");
     signal_sets();
+    growsdown();
     return check_done();
 }

@@ -52,11 +52,15 @@ fn with_vm<R>(ctx: &SyscallCtx<'_, '_>, f: impl FnOnce(&mut VmSpace) -> Result<R
     f(&mut guard)
 }
 
+/// `PROT_GROWSDOWN`: the change reaches down to the start of the
+/// grows-down mapping (the stack).
+const PROT_GROWSDOWN: u64 = 0x0100_0000;
+
 /// `mprotect`'s checks (mm/mprotect.c): `PROT_SEM` is accepted and ignored;
-/// `PROT_GROWSDOWN`/`PROT_GROWSUP` need a grows-down/up mapping, which the
-/// LibOS never makes.
+/// `PROT_GROWSUP` needs a grows-up mapping, which x86 has not, and both
+/// together are refused.
 fn check_mprotect_prot(prot: u64) -> Result<u32> {
-    if prot & !(PROT_RWX | PROT_SEM | PROT_GROWS) != 0 || prot & PROT_GROWS != 0 {
+    if prot & !(PROT_RWX | PROT_SEM | PROT_GROWS) != 0 || prot & PROT_GROWS & !PROT_GROWSDOWN != 0 {
         return Err(Errno::EINVAL);
     }
     Ok((prot & PROT_RWX) as u32)
@@ -256,12 +260,23 @@ pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 
 pub(super) fn sys_mprotect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     let prot = check_mprotect_prot(a[2])?;
+    let (mut addr, mut len) = (a[0] as usize, a[1] as usize);
     with_vm(ctx, |vm| {
-        if prot & PROT_WRITE != 0 {
-            let len = crate::vm::page_up(a[1] as usize).ok_or(Errno::ENOMEM)?;
-            vm.check_shared_write(a[0] as usize, (a[0] as usize).saturating_add(len))?;
+        if a[2] & PROT_GROWSDOWN != 0 {
+            // From the start of the stack mapping up to the range's end;
+            // EINVAL outside a grows-down mapping, as on Linux.
+            if !addr.is_multiple_of(4096) {
+                return Err(Errno::EINVAL);
+            }
+            let start = vm.grows_down_start(addr).ok_or(Errno::EINVAL)?;
+            len = (addr - start).checked_add(len).ok_or(Errno::ENOMEM)?;
+            addr = start;
         }
-        vm.protect(a[0] as usize, a[1] as usize, prot)
+        if prot & PROT_WRITE != 0 {
+            let len = crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
+            vm.check_shared_write(addr, addr.saturating_add(len))?;
+        }
+        vm.protect(addr, len, prot)
     })?;
     Ok(0)
 }

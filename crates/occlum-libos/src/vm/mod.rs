@@ -211,6 +211,14 @@ impl VmSpace {
         }
     }
 
+    /// The start of the grows-down mapping (the main thread's stack) that
+    /// holds `addr`, if it is in one (`mprotect` with `PROT_GROWSDOWN`).
+    pub fn grows_down_start(&self, addr: usize) -> Option<usize> {
+        self.stack
+            .filter(|(s, e)| *s <= addr && addr < *e)
+            .map(|(s, _)| s)
+    }
+
     /// For a private mapping of a file at `addr`: the file, the file offset
     /// `addr` shows, and the mapping's protection (`mremap` fills what it
     /// grows from the file).
