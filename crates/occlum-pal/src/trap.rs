@@ -245,37 +245,16 @@ impl TrapFrame<'_> {
     /// becomes 0, so the user code faults at once instead of running LibOS
     /// code or writing LibOS memory.
     pub fn set_regs(&mut self, r: &UserRegs) {
-        use libc::*;
-        let r = &UserRegs {
-            rip: user_code_or_zero(r.rip),
-            rsp: user_stack_or_zero(r.rsp),
-            ..*r
-        };
         // CF, PF, AF, ZF, SF, TF, DF, OF, RF, AC: what Linux's sigreturn takes.
         const USER_FLAGS: u64 = 0xdd5 | 0x1_0000 | 0x4_0000;
-        let flags = (self.greg(REG_EFL) & !USER_FLAGS) | (r.rflags & USER_FLAGS);
-        for (reg, v) in [
-            (REG_RAX, r.rax),
-            (REG_RBX, r.rbx),
-            (REG_RCX, r.rcx),
-            (REG_RDX, r.rdx),
-            (REG_RSI, r.rsi),
-            (REG_RDI, r.rdi),
-            (REG_RBP, r.rbp),
-            (REG_RSP, r.rsp),
-            (REG_R8, r.r8),
-            (REG_R9, r.r9),
-            (REG_R10, r.r10),
-            (REG_R11, r.r11),
-            (REG_R12, r.r12),
-            (REG_R13, r.r13),
-            (REG_R14, r.r14),
-            (REG_R15, r.r15),
-            (REG_RIP, r.rip),
-            (REG_EFL, flags),
-        ] {
-            self.set_greg(reg, v);
-        }
+        let flags = (self.greg(libc::REG_EFL) & !USER_FLAGS) | (r.rflags & USER_FLAGS);
+        let r = UserRegs {
+            rip: user_code_or_zero(r.rip),
+            rsp: user_stack_or_zero(r.rsp),
+            rflags: flags,
+            ..*r
+        };
+        regs_to_ucontext(&r, self.uc);
     }
 
     /// The host kernel's saved copy of the user's FPU and vector state, in

@@ -3,6 +3,7 @@
 //! the capabilities that override them (root has them all). Calls made
 //! outside any LibOS thread (boot, the LibOS's own reads) are not checked.
 
+use super::vfs::InodeRef;
 use super::{FileType, Stat};
 use crate::process::{current, Credentials};
 use crate::{Errno, Result};
@@ -69,6 +70,17 @@ pub fn check_caller(st: &Stat, want: u32) -> Result<()> {
     with_caller(|c| check(st, c, want))
 }
 
+/// [`check`] of `inode` for the caller; its metadata is read only when the
+/// caller's capabilities do not already allow `want` (root opening a file).
+pub fn check_inode(inode: &InodeRef, want: u32) -> Result<()> {
+    with_caller(|c| {
+        if want & MAY_EXEC == 0 && c.capable(CAP_DAC_OVERRIDE) {
+            return Ok(());
+        }
+        check(&inode.metadata()?, c, want)
+    })
+}
+
 /// Whether the caller needs no search checks on the way through
 /// directories (`CAP_DAC_READ_SEARCH`, as root has); `Some(creds)` if it
 /// does.
@@ -111,12 +123,24 @@ pub fn check_chown(st: &Stat, uid: Option<u32>, gid: Option<u32>) -> Result<()> 
 /// The checks for adding or removing a name in directory `dir`: write and
 /// search permission; and in a sticky directory, removing needs the
 /// caller to own the file or the directory (`victim`), or `CAP_FOWNER`.
-pub fn check_dir_change(dir: &Stat, victim: Option<&Stat>) -> Result<()> {
+/// Metadata is read only when the capabilities do not decide.
+pub fn check_dir_change(dir: &InodeRef, victim: Option<&InodeRef>) -> Result<()> {
     with_caller(|c| {
-        check(dir, c, MAY_WRITE | MAY_EXEC)?;
+        let overrides = c.capable(CAP_DAC_OVERRIDE);
+        if overrides && (victim.is_none() || c.capable(CAP_FOWNER)) {
+            return Ok(());
+        }
+        let d = dir.metadata()?;
+        if !overrides {
+            check(&d, c, MAY_WRITE | MAY_EXEC)?;
+        }
         if let Some(v) = victim {
-            let sticky = dir.perm & 0o1000 != 0;
-            if sticky && c.uid.fs != v.uid && c.uid.fs != dir.uid && !c.capable(CAP_FOWNER) {
+            let sticky = d.perm & 0o1000 != 0;
+            if sticky
+                && c.uid.fs != d.uid
+                && !c.capable(CAP_FOWNER)
+                && c.uid.fs != v.metadata()?.uid
+            {
                 return Err(Errno::EPERM);
             }
         }
@@ -126,7 +150,7 @@ pub fn check_dir_change(dir: &Stat, victim: Option<&Stat>) -> Result<()> {
 
 /// Makes the caller (its file-system ids) the owner of a file it just
 /// made outside `create_node` (a socket bound to a path, a symbolic link).
-pub fn give_to_caller(inode: &super::vfs::InodeRef) -> Result<()> {
+pub fn give_to_caller(inode: &InodeRef) -> Result<()> {
     let Some(t) = current() else { return Ok(()) };
     let (uid, gid) = {
         let c = t.process().creds();

@@ -131,7 +131,8 @@ pub fn capacity(f: &super::FileRef) -> Option<usize> {
 }
 
 /// `F_SETPIPE_SZ`: sets the capacity of the pipe `f` is an end of to at
-/// least `size` bytes (a power of two pages, at most `PIPE_MAX_SIZE`);
+/// least `size` bytes (a power of two pages, at most `PIPE_MAX_SIZE`, even
+/// for root, which Linux lets past it: pipes live in the LibOS's budget);
 /// `EBUSY` if more bytes are in it; returns the capacity set.
 pub fn set_capacity(f: &super::FileRef, size: u64) -> Option<Result<usize>> {
     let pipe = end_of(f)?;

@@ -67,6 +67,16 @@ impl<'f> SyscallCtx<'_, 'f> {
     }
 }
 
+impl SyscallCtx<'_, '_> {
+    /// Gives `file` the lowest free descriptor of the calling process
+    /// (within `RLIMIT_NOFILE`), close-on-exec if `cloexec`.
+    pub fn install(&self, file: crate::fs::FileRef, cloexec: bool) -> Result<u64> {
+        let limit = self.process().rlimits().nofile();
+        let fd = self.process().files().insert(file, cloexec, limit)?;
+        Ok(fd as u64)
+    }
+}
+
 /// A syscall handler: the six raw arguments in, the return value or an errno out.
 pub type Handler = fn(&mut SyscallCtx<'_, '_>, [u64; 6]) -> Result<u64>;
 

@@ -77,11 +77,11 @@ pub(super) fn sys_mq_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     } else {
         mqueue::open(&name, None, false)?
     };
-    let file = Arc::new(MqFile::new(q, flags & (O_ACCMODE | O_NONBLOCK)));
-    let limit = ctx.process().rlimits().nofile();
     // Queue descriptors are always close-on-exec, as on Linux.
-    let fd = ctx.process().files().insert(file, true, limit)?;
-    Ok(fd as u64)
+    ctx.install(
+        Arc::new(MqFile::new(q, flags & (O_ACCMODE | O_NONBLOCK))),
+        true,
+    )
 }
 
 pub(super) fn sys_mq_unlink(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {

@@ -274,19 +274,11 @@ pub(super) fn sys_pselect6(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
     Ok(n)
 }
 
-fn install(ctx: &SyscallCtx<'_, '_>, file: FileRef, cloexec: bool) -> Result<u64> {
-    let limit = ctx.process().rlimits().nofile();
-    ctx.process()
-        .files()
-        .insert(file, cloexec, limit)
-        .map(|fd| fd as u64)
-}
-
 pub(super) fn sys_epoll_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
     if a[0] as i32 <= 0 {
         return Err(Errno::EINVAL);
     }
-    install(ctx, Epoll::new(), false)
+    ctx.install(Epoll::new(), false)
 }
 
 pub(super) fn sys_epoll_create1(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -294,7 +286,7 @@ pub(super) fn sys_epoll_create1(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     if flags & !O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    install(ctx, Epoll::new(), flags & O_CLOEXEC != 0)
+    ctx.install(Epoll::new(), flags & O_CLOEXEC != 0)
 }
 
 /// The epoll instance at `fd` (`EINVAL` if `fd` is another kind of file).
@@ -389,7 +381,7 @@ pub(super) fn sys_eventfd2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
         return Err(Errno::EINVAL);
     }
     let efd = EventFd::new(init, flags & EFD_SEMAPHORE != 0, flags & O_NONBLOCK);
-    install(ctx, Arc::new(efd), flags & O_CLOEXEC != 0)
+    ctx.install(Arc::new(efd), flags & O_CLOEXEC != 0)
 }
 
 pub(super) fn sys_eventfd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {

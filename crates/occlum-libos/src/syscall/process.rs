@@ -224,10 +224,10 @@ pub(super) fn sys_pidfd_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
     if p.pid() != pid {
         return Err(Errno::EINVAL);
     }
-    let file = std::sync::Arc::new(crate::fs::pidfd::PidFd::new(p, flags));
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx.process().files().insert(file, true, limit)?;
-    Ok(fd as u64)
+    ctx.install(
+        std::sync::Arc::new(crate::fs::pidfd::PidFd::new(p, flags)),
+        true,
+    )
 }
 
 /// `pidfd_getfd`: a copy, close-on-exec, of descriptor `targetfd` of the
@@ -244,7 +244,5 @@ pub(super) fn sys_pidfd_getfd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resu
         return Err(Errno::ESRCH);
     }
     let file = owner.files().get(target)?;
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx.process().files().insert(file, true, limit)?;
-    Ok(fd as u64)
+    ctx.install(file, true)
 }

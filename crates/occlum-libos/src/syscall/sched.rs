@@ -17,7 +17,9 @@ const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
 const SCHED_ATTR_SIZE_VER0: u32 = 48;
 const SCHED_ATTR_SIZE_VER1: u32 = 56;
 const SCHED_FLAG_RESET_ON_FORK: u64 = 1;
-/// `SCHED_RR`'s time slice that Linux reports (100 ms).
+/// `SCHED_RR`'s time slice that Linux reports (100 ms); the LibOS reports it
+/// for the other policies too (Linux gives CFS's current slice, which
+/// varies with the load).
 const RR_TIMESLICE_NS: u32 = 100_000_000;
 const IOPRIO_WHO_PROCESS: u64 = 1;
 const IOPRIO_WHO_PGRP: u64 = 2;

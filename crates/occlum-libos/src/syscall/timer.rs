@@ -9,7 +9,7 @@ use occlum_pal::host;
 use super::SyscallCtx;
 use crate::fs::signalfd::SignalFd;
 use crate::fs::timerfd::TimerFd;
-use crate::fs::{downcast, FileRef, O_CLOEXEC, O_NONBLOCK};
+use crate::fs::{downcast, O_CLOEXEC, O_NONBLOCK};
 use crate::process;
 use crate::signal::posix_timer::Notify;
 use crate::signal::{valid, SigSet};
@@ -101,12 +101,6 @@ fn settime(
     Ok(0)
 }
 
-fn install(ctx: &SyscallCtx<'_, '_>, file: FileRef, cloexec: bool) -> Result<u64> {
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx.process().files().insert(file, cloexec, limit)?;
-    Ok(fd as u64)
-}
-
 fn timerfd(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<Arc<TimerFd>> {
     let f = ctx.process().files().get(fd as i32)?;
     downcast::<TimerFd>(f).ok_or(Errno::EINVAL)
@@ -119,7 +113,7 @@ pub(super) fn sys_timerfd_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> R
         return Err(Errno::EINVAL);
     }
     let file = Arc::new(TimerFd::new(clock, flags & O_NONBLOCK));
-    install(ctx, file, flags & O_CLOEXEC != 0)
+    ctx.install(file, flags & O_CLOEXEC != 0)
 }
 
 pub(super) fn sys_timerfd_settime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -220,7 +214,7 @@ pub(super) fn sys_signalfd4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     let mask = SigSet(user::read_u64(mask)?);
     if fd == -1 {
         let file = Arc::new(SignalFd::new(mask, flags & O_NONBLOCK));
-        return install(ctx, file, flags & O_CLOEXEC != 0);
+        return ctx.install(file, flags & O_CLOEXEC != 0);
     }
     let f = ctx.process().files().get(fd)?;
     downcast::<SignalFd>(f).ok_or(Errno::EINVAL)?.set_mask(mask);

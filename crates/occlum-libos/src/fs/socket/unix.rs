@@ -284,7 +284,7 @@ impl UnixSocket {
                 if parent.dir.inode().fs().read_only() {
                     return Err(Errno::EROFS);
                 }
-                crate::fs::perm::check_dir_change(&parent.dir.inode().metadata()?, None)?;
+                crate::fs::perm::check_dir_change(parent.dir.inode(), None)?;
                 let inode = parent
                     .dir
                     .inode()

@@ -142,7 +142,7 @@ fn truncate_loc(loc: &Location, len: u64) -> Result<u64> {
         _ => return Err(Errno::EINVAL),
     }
     check_writable_fs(loc)?;
-    perm::check_caller(&loc.inode().metadata()?, perm::MAY_WRITE)?;
+    perm::check_inode(loc.inode(), perm::MAY_WRITE)?;
     loc.inode().resize(len)?;
     crate::vm::file_resized(loc.inode(), len);
     inotify::file_event(loc, inotify::IN_MODIFY);

@@ -82,7 +82,7 @@ pub(in crate::syscall) fn rmdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u
         return Err(Errno::EBUSY);
     }
     check_writable_fs(&p.dir)?;
-    crate::fs::perm::check_dir_change(&p.dir.inode().metadata()?, Some(&victim.metadata()?))?;
+    crate::fs::perm::check_dir_change(p.dir.inode(), Some(&victim))?;
     p.dir.inode().rmdir(&p.name)?;
     crate::fs::inotify::child_event(&p.dir, &p.name, true, crate::fs::inotify::IN_DELETE, 0);
     crate::fs::inotify::self_event(&victim, crate::fs::inotify::IN_DELETE_SELF);

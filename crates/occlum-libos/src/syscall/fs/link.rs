@@ -43,7 +43,7 @@ fn unlink_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64) -> Result<u64> {
         return Err(Errno::ENOTDIR);
     }
     check_writable_fs(&p.dir)?;
-    perm::check_dir_change(&p.dir.inode().metadata()?, Some(&victim.metadata()?))?;
+    perm::check_dir_change(p.dir.inode(), Some(&victim))?;
     p.dir.inode().unlink(&p.name)?;
     // The link count changed; with no link left the file is gone (Linux
     // says so when the last open file closes, too). Then the directory's
@@ -138,28 +138,19 @@ fn rename_at(
         }
     }
     check_writable_fs(&from.dir)?;
-    let moving = from.dir.inode().lookup(&from.name)?.metadata()?;
-    perm::check_dir_change(&from.dir.inode().metadata()?, Some(&moving))?;
-    let replaced = to
-        .dir
-        .inode()
-        .lookup(&to.name)
-        .ok()
-        .map(|i| i.metadata())
-        .transpose()?;
-    perm::check_dir_change(&to.dir.inode().metadata()?, replaced.as_ref())?;
+    let moving = from.dir.inode().lookup(&from.name)?;
+    perm::check_dir_change(from.dir.inode(), Some(&moving))?;
+    let replaced = to.dir.inode().lookup(&to.name).ok();
+    perm::check_dir_change(to.dir.inode(), replaced.as_ref())?;
     let rf = RenameFlags {
         no_replace: flags & RENAME_NOREPLACE != 0,
         exchange: flags & RENAME_EXCHANGE != 0,
     };
-    let moved = inotify::active()
-        .then(|| from.dir.inode().lookup(&from.name).ok())
-        .flatten();
     from.dir
         .inode()
         .rename(&from.name, to.dir.inode(), &to.name, rf)?;
-    if let Some(moved) = moved {
-        let is_dir = moved.kind() == FileType::Directory;
+    if inotify::active() {
+        let is_dir = moving.kind() == FileType::Directory;
         let cookie = inotify::next_cookie();
         inotify::child_event(
             &from.dir,
@@ -169,7 +160,7 @@ fn rename_at(
             cookie,
         );
         inotify::child_event(&to.dir, &to.name, is_dir, inotify::IN_MOVED_TO, cookie);
-        inotify::self_event(&moved, inotify::IN_MOVE_SELF);
+        inotify::self_event(&moving, inotify::IN_MOVE_SELF);
     }
     Ok(0)
 }
@@ -212,7 +203,7 @@ fn link_at(
         return Err(Errno::EXDEV);
     }
     check_writable_fs(&to.dir)?;
-    perm::check_dir_change(&to.dir.inode().metadata()?, None)?;
+    perm::check_dir_change(to.dir.inode(), None)?;
     to.dir.inode().link(&to.name, src.inode())?;
     inotify::self_event(src.inode(), inotify::IN_ATTRIB);
     inotify::child_event(&to.dir, &to.name, false, inotify::IN_CREATE, 0);
@@ -237,7 +228,7 @@ fn symlink_at(ctx: &SyscallCtx<'_, '_>, target: u64, dirfd: u64, path: u64) -> R
         return Err(Errno::EEXIST);
     }
     check_writable_fs(&p.dir)?;
-    perm::check_dir_change(&p.dir.inode().metadata()?, None)?;
+    perm::check_dir_change(p.dir.inode(), None)?;
     let link = p.dir.inode().symlink(&p.name, &target)?;
     perm::give_to_caller(&link)?;
     inotify::child_event(&p.dir, &p.name, false, inotify::IN_CREATE, 0);

@@ -53,12 +53,7 @@ pub(in crate::syscall) fn sys_memfd_create(
     shown.extend_from_slice(b" (deleted)");
     let loc = PathNode::child(&PathNode::root(dir), &shown, inode);
     let f = InodeFile::new(loc, O_RDWR | O_LARGEFILE);
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx
-        .process()
-        .files()
-        .insert(f, flags & MFD_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    ctx.install(f, flags & MFD_CLOEXEC != 0)
 }
 
 const CLOSE_RANGE_UNSHARE: u64 = 2;

@@ -141,7 +141,7 @@ fn create_node(
 ) -> Result<InodeRef> {
     check_writable_fs(dir)?;
     let parent = dir.inode().metadata()?;
-    crate::fs::perm::check_dir_change(&parent, None)?;
+    crate::fs::perm::check_dir_change(dir.inode(), None)?;
     let umask = ctx.process().fs().umask;
     // mkdir takes the permission and sticky bits only; a directory is
     // set-group-ID when its parent is.

@@ -18,13 +18,10 @@ pub(in crate::syscall) fn sys_inotify_init1(
     if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx.process().files().insert(
+    ctx.install(
         Arc::new(Inotify::new(flags & O_NONBLOCK)),
         flags & O_CLOEXEC != 0,
-        limit,
-    )?;
-    Ok(fd as u64)
+    )
 }
 
 pub(in crate::syscall) fn sys_inotify_init(

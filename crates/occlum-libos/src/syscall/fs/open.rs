@@ -74,12 +74,7 @@ fn open_fd(
         flags |= O_LARGEFILE;
     }
     let file = open_file(ctx, dirfd, path, flags, mode)?;
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx
-        .process()
-        .files()
-        .insert(file, flags & O_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    ctx.install(file, flags & O_CLOEXEC != 0)
 }
 
 const RESOLVE_NO_XDEV: u64 = 0x01;
@@ -291,7 +286,7 @@ fn open_file(
         if wants_write || flags & O_TRUNC != 0 {
             want |= perm::MAY_WRITE;
         }
-        perm::check_caller(&inode.metadata()?, want)?;
+        perm::check_inode(&inode, want)?;
     }
     if let Some(special) = inode.open(flags)? {
         return Ok(special);

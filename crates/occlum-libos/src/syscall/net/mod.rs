@@ -71,12 +71,6 @@ fn cwd(ctx: &SyscallCtx<'_, '_>) -> Location {
     ctx.process().fs().cwd.clone()
 }
 
-fn install(ctx: &SyscallCtx<'_, '_>, f: FileRef, cloexec: bool) -> Result<u64> {
-    let limit = ctx.process().rlimits().nofile();
-    let fd = ctx.process().files().insert(f, cloexec, limit)?;
-    Ok(fd as u64)
-}
-
 /// `FIONREAD` on a socket: the bytes ready to be read (`None`: not a socket).
 pub(in crate::syscall) fn bytes_readable(f: &FileRef) -> Option<Result<usize>> {
     match Sock::of(f.clone()).ok()? {
@@ -128,7 +122,7 @@ pub(super) fn sys_socket(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         }
         _ => return Err(Errno::EAFNOSUPPORT),
     };
-    install(ctx, file, flags & O_CLOEXEC != 0)
+    ctx.install(file, flags & O_CLOEXEC != 0)
 }
 
 pub(super) fn sys_socketpair(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
@@ -193,7 +187,7 @@ pub(super) fn sys_accept4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
             (c, peer.encode())
         }
     };
-    let fd = install(ctx, file, flags & SOCK_CLOEXEC != 0)?;
+    let fd = ctx.install(file, flags & SOCK_CLOEXEC != 0)?;
     if addr_ptr == 0 {
         return Ok(fd);
     }
