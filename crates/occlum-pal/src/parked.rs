@@ -54,14 +54,41 @@ impl ParkedPages {
         self.len == 0
     }
 
+    /// The offset of `[addr, addr+len)` in these pages (`EFAULT` if it is
+    /// not inside them).
+    fn offset_of(&self, addr: usize, len: usize) -> Result<usize, Errno> {
+        let off = addr.checked_sub(self.home).ok_or(Errno::EFAULT)?;
+        if off.checked_add(len).is_none_or(|e| e > self.len) {
+            return Err(Errno::EFAULT);
+        }
+        Ok(off)
+    }
+
+    /// Copies the parked pages at home address `addr` into `buf` (reads a
+    /// parked address space, e.g. `process_vm_readv`). `EFAULT` if the range
+    /// is not inside these pages or they are not readable.
+    pub fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        let off = self.offset_of(addr, buf.len())?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: the source lies inside the host mapping this value owns
+        // (checked above); the destination is a valid exclusive buffer; the
+        // copy routine turns a fault (an inaccessible page) into an error.
+        let failed = unsafe {
+            arch::occlum_pal_copy(buf.as_mut_ptr(), (self.host + off) as *const u8, buf.len())
+        };
+        if failed != 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+
     /// Copies `data` into the parked pages at home address `addr` (writes a
     /// parked address space, e.g. `CLONE_CHILD_SETTID`). `EFAULT` if the
     /// range is not inside these pages or they are not writable.
     pub fn write(&self, addr: usize, data: &[u8]) -> Result<(), Errno> {
-        let off = addr.checked_sub(self.home).ok_or(Errno::EFAULT)?;
-        if off.checked_add(data.len()).is_none_or(|e| e > self.len) {
-            return Err(Errno::EFAULT);
-        }
+        let off = self.offset_of(addr, data.len())?;
         if data.is_empty() {
             return Ok(());
         }

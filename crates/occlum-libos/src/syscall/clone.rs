@@ -26,7 +26,7 @@ const CLONE_CHILD_SETTID: u64 = 0x100_0000;
 const CLONE_UNSUPPORTED: u64 = CLONE_PIDFD | CLONE_NEWNS | !0x7fff_ffff | 0x7e00_0000;
 
 /// `fork`.
-pub(super) fn sys_fork(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_fork(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     fork(ctx, None, TidWords::default())
 }
 
@@ -47,11 +47,11 @@ fn fork(ctx: &mut SyscallCtx<'_, '_>, stack: Option<u64>, tids: TidWords) -> Res
 }
 
 /// glibc and musl fall back to `clone` when `clone3` is missing.
-pub(super) fn sys_clone3(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_clone3(_: &mut SyscallCtx<'_, '_>, _cl_args: u64, _size: u64) -> Result<u64> {
     Err(Errno::ENOSYS)
 }
 
-pub(super) fn sys_vfork(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_vfork(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     vfork(ctx, None)
 }
 
@@ -63,8 +63,14 @@ fn vfork(ctx: &mut SyscallCtx<'_, '_>, stack: Option<u64>) -> Result<u64> {
 }
 
 /// `clone(flags, stack, parent_tid, child_tid, tls)`.
-pub(super) fn sys_clone(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (flags, stack, ptid, ctid, tls) = (a[0], a[1], a[2], a[3], a[4]);
+pub(super) fn sys_clone(
+    ctx: &mut SyscallCtx<'_, '_>,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> Result<u64> {
     if flags & CLONE_UNSUPPORTED != 0 {
         return Err(Errno::EINVAL);
     }
@@ -107,10 +113,15 @@ pub(super) fn sys_clone(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
 }
 
 /// `execve(path, argv, envp)`.
-pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let path = user::read_cstring(a[0], user::MAX_STRING)?;
+pub(super) fn sys_execve(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    argv: u64,
+    envp: u64,
+) -> Result<u64> {
+    let path = user::read_cstring(pathname, user::MAX_STRING)?;
     let (argv, envp) =
-        user::read_exec_args(a[1], a[2], loader::max_arg_bytes(layout().stack_size))?;
+        user::read_exec_args(argv, envp, loader::max_arg_bytes(layout().stack_size))?;
     let thread = ctx.thread().clone();
     process::execve(&thread, ctx.frame(), &path, argv, envp)?;
     ctx.regs_replaced();
@@ -121,15 +132,21 @@ pub(super) fn sys_execve(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
 /// empty path) the file open at `dirfd` (`fexecve`). The program is
 /// found again by its path, so a file open at `dirfd` that was since
 /// unlinked or has no path (a memfd) cannot run (`ENOENT`).
-pub(super) fn sys_execveat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_execveat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: i32,
+    pathname: u64,
+    argv: u64,
+    envp: u64,
+    flags: u64,
+) -> Result<u64> {
     const AT_FDCWD: i32 = -100;
     const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
     const AT_EMPTY_PATH: u64 = 0x1000;
-    let (dirfd, flags) = (a[0] as i32, a[4]);
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = user::read_cstring(a[1], user::MAX_STRING)?;
+    let name = user::read_cstring(pathname, user::MAX_STRING)?;
     let path = if name.first() == Some(&b'/') {
         name
     } else if name.is_empty() && flags & AT_EMPTY_PATH == 0 {
@@ -163,7 +180,7 @@ pub(super) fn sys_execveat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
         }
     }
     let (argv, envp) =
-        user::read_exec_args(a[2], a[3], loader::max_arg_bytes(layout().stack_size))?;
+        user::read_exec_args(argv, envp, loader::max_arg_bytes(layout().stack_size))?;
     let thread = ctx.thread().clone();
     process::execve(&thread, ctx.frame(), &path, argv, envp)?;
     ctx.regs_replaced();

@@ -11,96 +11,115 @@ fn id(a: u64) -> u32 {
     a as u32
 }
 
-pub(super) fn sys_getuid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getuid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.process().creds().uid.real.into())
 }
 
-pub(super) fn sys_geteuid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_geteuid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.process().creds().uid.effective.into())
 }
 
-pub(super) fn sys_getgid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getgid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.process().creds().gid.real.into())
 }
 
-pub(super) fn sys_getegid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getegid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.process().creds().gid.effective.into())
 }
 
-fn write_res(ids: [u32; 3], a: [u64; 6]) -> Result<u64> {
-    for (p, v) in [a[0], a[1], a[2]].into_iter().zip(ids) {
+fn write_res(ids: [u32; 3], ptrs: [u64; 3]) -> Result<u64> {
+    for (p, v) in ptrs.into_iter().zip(ids) {
         UserPtr::new(p).write(&v)?;
     }
     Ok(0)
 }
 
-pub(super) fn sys_getresuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getresuid(
+    ctx: &mut SyscallCtx<'_, '_>,
+    ruid: u64,
+    euid: u64,
+    suid: u64,
+) -> Result<u64> {
     let u = ctx.process().creds().uid;
-    write_res([u.real, u.effective, u.saved], a)
+    write_res([u.real, u.effective, u.saved], [ruid, euid, suid])
 }
 
-pub(super) fn sys_getresgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getresgid(
+    ctx: &mut SyscallCtx<'_, '_>,
+    rgid: u64,
+    egid: u64,
+    sgid: u64,
+) -> Result<u64> {
     let g = ctx.process().creds().gid;
-    write_res([g.real, g.effective, g.saved], a)
+    write_res([g.real, g.effective, g.saved], [rgid, egid, sgid])
 }
 
-pub(super) fn sys_setuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.process().creds().set(CredKind::User, id(a[0]))?;
+pub(super) fn sys_setuid(ctx: &mut SyscallCtx<'_, '_>, uid: u64) -> Result<u64> {
+    ctx.process().creds().set(CredKind::User, id(uid))?;
     Ok(0)
 }
 
-pub(super) fn sys_setgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.process().creds().set(CredKind::Group, id(a[0]))?;
+pub(super) fn sys_setgid(ctx: &mut SyscallCtx<'_, '_>, gid: u64) -> Result<u64> {
+    ctx.process().creds().set(CredKind::Group, id(gid))?;
     Ok(0)
 }
 
-pub(super) fn sys_setreuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_setreuid(ctx: &mut SyscallCtx<'_, '_>, ruid: u64, euid: u64) -> Result<u64> {
     ctx.process()
         .creds()
-        .set_re(CredKind::User, id(a[0]), id(a[1]))?;
+        .set_re(CredKind::User, id(ruid), id(euid))?;
     Ok(0)
 }
 
-pub(super) fn sys_setregid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_setregid(ctx: &mut SyscallCtx<'_, '_>, rgid: u64, egid: u64) -> Result<u64> {
     ctx.process()
         .creds()
-        .set_re(CredKind::Group, id(a[0]), id(a[1]))?;
+        .set_re(CredKind::Group, id(rgid), id(egid))?;
     Ok(0)
 }
 
-pub(super) fn sys_setresuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_setresuid(
+    ctx: &mut SyscallCtx<'_, '_>,
+    ruid: u64,
+    euid: u64,
+    suid: u64,
+) -> Result<u64> {
     ctx.process()
         .creds()
-        .set_res(CredKind::User, id(a[0]), id(a[1]), id(a[2]))?;
+        .set_res(CredKind::User, id(ruid), id(euid), id(suid))?;
     Ok(0)
 }
 
-pub(super) fn sys_setresgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_setresgid(
+    ctx: &mut SyscallCtx<'_, '_>,
+    rgid: u64,
+    egid: u64,
+    sgid: u64,
+) -> Result<u64> {
     ctx.process()
         .creds()
-        .set_res(CredKind::Group, id(a[0]), id(a[1]), id(a[2]))?;
+        .set_res(CredKind::Group, id(rgid), id(egid), id(sgid))?;
     Ok(0)
 }
 
-pub(super) fn sys_setfsuid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_setfsuid(ctx: &mut SyscallCtx<'_, '_>, fsuid: u64) -> Result<u64> {
     Ok(ctx
         .process()
         .creds()
-        .set_fs(CredKind::User, id(a[0]))
+        .set_fs(CredKind::User, id(fsuid))
         .into())
 }
 
-pub(super) fn sys_setfsgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_setfsgid(ctx: &mut SyscallCtx<'_, '_>, fsgid: u64) -> Result<u64> {
     Ok(ctx
         .process()
         .creds()
-        .set_fs(CredKind::Group, id(a[0]))
+        .set_fs(CredKind::Group, id(fsgid))
         .into())
 }
 
 /// `getgroups(size, list)`: the count only when `size` is 0.
-pub(super) fn sys_getgroups(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let size = a[0] as i32;
+pub(super) fn sys_getgroups(ctx: &mut SyscallCtx<'_, '_>, size: i32, list: u64) -> Result<u64> {
     if size < 0 {
         return Err(Errno::EINVAL);
     }
@@ -112,20 +131,19 @@ pub(super) fn sys_getgroups(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
         return Err(Errno::EINVAL);
     }
     let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
-    user::write_bytes(a[1], &bytes)?;
+    user::write_bytes(list, &bytes)?;
     Ok(groups.len() as u64)
 }
 
 /// `setgroups(size, list)`.
-pub(super) fn sys_setgroups(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let size = a[0] as usize;
+pub(super) fn sys_setgroups(ctx: &mut SyscallCtx<'_, '_>, size: usize, list: u64) -> Result<u64> {
     if size > NGROUPS_MAX {
         return Err(Errno::EINVAL);
     }
     if !ctx.process().creds().capable(CAP_SETGID) {
         return Err(Errno::EPERM);
     }
-    let bytes = user::read_bytes(a[1], size * 4)?;
+    let bytes = user::read_bytes(list, size * 4)?;
     let groups = bytes
         .chunks_exact(4)
         .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
@@ -158,17 +176,17 @@ fn cap_header(addr: u64) -> Result<(usize, i32)> {
     Ok((words, pid))
 }
 
-pub(super) fn sys_capget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (words, pid) = match cap_header(a[0]) {
+pub(super) fn sys_capget(ctx: &mut SyscallCtx<'_, '_>, hdrp: u64, datap: u64) -> Result<u64> {
+    let (words, pid) = match cap_header(hdrp) {
         // Asking for the version alone (no data pointer) is no error.
-        Err(Errno::EINVAL) if a[1] == 0 && user::read_u32(a[0]).is_ok() => return Ok(0),
+        Err(Errno::EINVAL) if datap == 0 && user::read_u32(hdrp).is_ok() => return Ok(0),
         r => r?,
     };
     let process = match pid {
         0 => ctx.process().clone(),
         p => process::get_process(p).ok_or(Errno::ESRCH)?,
     };
-    if a[1] == 0 {
+    if datap == 0 {
         return Ok(0);
     }
     let caps = process.creds().caps;
@@ -178,16 +196,16 @@ pub(super) fn sys_capget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
             out.extend_from_slice(&((set >> (32 * w)) as u32).to_le_bytes());
         }
     }
-    user::write_bytes(a[1], &out)?;
+    user::write_bytes(datap, &out)?;
     Ok(0)
 }
 
-pub(super) fn sys_capset(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (words, pid) = cap_header(a[0])?;
+pub(super) fn sys_capset(ctx: &mut SyscallCtx<'_, '_>, hdrp: u64, datap: u64) -> Result<u64> {
+    let (words, pid) = cap_header(hdrp)?;
     if pid != 0 && pid != ctx.process().pid() {
         return Err(Errno::EPERM);
     }
-    let raw = user::read_bytes(a[1], words * 12)?;
+    let raw = user::read_bytes(datap, words * 12)?;
     let mut sets = [0u64; 3];
     for (i, chunk) in raw.chunks_exact(4).enumerate() {
         let v = u32::from_le_bytes(chunk.try_into().expect("4 bytes")) as u64;

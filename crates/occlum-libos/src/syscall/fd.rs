@@ -21,17 +21,16 @@ const O_DIRECT: u32 = 0o40000;
 /// `O_NOATIME`, `O_NONBLOCK`).
 const SETFL_MASK: u32 = 0o2000 | 0o20000 | O_DIRECT | 0o1000000 | O_NONBLOCK;
 
-pub(super) fn sys_pipe(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sys_pipe2(ctx, [a[0], 0, 0, 0, 0, 0])
+pub(super) fn sys_pipe(ctx: &mut SyscallCtx<'_, '_>, pipefd: u64) -> Result<u64> {
+    sys_pipe2(ctx, pipefd, 0)
 }
 
-pub(super) fn sys_pipe2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[1] as u32;
+pub(super) fn sys_pipe2(ctx: &mut SyscallCtx<'_, '_>, pipefd: u64, flags: u32) -> Result<u64> {
     if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
     let (r, w) = pipe::new_pipe(flags & O_NONBLOCK);
-    install_pair(ctx, r, w, flags & O_CLOEXEC != 0, a[0])
+    install_pair(ctx, r, w, flags & O_CLOEXEC != 0, pipefd)
 }
 
 /// Installs two new files at the lowest free descriptors and writes the two
@@ -65,10 +64,10 @@ pub(super) fn install_pair(
     Ok(0)
 }
 
-pub(super) fn sys_dup(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_dup(ctx: &mut SyscallCtx<'_, '_>, oldfd: u64) -> Result<u64> {
     let limit = ctx.process().rlimits().nofile();
     let mut files = ctx.process().files();
-    let f = files.get(a[0] as Fd)?;
+    let f = files.get(oldfd as Fd)?;
     files.insert(f, false, limit).map(|fd| fd as u64)
 }
 
@@ -86,8 +85,7 @@ fn dup_to(ctx: &mut SyscallCtx<'_, '_>, old: Fd, new: Fd, cloexec: bool) -> Resu
     Ok(new as u64)
 }
 
-pub(super) fn sys_dup2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (old, new) = (a[0] as Fd, a[1] as Fd);
+pub(super) fn sys_dup2(ctx: &mut SyscallCtx<'_, '_>, old: i32, new: i32) -> Result<u64> {
     if old == new {
         ctx.process().files().get(old)?;
         return Ok(new as u64);
@@ -95,16 +93,19 @@ pub(super) fn sys_dup2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     dup_to(ctx, old, new, false)
 }
 
-pub(super) fn sys_dup3(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (old, new, flags) = (a[0] as Fd, a[1] as Fd, a[2] as u32);
+pub(super) fn sys_dup3(
+    ctx: &mut SyscallCtx<'_, '_>,
+    old: i32,
+    new: i32,
+    flags: u32,
+) -> Result<u64> {
     if flags & !O_CLOEXEC != 0 || old == new {
         return Err(Errno::EINVAL);
     }
     dup_to(ctx, old, new, flags & O_CLOEXEC != 0)
 }
 
-pub(super) fn sys_fcntl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (fd, cmd, arg) = (a[0] as Fd, a[1], a[2]);
+pub(super) fn sys_fcntl(ctx: &mut SyscallCtx<'_, '_>, fd: Fd, cmd: u64, arg: u64) -> Result<u64> {
     use super::fs::lock::{record_lock, F_GETLK, F_SETLK, F_SETLKW};
     if matches!(cmd, F_GETLK | F_SETLK | F_SETLKW) {
         let f = ctx.process().files().get(fd)?;

@@ -40,9 +40,15 @@ fn deadline(timeout: u64, absolute: bool, clock: i32) -> Result<Option<Instant>>
     ))
 }
 
-pub(super) fn sys_futex(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, op, val, timeout_or_val2, addr2, val3) =
-        (a[0], a[1], a[2] as u32, a[3], a[4], a[5] as u32);
+pub(super) fn sys_futex(
+    ctx: &mut SyscallCtx<'_, '_>,
+    addr: u64,
+    op: u64,
+    val: u32,
+    timeout_or_val2: u64,
+    addr2: u64,
+    val3: u32,
+) -> Result<u64> {
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     let clock = if op & FUTEX_CLOCK_REALTIME != 0 {
         CLOCK_REALTIME
@@ -52,7 +58,7 @@ pub(super) fn sys_futex(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     if op & FUTEX_CLOCK_REALTIME != 0 && !matches!(cmd, FUTEX_WAIT | FUTEX_WAIT_BITSET) {
         return Err(Errno::ENOSYS);
     }
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let count = |v: u32| (v as i32).max(0) as usize;
@@ -91,8 +97,12 @@ pub(super) fn sys_futex(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     }
 }
 
-pub(super) fn sys_get_robust_list(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, head_ptr, len_ptr) = (a[0] as i32, a[1], a[2]);
+pub(super) fn sys_get_robust_list(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: i32,
+    head_ptr: u64,
+    len_ptr: u64,
+) -> Result<u64> {
     let thread = if pid == 0 || pid == ctx.thread().tid() {
         ctx.thread().clone()
     } else {

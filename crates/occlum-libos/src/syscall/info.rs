@@ -24,15 +24,15 @@ fn vm_bytes(ctx: &SyscallCtx<'_, '_>) -> u64 {
 
 /// `getrusage`: CPU times are not tracked per LibOS process yet (zero); the
 /// maximum resident size is the process's mapped memory.
-pub(super) fn sys_getrusage(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let mut usage = Rusage::zeroed();
-    let (user, total) = match a[0] as i32 as i64 {
+pub(super) fn sys_getrusage(ctx: &mut SyscallCtx<'_, '_>, who: i32, usage: u64) -> Result<u64> {
+    let mut ru = Rusage::zeroed();
+    let (user, total) = match who as i64 {
         RUSAGE_SELF => {
-            usage.ru_maxrss = (vm_bytes(ctx) / 1024) as i64;
+            ru.ru_maxrss = (vm_bytes(ctx) / 1024) as i64;
             ctx.process().cpu_time()
         }
         RUSAGE_THREAD => {
-            usage.ru_maxrss = (vm_bytes(ctx) / 1024) as i64;
+            ru.ru_maxrss = (vm_bytes(ctx) / 1024) as i64;
             ctx.thread().cpu_time()
         }
         RUSAGE_CHILDREN => ctx.process().children_cpu_time(),
@@ -44,17 +44,17 @@ pub(super) fn sys_getrusage(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
             (ns % 1_000_000_000 / 1000) as i64,
         ]
     };
-    [usage.ru_utime.tv_sec, usage.ru_utime.tv_usec] = tv(user);
-    [usage.ru_stime.tv_sec, usage.ru_stime.tv_usec] = tv(total.saturating_sub(user));
-    UserPtr::new(a[1]).write(&usage)?;
+    [ru.ru_utime.tv_sec, ru.ru_utime.tv_usec] = tv(user);
+    [ru.ru_stime.tv_sec, ru.ru_stime.tv_usec] = tv(total.saturating_sub(user));
+    UserPtr::new(usage).write(&ru)?;
     Ok(0)
 }
 
 /// `sysinfo`: the user-space region is the machine's memory.
-pub(super) fn sys_sysinfo(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_sysinfo(_: &mut SyscallCtx<'_, '_>, info: u64) -> Result<u64> {
     let total = crate::boot::config().user_space_size as u64;
     let free = total.saturating_sub(crate::vm::user_space_in_use() as u64);
-    let info = Sysinfo {
+    let si = Sysinfo {
         // Rounded up: a LibOS that just started has been up for a second.
         uptime: boot_instant().elapsed().as_millis().div_ceil(1000) as i64,
         totalram: total,
@@ -63,14 +63,14 @@ pub(super) fn sys_sysinfo(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
         mem_unit: 1,
         ..Sysinfo::zeroed()
     };
-    UserPtr::new(a[0]).write(&info)?;
+    UserPtr::new(info).write(&si)?;
     Ok(0)
 }
 
 /// `times`: the CPU times of the process and of its reaped children, in
 /// clock ticks (100 Hz); returns ticks since the LibOS started.
-pub(super) fn sys_times(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[0] != 0 {
+pub(super) fn sys_times(ctx: &mut SyscallCtx<'_, '_>, buf: u64) -> Result<u64> {
+    if buf != 0 {
         let ticks = |ns: u64| ns / 10_000_000;
         let (u, t) = ctx.process().cpu_time();
         let (cu, ct) = ctx.process().children_cpu_time();
@@ -81,7 +81,7 @@ pub(super) fn sys_times(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
             ticks(ct - cu.min(ct)),
         ];
         let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
-        user::write_bytes(a[0], &bytes)?;
+        user::write_bytes(buf, &bytes)?;
     }
     Ok(boot_instant().elapsed().as_millis() as u64 / 10)
 }
@@ -100,10 +100,17 @@ const PR_SET_NO_NEW_PRIVS: u64 = 38;
 const DEFAULT_TIMERSLACK: u64 = 50_000;
 const PR_GET_NO_NEW_PRIVS: u64 = 39;
 
-pub(super) fn sys_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] {
+pub(super) fn sys_prctl(
+    ctx: &mut SyscallCtx<'_, '_>,
+    option: u64,
+    arg2: u64,
+    _arg3: u64,
+    _arg4: u64,
+    _arg5: u64,
+) -> Result<u64> {
+    match option {
         PR_SET_NAME => {
-            let name = user::read_bytes(a[1], 16).or_else(|_| user::read_cstring(a[1], 16))?;
+            let name = user::read_bytes(arg2, 16).or_else(|_| user::read_cstring(arg2, 16))?;
             let len = name
                 .iter()
                 .position(|&b| b == 0)
@@ -117,18 +124,18 @@ pub(super) fn sys_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
             let comm = ctx.thread().comm();
             let n = comm.len().min(15);
             buf[..n].copy_from_slice(&comm[..n]);
-            user::write_bytes(a[1], &buf)?;
+            user::write_bytes(arg2, &buf)?;
             Ok(0)
         }
-        PR_SET_PDEATHSIG if a[1] <= 64 => Ok(0),
-        PR_GET_PDEATHSIG => user::write_i32(a[1], 0).map(|_| 0),
+        PR_SET_PDEATHSIG if arg2 <= 64 => Ok(0),
+        PR_GET_PDEATHSIG => user::write_i32(arg2, 0).map(|_| 0),
         PR_GET_DUMPABLE => Ok(1),
-        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
-        PR_CAPBSET_READ if a[1] < 64 => Ok(1),
-        PR_SET_NO_NEW_PRIVS if a[1] == 1 => Ok(0),
+        PR_SET_DUMPABLE if arg2 <= 1 => Ok(0),
+        PR_CAPBSET_READ if arg2 < 64 => Ok(1),
+        PR_SET_NO_NEW_PRIVS if arg2 == 1 => Ok(0),
         PR_GET_NO_NEW_PRIVS => Ok(0),
         PR_SET_TIMERSLACK => {
-            let slack = if a[1] == 0 { DEFAULT_TIMERSLACK } else { a[1] };
+            let slack = if arg2 == 0 { DEFAULT_TIMERSLACK } else { arg2 };
             ctx.thread().set_timer_slack(slack);
             Ok(0)
         }
@@ -143,8 +150,8 @@ const PRIO_USER: u64 = 2;
 
 /// `getpriority`: the lowest nice value among the targets, as `20 - nice`
 /// (the raw syscall's encoding).
-pub(super) fn sys_getpriority(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let nice = priority_targets(ctx, a[0], a[1])?
+pub(super) fn sys_getpriority(ctx: &mut SyscallCtx<'_, '_>, which: u64, who: u64) -> Result<u64> {
+    let nice = priority_targets(ctx, which, who)?
         .iter()
         .map(|p| p.nice())
         .min()
@@ -154,12 +161,17 @@ pub(super) fn sys_getpriority(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resu
 
 /// `setpriority`: sets the nice value (clamped to -20..=19) of every
 /// target. The LibOS does not schedule by it.
-pub(super) fn sys_setpriority(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let targets = priority_targets(ctx, a[0], a[1])?;
+pub(super) fn sys_setpriority(
+    ctx: &mut SyscallCtx<'_, '_>,
+    which: u64,
+    who: u64,
+    prio: i32,
+) -> Result<u64> {
+    let targets = priority_targets(ctx, which, who)?;
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
-    let nice = (a[2] as i32).clamp(-20, 19);
+    let nice = prio.clamp(-20, 19);
     for p in targets {
         p.set_nice(nice);
     }
@@ -196,8 +208,13 @@ fn priority_targets(
 }
 
 /// `getcpu`: CPU 0, node 0.
-pub(super) fn sys_getcpu(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    for p in [a[0], a[1]] {
+pub(super) fn sys_getcpu(
+    _: &mut SyscallCtx<'_, '_>,
+    cpu: u64,
+    node: u64,
+    _tcache: u64,
+) -> Result<u64> {
+    for p in [cpu, node] {
         if p != 0 {
             UserPtr::new(p).write(&0u32)?;
         }
@@ -206,8 +223,8 @@ pub(super) fn sys_getcpu(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
 }
 
 /// `personality`: `PER_LINUX`; asking (0xffffffff) or setting `PER_LINUX` works.
-pub(super) fn sys_personality(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] as u32 {
+pub(super) fn sys_personality(_: &mut SyscallCtx<'_, '_>, persona: u32) -> Result<u64> {
+    match persona {
         0xffff_ffff | 0 => Ok(0),
         _ => Err(Errno::EINVAL),
     }

@@ -59,8 +59,12 @@ fn put(buf: &mut [u8], off: usize, v: u64) {
     buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-pub(super) fn sys_semget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (key, nsems, flags) = (a[0] as i32, a[1] as i32, a[2]);
+pub(super) fn sys_semget(
+    ctx: &mut SyscallCtx<'_, '_>,
+    key: i32,
+    nsems: i32,
+    flags: u64,
+) -> Result<u64> {
     if nsems < 0 || nsems as usize > SEMMSL {
         return Err(Errno::EINVAL);
     }
@@ -115,21 +119,38 @@ fn semop(
     Ok(0)
 }
 
-pub(super) fn sys_semop(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    semop(ctx, a[0] as i32, a[1], a[2], None)
+pub(super) fn sys_semop(
+    ctx: &mut SyscallCtx<'_, '_>,
+    semid: i32,
+    sops: u64,
+    nsops: u64,
+) -> Result<u64> {
+    semop(ctx, semid, sops, nsops, None)
 }
 
-pub(super) fn sys_semtimedop(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let deadline = if a[3] != 0 {
-        Some(user::read_deadline(a[3])?)
+pub(super) fn sys_semtimedop(
+    ctx: &mut SyscallCtx<'_, '_>,
+    semid: i32,
+    sops: u64,
+    nsops: u64,
+    timeout: u64,
+) -> Result<u64> {
+    let deadline = if timeout != 0 {
+        Some(user::read_deadline(timeout)?)
     } else {
         None
     };
-    semop(ctx, a[0] as i32, a[1], a[2], deadline)
+    semop(ctx, semid, sops, nsops, deadline)
 }
 
-pub(super) fn sys_semctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (id, num, cmd, arg) = (a[0] as i32, a[1] as usize, a[2] & !IPC_64, a[3]);
+pub(super) fn sys_semctl(
+    ctx: &mut SyscallCtx<'_, '_>,
+    id: i32,
+    num: usize,
+    cmd: u64,
+    arg: u64,
+) -> Result<u64> {
+    let cmd = cmd & !IPC_64;
     let creds = ctx.process().creds().clone();
     match cmd {
         IPC_INFO | SEM_INFO => {
@@ -257,8 +278,12 @@ pub(super) fn sys_semctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     }
 }
 
-pub(super) fn sys_shmget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (key, size, flags) = (a[0] as i32, a[1], a[2]);
+pub(super) fn sys_shmget(
+    ctx: &mut SyscallCtx<'_, '_>,
+    key: i32,
+    size: u64,
+    flags: u64,
+) -> Result<u64> {
     let creds = ctx.process().creds().clone();
     let pid = ctx.process().pid();
     let id = SEGMENTS.get_or_make(
@@ -276,9 +301,13 @@ pub(super) fn sys_shmget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     Ok(id as u64)
 }
 
-pub(super) fn sys_shmat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (id, mut addr, flags) = (a[0] as i32, a[1], a[2]);
-    if addr % PAGE != 0 {
+pub(super) fn sys_shmat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    id: i32,
+    mut addr: u64,
+    flags: u64,
+) -> Result<u64> {
+    if !addr.is_multiple_of(PAGE) {
         if flags & SHM_RND == 0 {
             return Err(Errno::EINVAL);
         }
@@ -317,8 +346,8 @@ pub(super) fn sys_shmat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     Ok(at as u64)
 }
 
-pub(super) fn sys_shmdt(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let addr = a[0] as usize;
+pub(super) fn sys_shmdt(ctx: &mut SyscallCtx<'_, '_>, shmaddr: usize) -> Result<u64> {
+    let addr = shmaddr;
     let (id, len) = ctx
         .process()
         .shm_attaches()
@@ -334,8 +363,8 @@ pub(super) fn sys_shmdt(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     Ok(0)
 }
 
-pub(super) fn sys_shmctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (id, cmd, buf) = (a[0] as i32, a[1] & !IPC_64, a[2]);
+pub(super) fn sys_shmctl(ctx: &mut SyscallCtx<'_, '_>, id: i32, cmd: u64, buf: u64) -> Result<u64> {
+    let cmd = cmd & !IPC_64;
     let creds = ctx.process().creds().clone();
     match cmd {
         IPC_INFO => {
@@ -400,11 +429,11 @@ pub(super) fn sys_shmctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     }
 }
 
-pub(super) fn sys_msgget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_msgget(ctx: &mut SyscallCtx<'_, '_>, key: i32, msgflg: u64) -> Result<u64> {
     let creds = ctx.process().creds().clone();
     let id = QUEUES.get_or_make(
-        a[0] as i32,
-        a[1],
+        key,
+        msgflg,
         &creds,
         |_| Ok(()),
         |perm| Ok(MsgQueue::new(perm)),
@@ -412,8 +441,13 @@ pub(super) fn sys_msgget(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     Ok(id as u64)
 }
 
-pub(super) fn sys_msgsnd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (id, msgp, size, flags) = (a[0] as i32, a[1], a[2] as usize, a[3]);
+pub(super) fn sys_msgsnd(
+    ctx: &mut SyscallCtx<'_, '_>,
+    id: i32,
+    msgp: u64,
+    size: usize,
+    flags: u64,
+) -> Result<u64> {
     if size > MSGMAX || (size as i64) < 0 {
         return Err(Errno::EINVAL);
     }
@@ -428,8 +462,14 @@ pub(super) fn sys_msgsnd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     Ok(0)
 }
 
-pub(super) fn sys_msgrcv(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (id, msgp, size, msgtyp, flags) = (a[0] as i32, a[1], a[2] as i64, a[3] as i64, a[4]);
+pub(super) fn sys_msgrcv(
+    ctx: &mut SyscallCtx<'_, '_>,
+    id: i32,
+    msgp: u64,
+    size: i64,
+    msgtyp: i64,
+    flags: u64,
+) -> Result<u64> {
     if size < 0 {
         return Err(Errno::EINVAL);
     }
@@ -447,9 +487,14 @@ pub(super) fn sys_msgrcv(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     Ok(text.len() as u64)
 }
 
-pub(super) fn sys_msgctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_msgctl(
+    ctx: &mut SyscallCtx<'_, '_>,
+    msqid: i32,
+    cmd: u64,
+    buf: u64,
+) -> Result<u64> {
     const CAP_SYS_RESOURCE: u32 = 24;
-    let (id, cmd, buf) = (a[0] as i32, a[1] & !IPC_64, a[2]);
+    let (id, cmd) = (msqid, cmd & !IPC_64);
     let creds = ctx.process().creds().clone();
     match cmd {
         IPC_INFO | MSG_INFO => {

@@ -123,26 +123,33 @@ fn reply(data: &[u8], buf: u64, len: u64) -> Result<u64> {
     Ok(data.len() as u64)
 }
 
-pub(super) fn sys_add_key(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let kind = read_name(a[0])?;
+pub(super) fn sys_add_key(
+    ctx: &mut SyscallCtx<'_, '_>,
+    ty: u64,
+    description: u64,
+    payload: u64,
+    plen: usize,
+    ring_id: i32,
+) -> Result<u64> {
+    let kind = read_name(ty)?;
     if kind.starts_with('.') {
         return Err(Errno::EPERM);
     }
-    let desc = if a[1] != 0 {
-        read_name(a[1])?
+    let desc = if description != 0 {
+        read_name(description)?
     } else {
         String::new()
     };
     if desc.is_empty() && kind != "keyring" {
         return Err(Errno::EINVAL);
     }
-    let payload = if a[2] != 0 {
-        user::read_bytes(a[2], (a[3] as usize).min(1 << 20))?
+    let payload = if payload != 0 {
+        user::read_bytes(payload, plen.min(1 << 20))?
     } else {
         Vec::new()
     };
     keys::check_payload(&kind, &payload)?;
-    let ring = keyring(ctx, a[4] as i32, true)?;
+    let ring = keyring(ctx, ring_id, true)?;
     if kind != "keyring" {
         if let Some(existing) = keys::find_in(ring, &kind, &desc) {
             keys::with(existing, |k| {
@@ -158,9 +165,15 @@ pub(super) fn sys_add_key(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(serial as u64)
 }
 
-pub(super) fn sys_request_key(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let kind = read_name(a[0])?;
-    let desc = read_name(a[1])?;
+pub(super) fn sys_request_key(
+    ctx: &mut SyscallCtx<'_, '_>,
+    ty: u64,
+    description: u64,
+    _callout_info: u64,
+    dest_keyring: u64,
+) -> Result<u64> {
+    let kind = read_name(ty)?;
+    let desc = read_name(description)?;
     let found = [
         KEY_SPEC_THREAD_KEYRING,
         KEY_SPEC_PROCESS_KEYRING,
@@ -170,20 +183,27 @@ pub(super) fn sys_request_key(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resu
     .filter_map(|spec| resolve(ctx, spec, false).ok())
     .find_map(|ring| keys::search(ring, &kind, &desc))
     .ok_or(Errno::ENOKEY)?;
-    if a[3] != 0 {
-        let dest = keyring(ctx, a[3] as i32, true)?;
+    if dest_keyring != 0 {
+        let dest = keyring(ctx, dest_keyring as i32, true)?;
         keys::link(dest, found)?;
     }
     Ok(found as u64)
 }
 
-pub(super) fn sys_keyctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let id = a[1] as i32;
-    match a[0] {
-        KEYCTL_GET_KEYRING_ID => resolve(ctx, id, a[2] != 0).map(|r| r as u64),
+pub(super) fn sys_keyctl(
+    ctx: &mut SyscallCtx<'_, '_>,
+    operation: u64,
+    arg2: u64,
+    arg3: u64,
+    arg4: u64,
+    arg5: u64,
+) -> Result<u64> {
+    let id = arg2 as i32;
+    match operation {
+        KEYCTL_GET_KEYRING_ID => resolve(ctx, id, arg3 != 0).map(|r| r as u64),
         KEYCTL_JOIN_SESSION_KEYRING => {
-            let name = if a[1] != 0 {
-                read_name(a[1])?
+            let name = if arg2 != 0 {
+                read_name(arg2)?
             } else {
                 "_ses".to_string()
             };
@@ -198,7 +218,7 @@ pub(super) fn sys_keyctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
             if k.kind == "keyring" {
                 return Err(Errno::EOPNOTSUPP);
             }
-            let payload = user::read_bytes(a[2], (a[3] as usize).min(1 << 20))?;
+            let payload = user::read_bytes(arg3, (arg4 as usize).min(1 << 20))?;
             keys::check_payload(&k.kind, &payload)?;
             keys::with(serial, |k| {
                 k.payload = payload;
@@ -218,11 +238,11 @@ pub(super) fn sys_keyctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
                 return Err(Errno::EACCES);
             }
             keys::with(serial, |k| {
-                if a[2] as u32 != u32::MAX {
-                    k.uid = a[2] as u32;
+                if arg3 as u32 != u32::MAX {
+                    k.uid = arg3 as u32;
                 }
-                if a[3] as u32 != u32::MAX {
-                    k.gid = a[3] as u32;
+                if arg4 as u32 != u32::MAX {
+                    k.gid = arg4 as u32;
                 }
                 Ok(0)
             })
@@ -230,7 +250,7 @@ pub(super) fn sys_keyctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         KEYCTL_SETPERM => {
             let (serial, _) = live_key(ctx, id)?;
             keys::with(serial, |k| {
-                k.perm = a[2] as u32;
+                k.perm = arg3 as u32;
                 Ok(0)
             })
         }
@@ -238,7 +258,7 @@ pub(super) fn sys_keyctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
             let (_, k) = live_key(ctx, id)?;
             let mut d = k.describe().into_bytes();
             d.push(0);
-            reply(&d, a[2], a[3])
+            reply(&d, arg3, arg4)
         }
         KEYCTL_CLEAR => {
             let ring = keyring(ctx, id, false)?;
@@ -249,20 +269,20 @@ pub(super) fn sys_keyctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
         }
         KEYCTL_LINK => {
             let (key, _) = live_key(ctx, id)?;
-            let ring = keyring(ctx, a[2] as i32, true)?;
+            let ring = keyring(ctx, arg3 as i32, true)?;
             keys::link(ring, key).map(|_| 0)
         }
         KEYCTL_UNLINK => {
             let key = resolve(ctx, id, false)?;
-            let ring = keyring(ctx, a[2] as i32, false)?;
+            let ring = keyring(ctx, arg3 as i32, false)?;
             keys::unlink(ring, key).map(|_| 0)
         }
         KEYCTL_SEARCH => {
             let ring = keyring(ctx, id, false)?;
-            let (kind, desc) = (read_name(a[2])?, read_name(a[3])?);
+            let (kind, desc) = (read_name(arg3)?, read_name(arg4)?);
             let found = keys::search(ring, &kind, &desc).ok_or(Errno::ENOKEY)?;
-            if a[4] != 0 {
-                let dest = keyring(ctx, a[4] as i32, true)?;
+            if arg5 != 0 {
+                let dest = keyring(ctx, arg5 as i32, true)?;
                 keys::link(dest, found)?;
             }
             Ok(found as u64)
@@ -274,13 +294,13 @@ pub(super) fn sys_keyctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
                 "logon" => return Err(Errno::EOPNOTSUPP),
                 _ => k.payload,
             };
-            reply(&data, a[2], a[3])
+            reply(&data, arg3, arg4)
         }
         KEYCTL_SET_REQKEY_KEYRING => Ok(0),
         KEYCTL_SET_TIMEOUT => live_key(ctx, id).map(|_| 0),
         KEYCTL_GET_SECURITY => {
             live_key(ctx, id)?;
-            reply(&[0], a[2], a[3])
+            reply(&[0], arg3, arg4)
         }
         _ => Err(Errno::EOPNOTSUPP),
     }

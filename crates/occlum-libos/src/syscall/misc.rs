@@ -35,18 +35,18 @@ const CAP_SYS_ADMIN: u32 = 21;
 /// namespace for the LibOS).
 static NAMES: Mutex<Option<(Vec<u8>, Vec<u8>)>> = Mutex::new(None);
 
-pub(super) fn sys_uname(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let mut buf = [0u8; 6 * 65];
+pub(super) fn sys_uname(_: &mut SyscallCtx<'_, '_>, buf: u64) -> Result<u64> {
+    let mut uts = [0u8; 6 * 65];
     for (i, field) in UTSNAME.iter().enumerate() {
-        buf[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
+        uts[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
     }
     if let Some((host, domain)) = &*lock_shared(&NAMES) {
         for (i, name) in [(1, host), (5, domain)] {
-            buf[i * 65..(i + 1) * 65].fill(0);
-            buf[i * 65..i * 65 + name.len()].copy_from_slice(name);
+            uts[i * 65..(i + 1) * 65].fill(0);
+            uts[i * 65..i * 65 + name.len()].copy_from_slice(name);
         }
     }
-    user::write_bytes(a[0], &buf)?;
+    user::write_bytes(buf, &uts)?;
     Ok(0)
 }
 
@@ -79,19 +79,23 @@ fn set_name(ctx: &SyscallCtx<'_, '_>, addr: u64, len: u64, domain: bool) -> Resu
     Ok(0)
 }
 
-pub(super) fn sys_sethostname(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    set_name(ctx, a[0], a[1], false)
+pub(super) fn sys_sethostname(ctx: &mut SyscallCtx<'_, '_>, name: u64, len: u64) -> Result<u64> {
+    set_name(ctx, name, len, false)
 }
 
-pub(super) fn sys_setdomainname(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    set_name(ctx, a[0], a[1], true)
+pub(super) fn sys_setdomainname(ctx: &mut SyscallCtx<'_, '_>, name: u64, len: u64) -> Result<u64> {
+    set_name(ctx, name, len, true)
 }
 
 /// `syslog` (`klogctl`): the LibOS has no kernel log: reading gives
 /// nothing, the buffer size is one page, the other actions succeed.
-pub(super) fn sys_syslog(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_syslog(
+    ctx: &mut SyscallCtx<'_, '_>,
+    action: i32,
+    buf: u64,
+    len: i32,
+) -> Result<u64> {
     const CAP_SYSLOG: u32 = 34;
-    let (action, buf, len) = (a[0] as i32, a[1], a[2] as i32);
     if !(0..=10).contains(&action) {
         return Err(Errno::EINVAL);
     }
@@ -128,8 +132,12 @@ const MEMBARRIER_SUPPORTED: u64 = 127;
 
 /// `membarrier`: the private commands need the process to register first
 /// (`EPERM` otherwise), as on Linux.
-pub(super) fn sys_membarrier(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (cmd, flags) = (a[0], a[1]);
+pub(super) fn sys_membarrier(
+    ctx: &mut SyscallCtx<'_, '_>,
+    cmd: u64,
+    flags: u64,
+    _cpu_id: u64,
+) -> Result<u64> {
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
@@ -163,7 +171,7 @@ pub(super) fn sys_membarrier(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
 /// with another process; so flags that only unshare those succeed, and new
 /// namespaces are refused (`EPERM`, as for a process without
 /// `CAP_SYS_ADMIN`).
-pub(super) fn sys_unshare(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_unshare(ctx: &mut SyscallCtx<'_, '_>, flags: u64) -> Result<u64> {
     const CLONE_FS: u64 = 0x200;
     const CLONE_FILES: u64 = 0x400;
     const CLONE_SYSVSEM: u64 = 0x40000;
@@ -178,7 +186,6 @@ pub(super) fn sys_unshare(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     const CLONE_VM: u64 = 0x100;
     const CLONE_SIGHAND: u64 = 0x800;
     const CLONE_THREAD: u64 = 0x10000;
-    let flags = a[0];
     let known = CLONE_FS
         | CLONE_FILES
         | CLONE_SYSVSEM
@@ -202,8 +209,13 @@ pub(super) fn sys_unshare(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(0)
 }
 
-pub(super) fn sys_getrandom(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, flags) = (a[0], (a[1] as usize).min(GETRANDOM_MAX), a[2]);
+pub(super) fn sys_getrandom(
+    _: &mut SyscallCtx<'_, '_>,
+    buf: u64,
+    buflen: usize,
+    flags: u64,
+) -> Result<u64> {
+    let (addr, len) = (buf, buflen.min(GETRANDOM_MAX));
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
         || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
     {
@@ -215,7 +227,7 @@ pub(super) fn sys_getrandom(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(buf.len() as u64)
 }
 
-pub(super) fn sys_sched_yield(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_sched_yield(_: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     std::thread::yield_now();
     Ok(0)
 }
@@ -223,7 +235,7 @@ pub(super) fn sys_sched_yield(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result
 /// `setns`: the LibOS has no namespace files to join (`/proc/[pid]/ns` is
 /// absent), so any open descriptor is refused with `EINVAL`, as Linux
 /// refuses a file that is not a namespace.
-pub(super) fn sys_setns(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.process().files().get(a[0] as i32)?;
+pub(super) fn sys_setns(ctx: &mut SyscallCtx<'_, '_>, fd: i32, _nstype: u64) -> Result<u64> {
+    ctx.process().files().get(fd)?;
     Err(Errno::EINVAL)
 }

@@ -16,8 +16,12 @@ const MCL_FUTURE: u64 = 2;
 const MCL_ONFAULT: u64 = 4;
 const MLOCK_ONFAULT: u64 = 1;
 
-pub(super) fn sys_mincore(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, vec) = (a[0] as usize, a[1] as usize, a[2]);
+pub(super) fn sys_mincore(
+    ctx: &mut SyscallCtx<'_, '_>,
+    addr: usize,
+    len: usize,
+    vec: u64,
+) -> Result<u64> {
     if !addr.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
@@ -55,26 +59,30 @@ fn lock_range(ctx: &SyscallCtx<'_, '_>, addr: u64, len: u64) -> Result<()> {
     vm.check_mapped(start, end - start).map(|_| ())
 }
 
-pub(super) fn sys_mlock(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    lock_range(ctx, a[0], a[1])?;
+pub(super) fn sys_mlock(ctx: &mut SyscallCtx<'_, '_>, addr: u64, len: u64) -> Result<u64> {
+    lock_range(ctx, addr, len)?;
     Ok(0)
 }
 
-pub(super) fn sys_mlock2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[2] & !MLOCK_ONFAULT != 0 {
+pub(super) fn sys_mlock2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    addr: u64,
+    len: u64,
+    flags: u64,
+) -> Result<u64> {
+    if flags & !MLOCK_ONFAULT != 0 {
         return Err(Errno::EINVAL);
     }
-    lock_range(ctx, a[0], a[1])?;
+    lock_range(ctx, addr, len)?;
     Ok(0)
 }
 
-pub(super) fn sys_munlock(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    lock_range(ctx, a[0], a[1])?;
+pub(super) fn sys_munlock(ctx: &mut SyscallCtx<'_, '_>, addr: u64, len: u64) -> Result<u64> {
+    lock_range(ctx, addr, len)?;
     Ok(0)
 }
 
-pub(super) fn sys_mlockall(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[0];
+pub(super) fn sys_mlockall(_: &mut SyscallCtx<'_, '_>, flags: u64) -> Result<u64> {
     if flags == 0
         || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
         || flags & (MCL_CURRENT | MCL_FUTURE) == 0
@@ -84,7 +92,7 @@ pub(super) fn sys_mlockall(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     Ok(0)
 }
 
-pub(super) fn sys_munlockall(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_munlockall(_: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(0)
 }
 
@@ -134,16 +142,26 @@ fn check_policy(mode: i32, nodes: u64) -> Result<()> {
     }
 }
 
-pub(super) fn sys_set_mempolicy(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let mode = a[0] as i32;
-    let nodes = read_nodes(a[1], a[2])?;
+pub(super) fn sys_set_mempolicy(
+    ctx: &mut SyscallCtx<'_, '_>,
+    mode: i32,
+    nodemask: u64,
+    maxnode: u64,
+) -> Result<u64> {
+    let nodes = read_nodes(nodemask, maxnode)?;
     check_policy(mode, nodes)?;
     ctx.thread().sched().mempolicy = (mode, nodes & NODES);
     Ok(0)
 }
 
-pub(super) fn sys_get_mempolicy(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (mode_out, nodes_out, maxnode, addr, flags) = (a[0], a[1], a[2], a[3], a[4]);
+pub(super) fn sys_get_mempolicy(
+    ctx: &mut SyscallCtx<'_, '_>,
+    mode_out: u64,
+    nodes_out: u64,
+    maxnode: u64,
+    addr: u64,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(MPOL_F_NODE | MPOL_F_ADDR | MPOL_F_MEMS_ALLOWED) != 0
         || (flags & MPOL_F_MEMS_ALLOWED != 0 && flags & (MPOL_F_NODE | MPOL_F_ADDR) != 0)
         || (nodes_out != 0 && !(1..=MAX_NODE_BITS).contains(&maxnode))
@@ -187,12 +205,19 @@ pub(super) fn sys_get_mempolicy(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     Ok(0)
 }
 
-pub(super) fn sys_mbind(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, mode, flags) = (a[0] as usize, a[1] as usize, a[2] as i32, a[5]);
+pub(super) fn sys_mbind(
+    ctx: &mut SyscallCtx<'_, '_>,
+    addr: usize,
+    len: usize,
+    mode: i32,
+    nodemask: u64,
+    maxnode: u64,
+    flags: u64,
+) -> Result<u64> {
     if !addr.is_multiple_of(PAGE_SIZE) || flags & !MPOL_MF_VALID != 0 {
         return Err(Errno::EINVAL);
     }
-    let nodes = read_nodes(a[3], a[4])?;
+    let nodes = read_nodes(nodemask, maxnode)?;
     check_policy(mode, nodes)?;
     let len = page_up(len).ok_or(Errno::EINVAL)?;
     if len > 0 {

@@ -17,6 +17,7 @@ mod mqueue;
 mod net;
 mod poll;
 mod process;
+mod process_vm;
 mod sched;
 mod signal;
 mod table;

@@ -47,9 +47,14 @@ fn deadline(addr: u64) -> Result<Option<Instant>> {
     Ok(Some(Instant::now() + wait))
 }
 
-pub(super) fn sys_mq_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (flags, mode, attr) = (a[1] as u32, a[2] as u32, a[3]);
-    let name = read_name(a[0])?;
+pub(super) fn sys_mq_open(
+    ctx: &mut SyscallCtx<'_, '_>,
+    name: u64,
+    flags: u32,
+    mode: u32,
+    attr: u64,
+) -> Result<u64> {
+    let name = read_name(name)?;
     if flags & O_ACCMODE == O_ACCMODE {
         return Err(Errno::EINVAL);
     }
@@ -84,27 +89,39 @@ pub(super) fn sys_mq_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     )
 }
 
-pub(super) fn sys_mq_unlink(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    mqueue::unlink(&read_name(a[0])?)?;
+pub(super) fn sys_mq_unlink(_: &mut SyscallCtx<'_, '_>, name: u64) -> Result<u64> {
+    mqueue::unlink(&read_name(name)?)?;
     Ok(0)
 }
 
-pub(super) fn sys_mq_timedsend(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (len, prio) = (a[2] as usize, a[3]);
-    let deadline = deadline(a[4])?;
+pub(super) fn sys_mq_timedsend(
+    ctx: &mut SyscallCtx<'_, '_>,
+    mqdes: u64,
+    msg_ptr: u64,
+    len: usize,
+    prio: u64,
+    abs_timeout: u64,
+) -> Result<u64> {
+    let deadline = deadline(abs_timeout)?;
     if prio >= u64::from(MQ_PRIO_MAX) {
         return Err(Errno::EINVAL);
     }
-    let q = queue_file(ctx, a[0])?;
-    let msg = user::read_bytes(a[1], len.min(MSGSIZE_MAX as usize + 1))?;
+    let q = queue_file(ctx, mqdes)?;
+    let msg = user::read_bytes(msg_ptr, len.min(MSGSIZE_MAX as usize + 1))?;
     q.send(msg, prio as u32, deadline, ctx.process().pid())?;
     Ok(0)
 }
 
-pub(super) fn sys_mq_timedreceive(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (buf, len, prio_out) = (a[1], a[2] as usize, a[3]);
-    let deadline = deadline(a[4])?;
-    let q = queue_file(ctx, a[0])?;
+pub(super) fn sys_mq_timedreceive(
+    ctx: &mut SyscallCtx<'_, '_>,
+    mqdes: u64,
+    buf: u64,
+    len: usize,
+    prio_out: u64,
+    abs_timeout: u64,
+) -> Result<u64> {
+    let deadline = deadline(abs_timeout)?;
+    let q = queue_file(ctx, mqdes)?;
     user::check_access(buf, len.min(MSGSIZE_MAX as usize), crate::vm::PROT_WRITE)?;
     let (msg, prio) = q.receive(len, deadline)?;
     user::write_bytes(buf, &msg)?;
@@ -114,13 +131,13 @@ pub(super) fn sys_mq_timedreceive(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
     Ok(msg.len() as u64)
 }
 
-pub(super) fn sys_mq_notify(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let q = queue_file(ctx, a[0])?;
-    let how = if a[1] == 0 {
+pub(super) fn sys_mq_notify(ctx: &mut SyscallCtx<'_, '_>, mqdes: u64, sevp: u64) -> Result<u64> {
+    let q = queue_file(ctx, mqdes)?;
+    let how = if sevp == 0 {
         None
     } else {
         let mut ev = [0u8; 16];
-        user::read_into(a[1], &mut ev)?;
+        user::read_into(sevp, &mut ev)?;
         let value = u64::from_le_bytes(ev[0..8].try_into().expect("8 bytes"));
         let signo = i32::from_le_bytes(ev[8..12].try_into().expect("4 bytes"));
         match i32::from_le_bytes(ev[12..16].try_into().expect("4 bytes")) {
@@ -133,22 +150,27 @@ pub(super) fn sys_mq_notify(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     Ok(0)
 }
 
-pub(super) fn sys_mq_getsetattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let q = queue_file(ctx, a[0])?;
+pub(super) fn sys_mq_getsetattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    mqdes: u64,
+    newattr: u64,
+    oldattr: u64,
+) -> Result<u64> {
+    let q = queue_file(ctx, mqdes)?;
     let old = q.attr();
-    if a[1] != 0 {
-        let flags = user::read_u64(a[1])?;
+    if newattr != 0 {
+        let flags = user::read_u64(newattr)?;
         if flags & !u64::from(O_NONBLOCK) != 0 {
             return Err(Errno::EINVAL);
         }
         q.set_nonblock(flags != 0);
     }
-    if a[2] != 0 {
+    if oldattr != 0 {
         let mut out = [0u8; 64];
         for (i, v) in old.iter().enumerate() {
             out[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
         }
-        user::write_bytes(a[2], &out)?;
+        user::write_bytes(oldattr, &out)?;
     }
     Ok(0)
 }

@@ -142,20 +142,32 @@ fn do_poll(
     Ok(n as u64)
 }
 
-pub(super) fn sys_poll(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let ms = a[2] as i32;
+pub(super) fn sys_poll(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fds: u64,
+    nfds: u64,
+    timeout: i32,
+) -> Result<u64> {
+    let ms = timeout;
     let timeout = (ms >= 0).then(|| Duration::from_millis(ms as u64));
-    do_poll(ctx, a[0], a[1], timeout)
+    do_poll(ctx, fds, nfds, timeout)
 }
 
-pub(super) fn sys_ppoll(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let timeout = if a[2] != 0 {
-        Some(user::read_timespec(a[2])?)
+pub(super) fn sys_ppoll(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fds: u64,
+    nfds: u64,
+    tmo_p: u64,
+    sigmask: u64,
+    sigsetsize: u64,
+) -> Result<u64> {
+    let timeout = if tmo_p != 0 {
+        Some(user::read_timespec(tmo_p)?)
     } else {
         None
     };
-    let mask = read_sigmask(a[3], a[4])?;
-    with_sigmask(ctx, mask, || do_poll(ctx, a[0], a[1], timeout))
+    let mask = read_sigmask(sigmask, sigsetsize)?;
+    with_sigmask(ctx, mask, || do_poll(ctx, fds, nfds, timeout))
 }
 
 /// Reads an `fd_set` of `nfds` bits (empty if `addr` is 0).
@@ -178,20 +190,21 @@ fn write_fdset(addr: u64, set: &[u64]) -> Result<()> {
     user::write_bytes(addr, &b)
 }
 
+/// `select`'s work: `sets` are the read, write and exception fd sets.
 fn do_select(
     ctx: &SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    nfds: i32,
+    sets: [u64; 3],
     timeout: Option<Duration>,
 ) -> Result<(u64, Option<Duration>)> {
-    let nfds = a[0] as i32;
     if nfds < 0 || nfds as usize > ctx.process().rlimits().nofile() {
         return Err(Errno::EINVAL);
     }
     let nfds = nfds as usize;
     let (rset, wset, eset) = (
-        read_fdset(a[1], nfds)?,
-        read_fdset(a[2], nfds)?,
-        read_fdset(a[3], nfds)?,
+        read_fdset(sets[0], nfds)?,
+        read_fdset(sets[1], nfds)?,
+        read_fdset(sets[2], nfds)?,
     );
     let mut watched: Vec<(usize, FileRef)> = Vec::new();
     // Each watched file with the events a wait watches it for.
@@ -235,54 +248,70 @@ fn do_select(
         wait_until_ready(&files, deadline_after(timeout), check)?
     };
     let (n, r, w, e) = result.unwrap_or((0, vec![0; words], vec![0; words], vec![0; words]));
-    write_fdset(a[1], &r)?;
-    write_fdset(a[2], &w)?;
-    write_fdset(a[3], &e)?;
+    write_fdset(sets[0], &r)?;
+    write_fdset(sets[1], &w)?;
+    write_fdset(sets[2], &e)?;
     Ok((n as u64, timeout.map(|t| t.saturating_sub(start.elapsed()))))
 }
 
-pub(super) fn sys_select(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let timeout = if a[4] != 0 {
-        Some(user::read_timeval(a[4])?)
+pub(super) fn sys_select(
+    ctx: &mut SyscallCtx<'_, '_>,
+    nfds: i32,
+    readfds: u64,
+    writefds: u64,
+    exceptfds: u64,
+    timeout: u64,
+) -> Result<u64> {
+    let limit = if timeout != 0 {
+        Some(user::read_timeval(timeout)?)
     } else {
         None
     };
-    let (n, left) = do_select(ctx, a, timeout)?;
-    if let (Some(left), true) = (left, a[4] != 0) {
+    let (n, left) = do_select(ctx, nfds, [readfds, writefds, exceptfds], limit)?;
+    if let (Some(left), true) = (left, timeout != 0) {
         // Linux updates the timeout with the time not slept.
-        user::write_time(a[4], left, true)?;
+        user::write_time(timeout, left, true)?;
     }
     Ok(n)
 }
 
-pub(super) fn sys_pselect6(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let timeout = if a[4] != 0 {
-        Some(user::read_timespec(a[4])?)
+pub(super) fn sys_pselect6(
+    ctx: &mut SyscallCtx<'_, '_>,
+    nfds: i32,
+    readfds: u64,
+    writefds: u64,
+    exceptfds: u64,
+    timeout: u64,
+    sigmask: u64,
+) -> Result<u64> {
+    let limit = if timeout != 0 {
+        Some(user::read_timespec(timeout)?)
     } else {
         None
     };
-    let mask = if a[5] != 0 {
-        let arg = UserPtr::<SigsetArg>::new(a[5]).read()?;
+    let mask = if sigmask != 0 {
+        let arg = UserPtr::<SigsetArg>::new(sigmask).read()?;
         read_sigmask(arg.ss, arg.ss_len)?
     } else {
         None
     };
-    let (n, left) = with_sigmask(ctx, mask, || do_select(ctx, a, timeout))?;
-    if let (Some(left), true) = (left, a[4] != 0) {
-        user::write_time(a[4], left, false)?;
+    let (n, left) = with_sigmask(ctx, mask, || {
+        do_select(ctx, nfds, [readfds, writefds, exceptfds], limit)
+    })?;
+    if let (Some(left), true) = (left, timeout != 0) {
+        user::write_time(timeout, left, false)?;
     }
     Ok(n)
 }
 
-pub(super) fn sys_epoll_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[0] as i32 <= 0 {
+pub(super) fn sys_epoll_create(ctx: &mut SyscallCtx<'_, '_>, size: i32) -> Result<u64> {
+    if size <= 0 {
         return Err(Errno::EINVAL);
     }
     ctx.install(Epoll::new(), false)
 }
 
-pub(super) fn sys_epoll_create1(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[0] as u32;
+pub(super) fn sys_epoll_create1(ctx: &mut SyscallCtx<'_, '_>, flags: u32) -> Result<u64> {
     if flags & !O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
@@ -295,8 +324,13 @@ fn epoll_at(ctx: &SyscallCtx<'_, '_>, fd: Fd) -> Result<Arc<Epoll>> {
     crate::fs::downcast::<Epoll>(f).ok_or(Errno::EINVAL)
 }
 
-pub(super) fn sys_epoll_ctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (epfd, op, fd, event) = (a[0] as Fd, a[1], a[2] as Fd, a[3]);
+pub(super) fn sys_epoll_ctl(
+    ctx: &mut SyscallCtx<'_, '_>,
+    epfd: Fd,
+    op: u64,
+    fd: Fd,
+    event: u64,
+) -> Result<u64> {
     let ep = epoll_at(ctx, epfd)?;
     let target = ctx.process().files().get(fd)?;
     if fd == epfd {
@@ -323,14 +357,26 @@ pub(super) fn sys_epoll_ctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     Ok(0)
 }
 
-fn do_epoll_wait(ctx: &SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let ms = a[3] as i32;
-    epoll_wait_for(ctx, a, (ms >= 0).then(|| Duration::from_millis(ms as u64)))
+/// `epoll_wait` with a time-out in milliseconds (negative: wait for ever).
+fn do_epoll_wait(
+    ctx: &SyscallCtx<'_, '_>,
+    epfd: Fd,
+    events: u64,
+    max: i32,
+    ms: i32,
+) -> Result<u64> {
+    let timeout = (ms >= 0).then(|| Duration::from_millis(ms as u64));
+    epoll_wait_for(ctx, epfd, events, max, timeout)
 }
 
 /// `epoll_wait` with a time-out (`None`: wait for ever).
-fn epoll_wait_for(ctx: &SyscallCtx<'_, '_>, a: [u64; 6], timeout: Option<Duration>) -> Result<u64> {
-    let (epfd, events, max) = (a[0] as Fd, a[1], a[2] as i32);
+fn epoll_wait_for(
+    ctx: &SyscallCtx<'_, '_>,
+    epfd: Fd,
+    events: u64,
+    max: i32,
+    timeout: Option<Duration>,
+) -> Result<u64> {
     if max <= 0 || max as usize > (i32::MAX as usize) / 12 {
         return Err(Errno::EINVAL);
     }
@@ -355,35 +401,60 @@ fn epoll_wait_for(ctx: &SyscallCtx<'_, '_>, a: [u64; 6], timeout: Option<Duratio
     Ok(ready.len() as u64)
 }
 
-pub(super) fn sys_epoll_wait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    do_epoll_wait(ctx, a)
+pub(super) fn sys_epoll_wait(
+    ctx: &mut SyscallCtx<'_, '_>,
+    epfd: Fd,
+    events: u64,
+    maxevents: i32,
+    timeout: i32,
+) -> Result<u64> {
+    do_epoll_wait(ctx, epfd, events, maxevents, timeout)
 }
 
-pub(super) fn sys_epoll_pwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let mask = read_sigmask(a[4], a[5])?;
-    with_sigmask(ctx, mask, || do_epoll_wait(ctx, a))
+pub(super) fn sys_epoll_pwait(
+    ctx: &mut SyscallCtx<'_, '_>,
+    epfd: Fd,
+    events: u64,
+    maxevents: i32,
+    timeout: i32,
+    sigmask: u64,
+    sigsetsize: u64,
+) -> Result<u64> {
+    let mask = read_sigmask(sigmask, sigsetsize)?;
+    with_sigmask(ctx, mask, || {
+        do_epoll_wait(ctx, epfd, events, maxevents, timeout)
+    })
 }
 
 /// `epoll_pwait2`: the time-out is a `struct timespec` (NULL: none).
-pub(super) fn sys_epoll_pwait2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let timeout = if a[3] != 0 {
-        Some(user::read_timespec(a[3])?)
+pub(super) fn sys_epoll_pwait2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    epfd: Fd,
+    events: u64,
+    maxevents: i32,
+    timeout: u64,
+    sigmask: u64,
+    sigsetsize: u64,
+) -> Result<u64> {
+    let limit = if timeout != 0 {
+        Some(user::read_timespec(timeout)?)
     } else {
         None
     };
-    let mask = read_sigmask(a[4], a[5])?;
-    with_sigmask(ctx, mask, || epoll_wait_for(ctx, a, timeout))
+    let mask = read_sigmask(sigmask, sigsetsize)?;
+    with_sigmask(ctx, mask, || {
+        epoll_wait_for(ctx, epfd, events, maxevents, limit)
+    })
 }
 
-pub(super) fn sys_eventfd2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (init, flags) = (a[0] as u32, a[1] as u32);
+pub(super) fn sys_eventfd2(ctx: &mut SyscallCtx<'_, '_>, initval: u32, flags: u32) -> Result<u64> {
     if flags & !(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let efd = EventFd::new(init, flags & EFD_SEMAPHORE != 0, flags & O_NONBLOCK);
+    let efd = EventFd::new(initval, flags & EFD_SEMAPHORE != 0, flags & O_NONBLOCK);
     ctx.install(Arc::new(efd), flags & O_CLOEXEC != 0)
 }
 
-pub(super) fn sys_eventfd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sys_eventfd2(ctx, [a[0], 0, 0, 0, 0, 0])
+pub(super) fn sys_eventfd(ctx: &mut SyscallCtx<'_, '_>, initval: u64) -> Result<u64> {
+    sys_eventfd2(ctx, initval as u32, 0)
 }

@@ -16,25 +16,25 @@ const ARCH_GET_GS: u64 = 0x1004;
 /// Highest user address on x86_64 (47-bit address space).
 const TASK_SIZE: u64 = (1 << 47) - 4096;
 
-pub(super) fn sys_exit(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    process::exit_thread(ctx.thread(), a[0] as u8);
+pub(super) fn sys_exit(ctx: &mut SyscallCtx<'_, '_>, status: u8) -> Result<u64> {
+    process::exit_thread(ctx.thread(), status);
     Ok(0)
 }
 
-pub(super) fn sys_exit_group(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    process::exit_group(ctx.thread(), ExitStatus::Exited(a[0] as u8));
+pub(super) fn sys_exit_group(ctx: &mut SyscallCtx<'_, '_>, status: u8) -> Result<u64> {
+    process::exit_group(ctx.thread(), ExitStatus::Exited(status));
     Ok(0)
 }
 
-pub(super) fn sys_getpid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getpid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.process().pid() as u64)
 }
 
-pub(super) fn sys_getppid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getppid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.process().ppid() as u64)
 }
 
-pub(super) fn sys_gettid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_gettid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.thread().tid() as u64)
 }
 
@@ -47,22 +47,21 @@ fn target(ctx: &SyscallCtx<'_, '_>, pid: i32) -> Result<Arc<Process>> {
     }
 }
 
-pub(super) fn sys_getpgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    Ok(target(ctx, a[0] as i32)?.state().pgid as u64)
+pub(super) fn sys_getpgid(ctx: &mut SyscallCtx<'_, '_>, pid: i32) -> Result<u64> {
+    Ok(target(ctx, pid)?.state().pgid as u64)
 }
 
-pub(super) fn sys_getpgrp(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_getpgrp(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     Ok(ctx.process().state().pgid as u64)
 }
 
-pub(super) fn sys_getsid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    Ok(target(ctx, a[0] as i32)?.state().sid as u64)
+pub(super) fn sys_getsid(ctx: &mut SyscallCtx<'_, '_>, pid: i32) -> Result<u64> {
+    Ok(target(ctx, pid)?.state().sid as u64)
 }
 
 /// `setpgid`: the caller or one of its children (that has not exec'd... the
 /// LibOS does not track that), moved to a group of the same session.
-pub(super) fn sys_setpgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+pub(super) fn sys_setpgid(ctx: &mut SyscallCtx<'_, '_>, pid: i32, pgid: i32) -> Result<u64> {
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
@@ -101,7 +100,7 @@ pub(super) fn sys_setpgid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(0)
 }
 
-pub(super) fn sys_setsid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_setsid(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     let me = ctx.process();
     let pid = me.pid();
     // A process group leader cannot start a session; nor can any process
@@ -118,48 +117,58 @@ pub(super) fn sys_setsid(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u6
     Ok(pid as u64)
 }
 
-pub(super) fn sys_set_tid_address(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.thread().set_clear_child_tid(a[0]);
+pub(super) fn sys_set_tid_address(ctx: &mut SyscallCtx<'_, '_>, tidptr: u64) -> Result<u64> {
+    ctx.thread().set_clear_child_tid(tidptr);
     Ok(ctx.thread().tid() as u64)
 }
 
-pub(super) fn sys_set_robust_list(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[1] != 24 {
+pub(super) fn sys_set_robust_list(
+    ctx: &mut SyscallCtx<'_, '_>,
+    head: u64,
+    len: u64,
+) -> Result<u64> {
+    if len != 24 {
         return Err(Errno::EINVAL);
     }
-    ctx.thread().set_robust_list(a[0]);
+    ctx.thread().set_robust_list(head);
     Ok(0)
 }
 
 /// Restartable sequences are not offered; both libcs then do without.
-pub(super) fn sys_rseq(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_rseq(
+    _: &mut SyscallCtx<'_, '_>,
+    _rseq: u64,
+    _rseq_len: u64,
+    _flags: u64,
+    _sig: u64,
+) -> Result<u64> {
     Err(Errno::ENOSYS)
 }
 
-pub(super) fn sys_arch_prctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] {
+pub(super) fn sys_arch_prctl(ctx: &mut SyscallCtx<'_, '_>, code: u64, addr: u64) -> Result<u64> {
+    match code {
         ARCH_SET_FS => {
-            if a[1] >= TASK_SIZE {
+            if addr >= TASK_SIZE {
                 return Err(Errno::EPERM);
             }
-            ctx.frame().set_user_fs(a[1]);
+            ctx.frame().set_user_fs(addr);
             Ok(0)
         }
         ARCH_GET_FS => {
             let fs = ctx.frame().user_fs();
-            user::write_u64(a[1], fs)?;
+            user::write_u64(addr, fs)?;
             Ok(0)
         }
         ARCH_SET_GS => {
-            if a[1] >= TASK_SIZE {
+            if addr >= TASK_SIZE {
                 return Err(Errno::EPERM);
             }
-            ctx.frame().set_user_gs(a[1]);
+            ctx.frame().set_user_gs(addr);
             Ok(0)
         }
         ARCH_GET_GS => {
             let gs = ctx.frame().user_gs();
-            user::write_u64(a[1], gs)?;
+            user::write_u64(addr, gs)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -181,8 +190,13 @@ fn read_rlimit(addr: u64) -> Result<Rlimit> {
     })
 }
 
-pub(super) fn sys_prlimit64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, resource, new, old) = (a[0] as i32, a[1], a[2], a[3]);
+pub(super) fn sys_prlimit64(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: i32,
+    resource: u64,
+    new: u64,
+    old: u64,
+) -> Result<u64> {
     if pid != 0 && pid != ctx.process().pid() {
         return Err(Errno::ESRCH);
     }
@@ -202,21 +216,20 @@ pub(super) fn sys_prlimit64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     Ok(0)
 }
 
-pub(super) fn sys_getrlimit(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let l = ctx.process().rlimits().get(a[0])?;
-    write_rlimit(a[1], l)?;
+pub(super) fn sys_getrlimit(ctx: &mut SyscallCtx<'_, '_>, resource: u64, rlim: u64) -> Result<u64> {
+    let l = ctx.process().rlimits().get(resource)?;
+    write_rlimit(rlim, l)?;
     Ok(0)
 }
 
-pub(super) fn sys_setrlimit(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let new = read_rlimit(a[1])?;
-    ctx.process().rlimits().set(a[0], new)?;
+pub(super) fn sys_setrlimit(ctx: &mut SyscallCtx<'_, '_>, resource: u64, rlim: u64) -> Result<u64> {
+    let new = read_rlimit(rlim)?;
+    ctx.process().rlimits().set(resource, new)?;
     Ok(0)
 }
 
 /// `pidfd_open`: a file naming process `pid` (always close-on-exec).
-pub(super) fn sys_pidfd_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, flags) = (a[0] as i32, a[1] as u32);
+pub(super) fn sys_pidfd_open(ctx: &mut SyscallCtx<'_, '_>, pid: i32, flags: u32) -> Result<u64> {
     if flags & !crate::fs::O_NONBLOCK != 0 || pid <= 0 {
         return Err(Errno::EINVAL);
     }
@@ -232,8 +245,12 @@ pub(super) fn sys_pidfd_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
 
 /// `pidfd_getfd`: a copy, close-on-exec, of descriptor `targetfd` of the
 /// process a pidfd names.
-pub(super) fn sys_pidfd_getfd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (fd, target, flags) = (a[0] as i32, a[1] as i32, a[2]);
+pub(super) fn sys_pidfd_getfd(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: i32,
+    target: i32,
+    flags: u64,
+) -> Result<u64> {
     if flags != 0 {
         return Err(Errno::EINVAL);
     }

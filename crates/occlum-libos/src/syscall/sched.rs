@@ -48,8 +48,12 @@ fn set_policy(t: &Thread, policy: i32, priority: i32, reset_on_fork: bool) -> Re
     Ok(())
 }
 
-pub(super) fn sys_sched_setscheduler(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, policy, param) = (a[0], a[1] as i32, a[2]);
+pub(super) fn sys_sched_setscheduler(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    policy: i32,
+    param: u64,
+) -> Result<u64> {
     if param == 0 || (pid as i32) < 0 {
         return Err(Errno::EINVAL);
     }
@@ -60,8 +64,8 @@ pub(super) fn sys_sched_setscheduler(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) 
     Ok(0)
 }
 
-pub(super) fn sys_sched_getscheduler(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = target(ctx, a[0])?;
+pub(super) fn sys_sched_getscheduler(ctx: &mut SyscallCtx<'_, '_>, pid: u64) -> Result<u64> {
+    let t = target(ctx, pid)?;
     let s = t.sched();
     let reset = if s.reset_on_fork {
         SCHED_RESET_ON_FORK
@@ -71,12 +75,16 @@ pub(super) fn sys_sched_getscheduler(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) 
     Ok((s.policy | reset) as u64)
 }
 
-pub(super) fn sys_sched_setparam(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[1] == 0 || (a[0] as i32) < 0 {
+pub(super) fn sys_sched_setparam(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    param: u64,
+) -> Result<u64> {
+    if param == 0 || (pid as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    let priority = user::read_u32(a[1])? as i32;
-    let t = target(ctx, a[0])?;
+    let priority = user::read_u32(param)? as i32;
+    let t = target(ctx, pid)?;
     let (policy, reset) = {
         let s = t.sched();
         (s.policy, s.reset_on_fork)
@@ -85,18 +93,26 @@ pub(super) fn sys_sched_setparam(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> R
     Ok(0)
 }
 
-pub(super) fn sys_sched_getparam(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[1] == 0 || (a[0] as i32) < 0 {
+pub(super) fn sys_sched_getparam(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    param: u64,
+) -> Result<u64> {
+    if param == 0 || (pid as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    let t = target(ctx, a[0])?;
+    let t = target(ctx, pid)?;
     let priority = t.sched().priority;
-    user::write_i32(a[1], priority)?;
+    user::write_i32(param, priority)?;
     Ok(0)
 }
 
-pub(super) fn sys_sched_setattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, attr, flags) = (a[0], a[1], a[2]);
+pub(super) fn sys_sched_setattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    attr: u64,
+    flags: u64,
+) -> Result<u64> {
     if attr == 0 || (pid as i32) < 0 || flags != 0 {
         return Err(Errno::EINVAL);
     }
@@ -141,8 +157,13 @@ pub(super) fn sys_sched_setattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     Ok(0)
 }
 
-pub(super) fn sys_sched_getattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, attr, size, flags) = (a[0], a[1], a[2] as u32, a[3]);
+pub(super) fn sys_sched_getattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    attr: u64,
+    size: u32,
+    flags: u64,
+) -> Result<u64> {
     if attr == 0 || (pid as i32) < 0 || flags != 0 || !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size)
     {
         return Err(Errno::EINVAL);
@@ -163,27 +184,31 @@ pub(super) fn sys_sched_getattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     Ok(0)
 }
 
-pub(super) fn sys_sched_rr_get_interval(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = target(ctx, a[0])?;
+pub(super) fn sys_sched_rr_get_interval(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    tp: u64,
+) -> Result<u64> {
+    let t = target(ctx, pid)?;
     let slice = match t.sched().policy {
         SCHED_FIFO => 0,
         _ => RR_TIMESLICE_NS,
     };
-    user::write_time(a[1], std::time::Duration::from_nanos(slice.into()), false)?;
+    user::write_time(tp, std::time::Duration::from_nanos(slice.into()), false)?;
     Ok(0)
 }
 
 /// `sched_get_priority_max`/`min`: 0 for `SCHED_OTHER`/`BATCH`/`IDLE`, 1..99 for real time.
-pub(super) fn sys_sched_get_priority_max(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] {
+pub(super) fn sys_sched_get_priority_max(_: &mut SyscallCtx<'_, '_>, policy: u64) -> Result<u64> {
+    match policy {
         0 | 3 | 5 => Ok(0),
         1 | 2 => Ok(99),
         _ => Err(Errno::EINVAL),
     }
 }
 
-pub(super) fn sys_sched_get_priority_min(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] {
+pub(super) fn sys_sched_get_priority_min(_: &mut SyscallCtx<'_, '_>, policy: u64) -> Result<u64> {
+    match policy {
         0 | 3 | 5 => Ok(0),
         1 | 2 => Ok(1),
         _ => Err(Errno::EINVAL),
@@ -199,10 +224,15 @@ fn online_cpus() -> usize {
 
 /// `sched_setaffinity`: the set, less CPUs the machine lacks, is kept
 /// (`EINVAL` if none is left).
-pub(super) fn sys_sched_setaffinity(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = target(ctx, a[0])?;
-    let len = (a[1] as usize).min(128);
-    let mut mask = user::read_bytes(a[2], len)?;
+pub(super) fn sys_sched_setaffinity(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    cpusetsize: usize,
+    mask: u64,
+) -> Result<u64> {
+    let t = target(ctx, pid)?;
+    let len = cpusetsize.min(128);
+    let mut mask = user::read_bytes(mask, len)?;
     let cpus = online_cpus();
     mask.resize(cpus.div_ceil(64) * 8, 0);
     for cpu in cpus..mask.len() * 8 {
@@ -216,12 +246,16 @@ pub(super) fn sys_sched_setaffinity(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
 }
 
 /// `sched_getaffinity`: the set kept, else every CPU.
-pub(super) fn sys_sched_getaffinity(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (len, addr) = (a[1] as usize, a[2]);
-    let t = target(ctx, a[0])?;
+pub(super) fn sys_sched_getaffinity(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: u64,
+    len: usize,
+    addr: u64,
+) -> Result<u64> {
+    let t = target(ctx, pid)?;
     let cpus = online_cpus();
     let bytes = cpus.div_ceil(64) * 8;
-    if len < bytes || len % 8 != 0 {
+    if len < bytes || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let set = t.sched().affinity.clone().unwrap_or_else(|| {
@@ -266,8 +300,13 @@ fn ioprio_targets(ctx: &SyscallCtx<'_, '_>, which: u64, who: u64) -> Result<Vec<
     Ok(threads)
 }
 
-pub(super) fn sys_ioprio_set(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let prio = a[2] as u32;
+pub(super) fn sys_ioprio_set(
+    ctx: &mut SyscallCtx<'_, '_>,
+    which: u64,
+    who: u64,
+    ioprio: u32,
+) -> Result<u64> {
+    let prio = ioprio;
     let (class, data) = (prio >> 13, prio & 0x1fff);
     let valid = match class as u16 {
         IOPRIO_CLASS_NONE => data == 0,
@@ -278,7 +317,7 @@ pub(super) fn sys_ioprio_set(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
     if !valid || prio > 0xffff {
         return Err(Errno::EINVAL);
     }
-    for t in ioprio_targets(ctx, a[0], a[1])? {
+    for t in ioprio_targets(ctx, which, who)? {
         t.sched().ioprio = Some(prio as u16);
     }
     Ok(0)
@@ -287,8 +326,8 @@ pub(super) fn sys_ioprio_set(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
 /// `ioprio_get`: the highest priority among the targets; for a thread that
 /// never set one, the best-effort class at the level its nice value maps
 /// to (what Linux reports).
-pub(super) fn sys_ioprio_get(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let best = ioprio_targets(ctx, a[0], a[1])?
+pub(super) fn sys_ioprio_get(ctx: &mut SyscallCtx<'_, '_>, which: u64, who: u64) -> Result<u64> {
+    let best = ioprio_targets(ctx, which, who)?
         .iter()
         .map(|t| {
             t.sched().ioprio.unwrap_or_else(|| {

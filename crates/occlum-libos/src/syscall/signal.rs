@@ -26,8 +26,13 @@ fn check_sigsetsize(size: u64) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn sys_rt_sigaction(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (sig, act, oldact, size) = (a[0] as i64, a[1], a[2], a[3]);
+pub(super) fn sys_rt_sigaction(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sig: i64,
+    act: u64,
+    oldact: u64,
+    size: u64,
+) -> Result<u64> {
     check_sigsetsize(size)?;
     if !valid(sig) {
         return Err(Errno::EINVAL);
@@ -54,7 +59,7 @@ pub(super) fn sys_rt_sigaction(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Res
         old
     };
     if let Some(n) = new {
-        // Setting a signal to be ignored discards it where pending (POSIX).
+        // Setting a signal to be ignored discards it where pending POSIX.
         let ignored = n.handler == SIG_IGN
             || n.handler == SIG_DFL
                 && matches!(signal::default_action(sig), signal::DefaultAction::Ignore);
@@ -71,8 +76,13 @@ pub(super) fn sys_rt_sigaction(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Res
     Ok(0)
 }
 
-pub(super) fn sys_rt_sigprocmask(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (how, set, oldset, size) = (a[0], a[1], a[2], a[3]);
+pub(super) fn sys_rt_sigprocmask(
+    ctx: &mut SyscallCtx<'_, '_>,
+    how: u64,
+    set: u64,
+    oldset: u64,
+    size: u64,
+) -> Result<u64> {
     check_sigsetsize(size)?;
     let thread = ctx.thread();
     let old = thread.sig_mask();
@@ -92,7 +102,7 @@ pub(super) fn sys_rt_sigprocmask(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> R
     Ok(0)
 }
 
-pub(super) fn sys_rt_sigreturn(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_rt_sigreturn(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     let thread = ctx.thread().clone();
     match signal::sigreturn(&thread, ctx.frame()) {
         Ok(mask) => {
@@ -109,11 +119,15 @@ pub(super) fn sys_rt_sigreturn(ctx: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Res
     }
 }
 
-pub(super) fn sys_rt_sigpending(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    check_sigsetsize(a[1])?;
+pub(super) fn sys_rt_sigpending(
+    ctx: &mut SyscallCtx<'_, '_>,
+    set: u64,
+    sigsetsize: u64,
+) -> Result<u64> {
+    check_sigsetsize(sigsetsize)?;
     let t = ctx.thread();
-    let set = t.sig_pending().set().0 | ctx.process().sig_pending().set().0;
-    user::write_u64(a[0], set & t.sig_mask().0)?;
+    let pending = t.sig_pending().set().0 | ctx.process().sig_pending().set().0;
+    user::write_u64(set, pending & t.sig_mask().0)?;
     Ok(0)
 }
 
@@ -122,9 +136,13 @@ fn wait_for_signal(deadline: Option<Instant>) -> Result<()> {
     wait_event(&[], deadline, || Ok(None::<()>))
 }
 
-pub(super) fn sys_rt_sigsuspend(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    check_sigsetsize(a[1])?;
-    let mask = SigSet(user::read_u64(a[0])?);
+pub(super) fn sys_rt_sigsuspend(
+    ctx: &mut SyscallCtx<'_, '_>,
+    mask: u64,
+    sigsetsize: u64,
+) -> Result<u64> {
+    check_sigsetsize(sigsetsize)?;
+    let mask = SigSet(user::read_u64(mask)?);
     let thread = ctx.thread();
     thread.set_saved_mask(thread.sig_mask());
     thread.set_sig_mask(mask);
@@ -133,13 +151,18 @@ pub(super) fn sys_rt_sigsuspend(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     Err(Errno::EINTR)
 }
 
-pub(super) fn sys_pause(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_pause(_: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     wait_for_signal(None)?;
     Err(Errno::EINTR)
 }
 
-pub(super) fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (set, info, timeout, size) = (a[0], a[1], a[2], a[3]);
+pub(super) fn sys_rt_sigtimedwait(
+    ctx: &mut SyscallCtx<'_, '_>,
+    set: u64,
+    info: u64,
+    timeout: u64,
+    size: u64,
+) -> Result<u64> {
     check_sigsetsize(size)?;
     let wanted = SigSet(user::read_u64(set)?).blockable();
     let deadline = if timeout != 0 {
@@ -162,8 +185,7 @@ pub(super) fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
     Ok(got.signo as u64)
 }
 
-pub(super) fn sys_sigaltstack(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (ss, old) = (a[0], a[1]);
+pub(super) fn sys_sigaltstack(ctx: &mut SyscallCtx<'_, '_>, ss: u64, old: u64) -> Result<u64> {
     let thread = ctx.thread().clone();
     let sp = ctx.frame().regs().rsp;
     let cur = thread.altstack();
@@ -191,8 +213,7 @@ pub(super) fn sys_sigaltstack(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resu
     Ok(0)
 }
 
-pub(super) fn sys_kill(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, sig) = (a[0] as i32, a[1] as i64);
+pub(super) fn sys_kill(ctx: &mut SyscallCtx<'_, '_>, pid: i32, sig: i64) -> Result<u64> {
     if sig != 0 && !valid(sig) {
         return Err(Errno::EINVAL);
     }
@@ -230,16 +251,21 @@ fn thread_kill(ctx: &mut SyscallCtx<'_, '_>, tgid: Option<i32>, tid: i32, sig: i
     Ok(0)
 }
 
-pub(super) fn sys_tkill(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    thread_kill(ctx, None, a[0] as i32, a[1] as i64)
+pub(super) fn sys_tkill(ctx: &mut SyscallCtx<'_, '_>, tid: i32, sig: i64) -> Result<u64> {
+    thread_kill(ctx, None, tid, sig)
 }
 
-pub(super) fn sys_tgkill(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    thread_kill(ctx, Some(a[0] as i32), a[1] as i32, a[2] as i64)
+pub(super) fn sys_tgkill(
+    ctx: &mut SyscallCtx<'_, '_>,
+    tgid: i32,
+    tid: i32,
+    sig: i64,
+) -> Result<u64> {
+    thread_kill(ctx, Some(tgid), tid, sig)
 }
 
-pub(super) fn sys_alarm(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let secs = a[0] as u32;
+pub(super) fn sys_alarm(ctx: &mut SyscallCtx<'_, '_>, seconds: u32) -> Result<u64> {
+    let secs = seconds;
     let (old, _) = timer::set_real_timer(
         ctx.process(),
         Duration::from_secs(secs as u64),
@@ -259,8 +285,12 @@ fn write_itimerval(addr: u64, (value, interval): (Duration, Duration)) -> Result
     user::write_time(addr + 16, value, true)
 }
 
-pub(super) fn sys_setitimer(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (which, new, old) = (a[0], a[1], a[2]);
+pub(super) fn sys_setitimer(
+    ctx: &mut SyscallCtx<'_, '_>,
+    which: u64,
+    new: u64,
+    old: u64,
+) -> Result<u64> {
     if which > ITIMER_PROF {
         return Err(Errno::EINVAL);
     }
@@ -286,8 +316,7 @@ pub(super) fn sys_setitimer(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     Ok(0)
 }
 
-pub(super) fn sys_getitimer(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (which, cur) = (a[0], a[1]);
+pub(super) fn sys_getitimer(ctx: &mut SyscallCtx<'_, '_>, which: u64, cur: u64) -> Result<u64> {
     let v = match which {
         ITIMER_REAL => timer::real_timer(ctx.process()),
         1 | ITIMER_PROF => (Duration::ZERO, Duration::ZERO),
@@ -315,9 +344,14 @@ fn queued_info(ctx: &SyscallCtx<'_, '_>, target: i32, sig: i64, addr: u64) -> Re
     Ok(SigInfo::queued(sig as i32, code, pid, value))
 }
 
-pub(super) fn sys_rt_sigqueueinfo(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let pid = a[0] as i32;
-    let info = queued_info(ctx, pid, a[1] as i64, a[2])?;
+pub(super) fn sys_rt_sigqueueinfo(
+    ctx: &mut SyscallCtx<'_, '_>,
+    tgid: i32,
+    sig: i64,
+    info: u64,
+) -> Result<u64> {
+    let pid = tgid;
+    let info = queued_info(ctx, pid, sig, info)?;
     let p = process::get_process(pid).ok_or(Errno::ESRCH)?;
     if info.signo != 0 {
         signal::send_to_process(&p, info);
@@ -325,12 +359,17 @@ pub(super) fn sys_rt_sigqueueinfo(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
     Ok(0)
 }
 
-pub(super) fn sys_rt_tgsigqueueinfo(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (tgid, tid) = (a[0] as i32, a[1] as i32);
+pub(super) fn sys_rt_tgsigqueueinfo(
+    ctx: &mut SyscallCtx<'_, '_>,
+    tgid: i32,
+    tid: i32,
+    sig: i64,
+    info: u64,
+) -> Result<u64> {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let info = queued_info(ctx, tgid, a[2] as i64, a[3])?;
+    let info = queued_info(ctx, tgid, sig, info)?;
     let t = process::get_thread(tid)
         .filter(|t| t.process().pid() == tgid)
         .ok_or(Errno::ESRCH)?;
@@ -342,8 +381,13 @@ pub(super) fn sys_rt_tgsigqueueinfo(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
 
 /// `pidfd_send_signal`: a signal to the process a pidfd names (`ESRCH`
 /// once it has ended); `info`, if given, as for `rt_sigqueueinfo`.
-pub(super) fn sys_pidfd_send_signal(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (fd, sig, info, flags) = (a[0] as i32, a[1] as i64, a[2], a[3]);
+pub(super) fn sys_pidfd_send_signal(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: i32,
+    sig: i64,
+    info: u64,
+    flags: u64,
+) -> Result<u64> {
     if flags != 0 {
         return Err(Errno::EINVAL);
     }

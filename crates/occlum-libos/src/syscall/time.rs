@@ -27,35 +27,35 @@ fn clock_id(a: u64) -> Result<i32> {
     }
 }
 
-pub(super) fn sys_clock_gettime(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = host::clock_gettime(clock_id(a[0])?)?;
-    user::write_time(a[1], t, false)?;
+pub(super) fn sys_clock_gettime(_: &mut SyscallCtx<'_, '_>, clockid: u64, tp: u64) -> Result<u64> {
+    let t = host::clock_gettime(clock_id(clockid)?)?;
+    user::write_time(tp, t, false)?;
     Ok(0)
 }
 
-pub(super) fn sys_clock_getres(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = host::clock_getres(clock_id(a[0])?)?;
-    if a[1] != 0 {
-        user::write_time(a[1], t, false)?;
+pub(super) fn sys_clock_getres(_: &mut SyscallCtx<'_, '_>, clockid: u64, res: u64) -> Result<u64> {
+    let t = host::clock_getres(clock_id(clockid)?)?;
+    if res != 0 {
+        user::write_time(res, t, false)?;
     }
     Ok(0)
 }
 
-pub(super) fn sys_gettimeofday(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[0] != 0 {
-        user::write_time(a[0], host::clock_gettime(CLOCK_REALTIME)?, true)?;
+pub(super) fn sys_gettimeofday(_: &mut SyscallCtx<'_, '_>, tv: u64, tz: u64) -> Result<u64> {
+    if tv != 0 {
+        user::write_time(tv, host::clock_gettime(CLOCK_REALTIME)?, true)?;
     }
-    if a[1] != 0 {
-        // struct timezone: minutes west of Greenwich and DST type, both 0 (UTC).
-        user::write_bytes(a[1], &[0u8; 8])?;
+    if tz != 0 {
+        // struct timezone: minutes west of Greenwich and DST type, both 0 UTC.
+        user::write_bytes(tz, &[0u8; 8])?;
     }
     Ok(0)
 }
 
-pub(super) fn sys_time(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(super) fn sys_time(_: &mut SyscallCtx<'_, '_>, tloc: u64) -> Result<u64> {
     let secs = host::clock_gettime(CLOCK_REALTIME)?.as_secs();
-    if a[0] != 0 {
-        user::write_u64(a[0], secs)?;
+    if tloc != 0 {
+        user::write_u64(tloc, secs)?;
     }
     Ok(secs)
 }
@@ -81,12 +81,17 @@ fn sleep(d: Duration, rem: u64) -> Result<u64> {
     }
 }
 
-pub(super) fn sys_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sleep(user::read_timespec(a[0])?, a[1])
+pub(super) fn sys_nanosleep(_: &mut SyscallCtx<'_, '_>, req: u64, rem: u64) -> Result<u64> {
+    sleep(user::read_timespec(req)?, rem)
 }
 
-pub(super) fn sys_clock_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (clock, flags, req) = (a[0] as i32, a[1], a[2]);
+pub(super) fn sys_clock_nanosleep(
+    _: &mut SyscallCtx<'_, '_>,
+    clock: i32,
+    flags: u64,
+    req: u64,
+    remain: u64,
+) -> Result<u64> {
     if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
         return Err(Errno::EINVAL);
     }
@@ -95,7 +100,7 @@ pub(super) fn sys_clock_nanosleep(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
         let now = host::clock_gettime(clock)?;
         return sleep(t.saturating_sub(now), 0);
     }
-    sleep(t, a[3])
+    sleep(t, remain)
 }
 
 /// `adjtimex`/`clock_adjtime` on the real-time clock: reading the host
@@ -112,13 +117,13 @@ fn clock_discipline(buf: u64) -> Result<u64> {
     Ok(state as u64)
 }
 
-pub(super) fn sys_adjtimex(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    clock_discipline(a[0])
+pub(super) fn sys_adjtimex(_: &mut SyscallCtx<'_, '_>, buf: u64) -> Result<u64> {
+    clock_discipline(buf)
 }
 
-pub(super) fn sys_clock_adjtime(_: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] as i32 {
-        CLOCK_REALTIME => clock_discipline(a[1]),
+pub(super) fn sys_clock_adjtime(_: &mut SyscallCtx<'_, '_>, clockid: i32, buf: u64) -> Result<u64> {
+    match clockid {
+        CLOCK_REALTIME => clock_discipline(buf),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -45,7 +45,7 @@ fn timer_clock(id: u64, timerfd: bool) -> Result<i32> {
 }
 
 /// When `clock` shows `value` (with `absolute`), or `value` from now;
-/// `None` for a zero value (disarm).
+/// `None` for a zero value disarm.
 fn deadline(clock: i32, value: Duration, absolute: bool) -> Result<Option<Instant>> {
     if value.is_zero() {
         return Ok(None);
@@ -106,9 +106,12 @@ fn timerfd(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<Arc<TimerFd>> {
     downcast::<TimerFd>(f).ok_or(Errno::EINVAL)
 }
 
-pub(super) fn sys_timerfd_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let clock = timer_clock(a[0], true)?;
-    let flags = a[1] as u32;
+pub(super) fn sys_timerfd_create(
+    ctx: &mut SyscallCtx<'_, '_>,
+    clockid: u64,
+    flags: u32,
+) -> Result<u64> {
+    let clock = timer_clock(clockid, true)?;
     if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -116,12 +119,17 @@ pub(super) fn sys_timerfd_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> R
     ctx.install(file, flags & O_CLOEXEC != 0)
 }
 
-pub(super) fn sys_timerfd_settime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (flags, new, old) = (a[1], a[2], a[3]);
+pub(super) fn sys_timerfd_settime(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    flags: u64,
+    new: u64,
+    old: u64,
+) -> Result<u64> {
     if flags & !(ABSTIME | TFD_TIMER_CANCEL_ON_SET) != 0 {
         return Err(Errno::EINVAL);
     }
-    let t = timerfd(ctx, a[0])?;
+    let t = timerfd(ctx, fd)?;
     settime(
         t.clock(),
         flags & ABSTIME != 0,
@@ -131,14 +139,22 @@ pub(super) fn sys_timerfd_settime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
     )
 }
 
-pub(super) fn sys_timerfd_gettime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = timerfd(ctx, a[0])?;
-    write_itimerspec(a[1], t.get())?;
+pub(super) fn sys_timerfd_gettime(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    curr_value: u64,
+) -> Result<u64> {
+    let t = timerfd(ctx, fd)?;
+    write_itimerspec(curr_value, t.get())?;
     Ok(0)
 }
 
-pub(super) fn sys_timer_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (clock, sevp, id_out) = (a[0], a[1], a[2]);
+pub(super) fn sys_timer_create(
+    ctx: &mut SyscallCtx<'_, '_>,
+    clock: u64,
+    sevp: u64,
+    id_out: u64,
+) -> Result<u64> {
     let clock = timer_clock(clock, false)?;
     let (notify, value) = if sevp == 0 {
         (Notify::Process(crate::signal::nr::SIGALRM), None)
@@ -175,8 +191,13 @@ pub(super) fn sys_timer_create(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Res
     Ok(0)
 }
 
-pub(super) fn sys_timer_settime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (id, flags, new, old) = (a[0] as i32, a[1], a[2], a[3]);
+pub(super) fn sys_timer_settime(
+    ctx: &mut SyscallCtx<'_, '_>,
+    id: i32,
+    flags: u64,
+    new: u64,
+    old: u64,
+) -> Result<u64> {
     if flags & !ABSTIME != 0 {
         return Err(Errno::EINVAL);
     }
@@ -190,24 +211,33 @@ pub(super) fn sys_timer_settime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Re
     )
 }
 
-pub(super) fn sys_timer_gettime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = ctx.process().posix_timers().get(a[0] as i32)?;
-    write_itimerspec(a[1], t.get())?;
+pub(super) fn sys_timer_gettime(
+    ctx: &mut SyscallCtx<'_, '_>,
+    timerid: i32,
+    curr_value: u64,
+) -> Result<u64> {
+    let t = ctx.process().posix_timers().get(timerid)?;
+    write_itimerspec(curr_value, t.get())?;
     Ok(0)
 }
 
-pub(super) fn sys_timer_getoverrun(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let t = ctx.process().posix_timers().get(a[0] as i32)?;
+pub(super) fn sys_timer_getoverrun(ctx: &mut SyscallCtx<'_, '_>, timerid: i32) -> Result<u64> {
+    let t = ctx.process().posix_timers().get(timerid)?;
     Ok(t.overrun() as u64)
 }
 
-pub(super) fn sys_timer_delete(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    ctx.process().posix_timers().delete(a[0] as i32)?;
+pub(super) fn sys_timer_delete(ctx: &mut SyscallCtx<'_, '_>, timerid: i32) -> Result<u64> {
+    ctx.process().posix_timers().delete(timerid)?;
     Ok(0)
 }
 
-pub(super) fn sys_signalfd4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (fd, mask, size, flags) = (a[0] as i32, a[1], a[2], a[3] as u32);
+pub(super) fn sys_signalfd4(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: i32,
+    mask: u64,
+    size: u64,
+    flags: u32,
+) -> Result<u64> {
     if size != 8 || flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -221,6 +251,11 @@ pub(super) fn sys_signalfd4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result
     Ok(fd as u64)
 }
 
-pub(super) fn sys_signalfd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sys_signalfd4(ctx, [a[0], a[1], a[2], 0, 0, 0])
+pub(super) fn sys_signalfd(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    mask: u64,
+    sizemask: u64,
+) -> Result<u64> {
+    sys_signalfd4(ctx, fd as i32, mask, sizemask, 0)
 }

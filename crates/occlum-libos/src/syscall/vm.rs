@@ -66,13 +66,19 @@ fn check_mprotect_prot(prot: u64) -> Result<u32> {
     Ok((prot & PROT_RWX) as u32)
 }
 
-pub(super) fn sys_brk(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    with_vm(ctx, |vm| Ok(vm.brk(a[0] as usize) as u64))
+pub(super) fn sys_brk(ctx: &mut SyscallCtx<'_, '_>, addr: usize) -> Result<u64> {
+    with_vm(ctx, |vm| Ok(vm.brk(addr) as u64))
 }
 
-pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, prot, flags, fd, offset) =
-        (a[0] as usize, a[1] as usize, a[2], a[3], a[4] as i32, a[5]);
+pub(super) fn sys_mmap(
+    ctx: &mut SyscallCtx<'_, '_>,
+    addr: usize,
+    len: usize,
+    prot: u64,
+    flags: u64,
+    fd: i32,
+    offset: u64,
+) -> Result<u64> {
     // mmap ignores protection bits it does not know, as Linux does.
     let prot = (prot & PROT_RWX) as u32;
     match flags & MAP_TYPE {
@@ -81,7 +87,7 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
         MAP_SHARED_VALIDATE => return Err(Errno::EOPNOTSUPP),
         _ => return Err(Errno::EINVAL),
     }
-    if len == 0 || offset % 4096 != 0 {
+    if len == 0 || !offset.is_multiple_of(4096) {
         return Err(Errno::EINVAL);
     }
     let file = if flags & MAP_ANONYMOUS == 0 {
@@ -99,7 +105,7 @@ pub(super) fn sys_mmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     if matches!(
         placement,
         Placement::Fixed(_) | Placement::FixedNoReplace(_)
-    ) && addr % 4096 != 0
+    ) && !addr.is_multiple_of(4096)
     {
         return Err(Errno::EINVAL);
     }
@@ -253,16 +259,20 @@ fn fill_from_file(
     Ok(done)
 }
 
-pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    with_vm(ctx, |vm| vm.unmap(a[0] as usize, a[1] as usize))?;
+pub(super) fn sys_munmap(ctx: &mut SyscallCtx<'_, '_>, addr: usize, length: usize) -> Result<u64> {
+    with_vm(ctx, |vm| vm.unmap(addr, length))?;
     Ok(0)
 }
 
-pub(super) fn sys_mprotect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let prot = check_mprotect_prot(a[2])?;
-    let (mut addr, mut len) = (a[0] as usize, a[1] as usize);
+pub(super) fn sys_mprotect(
+    ctx: &mut SyscallCtx<'_, '_>,
+    mut addr: usize,
+    mut len: usize,
+    prot: u64,
+) -> Result<u64> {
+    let want = check_mprotect_prot(prot)?;
     with_vm(ctx, |vm| {
-        if a[2] & PROT_GROWSDOWN != 0 {
+        if prot & PROT_GROWSDOWN != 0 {
             // From the start of the stack mapping up to the range's end;
             // EINVAL outside a grows-down mapping, as on Linux.
             if !addr.is_multiple_of(4096) {
@@ -272,11 +282,11 @@ pub(super) fn sys_mprotect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
             len = (addr - start).checked_add(len).ok_or(Errno::ENOMEM)?;
             addr = start;
         }
-        if prot & PROT_WRITE != 0 {
+        if want & PROT_WRITE != 0 {
             let len = crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
             vm.check_shared_write(addr, addr.saturating_add(len))?;
         }
-        vm.protect(addr, len, prot)
+        vm.protect(addr, len, want)
     })?;
     Ok(0)
 }
@@ -285,11 +295,15 @@ const MS_ASYNC: u64 = 1;
 const MS_INVALIDATE: u64 = 2;
 const MS_SYNC: u64 = 4;
 
-pub(super) fn sys_msync(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, flags) = (a[0] as usize, a[1] as usize, a[2]);
+pub(super) fn sys_msync(
+    ctx: &mut SyscallCtx<'_, '_>,
+    addr: usize,
+    len: usize,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
         || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
-        || addr % 4096 != 0
+        || !addr.is_multiple_of(4096)
     {
         return Err(Errno::EINVAL);
     }
@@ -304,14 +318,14 @@ pub(super) fn sys_msync(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64
     Ok(0)
 }
 
-pub(super) fn sys_mremap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (old, old_len, new_len, flags, new_addr) = (
-        a[0] as usize,
-        a[1] as usize,
-        a[2] as usize,
-        a[3],
-        a[4] as usize,
-    );
+pub(super) fn sys_mremap(
+    ctx: &mut SyscallCtx<'_, '_>,
+    old: usize,
+    old_len: usize,
+    new_len: usize,
+    flags: u64,
+    new_addr: usize,
+) -> Result<u64> {
     if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -348,8 +362,12 @@ pub(super) fn sys_mremap(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     Ok(addr as u64)
 }
 
-pub(super) fn sys_madvise(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, advice) = (a[0] as usize, a[1] as usize, a[2]);
+pub(super) fn sys_madvise(
+    ctx: &mut SyscallCtx<'_, '_>,
+    addr: usize,
+    len: usize,
+    advice: u64,
+) -> Result<u64> {
     // NORMAL..DONTNEED, FREE, and DONTFORK..COLLAPSE; REMOVE needs a shared
     // mapping and HWPOISON/SOFT_OFFLINE real pages: EINVAL, as for unknown
     // values.

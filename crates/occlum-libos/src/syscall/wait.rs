@@ -25,8 +25,13 @@ const SIGCHLD: i32 = 17;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
 
-pub(super) fn sys_wait4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
+pub(super) fn sys_wait4(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pid: i32,
+    status_addr: u64,
+    options: u64,
+    rusage: u64,
+) -> Result<u64> {
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -60,8 +65,14 @@ fn siginfo_of(ev: Option<ChildEvent>) -> Siginfo {
     Siginfo::from_process(SIGCHLD, code, ev.pid, 0, status)
 }
 
-pub(super) fn sys_waitid(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (idtype, id, infop, options, rusage) = (a[0], a[1] as i32, a[2], a[3], a[4]);
+pub(super) fn sys_waitid(
+    ctx: &mut SyscallCtx<'_, '_>,
+    idtype: u64,
+    id: i32,
+    infop: u64,
+    options: u64,
+    rusage: u64,
+) -> Result<u64> {
     if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
         != 0
         || options & (WEXITED | WSTOPPED | WCONTINUED) == 0

@@ -540,6 +540,14 @@ impl VmSpace {
                 .is_some_and(|end| self.vmas.covers_with(addr, end, prot))
     }
 
+    /// Whether `[addr, addr+len)` is mapped without holes with every bit of
+    /// `prot`, whether the space is in the region or switched out (for
+    /// `process_vm_readv`/`writev` into another process).
+    pub fn maps_with(&self, addr: usize, len: usize, prot: Prot) -> bool {
+        addr.checked_add(len)
+            .is_some_and(|end| self.vmas.covers_with(addr, end, prot))
+    }
+
     /// Drops the contents of mapped pages (`MADV_DONTNEED`).
     pub fn discard(&mut self, addr: usize, len: usize) -> Result<()> {
         let len = self.check_mapped(addr, len)?;

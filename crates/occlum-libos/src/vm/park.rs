@@ -170,10 +170,42 @@ impl VmSpace {
         let Some(parked) = &self.parked else {
             return self.space.write(addr, data);
         };
+        for_each_piece(parked, addr, data.len(), |piece, at, range| {
+            piece.write(at, &data[range])
+        })
+    }
+
+    /// Reads `buf.len()` bytes at `addr` of this space, in the region or
+    /// parked.
+    pub fn read_user(&self, addr: usize, buf: &mut [u8]) -> Result<()> {
+        let Some(parked) = &self.parked else {
+            return self.space.read(addr, buf);
+        };
+        for_each_piece(parked, addr, buf.len(), |piece, at, range| {
+            piece.read(at, &mut buf[range])
+        })
+    }
+}
+
+/// Calls `f` with each parked piece that `[addr, addr+len)` crosses, the
+/// address in it and the matching range of the caller's buffer; `EFAULT` at
+/// a hole.
+fn for_each_piece(
+    parked: &[ParkedPages],
+    addr: usize,
+    len: usize,
+    mut f: impl FnMut(&ParkedPages, usize, std::ops::Range<usize>) -> Result<()>,
+) -> Result<()> {
+    let mut done = 0;
+    while done < len {
+        let at = addr.checked_add(done).ok_or(Errno::EFAULT)?;
         let piece = parked
             .iter()
-            .find(|p| p.home() <= addr && addr < p.home() + p.len())
+            .find(|p| p.home() <= at && at - p.home() < p.len())
             .ok_or(Errno::EFAULT)?;
-        piece.write(addr, data)
+        let n = (piece.home() + piece.len() - at).min(len - done);
+        f(piece, at, done..done + n)?;
+        done += n;
     }
+    Ok(())
 }

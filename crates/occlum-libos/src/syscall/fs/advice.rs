@@ -22,21 +22,31 @@ fn seekable_kind(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<FileType> {
     }
 }
 
-pub(in crate::syscall) fn sys_fadvise64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (len, advice) = (a[2] as i64, a[3]);
-    seekable_kind(ctx, a[0])?;
+pub(in crate::syscall) fn sys_fadvise64(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    _offset: u64,
+    len: i64,
+    advice: u64,
+) -> Result<u64> {
+    seekable_kind(ctx, fd)?;
     if advice > FADV_MAX || len < 0 {
         return Err(Errno::EINVAL);
     }
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_readahead(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
+pub(in crate::syscall) fn sys_readahead(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    offset: i64,
+    _count: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
     if f.status_flags() & crate::fs::O_ACCMODE == crate::fs::O_WRONLY {
         return Err(Errno::EBADF);
     }
-    if f.stat()?.kind != FileType::Regular || (a[1] as i64) < 0 {
+    if f.stat()?.kind != FileType::Regular || (offset) < 0 {
         return Err(Errno::EINVAL);
     }
     Ok(0)
@@ -44,14 +54,16 @@ pub(in crate::syscall) fn sys_readahead(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6
 
 pub(in crate::syscall) fn sys_sync_file_range(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    fd: u64,
+    offset: i64,
+    nbytes: i64,
+    flags: u64,
 ) -> Result<u64> {
-    let (offset, nbytes, flags) = (a[1] as i64, a[2] as i64, a[3]);
     let known = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
     if flags & !known != 0 || offset < 0 || nbytes < 0 || offset.checked_add(nbytes).is_none() {
         return Err(Errno::EINVAL);
     }
-    let f = file(ctx, a[0])?;
+    let f = file(ctx, fd)?;
     match f.stat()?.kind {
         FileType::Fifo => return Err(Errno::ESPIPE),
         FileType::Regular | FileType::Directory | FileType::BlockDevice | FileType::Symlink => {}

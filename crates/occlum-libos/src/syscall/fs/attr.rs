@@ -37,36 +37,54 @@ fn chmod_loc(loc: &Location, mode: u32) -> Result<u64> {
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_chmod(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_chmod(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    mode: u32,
+) -> Result<u64> {
     chmod_loc(
-        &lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.location()?,
-        a[1] as u32,
+        &lookup_at(ctx, AT_FDCWD as u64, pathname, true, false)?.location()?,
+        mode,
     )
 }
 
-pub(in crate::syscall) fn sys_fchmod(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    chmod_loc(&location_of_fd(ctx, a[0])?, a[1] as u32)
+pub(in crate::syscall) fn sys_fchmod(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    mode: u32,
+) -> Result<u64> {
+    chmod_loc(&location_of_fd(ctx, fd)?, mode)
 }
 
-pub(in crate::syscall) fn sys_fchmodat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_fchmodat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    mode: u32,
+) -> Result<u64> {
     chmod_loc(
-        &lookup_at(ctx, a[0], a[1], true, false)?.location()?,
-        a[2] as u32,
+        &lookup_at(ctx, dirfd, pathname, true, false)?.location()?,
+        mode,
     )
 }
 
-pub(in crate::syscall) fn sys_fchmodat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[3];
+pub(in crate::syscall) fn sys_fchmodat2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    mode: u32,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    let loc = lookup_at(ctx, a[0], a[1], follow, flags & AT_EMPTY_PATH != 0)?.location()?;
+    let loc = lookup_at(ctx, dirfd, pathname, follow, flags & AT_EMPTY_PATH != 0)?.location()?;
     if loc.inode().kind() == FileType::Symlink {
         // A symbolic link's mode cannot change.
         return Err(Errno::EOPNOTSUPP);
     }
-    chmod_loc(&loc, a[2] as u32)
+    chmod_loc(&loc, mode)
 }
 
 fn chown_loc(loc: &Location, uid: u64, gid: u64) -> Result<u64> {
@@ -96,40 +114,61 @@ fn chown_loc(loc: &Location, uid: u64, gid: u64) -> Result<u64> {
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_chown(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_chown(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    owner: u64,
+    group: u64,
+) -> Result<u64> {
     chown_loc(
-        &lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.location()?,
-        a[1],
-        a[2],
+        &lookup_at(ctx, AT_FDCWD as u64, pathname, true, false)?.location()?,
+        owner,
+        group,
     )
 }
 
-pub(in crate::syscall) fn sys_lchown(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_lchown(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    owner: u64,
+    group: u64,
+) -> Result<u64> {
     chown_loc(
-        &lookup_at(ctx, AT_FDCWD as u64, a[0], false, false)?.location()?,
-        a[1],
-        a[2],
+        &lookup_at(ctx, AT_FDCWD as u64, pathname, false, false)?.location()?,
+        owner,
+        group,
     )
 }
 
-pub(in crate::syscall) fn sys_fchown(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    chown_loc(&location_of_fd(ctx, a[0])?, a[1], a[2])
+pub(in crate::syscall) fn sys_fchown(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    owner: u64,
+    group: u64,
+) -> Result<u64> {
+    chown_loc(&location_of_fd(ctx, fd)?, owner, group)
 }
 
-pub(in crate::syscall) fn sys_fchownat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[4];
+pub(in crate::syscall) fn sys_fchownat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    owner: u64,
+    group: u64,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let loc = lookup_at(
         ctx,
-        a[0],
-        a[1],
+        dirfd,
+        pathname,
         flags & AT_SYMLINK_NOFOLLOW == 0,
         flags & AT_EMPTY_PATH != 0,
     )?
     .location()?;
-    chown_loc(&loc, a[2], a[3])
+    chown_loc(&loc, owner, group)
 }
 
 fn truncate_loc(loc: &Location, len: u64) -> Result<u64> {
@@ -149,10 +188,14 @@ fn truncate_loc(loc: &Location, len: u64) -> Result<u64> {
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_truncate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_truncate(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    length: u64,
+) -> Result<u64> {
     truncate_loc(
-        &lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.location()?,
-        a[1],
+        &lookup_at(ctx, AT_FDCWD as u64, path, true, false)?.location()?,
+        length,
     )
 }
 
@@ -168,16 +211,20 @@ fn writable_inode_file(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<std::sync::A
     Ok(f)
 }
 
-pub(in crate::syscall) fn sys_ftruncate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = writable_inode_file(ctx, a[0])?;
-    if (a[1] as i64) < 0 {
+pub(in crate::syscall) fn sys_ftruncate(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    length: u64,
+) -> Result<u64> {
+    let f = writable_inode_file(ctx, fd)?;
+    if (length as i64) < 0 {
         return Err(Errno::EINVAL);
     }
     if f.inode().kind() != FileType::Regular {
         return Err(Errno::EINVAL);
     }
-    f.inode().resize(a[1])?;
-    crate::vm::file_resized(f.inode(), a[1]);
+    f.inode().resize(length)?;
+    crate::vm::file_resized(f.inode(), length);
     inotify::file_event(&f.loc(), inotify::IN_MODIFY);
     Ok(0)
 }
@@ -187,9 +234,14 @@ const FALLOC_FL_KEEP_SIZE: u64 = 1;
 const FALLOC_FL_PUNCH_HOLE: u64 = 2;
 const FALLOC_FL_ZERO_RANGE: u64 = 0x10;
 
-pub(in crate::syscall) fn sys_fallocate(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (mode, offset, len) = (a[1], a[2] as i64, a[3] as i64);
-    let any = file(ctx, a[0])?;
+pub(in crate::syscall) fn sys_fallocate(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    mode: u64,
+    offset: i64,
+    len: i64,
+) -> Result<u64> {
+    let any = file(ctx, fd)?;
     let Some(f) = downcast::<InodeFile>(any.clone()) else {
         return Err(match any.stat()?.kind {
             FileType::Fifo => Errno::ESPIPE,
@@ -251,21 +303,21 @@ fn sync_fd(ctx: &SyscallCtx<'_, '_>, fd: u64, data_only: bool) -> Result<u64> {
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_fsync(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sync_fd(ctx, a[0], false)
+pub(in crate::syscall) fn sys_fsync(ctx: &mut SyscallCtx<'_, '_>, fd: u64) -> Result<u64> {
+    sync_fd(ctx, fd, false)
 }
 
-pub(in crate::syscall) fn sys_fdatasync(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sync_fd(ctx, a[0], true)
+pub(in crate::syscall) fn sys_fdatasync(ctx: &mut SyscallCtx<'_, '_>, fd: u64) -> Result<u64> {
+    sync_fd(ctx, fd, true)
 }
 
-pub(in crate::syscall) fn sys_sync(_: &mut SyscallCtx<'_, '_>, _: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_sync(_: &mut SyscallCtx<'_, '_>) -> Result<u64> {
     let _ = vfs::sync_all();
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_syncfs(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let loc = file(ctx, a[0])?.location().ok_or(Errno::EINVAL)?;
+pub(in crate::syscall) fn sys_syncfs(ctx: &mut SyscallCtx<'_, '_>, fd: u64) -> Result<u64> {
+    let loc = file(ctx, fd)?.location().ok_or(Errno::EINVAL)?;
     loc.inode().fs().sync()?;
     Ok(0)
 }
@@ -321,22 +373,37 @@ fn access_at(
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_access(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    access_at(ctx, AT_FDCWD as u64, a[0], a[1], 0)
+pub(in crate::syscall) fn sys_access(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    mode: u64,
+) -> Result<u64> {
+    access_at(ctx, AT_FDCWD as u64, pathname, mode, 0)
 }
 
-pub(in crate::syscall) fn sys_faccessat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    access_at(ctx, a[0], a[1], a[2], 0)
+pub(in crate::syscall) fn sys_faccessat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    mode: u64,
+) -> Result<u64> {
+    access_at(ctx, dirfd, pathname, mode, 0)
 }
 
-pub(in crate::syscall) fn sys_faccessat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    access_at(ctx, a[0], a[1], a[2], a[3])
+pub(in crate::syscall) fn sys_faccessat2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    mode: u64,
+    flags: u64,
+) -> Result<u64> {
+    access_at(ctx, dirfd, pathname, mode, flags)
 }
 
-pub(in crate::syscall) fn sys_umask(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_umask(ctx: &mut SyscallCtx<'_, '_>, mask: u32) -> Result<u64> {
     let mut fs = ctx.process().fs();
     let old = fs.umask;
-    fs.umask = a[0] as u32 & 0o777;
+    fs.umask = mask & 0o777;
     Ok(old as u64)
 }
 
@@ -368,8 +435,13 @@ fn set_times(t: Target, atime: Option<Timespec>, mtime: Option<Timespec>) -> Res
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_utimensat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (dirfd, path, times, flags) = (a[0], a[1], a[2], a[3]);
+pub(in crate::syscall) fn sys_utimensat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    path: u64,
+    times: u64,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -421,35 +493,48 @@ fn read_timevals(addr: u64) -> Result<(Option<Timespec>, Option<Timespec>)> {
     Ok((tv(a.tv_sec, a.tv_usec)?, tv(m.tv_sec, m.tv_usec)?))
 }
 
-pub(in crate::syscall) fn sys_futimesat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (atime, mtime) = read_timevals(a[2])?;
-    if a[1] == 0 {
+pub(in crate::syscall) fn sys_futimesat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    times: u64,
+) -> Result<u64> {
+    let (atime, mtime) = read_timevals(times)?;
+    if pathname == 0 {
         // No path: the file open at the descriptor, as Linux allows.
-        let f = file(ctx, a[0])?;
+        let f = file(ctx, dirfd)?;
         return set_times(
             Target::Loc(f.location().ok_or(Errno::EINVAL)?),
             atime,
             mtime,
         );
     }
-    set_times(lookup_at(ctx, a[0], a[1], true, false)?, atime, mtime)
+    set_times(lookup_at(ctx, dirfd, pathname, true, false)?, atime, mtime)
 }
 
-pub(in crate::syscall) fn sys_utimes(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (atime, mtime) = read_timevals(a[1])?;
+pub(in crate::syscall) fn sys_utimes(
+    ctx: &mut SyscallCtx<'_, '_>,
+    filename: u64,
+    times: u64,
+) -> Result<u64> {
+    let (atime, mtime) = read_timevals(times)?;
     set_times(
-        lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?,
+        lookup_at(ctx, AT_FDCWD as u64, filename, true, false)?,
         atime,
         mtime,
     )
 }
 
-pub(in crate::syscall) fn sys_utime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_utime(
+    ctx: &mut SyscallCtx<'_, '_>,
+    filename: u64,
+    times: u64,
+) -> Result<u64> {
     let now = Timespec::now();
-    let (atime, mtime) = if a[1] == 0 {
+    let (atime, mtime) = if times == 0 {
         (Some(now), Some(now))
     } else {
-        let t = UserPtr::<abi::Utimbuf>::new(a[1]).read()?;
+        let t = UserPtr::<abi::Utimbuf>::new(times).read()?;
         (
             Some(Timespec {
                 sec: t.actime,
@@ -462,7 +547,7 @@ pub(in crate::syscall) fn sys_utime(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
         )
     };
     set_times(
-        lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?,
+        lookup_at(ctx, AT_FDCWD as u64, filename, true, false)?,
         atime,
         mtime,
     )

@@ -7,12 +7,21 @@ use crate::fs::{downcast, FileType, InodeFile};
 use crate::user;
 use crate::{Errno, Result};
 
-pub(in crate::syscall) fn sys_mkdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    mkdir_at(ctx, AT_FDCWD as u64, a[0], a[1] as u32)
+pub(in crate::syscall) fn sys_mkdir(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    mode: u32,
+) -> Result<u64> {
+    mkdir_at(ctx, AT_FDCWD as u64, pathname, mode)
 }
 
-pub(in crate::syscall) fn sys_mkdirat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    mkdir_at(ctx, a[0], a[1], a[2] as u32)
+pub(in crate::syscall) fn sys_mkdirat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    mode: u32,
+) -> Result<u64> {
+    mkdir_at(ctx, dirfd, pathname, mode)
 }
 
 fn mkdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64, mode: u32) -> Result<u64> {
@@ -27,12 +36,23 @@ fn mkdir_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64, mode: u32) -> Resul
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_mknod(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    mknod_at(ctx, AT_FDCWD as u64, a[0], a[1] as u32, a[2])
+pub(in crate::syscall) fn sys_mknod(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    mode: u32,
+    dev: u64,
+) -> Result<u64> {
+    mknod_at(ctx, AT_FDCWD as u64, pathname, mode, dev)
 }
 
-pub(in crate::syscall) fn sys_mknodat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    mknod_at(ctx, a[0], a[1], a[2] as u32, a[3])
+pub(in crate::syscall) fn sys_mknodat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    mode: u32,
+    dev: u64,
+) -> Result<u64> {
+    mknod_at(ctx, dirfd, pathname, mode, dev)
 }
 
 /// Makes a regular file, FIFO, socket or device node (the LibOS runs as
@@ -61,8 +81,8 @@ fn mknod_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64, mode: u32, dev: u64
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_rmdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    rmdir_at(ctx, AT_FDCWD as u64, a[0])
+pub(in crate::syscall) fn sys_rmdir(ctx: &mut SyscallCtx<'_, '_>, pathname: u64) -> Result<u64> {
+    rmdir_at(ctx, AT_FDCWD as u64, pathname)
 }
 
 /// Removes the directory at `dirfd` + path.
@@ -113,17 +133,33 @@ impl Dirent {
     }
 }
 
-pub(in crate::syscall) fn sys_getdents64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    getdents(ctx, a, Dirent::V64)
+pub(in crate::syscall) fn sys_getdents64(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    dirp: u64,
+    count: u64,
+) -> Result<u64> {
+    getdents(ctx, fd, dirp, count, Dirent::V64)
 }
 
-pub(in crate::syscall) fn sys_getdents(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    getdents(ctx, a, Dirent::Old)
+pub(in crate::syscall) fn sys_getdents(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    dirp: u64,
+    count: u64,
+) -> Result<u64> {
+    getdents(ctx, fd, dirp, count, Dirent::Old)
 }
 
-fn getdents(ctx: &SyscallCtx<'_, '_>, a: [u64; 6], layout: Dirent) -> Result<u64> {
-    let (buf, count) = (a[1], (a[2] as usize).min(1 << 20));
-    let f = downcast::<InodeFile>(file(ctx, a[0])?).ok_or(Errno::ENOTDIR)?;
+fn getdents(
+    ctx: &SyscallCtx<'_, '_>,
+    fd: u64,
+    buf: u64,
+    count: u64,
+    layout: Dirent,
+) -> Result<u64> {
+    let count = (count as usize).min(1 << 20);
+    let f = downcast::<InodeFile>(file(ctx, fd)?).ok_or(Errno::ENOTDIR)?;
     user::check_access(buf, count, crate::vm::PROT_WRITE)?;
     let mut used = 0;
     let (entries, full) = f.read_dir(|name| {
@@ -157,8 +193,8 @@ fn getdents(ctx: &SyscallCtx<'_, '_>, a: [u64; 6], layout: Dirent) -> Result<u64
     Ok(out.len() as u64)
 }
 
-pub(in crate::syscall) fn sys_chdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let loc = lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.location()?;
+pub(in crate::syscall) fn sys_chdir(ctx: &mut SyscallCtx<'_, '_>, path: u64) -> Result<u64> {
+    let loc = lookup_at(ctx, AT_FDCWD as u64, path, true, false)?.location()?;
     if loc.inode().kind() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
@@ -166,8 +202,8 @@ pub(in crate::syscall) fn sys_chdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_fchdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let loc = file(ctx, a[0])?.location().ok_or(Errno::ENOTDIR)?;
+pub(in crate::syscall) fn sys_fchdir(ctx: &mut SyscallCtx<'_, '_>, fd: u64) -> Result<u64> {
+    let loc = file(ctx, fd)?.location().ok_or(Errno::ENOTDIR)?;
     if loc.inode().kind() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
@@ -175,28 +211,32 @@ pub(in crate::syscall) fn sys_fchdir(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) 
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_getcwd(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_getcwd(
+    ctx: &mut SyscallCtx<'_, '_>,
+    buf: u64,
+    size: u64,
+) -> Result<u64> {
     let cwd = ctx.process().fs().cwd.clone();
     if cwd.inode().metadata()?.nlink == 0 {
         return Err(Errno::ENOENT);
     }
     let mut path = crate::fs::vfs::visible_path(&cwd);
     path.push(0);
-    if a[1] == 0 {
+    if size == 0 {
         return Err(Errno::EINVAL);
     }
-    if (a[1] as usize) < path.len() {
+    if (size as usize) < path.len() {
         return Err(Errno::ERANGE);
     }
-    user::write_bytes(a[0], &path)?;
+    user::write_bytes(buf, &path)?;
     Ok(path.len() as u64)
 }
 
 /// `chroot`: the process's root becomes the directory at the path (the
 /// working directory stays, as on Linux); needs `CAP_SYS_CHROOT`.
-pub(in crate::syscall) fn sys_chroot(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_chroot(ctx: &mut SyscallCtx<'_, '_>, path: u64) -> Result<u64> {
     const CAP_SYS_CHROOT: u32 = 18;
-    let loc = lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.location()?;
+    let loc = lookup_at(ctx, AT_FDCWD as u64, path, true, false)?.location()?;
     if loc.inode().kind() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }

@@ -59,25 +59,40 @@ fn write_from_user(
     Ok(done)
 }
 
-pub(in crate::syscall) fn sys_write(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    write_from_user(ctx, &f, a[1], a[2].min(isize::MAX as u64) as usize).map(|n| n as u64)
+pub(in crate::syscall) fn sys_write(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    buf: u64,
+    count: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    write_from_user(ctx, &f, buf, count.min(isize::MAX as u64) as usize).map(|n| n as u64)
 }
 
-pub(in crate::syscall) fn sys_read(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let len = (a[2] as usize).min(CHUNK);
+pub(in crate::syscall) fn sys_read(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    buf: u64,
+    count: usize,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let len = count.min(CHUNK);
     // Check the buffer first: a bad one must not consume the file's data.
-    user::check_access(a[1], len, PROT_WRITE)?;
-    let mut buf = vec![0u8; len];
-    let n = f.read(&mut buf)?;
-    user::write_bytes(a[1], &buf[..n])?;
+    user::check_access(buf, len, PROT_WRITE)?;
+    let mut data = vec![0u8; len];
+    let n = f.read(&mut data)?;
+    user::write_bytes(buf, &data[..n])?;
     Ok(n as u64)
 }
 
-pub(in crate::syscall) fn sys_writev(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let iov = user::read_iovecs(a[1], a[2])?;
+pub(in crate::syscall) fn sys_writev(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    iov: u64,
+    iovcnt: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let iov = user::read_iovecs(iov, iovcnt)?;
     let total: usize = iov.iter().map(|v| v.len).sum();
     if total <= CHUNK {
         // Gather into one buffer so that the data is written in one piece.
@@ -104,23 +119,33 @@ pub(in crate::syscall) fn sys_writev(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) 
     Ok(done as u64)
 }
 
-pub(in crate::syscall) fn sys_readv(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let iov = user::read_iovecs(a[1], a[2])?;
+pub(in crate::syscall) fn sys_readv(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    iov: u64,
+    iovcnt: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let iov = user::read_iovecs(iov, iovcnt)?;
     readv_into(&f, At::Offset, &iov)
 }
 
-pub(in crate::syscall) fn sys_ioctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    match a[1] & 0xffff_ffff {
-        TCGETS => user::write_bytes(a[2], &f.tcgets()?)?,
+pub(in crate::syscall) fn sys_ioctl(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    cmd: u64,
+    arg: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    match cmd & 0xffff_ffff {
+        TCGETS => user::write_bytes(arg, &f.tcgets()?)?,
         TIOCGWINSZ => {
             let ws = f.winsize()?;
             let bytes: Vec<u8> = ws.iter().flat_map(|v| v.to_le_bytes()).collect();
-            user::write_bytes(a[2], &bytes)?;
+            user::write_bytes(arg, &bytes)?;
         }
         FIONBIO => {
-            let on = user::read_u32(a[2])? != 0;
+            let on = user::read_u32(arg)? != 0;
             let flags = f.status_flags() & !crate::fs::O_NONBLOCK;
             f.set_status_flags(flags | if on { crate::fs::O_NONBLOCK } else { 0 });
         }
@@ -134,34 +159,38 @@ pub(in crate::syscall) fn sys_ioctl(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
                     })
                     .ok_or(Errno::ENOTTY)?,
             };
-            user::write_i32(a[2], n.min(i32::MAX as usize) as i32)?;
+            user::write_i32(arg, n.min(i32::MAX as usize) as i32)?;
         }
         FIOCLEX | FIONCLEX => ctx
             .process()
             .files()
-            .set_close_on_exec(a[0] as i32, a[1] & 0xffff_ffff == FIOCLEX)?,
+            .set_close_on_exec(fd as i32, cmd & 0xffff_ffff == FIOCLEX)?,
         FIOASYNC => {
-            let on = user::read_u32(a[2])? != 0;
+            let on = user::read_u32(arg)? != 0;
             let flags = f.status_flags() & !O_ASYNC;
             f.set_status_flags(flags | if on { O_ASYNC } else { 0 });
         }
         req if crate::syscall::net::ifreq::is_interface_request(req)
             && f.stat()?.kind == crate::fs::FileType::Socket =>
         {
-            return crate::syscall::net::ifreq::ioctl(req, a[2]);
+            return crate::syscall::net::ifreq::ioctl(req, arg);
         }
         _ => return Err(Errno::ENOTTY),
     }
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_lseek(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let whence = a[2] as i32;
+pub(in crate::syscall) fn sys_lseek(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    offset: i64,
+    whence: i32,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
     if !(0..=4).contains(&whence) {
         return Err(Errno::EINVAL);
     }
-    f.seek(a[1] as i64, whence)
+    f.seek(offset, whence)
 }
 
 /// Where a read or write happens: at the file offset, or at a position.
@@ -193,42 +222,68 @@ pub(super) fn position(v: u64) -> Result<At> {
     Ok(At::Pos(v))
 }
 
-pub(in crate::syscall) fn sys_pread64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
+pub(in crate::syscall) fn sys_pread64(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    buf: u64,
+    count: usize,
+    offset: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
     readv_into(
         &f,
-        position(a[3])?,
+        position(offset)?,
         &[IoVec {
-            base: a[1],
-            len: a[2] as usize,
+            base: buf,
+            len: count,
         }],
     )
 }
 
-pub(in crate::syscall) fn sys_pwrite64(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let at = position(a[3])?;
+pub(in crate::syscall) fn sys_pwrite64(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    buf: u64,
+    count: usize,
+    offset: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let at = position(offset)?;
     writev_from(
         ctx,
         &f,
         at,
         &[IoVec {
-            base: a[1],
-            len: a[2] as usize,
+            base: buf,
+            len: count,
         }],
     )
 }
 
-pub(in crate::syscall) fn sys_preadv(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let iov = user::read_iovecs(a[1], a[2])?;
-    readv_into(&f, position(a[3])?, &iov)
+pub(in crate::syscall) fn sys_preadv(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    iov: u64,
+    iovcnt: u64,
+    pos_l: u64,
+    _pos_h: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let iov = user::read_iovecs(iov, iovcnt)?;
+    readv_into(&f, position(pos_l)?, &iov)
 }
 
-pub(in crate::syscall) fn sys_pwritev(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let iov = user::read_iovecs(a[1], a[2])?;
-    let at = position(a[3])?;
+pub(in crate::syscall) fn sys_pwritev(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    iov: u64,
+    iovcnt: u64,
+    pos_l: u64,
+    _pos_h: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let iov = user::read_iovecs(iov, iovcnt)?;
+    let at = position(pos_l)?;
     writev_from(ctx, &f, at, &iov)
 }
 
@@ -243,16 +298,32 @@ fn position2(v: u64, flags: u64) -> Result<At> {
     position(v)
 }
 
-pub(in crate::syscall) fn sys_preadv2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let iov = user::read_iovecs(a[1], a[2])?;
-    readv_into(&f, position2(a[3], a[5])?, &iov)
+pub(in crate::syscall) fn sys_preadv2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    iov: u64,
+    iovcnt: u64,
+    pos_l: u64,
+    _pos_h: u64,
+    flags: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let iov = user::read_iovecs(iov, iovcnt)?;
+    readv_into(&f, position2(pos_l, flags)?, &iov)
 }
 
-pub(in crate::syscall) fn sys_pwritev2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let iov = user::read_iovecs(a[1], a[2])?;
-    let at = position2(a[3], a[5])?;
+pub(in crate::syscall) fn sys_pwritev2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    iov: u64,
+    iovcnt: u64,
+    pos_l: u64,
+    _pos_h: u64,
+    flags: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let iov = user::read_iovecs(iov, iovcnt)?;
+    let at = position2(pos_l, flags)?;
     writev_from(ctx, &f, at, &iov)
 }
 
@@ -352,8 +423,14 @@ pub(super) fn copy_between(
     Ok(done)
 }
 
-pub(in crate::syscall) fn sys_sendfile(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (out, inp, off_ptr, count) = (file(ctx, a[0])?, file(ctx, a[1])?, a[2], a[3] as usize);
+pub(in crate::syscall) fn sys_sendfile(
+    ctx: &mut SyscallCtx<'_, '_>,
+    out_fd: u64,
+    in_fd: u64,
+    offset: u64,
+    count: usize,
+) -> Result<u64> {
+    let (out, inp, off_ptr) = (file(ctx, out_fd)?, file(ctx, in_fd)?, offset);
     if inp.status_flags() & crate::fs::O_ACCMODE == crate::fs::O_WRONLY
         || out.status_flags() & crate::fs::O_ACCMODE == 0 && out.location().is_some()
     {
@@ -380,14 +457,18 @@ pub(in crate::syscall) fn sys_sendfile(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]
 
 pub(in crate::syscall) fn sys_copy_file_range(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    fd_in: u64,
+    off_in: u64,
+    fd_out: u64,
+    off_out: u64,
+    len: usize,
+    flags: u64,
 ) -> Result<u64> {
-    let (off_in, off_out, len, flags) = (a[1], a[3], a[4] as usize, a[5]);
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
-    let inp = downcast::<InodeFile>(file(ctx, a[0])?).ok_or(Errno::EINVAL)?;
-    let out = downcast::<InodeFile>(file(ctx, a[2])?).ok_or(Errno::EINVAL)?;
+    let inp = downcast::<InodeFile>(file(ctx, fd_in)?).ok_or(Errno::EINVAL)?;
+    let out = downcast::<InodeFile>(file(ctx, fd_out)?).ok_or(Errno::EINVAL)?;
     for f in [&inp, &out] {
         match f.inode().kind() {
             FileType::Regular => {}

@@ -18,14 +18,19 @@ const RENAME_NOREPLACE: u64 = 1;
 const RENAME_EXCHANGE: u64 = 2;
 const RENAME_WHITEOUT: u64 = 4;
 
-pub(in crate::syscall) fn sys_unlink(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    unlink_at(ctx, AT_FDCWD as u64, a[0])
+pub(in crate::syscall) fn sys_unlink(ctx: &mut SyscallCtx<'_, '_>, pathname: u64) -> Result<u64> {
+    unlink_at(ctx, AT_FDCWD as u64, pathname)
 }
 
-pub(in crate::syscall) fn sys_unlinkat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    match a[2] {
-        0 => unlink_at(ctx, a[0], a[1]),
-        AT_REMOVEDIR => rmdir_at(ctx, a[0], a[1]),
+pub(in crate::syscall) fn sys_unlinkat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    flags: u64,
+) -> Result<u64> {
+    match flags {
+        0 => unlink_at(ctx, dirfd, pathname),
+        AT_REMOVEDIR => rmdir_at(ctx, dirfd, pathname),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -56,16 +61,33 @@ fn unlink_at(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: u64) -> Result<u64> {
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_rename(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    rename_at(ctx, AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0)
+pub(in crate::syscall) fn sys_rename(
+    ctx: &mut SyscallCtx<'_, '_>,
+    oldpath: u64,
+    newpath: u64,
+) -> Result<u64> {
+    rename_at(ctx, AT_FDCWD as u64, oldpath, AT_FDCWD as u64, newpath, 0)
 }
 
-pub(in crate::syscall) fn sys_renameat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    rename_at(ctx, a[0], a[1], a[2], a[3], 0)
+pub(in crate::syscall) fn sys_renameat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    olddirfd: u64,
+    oldpath: u64,
+    newdirfd: u64,
+    newpath: u64,
+) -> Result<u64> {
+    rename_at(ctx, olddirfd, oldpath, newdirfd, newpath, 0)
 }
 
-pub(in crate::syscall) fn sys_renameat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    rename_at(ctx, a[0], a[1], a[2], a[3], a[4])
+pub(in crate::syscall) fn sys_renameat2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    olddirfd: u64,
+    oldpath: u64,
+    newdirfd: u64,
+    newpath: u64,
+    flags: u64,
+) -> Result<u64> {
+    rename_at(ctx, olddirfd, oldpath, newdirfd, newpath, flags)
 }
 
 /// Whether `loc` is `inode_of` or lies below it.
@@ -165,12 +187,23 @@ fn rename_at(
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_link(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    link_at(ctx, AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0)
+pub(in crate::syscall) fn sys_link(
+    ctx: &mut SyscallCtx<'_, '_>,
+    oldpath: u64,
+    newpath: u64,
+) -> Result<u64> {
+    link_at(ctx, AT_FDCWD as u64, oldpath, AT_FDCWD as u64, newpath, 0)
 }
 
-pub(in crate::syscall) fn sys_linkat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    link_at(ctx, a[0], a[1], a[2], a[3], a[4])
+pub(in crate::syscall) fn sys_linkat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    olddirfd: u64,
+    oldpath: u64,
+    newdirfd: u64,
+    newpath: u64,
+    flags: u64,
+) -> Result<u64> {
+    link_at(ctx, olddirfd, oldpath, newdirfd, newpath, flags)
 }
 
 fn link_at(
@@ -210,12 +243,21 @@ fn link_at(
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_symlink(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    symlink_at(ctx, a[0], AT_FDCWD as u64, a[1])
+pub(in crate::syscall) fn sys_symlink(
+    ctx: &mut SyscallCtx<'_, '_>,
+    target: u64,
+    linkpath: u64,
+) -> Result<u64> {
+    symlink_at(ctx, target, AT_FDCWD as u64, linkpath)
 }
 
-pub(in crate::syscall) fn sys_symlinkat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    symlink_at(ctx, a[0], a[1], a[2])
+pub(in crate::syscall) fn sys_symlinkat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    target: u64,
+    newdirfd: u64,
+    linkpath: u64,
+) -> Result<u64> {
+    symlink_at(ctx, target, newdirfd, linkpath)
 }
 
 fn symlink_at(ctx: &SyscallCtx<'_, '_>, target: u64, dirfd: u64, path: u64) -> Result<u64> {
@@ -235,12 +277,23 @@ fn symlink_at(ctx: &SyscallCtx<'_, '_>, target: u64, dirfd: u64, path: u64) -> R
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_readlink(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    readlink_at(ctx, AT_FDCWD as u64, a[0], a[1], a[2])
+pub(in crate::syscall) fn sys_readlink(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    buf: u64,
+    bufsiz: u64,
+) -> Result<u64> {
+    readlink_at(ctx, AT_FDCWD as u64, pathname, buf, bufsiz)
 }
 
-pub(in crate::syscall) fn sys_readlinkat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    readlink_at(ctx, a[0], a[1], a[2], a[3])
+pub(in crate::syscall) fn sys_readlinkat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    buf: u64,
+    bufsiz: u64,
+) -> Result<u64> {
+    readlink_at(ctx, dirfd, pathname, buf, bufsiz)
 }
 
 fn readlink_at(

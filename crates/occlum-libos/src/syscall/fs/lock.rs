@@ -22,9 +22,13 @@ const F_RDLCK: i16 = 0;
 const F_WRLCK: i16 = 1;
 const F_UNLCK: i16 = 2;
 
-pub(in crate::syscall) fn sys_flock(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
-    let kind = match a[1] & !LOCK_NB {
+pub(in crate::syscall) fn sys_flock(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    operation: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
+    let kind = match operation & !LOCK_NB {
         LOCK_SH => Some(false),
         LOCK_EX => Some(true),
         LOCK_UN => None,
@@ -32,7 +36,7 @@ pub(in crate::syscall) fn sys_flock(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
     };
     match downcast::<InodeFile>(f) {
         Some(f) if f.is_path_only() => Err(Errno::EBADF),
-        Some(f) => f.flock(kind, a[1] & LOCK_NB != 0).map(|_| 0),
+        Some(f) => f.flock(kind, operation & LOCK_NB != 0).map(|_| 0),
         // Pipes and sockets: nothing else can lock them by name.
         None => Ok(0),
     }

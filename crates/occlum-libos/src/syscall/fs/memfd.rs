@@ -25,9 +25,9 @@ fn memfd_fs() -> &'static Arc<RamFs> {
 
 pub(in crate::syscall) fn sys_memfd_create(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    name: u64,
+    flags: u64,
 ) -> Result<u64> {
-    let flags = a[1];
     if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC) != 0
         || flags & (MFD_NOEXEC_SEAL | MFD_EXEC) == MFD_NOEXEC_SEAL | MFD_EXEC
     {
@@ -36,7 +36,7 @@ pub(in crate::syscall) fn sys_memfd_create(
     if flags & MFD_HUGETLB != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = user::read_cstring(a[0], MFD_NAME_MAX + 1).map_err(|e| match e {
+    let name = user::read_cstring(name, MFD_NAME_MAX + 1).map_err(|e| match e {
         Errno::ENAMETOOLONG => Errno::EINVAL,
         e => e,
     })?;
@@ -63,9 +63,10 @@ const CLOSE_RANGE_CLOEXEC: u64 = 4;
 /// open descriptor in `first..=last`.
 pub(in crate::syscall) fn sys_close_range(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    first: u32,
+    last: u32,
+    flags: u64,
 ) -> Result<u64> {
-    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2]);
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }

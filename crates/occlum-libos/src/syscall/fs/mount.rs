@@ -26,8 +26,14 @@ const MNT_DETACH: u64 = 2;
 const MNT_EXPIRE: u64 = 4;
 const UMOUNT_NOFOLLOW: u64 = 8;
 
-pub(in crate::syscall) fn sys_mount(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (source, target, fstype, flags) = (a[0], a[1], a[2], a[3]);
+pub(in crate::syscall) fn sys_mount(
+    ctx: &mut SyscallCtx<'_, '_>,
+    source: u64,
+    target: u64,
+    fstype: u64,
+    flags: u64,
+    _data: u64,
+) -> Result<u64> {
     let flags = if flags & 0xffff_0000 == 0xc0ed_0000 {
         flags & !MS_MGC_MSK
     } else {
@@ -76,8 +82,11 @@ pub(in crate::syscall) fn sys_mount(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_umount2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[1];
+pub(in crate::syscall) fn sys_umount2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    target: u64,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0
         || (flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0)
     {
@@ -86,7 +95,7 @@ pub(in crate::syscall) fn sys_umount2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6])
     let at = lookup_at(
         ctx,
         AT_FDCWD as u64,
-        a[0],
+        target,
         flags & UMOUNT_NOFOLLOW == 0,
         false,
     )?

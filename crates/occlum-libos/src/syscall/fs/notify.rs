@@ -12,9 +12,8 @@ use crate::{Errno, Result};
 
 pub(in crate::syscall) fn sys_inotify_init1(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    flags: u32,
 ) -> Result<u64> {
-    let flags = a[0] as u32;
     if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -24,11 +23,8 @@ pub(in crate::syscall) fn sys_inotify_init1(
     )
 }
 
-pub(in crate::syscall) fn sys_inotify_init(
-    ctx: &mut SyscallCtx<'_, '_>,
-    _: [u64; 6],
-) -> Result<u64> {
-    sys_inotify_init1(ctx, [0; 6])
+pub(in crate::syscall) fn sys_inotify_init(ctx: &mut SyscallCtx<'_, '_>) -> Result<u64> {
+    sys_inotify_init1(ctx, 0)
 }
 
 fn instance(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<Arc<Inotify>> {
@@ -37,17 +33,18 @@ fn instance(ctx: &SyscallCtx<'_, '_>, fd: u64) -> Result<Arc<Inotify>> {
 
 pub(in crate::syscall) fn sys_inotify_add_watch(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    fd: u64,
+    pathname: u64,
+    mask: u32,
 ) -> Result<u64> {
-    let mask = a[2] as u32;
-    let inotify = instance(ctx, a[0])?;
+    let inotify = instance(ctx, fd)?;
     if mask & IN_ALL_EVENTS == 0
         || mask & (IN_MASK_ADD | IN_MASK_CREATE) == IN_MASK_ADD | IN_MASK_CREATE
     {
         return Err(Errno::EINVAL);
     }
     let follow = mask & IN_DONT_FOLLOW == 0;
-    let loc = lookup_at(ctx, AT_FDCWD as u64, a[1], follow, false)?.location()?;
+    let loc = lookup_at(ctx, AT_FDCWD as u64, pathname, follow, false)?.location()?;
     if mask & IN_ONLYDIR != 0 && loc.inode().kind() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
@@ -56,8 +53,9 @@ pub(in crate::syscall) fn sys_inotify_add_watch(
 
 pub(in crate::syscall) fn sys_inotify_rm_watch(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    fd: u64,
+    wd: i32,
 ) -> Result<u64> {
-    instance(ctx, a[0])?.rm_watch(a[1] as i32)?;
+    instance(ctx, fd)?.rm_watch(wd)?;
     Ok(0)
 }

@@ -20,26 +20,41 @@ const O_PATH_FLAGS: u32 = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 const KEPT_FLAGS: u32 =
     O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_LARGEFILE;
 
-pub(in crate::syscall) fn sys_open(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    do_open(ctx, super::AT_FDCWD as u64, a[0], a[1] as u32, a[2] as u32)
+pub(in crate::syscall) fn sys_open(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    flags: u32,
+    mode: u32,
+) -> Result<u64> {
+    do_open(ctx, super::AT_FDCWD as u64, pathname, flags, mode)
 }
 
-pub(in crate::syscall) fn sys_openat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    do_open(ctx, a[0], a[1], a[2] as u32, a[3] as u32)
+pub(in crate::syscall) fn sys_openat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    flags: u32,
+    mode: u32,
+) -> Result<u64> {
+    do_open(ctx, dirfd, pathname, flags, mode)
 }
 
-pub(in crate::syscall) fn sys_creat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_creat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    mode: u32,
+) -> Result<u64> {
     do_open(
         ctx,
         super::AT_FDCWD as u64,
-        a[0],
+        pathname,
         O_CREAT | O_WRONLY | O_TRUNC,
-        a[1] as u32,
+        mode,
     )
 }
 
-pub(in crate::syscall) fn sys_close(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = ctx.process().files().remove(a[0] as i32)?;
+pub(in crate::syscall) fn sys_close(ctx: &mut SyscallCtx<'_, '_>, fd: i32) -> Result<u64> {
+    let f = ctx.process().files().remove(fd)?;
     super::lock::closed(ctx, &f);
     Ok(0)
 }
@@ -108,8 +123,13 @@ const OPEN_FLAGS: u32 = O_ACCMODE
 /// `RESOLVE_BENEATH` and `RESOLVE_IN_ROOT` judge `..` by the path's text
 /// (a symbolic link on the way is followed as usual); `RESOLVE_NO_XDEV`
 /// and `RESOLVE_NO_MAGICLINKS` are accepted and not enforced.
-pub(in crate::syscall) fn sys_openat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (dirfd, how, size) = (a[0], a[2], a[3]);
+pub(in crate::syscall) fn sys_openat2(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    how: u64,
+    size: u64,
+) -> Result<u64> {
     if size < OPEN_HOW_SIZE_VER0 {
         return Err(Errno::EINVAL);
     }
@@ -141,7 +161,7 @@ pub(in crate::syscall) fn sys_openat2(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6])
     if resolve & RESOLVE_CACHED != 0 && flags as u32 & (O_CREAT | O_TRUNC) != 0 {
         return Err(Errno::EAGAIN);
     }
-    let mut path = read_path(a[1])?;
+    let mut path = read_path(pathname)?;
     if resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0 {
         path = confine(&path, resolve & RESOLVE_IN_ROOT != 0)?;
     }
@@ -197,7 +217,7 @@ fn check_no_symlinks(ctx: &SyscallCtx<'_, '_>, dirfd: u64, path: &[u8]) -> Resul
         match vfs::resolve(&start, &prefix, false) {
             Ok(loc) if loc.inode().kind() == FileType::Symlink => return Err(Errno::ELOOP),
             Ok(_) => {}
-            // What is missing is for the open to judge (O_CREAT).
+            // What is missing is for the open to judge O_CREAT.
             Err(_) => break,
         }
     }

@@ -19,12 +19,19 @@ const SPLICE_F_ALL: u64 = 1 | 2 | 4 | 8;
 /// Most bytes one call moves (Linux moves at most a pipe's worth).
 const SPLICE_MAX: usize = 1 << 20;
 
-pub(in crate::syscall) fn sys_splice(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (off_in, off_out, len, flags) = (a[1], a[3], a[4] as usize, a[5]);
+pub(in crate::syscall) fn sys_splice(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd_in: u64,
+    off_in: u64,
+    fd_out: u64,
+    off_out: u64,
+    len: usize,
+    flags: u64,
+) -> Result<u64> {
     if flags & !SPLICE_F_ALL != 0 {
         return Err(Errno::EINVAL);
     }
-    let (inp, out) = (file(ctx, a[0])?, file(ctx, a[2])?);
+    let (inp, out) = (file(ctx, fd_in)?, file(ctx, fd_out)?);
     if inp.status_flags() & O_ACCMODE == O_WRONLY || read_only(&out) {
         return Err(Errno::EBADF);
     }
@@ -64,12 +71,17 @@ pub(in crate::syscall) fn sys_splice(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) 
     Ok(n as u64)
 }
 
-pub(in crate::syscall) fn sys_tee(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (len, flags) = (a[2] as usize, a[3]);
+pub(in crate::syscall) fn sys_tee(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd_in: u64,
+    fd_out: u64,
+    len: usize,
+    flags: u64,
+) -> Result<u64> {
     if flags & !SPLICE_F_ALL != 0 {
         return Err(Errno::EINVAL);
     }
-    let (inp, out) = (file(ctx, a[0])?, file(ctx, a[1])?);
+    let (inp, out) = (file(ctx, fd_in)?, file(ctx, fd_out)?);
     if !pipe::is_pipe(&inp) || !pipe::is_pipe(&out) || pipe::same_pipe(&inp, &out) {
         return Err(Errno::EINVAL);
     }
@@ -87,18 +99,23 @@ pub(in crate::syscall) fn sys_tee(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> 
     Ok(out.write(&data)? as u64)
 }
 
-pub(in crate::syscall) fn sys_vmsplice(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    if a[3] & !SPLICE_F_ALL != 0 {
+pub(in crate::syscall) fn sys_vmsplice(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    iov: u64,
+    nr_segs: u64,
+    flags: u64,
+) -> Result<u64> {
+    if flags & !SPLICE_F_ALL != 0 {
         return Err(Errno::EINVAL);
     }
-    let f = file(ctx, a[0])?;
+    let f = file(ctx, fd)?;
     if !pipe::is_pipe(&f) {
         return Err(Errno::EBADF);
     }
-    let args = [a[0], a[1], a[2], 0, 0, 0];
     if f.status_flags() & O_ACCMODE == O_WRONLY {
-        super::io::sys_writev(ctx, args)
+        super::io::sys_writev(ctx, fd, iov, nr_segs)
     } else {
-        super::io::sys_readv(ctx, args)
+        super::io::sys_readv(ctx, fd, iov, nr_segs)
     }
 }

@@ -21,37 +21,54 @@ fn write_stat(st: &Stat, addr: u64) -> Result<u64> {
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_fstat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    write_stat(&file(ctx, a[0])?.stat()?, a[1])
+pub(in crate::syscall) fn sys_fstat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    statbuf: u64,
+) -> Result<u64> {
+    write_stat(&file(ctx, fd)?.stat()?, statbuf)
 }
 
-pub(in crate::syscall) fn sys_stat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_stat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    statbuf: u64,
+) -> Result<u64> {
     write_stat(
-        &lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?.stat()?,
-        a[1],
+        &lookup_at(ctx, AT_FDCWD as u64, pathname, true, false)?.stat()?,
+        statbuf,
     )
 }
 
-pub(in crate::syscall) fn sys_lstat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
+pub(in crate::syscall) fn sys_lstat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    pathname: u64,
+    statbuf: u64,
+) -> Result<u64> {
     write_stat(
-        &lookup_at(ctx, AT_FDCWD as u64, a[0], false, false)?.stat()?,
-        a[1],
+        &lookup_at(ctx, AT_FDCWD as u64, pathname, false, false)?.stat()?,
+        statbuf,
     )
 }
 
-pub(in crate::syscall) fn sys_newfstatat(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[3];
+pub(in crate::syscall) fn sys_newfstatat(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    statbuf: u64,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 {
         return Err(Errno::EINVAL);
     }
     let t = lookup_at(
         ctx,
-        a[0],
-        a[1],
+        dirfd,
+        pathname,
         flags & AT_SYMLINK_NOFOLLOW == 0,
         flags & AT_EMPTY_PATH != 0,
     )?;
-    write_stat(&t.stat()?, a[2])
+    write_stat(&t.stat()?, statbuf)
 }
 
 /// Splits a device number into (major, minor) as glibc's `gnu_dev_major/minor` do.
@@ -61,8 +78,14 @@ fn dev_parts(dev: u64) -> (u32, u32) {
     (major as u32, minor as u32)
 }
 
-pub(in crate::syscall) fn sys_statx(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (flags, mask, buf) = (a[2], a[3] as u32, a[4]);
+pub(in crate::syscall) fn sys_statx(
+    ctx: &mut SyscallCtx<'_, '_>,
+    dirfd: u64,
+    pathname: u64,
+    flags: u64,
+    mask: u32,
+    buf: u64,
+) -> Result<u64> {
     if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) != 0
         || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
         || mask & STATX_RESERVED != 0
@@ -71,8 +94,8 @@ pub(in crate::syscall) fn sys_statx(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -
     }
     let st = lookup_at(
         ctx,
-        a[0],
-        a[1],
+        dirfd,
+        pathname,
         flags & AT_SYMLINK_NOFOLLOW == 0,
         flags & AT_EMPTY_PATH != 0,
     )?
@@ -147,15 +170,23 @@ fn statfs_of(t: Target, addr: u64) -> Result<u64> {
     }
 }
 
-pub(in crate::syscall) fn sys_statfs(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    statfs_of(lookup_at(ctx, AT_FDCWD as u64, a[0], true, false)?, a[1])
+pub(in crate::syscall) fn sys_statfs(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    buf: u64,
+) -> Result<u64> {
+    statfs_of(lookup_at(ctx, AT_FDCWD as u64, path, true, false)?, buf)
 }
 
-pub(in crate::syscall) fn sys_fstatfs(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let f = file(ctx, a[0])?;
+pub(in crate::syscall) fn sys_fstatfs(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    buf: u64,
+) -> Result<u64> {
+    let f = file(ctx, fd)?;
     let t = match f.location() {
         Some(l) => Target::Loc(l),
         None => Target::File(f),
     };
-    statfs_of(t, a[1])
+    statfs_of(t, buf)
 }

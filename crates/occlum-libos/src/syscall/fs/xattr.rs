@@ -82,22 +82,29 @@ fn reply(data: &[u8], addr: u64, size: u64) -> Result<u64> {
     Ok(data.len() as u64)
 }
 
-fn get(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
-    let name = read_name(a[1])?;
-    let value = inode(ctx, by)?.get_xattr(&name)?;
-    reply(&value, a[2], a[3])
+fn get(ctx: &SyscallCtx<'_, '_>, by: By, name: u64, value: u64, size: u64) -> Result<u64> {
+    let name = read_name(name)?;
+    let data = inode(ctx, by)?.get_xattr(&name)?;
+    reply(&data, value, size)
 }
 
-fn set(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
-    let (size, flags) = (a[3] as usize, a[4]);
+fn set(
+    ctx: &SyscallCtx<'_, '_>,
+    by: By,
+    name: u64,
+    value: u64,
+    size: u64,
+    flags: u64,
+) -> Result<u64> {
+    let size = size as usize;
     if flags & !(XATTR_CREATE | XATTR_REPLACE) != 0 || flags == XATTR_CREATE | XATTR_REPLACE {
         return Err(Errno::EINVAL);
     }
-    let name = read_name(a[1])?;
+    let name = read_name(name)?;
     if size > XATTR_SIZE_MAX {
         return Err(Errno::E2BIG);
     }
-    let value = user::read_bytes(a[2], size)?;
+    let value = user::read_bytes(value, size)?;
     let inode = inode(ctx, by)?;
     check_user_ns(&inode, &name)?;
     if inode.fs().read_only() {
@@ -112,7 +119,7 @@ fn set(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-fn list(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
+fn list_names(ctx: &SyscallCtx<'_, '_>, by: By, list: u64, size: u64) -> Result<u64> {
     let mut out = Vec::new();
     for name in inode(ctx, by)?.list_xattr()? {
         out.extend_from_slice(&name);
@@ -121,70 +128,127 @@ fn list(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
     if out.len() > XATTR_LIST_MAX {
         return Err(Errno::E2BIG);
     }
-    reply(&out, a[1], a[2])
+    reply(&out, list, size)
 }
 
-fn remove(ctx: &SyscallCtx<'_, '_>, by: By, a: [u64; 6]) -> Result<u64> {
-    let name = read_name(a[1])?;
+fn remove(ctx: &SyscallCtx<'_, '_>, by: By, name: u64) -> Result<u64> {
+    let name = read_name(name)?;
     let inode = inode(ctx, by)?;
     check_user_ns(&inode, &name)?;
     inode.remove_xattr(&name)?;
     Ok(0)
 }
 
-pub(in crate::syscall) fn sys_getxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    get(ctx, By::Path(a[0], true), a)
+pub(in crate::syscall) fn sys_getxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    name: u64,
+    value: u64,
+    size: u64,
+) -> Result<u64> {
+    get(ctx, By::Path(path, true), name, value, size)
 }
 
-pub(in crate::syscall) fn sys_lgetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    get(ctx, By::Path(a[0], false), a)
+pub(in crate::syscall) fn sys_lgetxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    name: u64,
+    value: u64,
+    size: u64,
+) -> Result<u64> {
+    get(ctx, By::Path(path, false), name, value, size)
 }
 
-pub(in crate::syscall) fn sys_fgetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    get(ctx, By::Fd(a[0]), a)
+pub(in crate::syscall) fn sys_fgetxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    name: u64,
+    value: u64,
+    size: u64,
+) -> Result<u64> {
+    get(ctx, By::Fd(fd), name, value, size)
 }
 
-pub(in crate::syscall) fn sys_setxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    set(ctx, By::Path(a[0], true), a)
+pub(in crate::syscall) fn sys_setxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    name: u64,
+    value: u64,
+    size: u64,
+    flags: u64,
+) -> Result<u64> {
+    set(ctx, By::Path(path, true), name, value, size, flags)
 }
 
-pub(in crate::syscall) fn sys_lsetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    set(ctx, By::Path(a[0], false), a)
+pub(in crate::syscall) fn sys_lsetxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    name: u64,
+    value: u64,
+    size: u64,
+    flags: u64,
+) -> Result<u64> {
+    set(ctx, By::Path(path, false), name, value, size, flags)
 }
 
-pub(in crate::syscall) fn sys_fsetxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    set(ctx, By::Fd(a[0]), a)
+pub(in crate::syscall) fn sys_fsetxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    name: u64,
+    value: u64,
+    size: u64,
+    flags: u64,
+) -> Result<u64> {
+    set(ctx, By::Fd(fd), name, value, size, flags)
 }
 
-pub(in crate::syscall) fn sys_listxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    list(ctx, By::Path(a[0], true), a)
+pub(in crate::syscall) fn sys_listxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    list: u64,
+    size: u64,
+) -> Result<u64> {
+    list_names(ctx, By::Path(path, true), list, size)
 }
 
-pub(in crate::syscall) fn sys_llistxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    list(ctx, By::Path(a[0], false), a)
+pub(in crate::syscall) fn sys_llistxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    path: u64,
+    list: u64,
+    size: u64,
+) -> Result<u64> {
+    list_names(ctx, By::Path(path, false), list, size)
 }
 
-pub(in crate::syscall) fn sys_flistxattr(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    list(ctx, By::Fd(a[0]), a)
+pub(in crate::syscall) fn sys_flistxattr(
+    ctx: &mut SyscallCtx<'_, '_>,
+    fd: u64,
+    list: u64,
+    size: u64,
+) -> Result<u64> {
+    list_names(ctx, By::Fd(fd), list, size)
 }
 
 pub(in crate::syscall) fn sys_removexattr(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    path: u64,
+    name: u64,
 ) -> Result<u64> {
-    remove(ctx, By::Path(a[0], true), a)
+    remove(ctx, By::Path(path, true), name)
 }
 
 pub(in crate::syscall) fn sys_lremovexattr(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    path: u64,
+    name: u64,
 ) -> Result<u64> {
-    remove(ctx, By::Path(a[0], false), a)
+    remove(ctx, By::Path(path, false), name)
 }
 
 pub(in crate::syscall) fn sys_fremovexattr(
     ctx: &mut SyscallCtx<'_, '_>,
-    a: [u64; 6],
+    fd: u64,
+    name: u64,
 ) -> Result<u64> {
-    remove(ctx, By::Fd(a[0]), a)
+    remove(ctx, By::Fd(fd), name)
 }

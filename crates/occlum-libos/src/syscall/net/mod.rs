@@ -103,8 +103,12 @@ fn unix_kind(base: u64, proto: u64) -> Result<UnixKind> {
     }
 }
 
-pub(super) fn sys_socket(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (domain, ty, proto) = (a[0], a[1], a[2] as u32 as u64);
+pub(super) fn sys_socket(
+    ctx: &mut SyscallCtx<'_, '_>,
+    domain: u64,
+    ty: u64,
+    proto: u64,
+) -> Result<u64> {
     if domain >= AF_MAX {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -125,8 +129,13 @@ pub(super) fn sys_socket(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     ctx.install(file, flags & O_CLOEXEC != 0)
 }
 
-pub(super) fn sys_socketpair(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (domain, ty, proto, sv) = (a[0], a[1], a[2] as u32 as u64, a[3]);
+pub(super) fn sys_socketpair(
+    ctx: &mut SyscallCtx<'_, '_>,
+    domain: u64,
+    ty: u64,
+    proto: u64,
+    sv: u64,
+) -> Result<u64> {
     let (base, flags) = split_type(ty)?;
     match domain {
         1 => {}
@@ -138,9 +147,14 @@ pub(super) fn sys_socketpair(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Resul
     super::fd::install_pair(ctx, x, y, flags & O_CLOEXEC != 0, sv)
 }
 
-pub(super) fn sys_bind(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_at(ctx, a[0])?;
-    let raw = addr::read(a[1], a[2])?;
+pub(super) fn sys_bind(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    addr: u64,
+    addrlen: u64,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
+    let raw = addr::read(addr, addrlen)?;
     match s {
         Sock::Inet(s) => {
             let addr = addr::parse_inet(&raw)?.ok_or(Errno::EAFNOSUPPORT)?;
@@ -155,25 +169,35 @@ pub(super) fn sys_bind(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64>
     Ok(0)
 }
 
-pub(super) fn sys_listen(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let backlog = (a[1] as i32).clamp(0, 4096);
-    match sock_at(ctx, a[0])? {
+pub(super) fn sys_listen(ctx: &mut SyscallCtx<'_, '_>, sockfd: u64, backlog: i32) -> Result<u64> {
+    let backlog = backlog.clamp(0, 4096);
+    match sock_at(ctx, sockfd)? {
         Sock::Inet(s) => s.listen(backlog)?,
         Sock::Unix(s) => s.listen(backlog)?,
     }
     Ok(0)
 }
 
-pub(super) fn sys_accept(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    sys_accept4(ctx, [a[0], a[1], a[2], 0, 0, 0])
+pub(super) fn sys_accept(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    addr: u64,
+    addrlen: u64,
+) -> Result<u64> {
+    sys_accept4(ctx, sockfd, addr, addrlen, 0)
 }
 
-pub(super) fn sys_accept4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (addr_ptr, len_ptr, flags) = (a[1], a[2], a[3]);
+pub(super) fn sys_accept4(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    addr_ptr: u64,
+    len_ptr: u64,
+    flags: u64,
+) -> Result<u64> {
     if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let s = sock_at(ctx, a[0])?;
+    let s = sock_at(ctx, sockfd)?;
     if addr_ptr != 0 {
         addr::read_len(len_ptr)?;
     }
@@ -198,9 +222,14 @@ pub(super) fn sys_accept4(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(fd)
 }
 
-pub(super) fn sys_connect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_at(ctx, a[0])?;
-    let raw = addr::read(a[1], a[2])?;
+pub(super) fn sys_connect(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    addr: u64,
+    addrlen: u64,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
+    let raw = addr::read(addr, addrlen)?;
     match s {
         Sock::Inet(s) => s.connect(addr::parse_inet(&raw)?.as_ref())?,
         Sock::Unix(s) => {
@@ -212,31 +241,40 @@ pub(super) fn sys_connect(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(0)
 }
 
-pub(super) fn sys_getsockname(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let bytes = match sock_at(ctx, a[0])? {
+pub(super) fn sys_getsockname(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    addr: u64,
+    addrlen: u64,
+) -> Result<u64> {
+    let bytes = match sock_at(ctx, sockfd)? {
         Sock::Inet(s) => s
             .local_addr()?
             .map(|a| addr::encode_inet(&a))
             .unwrap_or_else(|| AF_INET.to_le_bytes().to_vec()),
         Sock::Unix(s) => s.local_addr().encode(),
     };
-    addr::write(&bytes, a[1], a[2]).map(|()| 0)
+    addr::write(&bytes, addr, addrlen).map(|()| 0)
 }
 
-pub(super) fn sys_getpeername(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let bytes = match sock_at(ctx, a[0])? {
+pub(super) fn sys_getpeername(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    addr: u64,
+    addrlen: u64,
+) -> Result<u64> {
+    let bytes = match sock_at(ctx, sockfd)? {
         Sock::Inet(s) => s
             .peer_addr()?
             .map(|a| addr::encode_inet(&a))
             .unwrap_or_default(),
         Sock::Unix(s) => s.peer_addr()?.encode(),
     };
-    addr::write(&bytes, a[1], a[2]).map(|()| 0)
+    addr::write(&bytes, addr, addrlen).map(|()| 0)
 }
 
-pub(super) fn sys_shutdown(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_at(ctx, a[0])?;
-    let how = a[1] as i32;
+pub(super) fn sys_shutdown(ctx: &mut SyscallCtx<'_, '_>, sockfd: u64, how: i32) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
     if !(0..=2).contains(&how) {
         return Err(Errno::EINVAL);
     }
@@ -345,9 +383,16 @@ fn message_len(s: &Sock, len: usize) -> Result<usize> {
     Ok(len)
 }
 
-pub(super) fn sys_sendto(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (buf, len, flags, addr_ptr, addr_len) = (a[1], a[2] as usize, a[3] as u32, a[4], a[5]);
-    let s = sock_at(ctx, a[0])?;
+pub(super) fn sys_sendto(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    buf: u64,
+    len: usize,
+    flags: u32,
+    addr_ptr: u64,
+    addr_len: u64,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
     let to = if addr_ptr != 0 && addr_len as u32 != 0 {
         parse_dest(&s, &addr::read(addr_ptr, addr_len)?)?
     } else {
@@ -357,9 +402,16 @@ pub(super) fn sys_sendto(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u6
     send(ctx, &s, &data, flags, to, Rights::new())
 }
 
-pub(super) fn sys_recvfrom(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (buf, len, flags, addr_ptr, len_ptr) = (a[1], a[2] as usize, a[3] as u32, a[4], a[5]);
-    let s = sock_at(ctx, a[0])?;
+pub(super) fn sys_recvfrom(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    buf: u64,
+    len: usize,
+    flags: u32,
+    addr_ptr: u64,
+    len_ptr: u64,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
     let len = len.min(CHUNK);
     user::check_access(buf, len, PROT_WRITE)?;
     if addr_ptr != 0 {
@@ -484,10 +536,14 @@ fn write_rights(
     Ok((used, if fds.len() < total { MSG_CTRUNC } else { 0 }))
 }
 
-pub(super) fn sys_sendmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let flags = a[2] as u32;
-    let s = sock_at(ctx, a[0])?;
-    let msg = read_msghdr(a[1])?;
+pub(super) fn sys_sendmsg(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    msg: u64,
+    flags: u32,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
+    let msg = read_msghdr(msg)?;
     let rights = read_rights(ctx, &s, &msg)?;
     let to = if msg.name != 0 && msg.namelen != 0 {
         parse_dest(&s, &addr::read(msg.name, msg.namelen as u64)?)?
@@ -503,9 +559,13 @@ pub(super) fn sys_sendmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     send(ctx, &s, &data, flags, to, rights)
 }
 
-pub(super) fn sys_recvmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (msg_ptr, flags) = (a[1], a[2] as u32);
-    let s = sock_at(ctx, a[0])?;
+pub(super) fn sys_recvmsg(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    msg_ptr: u64,
+    flags: u32,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
     let msg = read_msghdr(msg_ptr)?;
     for v in &msg.iov {
         user::check_access(v.base, v.len, PROT_WRITE)?;
@@ -539,14 +599,28 @@ pub(super) fn sys_recvmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u
     Ok(count)
 }
 
-pub(super) fn sys_setsockopt(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_at(ctx, a[0])?;
-    opt::set(&s, a[1] as i32, a[2] as i32, a[3], a[4]).map(|()| 0)
+pub(super) fn sys_setsockopt(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    level: i32,
+    optname: i32,
+    optval: u64,
+    optlen: u64,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
+    opt::set(&s, level, optname, optval, optlen).map(|()| 0)
 }
 
-pub(super) fn sys_getsockopt(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_at(ctx, a[0])?;
-    opt::get(&s, a[1] as i32, a[2] as i32, a[3], a[4]).map(|()| 0)
+pub(super) fn sys_getsockopt(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    level: i32,
+    optname: i32,
+    optval: u64,
+    optlen: u64,
+) -> Result<u64> {
+    let s = sock_at(ctx, sockfd)?;
+    opt::get(&s, level, optname, optval, optlen).map(|()| 0)
 }
 
 /// Size of `struct mmsghdr`: a `msghdr` and the byte count, padded.
@@ -581,22 +655,33 @@ fn each_mmsg(
     Ok(done)
 }
 
-pub(super) fn sys_sendmmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (fd, vec, vlen, flags) = (a[0], a[1], a[2], a[3]);
-    each_mmsg(ctx, vec, vlen, |ctx, hdr, _| {
-        sys_sendmsg(ctx, [fd, hdr, flags, 0, 0, 0]).map(Some)
+pub(super) fn sys_sendmmsg(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    msgvec: u64,
+    vlen: u64,
+    flags: u64,
+) -> Result<u64> {
+    each_mmsg(ctx, msgvec, vlen, |ctx, hdr, _| {
+        sys_sendmsg(ctx, sockfd, hdr, flags as u32).map(Some)
     })
 }
 
-pub(super) fn sys_recvmmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<u64> {
-    let (fd, vec, vlen, flags, timeout) = (a[0], a[1], a[2], a[3], a[4]);
+pub(super) fn sys_recvmmsg(
+    ctx: &mut SyscallCtx<'_, '_>,
+    sockfd: u64,
+    msgvec: u64,
+    vlen: u64,
+    flags: u64,
+    timeout: u64,
+) -> Result<u64> {
     let deadline = if timeout != 0 {
         Some(user::read_deadline(timeout)?)
     } else {
         None
     };
     let base = flags & !MSG_WAITFORONE;
-    each_mmsg(ctx, vec, vlen, |ctx, hdr, i| {
+    each_mmsg(ctx, msgvec, vlen, |ctx, hdr, i| {
         if i > 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return Ok(None);
         }
@@ -605,6 +690,6 @@ pub(super) fn sys_recvmmsg(ctx: &mut SyscallCtx<'_, '_>, a: [u64; 6]) -> Result<
         } else {
             base
         };
-        sys_recvmsg(ctx, [fd, hdr, flags, 0, 0, 0]).map(Some)
+        sys_recvmsg(ctx, sockfd, hdr, flags as u32).map(Some)
     })
 }
