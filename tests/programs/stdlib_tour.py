@@ -3,6 +3,7 @@ lines natively and inside the LibOS. Usage: stdlib_tour.py TMPDIR HOMEDIR BUSYBO
 import hashlib
 import json
 import os
+import pty
 import re
 import sqlite3
 import subprocess
@@ -56,3 +57,20 @@ os.unlink(os.path.join(home, "note.txt"))
 done = subprocess.run([sys.argv[3], "echo", "from", "a", "child"], capture_output=True, text=True)
 print(done.returncode, done.stdout.strip())
 print(subprocess.run([sys.argv[3], "sh", "-c", "exit 7"]).returncode)
+
+# A child on a pseudo-terminal: what is typed is echoed, the child reads it
+# as a line and sees a terminal.
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[3], [sys.argv[3], "sh", "-c", "read line; echo got $line; [ -t 0 ] && echo tty"])
+os.write(fd, b"typed\n")
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:  # EIO: the child's end is closed
+        break
+    if not chunk:
+        break
+    out += chunk
+print(os.waitpid(pid, 0)[1], out.decode().split("\r\n"))

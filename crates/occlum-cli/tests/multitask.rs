@@ -27,6 +27,7 @@ differential_tests! {
     sysv_ipc: "sysv_ipc", [], |o| all_ok(o);
     posix_mqueue: "mqueue", [], |o| all_ok(o);
     process_vm_read_write: "process_vm", [], |o| all_ok(o);
+    pseudo_terminals: "pty", [], |o| all_ok(o);
     mmap_exe: "mmap_exe", [], |o| all_ok(o);
     stress: "stress", ["@BIN@"],
         |o| assert_eq!(o.stdout, "spawned 1000\nmessages 10000\nfds unchanged\nall ok\n");

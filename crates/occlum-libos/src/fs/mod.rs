@@ -20,6 +20,7 @@ pub mod pipe;
 pub mod poll;
 pub mod procfs;
 pub mod program;
+pub mod pty;
 pub mod ramfs;
 pub mod sefs;
 pub mod signalfd;

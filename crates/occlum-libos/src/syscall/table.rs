@@ -111,7 +111,7 @@ table! {
     preadv2(fd, iov, iovcnt, pos_l, pos_h, flags) => fs::io::sys_preadv2, Full, N;
     pwritev2(fd, iov, iovcnt, pos_l, pos_h, flags) => fs::io::sys_pwritev2, Full, N;
     lseek(fd, offset, whence) => fs::io::sys_lseek, Full, N;
-    ioctl(fd, cmd, arg) => fs::io::sys_ioctl, Partial("terminal attributes and size, FIONREAD, FIONBIO, FIOCLEX/FIONCLEX, FIOASYNC, the interface requests (SIOCGIF*, read only); others ENOTTY"), N;
+    ioctl(fd, cmd, arg) => fs::io::sys_ioctl, Partial("pseudo-terminals (modes, window size, TIOCGPTN/TIOCSPTLCK/TIOCGPTPEER, controlling terminal and foreground group, flushing; software flow control not done); the host terminal's modes and size (read only); FIONREAD, FIONBIO, FIOCLEX/FIONCLEX, FIOASYNC; the interface requests (SIOCGIF*, read only); others ENOTTY"), N;
     sendfile(out_fd, in_fd, offset, count) => fs::io::sys_sendfile, Full, N;
     copy_file_range(fd_in, off_in, fd_out, off_out, len, flags) => fs::io::sys_copy_file_range, Full, N;
     splice(fd_in, off_in, fd_out, off_out, len, flags) => fs::splice::sys_splice, Full, N;
@@ -138,8 +138,8 @@ table! {
     rmdir(pathname) => fs::dir::sys_rmdir, Full, N;
     getdents64(fd, dirp, count) => fs::dir::sys_getdents64, Full, N;
     getdents(fd, dirp, count) => fs::dir::sys_getdents, Full, N;
-    mknod(pathname, mode, dev) => fs::dir::sys_mknod, Partial("device nodes open only the devices the LibOS has (null, zero, full, random, urandom, tty)"), N;
-    mknodat(dirfd, pathname, mode, dev) => fs::dir::sys_mknodat, Partial("device nodes open only the devices the LibOS has (null, zero, full, random, urandom, tty)"), N;
+    mknod(pathname, mode, dev) => fs::dir::sys_mknod, Partial("device nodes open only the devices the LibOS has (null, zero, full, random, urandom, tty, ptmx)"), N;
+    mknodat(dirfd, pathname, mode, dev) => fs::dir::sys_mknodat, Partial("device nodes open only the devices the LibOS has (null, zero, full, random, urandom, tty, ptmx)"), N;
     chdir(path) => fs::dir::sys_chdir, Full, N;
     fchdir(fd) => fs::dir::sys_fchdir, Full, N;
     getcwd(buf, size) => fs::dir::sys_getcwd, Full, N;

@@ -153,6 +153,7 @@ pub(in crate::syscall) fn sys_ioctl(
             let n = match crate::syscall::net::bytes_readable(&f) {
                 Some(n) => n?,
                 None => crate::fs::pipe::bytes_readable(&f)
+                    .or_else(|| super::tty::bytes_readable(&f))
                     .or_else(|| {
                         crate::fs::downcast::<crate::fs::inotify::Inotify>(f.clone())
                             .map(|i| i.queued_bytes())
@@ -175,7 +176,7 @@ pub(in crate::syscall) fn sys_ioctl(
         {
             return crate::syscall::net::ifreq::ioctl(req, arg);
         }
-        _ => return Err(Errno::ENOTTY),
+        req => return super::tty::ioctl(ctx, &f, req as u32, arg).unwrap_or(Err(Errno::ENOTTY)),
     }
     Ok(0)
 }

@@ -14,6 +14,7 @@ pub(super) mod notify;
 pub(super) mod open;
 pub(super) mod splice;
 pub(super) mod stat;
+pub(super) mod tty;
 pub(super) mod xattr;
 
 use super::SyscallCtx;

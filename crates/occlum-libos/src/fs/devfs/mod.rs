@@ -1,6 +1,9 @@
 //! devfs: `/dev` with the devices programs expect (`null`, `zero`, `full`,
-//! `random`, `urandom`), the `stdin`/`stdout`/`stderr`/`fd` links into
-//! `/proc/self/fd`, and `shm`, a ramfs.
+//! `random`, `urandom`, `tty`, `ptmx`), the `stdin`/`stdout`/`stderr`/`fd`
+//! links into `/proc/self/fd`, `pts` (the pseudo-terminals' terminal ends)
+//! and `shm`, a ramfs.
+
+mod pts;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -22,6 +25,8 @@ enum Device {
     Random,
     /// The controlling terminal: the host's, when stdin is a terminal.
     Tty,
+    /// The pseudo-terminal multiplexer: each open makes a new pair.
+    Ptmx,
 }
 
 /// The devfs instance.
@@ -33,13 +38,14 @@ struct DevFs {
 }
 
 /// The devices of the LibOS by number, as `mknod` names them.
-const DEVICES: [(&[u8], Device, u64, u64); 6] = [
+const DEVICES: [(&[u8], Device, u64, u64); 7] = [
     (b"null", Device::Null, 1, 3),
     (b"zero", Device::Zero, 1, 5),
     (b"full", Device::Full, 1, 7),
     (b"random", Device::Random, 1, 8),
     (b"urandom", Device::Random, 1, 9),
     (b"tty", Device::Tty, 5, 0),
+    (b"ptmx", Device::Ptmx, 5, 2),
 ];
 
 /// The name under `/dev` of the device of type `kind` and number `rdev`.
@@ -90,6 +96,8 @@ pub fn new() -> Arc<dyn FileSystem> {
             };
             entries.insert(name, Arc::new(link));
         }
+        let pts = pts::PtsDir::new(fs.clone(), next(), created);
+        entries.insert(b"pts", Arc::new(pts));
         let shm = RamFs::new(0o1777);
         entries.insert(b"shm", shm.root());
         DevFs {
@@ -245,9 +253,20 @@ impl Inode for DevNode {
         Ok(())
     }
 
-    fn open(&self, _flags: u32) -> Result<Option<super::FileRef>> {
+    fn open(&self, flags: u32) -> Result<Option<super::FileRef>> {
+        if self.device == Device::Ptmx {
+            return Ok(Some(super::pty::open_master(dev_of(&self.fs), flags)?));
+        }
         if self.device != Device::Tty {
             return Ok(None);
+        }
+        // The caller's controlling terminal: a pseudo-terminal, or else the
+        // host's terminal (when stdin is one).
+        if let Some(t) = crate::process::current() {
+            let sid = t.process().state().sid;
+            if let Some(pty) = super::pty::controlling(sid) {
+                return Ok(Some(pty.open_terminal(flags | super::O_NOCTTY)?));
+            }
         }
         let stdin = super::HostStdio::new(0).ok_or(Errno::ENXIO)?;
         if super::File::tcgets(&stdin).is_err() {
@@ -258,7 +277,7 @@ impl Inode for DevNode {
 
     fn read_at(&self, _: u64, buf: &mut [u8]) -> Result<usize> {
         match self.device {
-            Device::Null | Device::Tty => Ok(0),
+            Device::Null | Device::Tty | Device::Ptmx => Ok(0),
             Device::Zero | Device::Full => {
                 buf.fill(0);
                 Ok(buf.len())
