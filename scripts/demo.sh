@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds `occlum`, compiles a hello-world C program as a static-PIE, and runs
+# Builds `occlum`, compiles a hello-world C program with occlum-gcc, and runs
 # it inside the LibOS (simulated enclave) in a fresh instance.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,6 +8,7 @@ cd "$repo"
 scripts/install-deps.sh
 cargo build --release --locked -j2
 occlum="$repo/target/release/occlum"
+occlum_gcc="$repo/target/release/occlum-gcc"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -21,8 +22,9 @@ int main(int argc, char **argv) {
     return 0;
 }
 C
+"$occlum_gcc" -O2 hello.c -o hello
 "$occlum" new demo >/dev/null 2>&1
-gcc -static-pie -O2 hello.c -o demo/image/bin/hello
+cp hello demo/image/bin/hello
 cd demo
 "$occlum" build
 "$occlum" run /bin/hello "$@"

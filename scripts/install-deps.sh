@@ -9,6 +9,7 @@ set -euo pipefail
 
 missing=()
 command -v gcc >/dev/null || missing+=(gcc)
+command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || missing+=(make)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 [ -f /usr/lib/x86_64-linux-musl/libc.a ] || missing+=(musl-tools)
