@@ -2,8 +2,8 @@
 # Installs the host packages the build and the tests need (Debian), when
 # missing: gcc and make, glibc's static libraries, musl for the musl
 # static-PIE test programs, and the unmodified Debian programs the tests run
-# inside the LibOS (python3, sqlite3, busybox, redis, nginx, PostgreSQL), and Go to build
-# a static Go program for them. Needs root only when
+# inside the LibOS (python3, sqlite3, busybox, redis, nginx, PostgreSQL,
+# OpenJDK 17, Node.js), and Go to build a static Go program for them. Needs root only when
 # something is missing.
 set -euo pipefail
 
@@ -21,6 +21,8 @@ command -v make >/dev/null || missing+=(make)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v go >/dev/null || missing+=(golang-go)
+[ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/javac ] || missing+=(openjdk-17-jdk-headless)
+command -v node >/dev/null || missing+=(nodejs)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then

@@ -65,6 +65,7 @@ differential_tests! {
     single_step_flag: "hardening", ["tf"], b"", |o| assert_eq!((o.stdout.as_str(), o.status), ("before\n", 133));
     exec_limits: "exec_limits", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     ioctl_fio: "ioctl_fio", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
+    stdio_flags: "stdio_flags", [], b"", |o| assert!(o.stdout.starts_with("stdin O_RDONLY, stdout O_WRONLY, stderr O_WRONLY\n") && o.stdout.ends_with("all ok\n"), "{}", o.stdout);
     epoll_nest: "epoll_nest", [], b"", |o| assert!(o.stdout.ends_with("all ok\n"), "{}", o.stdout);
 }
 
@@ -113,16 +114,22 @@ fn untrusted_env_passes_only_listed_names() {
 }
 
 /// Differs from Linux on purpose: the LibOS's user space is
-/// `resource_limits.user_space_size` (1 GB in the test instance), so a
-/// 1200 MiB mapping fails with ENOMEM inside it, while 200 MiB fits.
+/// `resource_limits.user_space_max_size` (1 GB in the test instance), so a
+/// 1200 MiB mapping fails with ENOMEM inside it, while 200 MiB fits; the
+/// failure says, once and at the default log level, which field to raise.
 #[test]
 fn allocation_beyond_user_space_size_is_enomem() {
     for libc in ["glibc", "musl"] {
-        let (big, _) = run_libos(libc, "enomem", &["1200"], b"", &[]);
+        let (big, stderr) = run_libos(libc, "enomem", &["1200"], b"", &[]);
         assert!(
             big.stdout.contains("mmap 1200 MiB: ENOMEM"),
             "{}",
             big.stdout
+        );
+        assert!(
+            stderr.contains("raise resource_limits.user_space_max_size in Occlum.json")
+                && stderr.matches("the user space is full").count() == 1,
+            "{stderr}"
         );
         assert_eq!(big.status, 0);
         let (fits, _) = run_libos(libc, "enomem", &["200"], b"", &[]);

@@ -71,9 +71,22 @@ impl Config {
     }
 }
 
-/// The `Occlum.json` text `occlum new` writes (`Config::default().to_json_pretty()`).
+/// The `Occlum.json` text `occlum new` writes: the defaults, with a user
+/// space that may grow to 16 GB.
 pub fn default_template() -> String {
-    Config::default().to_json_pretty()
+    Config::template().to_json_pretty()
+}
+
+impl Config {
+    /// The configuration `occlum new` writes: the defaults, with room for
+    /// runtimes that reserve gigabytes of address space up front (the JVM's
+    /// heap and code cache, V8's pointer cage); reserving address space
+    /// costs nothing until it is used.
+    pub fn template() -> Config {
+        let mut c = Config::default();
+        c.resource_limits.user_space_max_size = Some(ByteSize::gb(16));
+        c
+    }
 }
 
 #[cfg(test)]

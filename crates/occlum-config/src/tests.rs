@@ -231,13 +231,14 @@ fn empty_object_gives_defaults() {
 #[test]
 fn template_round_trips() {
     let text = default_template();
-    assert_eq!(text, Config::default().to_json_pretty());
+    assert_eq!(text, Config::template().to_json_pretty());
+    assert!(text.contains("\"user_space_max_size\": \"16GB\""), "{text}");
     assert!(text.ends_with("}\n"));
     assert!(
         text.contains("\n    \"resource_limits\": {\n        \"kernel_space_heap_size\": \"32MB\"")
     );
     let parsed = Config::from_json_str(&text).unwrap();
-    assert_eq!(parsed, Config::default());
+    assert_eq!(parsed, Config::template());
     assert_eq!(parsed.to_json_pretty(), text);
 
     // The template holds the adapted mount list.
@@ -469,7 +470,7 @@ fn load_names_the_file() {
     let path = dir.join("Occlum.json");
 
     std::fs::write(&path, default_template()).unwrap();
-    assert_eq!(Config::load(&path).unwrap(), Config::default());
+    assert_eq!(Config::load(&path).unwrap(), Config::template());
 
     std::fs::write(
         &path,

@@ -125,6 +125,17 @@ pub fn tcgets(fd: BorrowedFd<'_>) -> Result<[u8; 36], Errno> {
     Ok(out)
 }
 
+/// The access mode and `O_APPEND` of host descriptor `fd` (`F_GETFL`,
+/// masked to those bits).
+pub fn access_flags(fd: BorrowedFd<'_>) -> Result<u32, Errno> {
+    // SAFETY: F_GETFL takes no argument and only reads the descriptor's flags.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(Errno::last());
+    }
+    Ok(flags as u32 & (libc::O_ACCMODE | libc::O_APPEND) as u32)
+}
+
 /// The window size of the terminal at host descriptor `fd` (`TIOCGWINSZ`).
 pub fn winsize(fd: BorrowedFd<'_>) -> Result<[u16; 4], Errno> {
     let mut ws = libc::winsize {

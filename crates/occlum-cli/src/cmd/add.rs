@@ -114,6 +114,8 @@ struct Plan {
     resolver: Resolver,
     excludes: Vec<String>,
     glibc: bool,
+    /// The host directories added as trees (each once).
+    trees: std::collections::HashSet<PathBuf>,
 }
 
 impl Plan {
@@ -123,6 +125,7 @@ impl Plan {
             resolver,
             excludes: vec![],
             glibc: false,
+            trees: std::collections::HashSet::new(),
         }
     }
 
@@ -138,6 +141,9 @@ impl Plan {
                 self.ops.insert(dest, op);
             }
             Some(old) if *old == op => {}
+            // The same host file by two names (`bin/../lib/x.so`).
+            Some(Op::File { host: a }) if matches!(&op, Op::File { host: b } if same_file(a, b)) => {
+            }
             Some(Op::Dir { host: None }) if matches!(op, Op::Dir { .. }) => {
                 self.ops.insert(dest, op);
             }
@@ -267,17 +273,34 @@ impl Plan {
     /// A host directory, recursively, at `dest` (symlinks kept; dependencies
     /// of the ELF objects inside too, if `autodep`).
     fn add_tree(&mut self, host_dir: &Path, dest: &Path, autodep: bool) -> Result<()> {
+        if !self
+            .trees
+            .insert(fs::canonicalize(host_dir).unwrap_or(host_dir.to_path_buf()))
+        {
+            return Ok(());
+        }
         let excludes = self.excludes.clone();
-        let walk = WalkDir::new(host_dir)
-            .follow_links(false)
-            .into_iter()
-            .filter_entry(|e| {
-                e.depth() == 0
-                    || !excludes
-                        .iter()
-                        .any(|p| bom::matches(p, &e.file_name().to_string_lossy()))
-            });
-        for entry in walk {
+        let walk = || {
+            WalkDir::new(host_dir)
+                .follow_links(false)
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0
+                        || !excludes
+                            .iter()
+                            .any(|p| bom::matches(p, &e.file_name().to_string_lossy()))
+                })
+        };
+        if autodep {
+            // The tree's own libraries come along: the loader finds them
+            // by name once the program has loaded them.
+            for entry in walk().flatten() {
+                if entry.file_type().is_file() {
+                    self.resolver.provide(entry.path())?;
+                }
+            }
+        }
+        for entry in walk() {
             let entry = entry
                 .with_context(|| format!("cannot read the directory {}", host_dir.display()))?;
             let rel = entry.path().strip_prefix(host_dir).unwrap_or(entry.path());
@@ -289,6 +312,7 @@ impl Plan {
             } else if ft.is_symlink() {
                 let target = fs::read_link(&host)
                     .with_context(|| format!("cannot read the link {}", host.display()))?;
+                self.add_link_target(&host, &target, host_dir, autodep)?;
                 self.insert(
                     to,
                     Op::Link {
@@ -309,6 +333,51 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// A link in an added tree that leads out of it (Debian's JDK links
+    /// its `conf` files to `/etc/java-17-openjdk`): its target comes too, at
+    /// its own path, so that the link resolves in the image.
+    fn add_link_target(
+        &mut self,
+        link: &Path,
+        target: &Path,
+        tree: &Path,
+        autodep: bool,
+    ) -> Result<()> {
+        let abs = Path::new("/").join(normalize(
+            &link.parent().unwrap_or(Path::new("/")).join(target),
+        ));
+        let inside = |p: &Path| p.starts_with(tree);
+        let real = fs::canonicalize(&abs).ok();
+        if inside(&abs)
+            || real
+                .as_deref()
+                .is_some_and(|r| fs::canonicalize(tree).is_ok_and(|t| r.starts_with(t)))
+        {
+            return Ok(());
+        }
+        match fs::metadata(&abs) {
+            Ok(m) if m.is_dir() => {
+                let dest = image_rel(&abs)?;
+                self.add_tree(&abs, &dest, autodep)
+            }
+            Ok(m) if m.is_file() => {
+                self.add_kept(&abs)?;
+                if autodep && self.resolver.info(&abs)?.is_some_and(|i| i.is_dynamic()) {
+                    self.add_deps(&abs)?;
+                }
+                Ok(())
+            }
+            _ => {
+                eprintln!(
+                    "warning: {} links to {}, which does not exist: the link is added as it is",
+                    link.display(),
+                    target.display()
+                );
+                Ok(())
+            }
+        }
     }
 
     /// What a `copy_bom` file describes.
@@ -396,6 +465,11 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// Whether `a` and `b` name the same host file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 fn describe(op: &Op) -> String {
@@ -774,6 +848,41 @@ mod tests {
             "{err}"
         );
         assert_eq!(fs::read_dir(&image2).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_tree_brings_its_own_libraries_and_the_targets_of_its_links() {
+        let (dir, image) = instance();
+        let app = dir.path().join("app");
+        let (prog, libfoo) = build_runpath_fixture(&app);
+        // The library where only the program's own loading finds it (as a
+        // JDK's lib/server/libjvm.so): found by name within the same add.
+        fs::create_dir_all(app.join("lib/server")).unwrap();
+        fs::rename(&libfoo, app.join("lib/server/libfoo.so")).unwrap();
+        // Configuration linked out of the tree, and a dangling link.
+        let etc = dir.path().join("etc/app");
+        fs::create_dir_all(&etc).unwrap();
+        fs::write(etc.join("settings"), "x=1\n").unwrap();
+        fs::create_dir_all(app.join("conf")).unwrap();
+        std::os::unix::fs::symlink(etc.join("settings"), app.join("conf/settings")).unwrap();
+        std::os::unix::fs::symlink("../../nowhere", app.join("conf/missing")).unwrap();
+
+        add_paths(&image, std::slice::from_ref(&app), None, false).unwrap();
+        let at = |p: &Path| image.join(normalize(p));
+        assert!(at(&prog).is_file());
+        assert!(at(&app.join("lib/server/libfoo.so")).is_file());
+        assert_eq!(
+            fs::read_to_string(at(&etc.join("settings"))).unwrap(),
+            "x=1\n"
+        );
+        assert!(fs::symlink_metadata(at(&app.join("conf/missing"))).is_ok());
+
+        // The program alone still needs the library to be found.
+        let (_dir2, image2) = instance();
+        let err = add_paths(&image2, std::slice::from_ref(&prog), None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("libfoo.so"), "{err}");
     }
 
     #[test]

@@ -290,7 +290,9 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         );
     }
     let boot = BootConfig {
-        user_space_size: config.resource_limits.user_space_size.0 as usize,
+        // Address space is cheap in the simulated enclave: reserve the most
+        // the user space may grow to (EDMM's limit) from the start.
+        user_space_size: config.resource_limits.effective_user_space_max().0 as usize,
         kernel_stack_size: config.resource_limits.kernel_space_stack_size.0 as usize,
         kernel_heap_size: config.resource_limits.effective_kernel_heap_max().0,
         stack_size: config.process.default_stack_size.0 as usize,

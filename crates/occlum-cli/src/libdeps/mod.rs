@@ -50,6 +50,11 @@ pub struct Resolver {
     cache: Option<LdCache>,
     musl_dirs: Vec<PathBuf>,
     parsed: HashMap<PathBuf, Option<Rc<ElfInfo>>>,
+    /// Libraries brought along with the objects being resolved, by soname
+    /// and file name: found last, as the loader finds a library a program
+    /// loaded itself before (a JDK's launcher loads `lib/server/libjvm.so`,
+    /// which its other libraries then need by name).
+    provided: HashMap<String, PathBuf>,
 }
 
 impl Resolver {
@@ -73,7 +78,23 @@ impl Resolver {
             cache,
             musl_dirs,
             parsed: HashMap::new(),
+            provided: HashMap::new(),
         }
+    }
+
+    /// Records that the library at `path` comes along (see `provided`);
+    /// the first one given a name keeps it.
+    pub fn provide(&mut self, path: &Path) -> Result<()> {
+        let Some(info) = self.info(path)? else {
+            return Ok(());
+        };
+        let names = info.soname.iter().cloned().chain([file_name(path)]);
+        for name in names {
+            self.provided
+                .entry(name)
+                .or_insert_with(|| path.to_path_buf());
+        }
+        Ok(())
     }
 
     /// The dynamic-linking facts of `path`, `None` if it is not an x86-64 ELF64 object.
@@ -251,6 +272,9 @@ impl Resolver {
                 return Ok(p);
             }
             searched.push(dir.display().to_string());
+        }
+        if let Some(p) = self.provided.get(name) {
+            return Ok(p.clone());
         }
         Err(not_found(name, &node.path, &searched))
     }

@@ -116,6 +116,7 @@ pub fn instance() -> &'static Path {
             let mut json: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
             json["resource_limits"]["user_space_size"] = "1GB".into();
+            json["resource_limits"]["user_space_max_size"] = "1GB".into();
             json["mount"][0]["options"]["layers"][1]["options"]["temporary"] = true.into();
             std::fs::write(&config, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
             let apps = apps_build_dir();

@@ -1,10 +1,11 @@
 //! The host's standard streams, as the LibOS's descriptors 0, 1 and 2.
 
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use occlum_pal::host::{self, HostFileKind};
 
-use super::{File, FileType, Readiness, Stat};
+use super::{File, FileType, Readiness, Stat, O_NONBLOCK};
 use crate::Result;
 
 /// Waits until the host descriptor is ready, giving up with `EINTR` when the
@@ -32,27 +33,58 @@ fn wait_host(fd: BorrowedFd<'_>, write: bool) -> Result<()> {
 pub struct HostStdio {
     n: i32,
     host_fd: BorrowedFd<'static>,
+    /// The status flags: the host descriptor's access mode and `O_APPEND`,
+    /// and what the guest set (`O_NONBLOCK`: calls that would wait give
+    /// `EAGAIN`; the host descriptor itself stays blocking).
+    flags: AtomicU32,
 }
 
 impl HostStdio {
     /// The host's stdin (0), stdout (1) or stderr (2); `None` for another `n`.
     pub fn new(n: i32) -> Option<HostStdio> {
+        let host_fd = host::stdio_fd(n)?;
+        // A stream whose flags cannot be read is taken as open for reading
+        // (stdin) or writing.
+        let flags = host::access_flags(host_fd).unwrap_or(if n == 0 { 0 } else { 1 });
         Some(HostStdio {
             n,
-            host_fd: host::stdio_fd(n)?,
+            host_fd,
+            flags: AtomicU32::new(flags),
         })
+    }
+
+    /// Waits until the host descriptor is ready, or says `EAGAIN` if the
+    /// guest made this file non-blocking and it is not.
+    fn ready(&self, write: bool) -> Result<()> {
+        if self.flags.load(Ordering::Relaxed) & O_NONBLOCK == 0 {
+            return wait_host(self.host_fd, write);
+        }
+        let (readable, writable, hangup, error) = host::poll_now(self.host_fd);
+        if hangup || error || if write { writable } else { readable } {
+            Ok(())
+        } else {
+            Err(crate::Errno::EAGAIN)
+        }
     }
 }
 
 impl File for HostStdio {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        wait_host(self.host_fd, false)?;
+        self.ready(false)?;
         host::read(self.host_fd, buf)
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
-        wait_host(self.host_fd, true)?;
+        self.ready(true)?;
         host::write(self.host_fd, buf)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, flags: u32) {
+        self.flags.store(flags, Ordering::Relaxed);
     }
 
     fn seek(&self, offset: i64, whence: i32) -> Result<u64> {

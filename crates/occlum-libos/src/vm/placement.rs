@@ -64,7 +64,7 @@ impl VmSpace {
                 None => {
                     let at = owners
                         .claim_free(base, end, len + hard, owner)
-                        .ok_or(Errno::ENOMEM)?;
+                        .ok_or_else(|| self.out_of_room(len + hard))?;
                     return Ok(at);
                 }
             },
@@ -125,7 +125,7 @@ impl VmSpace {
                 }
                 owners
                     .claim_free(base, end, len, owner)
-                    .ok_or(Errno::ENOMEM)
+                    .ok_or_else(|| self.out_of_room(len))
             }
             Placement::Within(lo, hi) => {
                 let lo = page_up(lo).ok_or(Errno::ENOMEM)?.max(base);
@@ -134,6 +134,30 @@ impl VmSpace {
                     .ok_or(Errno::ENOMEM)
             }
         }
+    }
+
+    /// `ENOMEM` for a mapping of `len` bytes that found no room in the
+    /// region, said once at the default log level with the field to raise
+    /// (not for requests past any sensible size: programs probe with those).
+    pub(super) fn out_of_room(&self, len: usize) -> Errno {
+        const GIB: usize = 1 << 30;
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if len <= 64 * GIB && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            let size = self.space.size();
+            let suggest = size
+                .saturating_mul(2)
+                .max(size.saturating_add(len))
+                .div_ceil(GIB);
+            tracing::error!(
+                "the user space is full: a mapping of {} MiB found no room in its {} MiB; \
+                 raise resource_limits.user_space_max_size in Occlum.json (e.g. to \"{}GB\") \
+                 and run occlum build",
+                len >> 20,
+                size >> 20,
+                suggest
+            );
+        }
+        Errno::ENOMEM
     }
 
     pub(super) fn in_brk_area(&self, addr: usize, len: usize) -> bool {
