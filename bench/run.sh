@@ -4,7 +4,8 @@
 #   1. getppid: native, under a bare Syscall-User-Dispatch handler (the floor
 #      of any SUD-based LibOS), and inside the LibOS, trapped
 #      (OCCLUM_FASTPATH=0) and through a rewritten site (the default).
-#   2. `occlum run /bin/hello` end to end, next to running ./hello natively.
+#   2. `occlum run /bin/hello` end to end, next to running ./hello natively,
+#      and `occlum exec /bin/hello` in a started enclave (`occlum start`).
 #   3. posix_spawn+exit+wait of a static-PIE program, native and in the LibOS.
 #   4. pipe throughput between two processes, 64 KiB and 4 KiB writes.
 # Each figure is the median of ROUNDS interleaved rounds.
@@ -43,6 +44,9 @@ per_start_us() {
 }
 
 : >"$work/native" >"$work/floor" >"$work/libos" >"$work/trapped" >"$work/e2e_native" >"$work/e2e_libos"
+: >"$work/e2e_exec"
+(cd "$work/inst" && "$occlum" start >/dev/null)
+trap '(cd "$work/inst" && "$occlum" stop -t 0 >/dev/null 2>&1); rm -rf "$work"' EXIT
 : >"$work/spawn_native" >"$work/spawn_libos"
 for c in 65536 4096; do : >"$work/pipe${c}_native" >"$work/pipe${c}_libos"; done
 mbs() { grep -o '[0-9.]* MB/s' | cut -d' ' -f1; }
@@ -54,6 +58,7 @@ for _ in $(seq "$rounds"); do
     (cd "$work/inst" && OCCLUM_FASTPATH=0 "$occlum" run /bin/getppid_loop "$calls") | num >>"$work/trapped"
     per_start_us tests/apps/build/glibc/hello >>"$work/e2e_native"
     (cd "$work/inst" && per_start_us "$occlum" run /bin/hello) >>"$work/e2e_libos"
+    (cd "$work/inst" && per_start_us "$occlum" exec /bin/hello) >>"$work/e2e_exec"
     bench/build/spawn tests/apps/build/glibc/exit_code 300 | usi >>"$work/spawn_native"
     (cd "$work/inst" && "$occlum" run /bin/spawn /bin/exit_code 300) | usi >>"$work/spawn_libos"
     for c in 65536 4096; do
@@ -78,6 +83,8 @@ printf '  LibOS, direct      %8.1f ns/call   (%sx native)\n' "$libos" "$(ratio "
 echo "start-up, static-PIE hello (median of $rounds rounds x $starts runs):"
 printf '  native ./hello          %8.1f us\n' "$e2e_native"
 printf '  occlum run /bin/hello   %8.1f us   (%sx native; target <= 10 ms)\n' "$e2e_libos" "$(ratio "$e2e_libos" "$e2e_native")"
+e2e_exec=$(median <"$work/e2e_exec")
+printf '  occlum exec /bin/hello  %8.1f us   (%sx native, %sx occlum run; target <= 1 ms)\n' "$e2e_exec" "$(ratio "$e2e_exec" "$e2e_native")" "$(ratio "$e2e_exec" "$e2e_libos")"
 spawn_native=$(median <"$work/spawn_native")
 spawn_libos=$(median <"$work/spawn_libos")
 echo "posix_spawn+exit+wait, static-PIE (median of $rounds rounds x 300):"

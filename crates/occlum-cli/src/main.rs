@@ -7,6 +7,7 @@ mod cmd;
 mod enclave;
 mod instance;
 mod libdeps;
+mod service;
 
 use std::process::ExitCode;
 
@@ -91,6 +92,29 @@ enum Command {
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "PATH [ARGS]...")]
         command: Vec<String>,
     },
+    /// Start the instance's enclave as a server in the background, for
+    /// `occlum exec`.
+    Start,
+    /// Run a program in the started enclave with this terminal; exit with
+    /// its status (Ctrl-C and other signals are passed on).
+    Exec {
+        /// Path of the program inside the image (under an entry point), then
+        /// its arguments (`--` first if the path starts with `-`).
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "PATH [ARGS]...")]
+        command: Vec<String>,
+    },
+    /// Stop the started enclave: SIGTERM to every process, SIGKILL to what
+    /// is left after the grace time, files synced.
+    Stop {
+        /// Seconds between SIGTERM and SIGKILL.
+        #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
+        time: u64,
+    },
+    /// Whether the enclave runs (exit status 0) or not (1), and its processes.
+    Status,
+    /// The server `occlum start` runs (internal).
+    #[command(name = "__serve", hide = true)]
+    Serve,
 }
 
 fn init_logging() {
@@ -147,6 +171,20 @@ fn main() -> ExitCode {
             Some((path, args)) => ("run", cmd::run::run(path, args)),
             None => ("run", Err(anyhow::anyhow!("missing the program's path"))),
         },
+        Command::Start => ("start", cmd::server::start()),
+        Command::Exec { command } => {
+            let command = match command.split_first() {
+                Some((dd, rest)) if dd == "--" => rest.to_vec(),
+                _ => command,
+            };
+            match command.split_first() {
+                Some((path, args)) => ("exec", cmd::server::exec_client(path, args)),
+                None => ("exec", Err(anyhow::anyhow!("missing the program's path"))),
+            }
+        }
+        Command::Stop { time } => ("stop", cmd::server::stop(time)),
+        Command::Status => ("status", cmd::server::status()),
+        Command::Serve => ("server", cmd::server::serve()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

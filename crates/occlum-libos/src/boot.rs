@@ -188,14 +188,24 @@ fn inherit_start_state(proc: &Process, st: &occlum_pal::host::InheritedState) {
 /// Runs `program` as the first LibOS process and returns how it ended.
 /// Once per host process.
 pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> {
+    boot(cfg)?;
+    let stdio = host_stdio(HostStdio::new)?;
+    let proc = start_process(&program, stdio, None)?;
+    let status = proc.wait_until_ended();
+    shut_down();
+    Ok(status)
+}
+
+/// Sets the LibOS up: the user region, the trap handler, the file systems.
+/// Once per host process.
+pub(crate) fn boot(cfg: &BootConfig) -> Result<(), BootError> {
     let platform = |what: &str, e: Errno| BootError::Platform(format!("{what}: {e}"));
     if CONFIG.set(cfg.clone()).is_err() {
         return Err(BootError::Platform(
             "the LibOS runs once per process".into(),
         ));
     }
-    let space =
-        uspace::init(cfg.user_space_size).map_err(|e| platform("reserving the user space", e))?;
+    uspace::init(cfg.user_space_size).map_err(|e| platform("reserving the user space", e))?;
     trap::set_trap_handler(crate::trap::on_trap)
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
@@ -206,6 +216,35 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     crate::budget::kernel().set_limit(cfg.kernel_heap_size);
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
     fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
+    Ok(())
+}
+
+/// The standard streams of a new session: host descriptors 0-2 as `make`
+/// gives them.
+pub(crate) fn host_stdio(
+    mut make: impl FnMut(i32) -> Option<HostStdio>,
+) -> Result<[crate::fs::FileRef; 3], BootError> {
+    let mut files: Vec<crate::fs::FileRef> = Vec::with_capacity(3);
+    for n in 0..3 {
+        let f = make(n).ok_or_else(|| BootError::Platform(format!("no host descriptor {n}")))?;
+        files.push(Arc::new(f));
+    }
+    Ok(files
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("three descriptors")))
+}
+
+/// Starts `program` as a new process that leads its own session, with
+/// `stdio` as its descriptors 0-2: the first process (no parent: it adopts
+/// orphans), or, given `parent`, a child of it.
+pub(crate) fn start_process(
+    program: &Program,
+    stdio: [crate::fs::FileRef; 3],
+    parent: Option<&Arc<Process>>,
+) -> Result<Arc<Process>, BootError> {
+    let platform = |what: &str, e: Errno| BootError::Platform(format!("{what}: {e}"));
+    let cfg = config();
+    let space = uspace::get().ok_or_else(|| platform("the user space", Errno::EFAULT))?;
     let root = fs::vfs::root().map_err(|e| platform("the root file system", e))?;
     let plan = fs::program::plan_exec(&root, program.path.as_bytes(), program.argv.clone())
         .map_err(|e| {
@@ -236,13 +275,9 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     .map_err(BootError::Load)?;
     let program_file = plan.program;
     let mut files = FileTable::default();
-    for fd in 0..3 {
+    for f in stdio {
         files
-            .insert(
-                Arc::new(HostStdio::new(fd).expect("descriptors 0-2")),
-                false,
-                usize::MAX,
-            )
+            .insert(f, false, usize::MAX)
             .map_err(|e| platform("stdio", e))?;
     }
     let rlimits = Rlimits::new(
@@ -254,7 +289,7 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     let pid = process::alloc_pid().map_err(|e| platform("pid", e))?;
     let proc = Process::new(
         pid,
-        Weak::new(),
+        parent.map_or_else(Weak::new, Arc::downgrade),
         pid,
         pid,
         String::from_utf8_lossy(&program_file.path).into_owned(),
@@ -270,6 +305,9 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
     );
     proc.set_args(&plan.argv, &program.envp);
     inherit_start_state(&proc, &cfg.inherited);
+    if let Some(parent) = parent {
+        parent.state().children.push(proc.clone());
+    }
     let thread = Thread::new(pid, proc.clone());
     thread.set_sig_mask(SigSet(cfg.inherited.blocked).blockable());
     proc.state().threads.push(thread.clone());
@@ -282,8 +320,11 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         },
     )
     .map_err(|e| platform("starting a host thread", e))?;
-    let status = proc.wait_until_ended();
-    // What programs wrote reaches the host, as when a machine shuts down.
+    Ok(proc)
+}
+
+/// Writes what programs wrote to the host, as when a machine shuts down.
+pub(crate) fn shut_down() {
     if let Err(e) = fs::vfs::sync_all() {
         tracing::error!("syncing the file systems at exit: {e}");
     }
@@ -295,5 +336,4 @@ pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> 
         process::all_processes().len(),
         crate::vm::user_space_in_use()
     );
-    Ok(status)
 }

@@ -12,6 +12,7 @@ pub mod ipc;
 pub mod keys;
 pub mod loader;
 pub mod process;
+pub mod server;
 pub mod signal;
 pub mod sync;
 pub mod syscall;

@@ -28,6 +28,7 @@
 mod arch;
 pub mod errno;
 pub mod fastpath;
+pub mod fd_passing;
 pub mod host;
 pub mod host_fs;
 pub mod host_net;

@@ -34,7 +34,7 @@ impl fmt::Display for RunFailure {
 
 impl std::error::Error for RunFailure {}
 
-fn failure(exit_code: u8, message: String) -> anyhow::Error {
+pub(crate) fn failure(exit_code: u8, message: String) -> anyhow::Error {
     RunFailure { exit_code, message }.into()
 }
 
@@ -47,10 +47,10 @@ fn is_under(path: &str, entry_point: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-fn environment(config: &Config) -> Vec<Vec<u8>> {
+fn environment(config: &Config, lookup: impl Fn(&str) -> Option<String>) -> Vec<Vec<u8>> {
     let mut env: Vec<String> = config.env.default.clone();
     for name in &config.env.untrusted {
-        if let Ok(value) = std::env::var(name) {
+        if let Some(value) = lookup(name) {
             let entry = format!("{name}={value}");
             match env.iter_mut().find(|e| e.split('=').next() == Some(name)) {
                 Some(e) => *e = entry,
@@ -255,7 +255,7 @@ fn writable_layer(config: &Config) -> Option<(String, bool)> {
 }
 
 /// Signal names for messages.
-fn signal_name(sig: i32) -> &'static str {
+pub(crate) fn signal_name(sig: i32) -> &'static str {
     match sig {
         4 => "SIGILL",
         5 => "SIGTRAP",
@@ -271,11 +271,9 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-/// Runs `path` with `args`; returns the exit status for `occlum run`.
-pub fn run(path: &str, args: &[String]) -> Result<u8> {
-    let inst = Instance::current()?;
-    let id = verified_identity(&inst)?;
-    let config = &id.config;
+/// Checks that `path` may be run: absolute, inside the image, under an
+/// entry point.
+pub fn check_program_path(config: &Config, path: &str) -> Result<()> {
     if !path.starts_with('/')
         || Path::new(path)
             .components()
@@ -289,7 +287,13 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
             config.entry_points
         );
     }
-    let boot = BootConfig {
+    Ok(())
+}
+
+/// How the LibOS is to run for this instance.
+pub fn boot_config(inst: &Instance, id: &Identity) -> Result<BootConfig> {
+    let config = &id.config;
+    Ok(BootConfig {
         // Address space is cheap in the simulated enclave: reserve the most
         // the user space may grow to (EDMM's limit) from the start.
         user_space_size: config.resource_limits.effective_user_space_max().0 as usize,
@@ -300,28 +304,43 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         max_threads: config.resource_limits.max_num_of_threads as usize,
         dispatch_mode: dispatch_mode()?,
         direct_syscalls: direct_syscalls()?,
-        mounts: mounts(&id, &inst)?,
+        mounts: mounts(id, inst)?,
         inherited: occlum_libos::inherited_state(),
         inject_panic: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),
-    };
+    })
+}
+
+/// The program `path` with `args` and the environment of `occlum run`
+/// (`env.default`, then the `env.untrusted` names found by `lookup`).
+pub fn program(
+    config: &Config,
+    path: &str,
+    args: &[String],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Program {
     let mut argv = vec![path.as_bytes().to_vec()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
-    let program = Program {
+    Program {
         path: path.to_string(),
         argv,
-        envp: environment(config),
-    };
-    match occlum_libos::run(&boot, program) {
+        envp: environment(config, lookup),
+    }
+}
+
+/// What a program's end means for `occlum run` and `occlum exec`: their
+/// exit status, or a failure to report.
+pub fn outcome(what: &str, path: &str, r: Result<ExitStatus, BootError>) -> Result<u8> {
+    match r {
         Ok(ExitStatus::Exited(code)) => Ok(code),
         Ok(ExitStatus::Killed(sig)) => {
             // Like a shell, stay quiet about SIGPIPE: it is how pipelines end.
             if sig != 13 {
                 eprintln!(
-                "occlum run: {path}: terminated by signal {sig} ({})",
-                signal_name(sig)
-            );
+                    "occlum {what}: {path}: terminated by signal {sig} ({})",
+                    signal_name(sig)
+                );
             }
             Ok((128 + sig) as u8)
         }
@@ -336,4 +355,17 @@ pub fn run(path: &str, args: &[String]) -> Result<u8> {
         Err(BootError::Load(e)) => Err(failure(126, format!("{path}: {e}"))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Runs `path` with `args`; returns the exit status for `occlum run`.
+pub fn run(path: &str, args: &[String]) -> Result<u8> {
+    let inst = Instance::current()?;
+    if crate::service::connect(&inst).is_ok() {
+        bail!("the instance's enclave is running (`occlum start`): run programs in it with `occlum exec`, or end it with `occlum stop` first");
+    }
+    let id = verified_identity(&inst)?;
+    check_program_path(&id.config, path)?;
+    let boot = boot_config(&inst, &id)?;
+    let program = program(&id.config, path, args, |n| std::env::var(n).ok());
+    outcome("run", path, occlum_libos::run(&boot, program))
 }

@@ -209,6 +209,22 @@ fn adopt_orphans(dead: &Arc<Process>, orphans: Vec<Arc<Process>>) {
         child.state().parent = Arc::downgrade(&init);
     }
     let any_zombie = orphans.iter().any(|c| c.exit_status().is_some());
+    // An init that ignores SIGCHLD (the server's) reaps zombies at once.
+    let reaps = init.sig_actions().get(SIGCHLD).handler == SIG_IGN;
+    let orphans: Vec<Arc<Process>> = if reaps {
+        orphans
+            .into_iter()
+            .filter(|c| {
+                let zombie = c.exit_status().is_some();
+                if zombie {
+                    table::remove_process(c.pid());
+                }
+                !zombie
+            })
+            .collect()
+    } else {
+        orphans
+    };
     init.state().children.extend(orphans);
     if any_zombie {
         init.child_events.wake_all();

@@ -23,6 +23,7 @@ pub use exec::execve;
 pub use exit::{exit_group, exit_thread, finish_thread};
 pub use rlimit::{Rlimit, Rlimits};
 pub use spawn::{fork, spawn_thread, vfork, TidWords};
+pub(crate) use table::register_process;
 pub use table::{
     all_processes, alloc_pid, get_process, get_thread, live_threads, register_thread,
     unregister_thread, INIT_PID,

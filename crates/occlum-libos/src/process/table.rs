@@ -54,6 +54,11 @@ pub fn register_thread(thread: &Arc<Thread>, max_threads: usize) -> Result<()> {
     Ok(())
 }
 
+/// Registers a process that has no thread (the server's init).
+pub(crate) fn register_process(p: &Arc<Process>) {
+    lock_shared(&TABLE).processes.insert(p.pid(), p.clone());
+}
+
 /// Forgets a thread that has ended.
 pub fn unregister_thread(tid: Pid) {
     lock_shared(&TABLE).threads.remove(&tid);
