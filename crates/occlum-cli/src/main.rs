@@ -112,6 +112,13 @@ enum Command {
     },
     /// Whether the enclave runs (exit status 0) or not (1), and its processes.
     Status,
+    /// Pack the built instance into NAME.tar.gz (default: the instance
+    /// directory's name), to run with `bin/occlum run` elsewhere.
+    Package {
+        /// The package file to write.
+        #[arg(value_name = "NAME.tar.gz")]
+        name: Option<std::path::PathBuf>,
+    },
     /// The server `occlum start` runs (internal).
     #[command(name = "__serve", hide = true)]
     Serve,
@@ -184,6 +191,7 @@ fn main() -> ExitCode {
         }
         Command::Stop { time } => ("stop", cmd::server::stop(time)),
         Command::Status => ("status", cmd::server::status()),
+        Command::Package { name } => ("package", cmd::package::package(name.as_deref())),
         Command::Serve => ("server", cmd::server::serve()),
     };
     match result {

@@ -79,6 +79,20 @@ fn processes(dir: &Path) -> usize {
         .unwrap_or_else(|| panic!("status: {s}"))
 }
 
+/// The child's output once it ends; killed (and the test failed) if it
+/// runs for a minute.
+fn finish(mut child: std::process::Child, what: &str) -> std::process::Output {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not end within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !cond() {
@@ -106,7 +120,11 @@ fn start_exec_status_stop() {
     let server = Server::start(&dir);
     let run = occlum_in(&dir, &["run", "/bin/hello"], &[]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(text(&run.stderr).contains("`occlum exec`"), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("`occlum exec`"),
+        "{}",
+        text(&run.stderr)
+    );
     let again = occlum_in(&dir, &["start"], &[]);
     assert_eq!(again.status.code(), Some(1));
     assert!(
@@ -153,7 +171,7 @@ fn start_exec_status_stop() {
         ],
     );
     assert_ok(&w, "writer");
-    let r = reader.wait_with_output().unwrap();
+    let r = finish(reader, "the FIFO's reader");
     assert_ok(&r, "reader");
     assert_eq!(text(&r.stdout), "through the fifo\n");
     assert_eq!(
@@ -187,7 +205,7 @@ fn start_exec_status_stop() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let out = sleeper.wait_with_output().unwrap();
+    let out = finish(sleeper, "the sleeper");
     assert_eq!(out.status.code(), Some(143), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("terminated by signal 15"));
 
@@ -224,7 +242,7 @@ fn start_exec_status_stop() {
         "{}",
         text(&stop.stdout)
     );
-    let out = stubborn.wait_with_output().unwrap();
+    let out = finish(stubborn, "the stubborn program");
     assert_eq!(out.status.code(), Some(137), "{}", text(&out.stderr));
     drop(server);
     let st = occlum_in(&dir, &["status"], &[]);

@@ -4,6 +4,7 @@ pub mod add;
 pub mod build;
 pub mod keys;
 pub mod new;
+pub mod package;
 pub mod print;
 pub mod run;
 pub mod server;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use std::path::{Component, Path};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use occlum_config::Config;
 use occlum_config::FsType;
 use occlum_libos::keys;
@@ -134,6 +134,7 @@ pub fn verified_identity(inst: &Instance) -> Result<Identity> {
     };
     let key_id = image_key.as_deref().map(key_id).unwrap_or_default();
     let signed = enclave::verify(inst, &text, &[root_hash.to_vec(), key_id].concat())?;
+    check_image_once(inst, image_file(inst, &layer_of(&config)?), &root_hash)?;
     Ok(Identity {
         config,
         root_hash,
@@ -147,6 +148,57 @@ pub fn verified_identity(inst: &Instance) -> Result<Identity> {
 /// is the union of the integrity-protected image and the encrypted writable
 /// layer, whose key is the sealing key of the enclave's signer, or the
 /// `--image-key` the instance was built with.
+fn layer_of(config: &Config) -> Result<occlum_config::MountConfig> {
+    let mut config = config.clone();
+    image_layer(&mut config).cloned().ok_or_else(|| {
+        anyhow!("build/Occlum.json: field `mount`: no image layer; run `occlum build` again")
+    })
+}
+
+/// Reads the whole image once for each copy of it (a new file, or one
+/// written since: its inode or change time differ from the stamp in
+/// `run/`) and checks every block against the signed root hash, so that a
+/// changed byte anywhere is refused before anything runs, not only when a
+/// program reads it. Unchanged images are not read again.
+fn check_image_once(inst: &Instance, file: std::path::PathBuf, root_hash: &[u8; 32]) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&file).with_context(|| {
+        format!(
+            "{}: cannot read the image; run `occlum build`",
+            file.display()
+        )
+    })?;
+    let stamp = format!(
+        "{} {} {} {} {}\n",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+        root_hash
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let stamp_path = inst.dir().join("run/image.verified");
+    if std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
+        return Ok(());
+    }
+    let dev = std::fs::File::open(&file)
+        .with_context(|| format!("{}: cannot open the image", file.display()))?;
+    let refused = |e: occlum_image::ImageError| {
+        anyhow!(
+            "{}: the image was changed after `occlum build` signed it ({e}); run `occlum build` again, or unpack the package again",
+            file.display()
+        )
+    };
+    let image = occlum_image::Image::open(std::sync::Arc::new(dev), *root_hash).map_err(refused)?;
+    image.verify_all().map_err(refused)?;
+    std::fs::create_dir_all(inst.dir().join("run"))?;
+    // Best effort: a read-only instance checks its image at every start.
+    let _ = std::fs::write(&stamp_path, stamp);
+    Ok(())
+}
+
 fn mounts(id: &Identity, inst: &Instance) -> Result<Vec<MountSpec>> {
     let mut config = id.config.clone();
     let key = match &id.image_key {

@@ -88,6 +88,22 @@ impl Image {
         })
     }
 
+    /// Reads and verifies every block of the image (content, metadata and,
+    /// along the way, every hash-tree node): a changed byte anywhere is an
+    /// error now rather than when its file is read.
+    pub fn verify_all(&self) -> Result<(), ImageError> {
+        self.store
+            .read_blocks(1, self.header.geom.leaves, |_, _| {})
+            .map_err(|f| match f {
+                Fault::Bad(block) => ImageError::Corrupted {
+                    ino: None,
+                    path: "<image>".into(),
+                    block,
+                },
+                Fault::Io(e) => ImageError::Io(e),
+            })
+    }
+
     /// The root directory.
     pub fn root(&self) -> Ino {
         ROOT_INO

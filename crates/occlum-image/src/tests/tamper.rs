@@ -307,3 +307,21 @@ fn host_io_errors_are_reported_as_io() {
     assert!(matches!(err, ImageError::Io(_)), "{err}");
     assert_eq!(err.errno(), 5);
 }
+
+#[test]
+fn verify_all_finds_any_changed_block() {
+    let fx = Fixture::new(false);
+    let (data, report) = fx.build("img");
+    let good = open(data.clone(), report.root_hash).unwrap();
+    good.verify_all().unwrap();
+    let blocks = (data.len() / 4096) as u64;
+    // A byte in every block but the header (whose change fails `open`).
+    for blk in 1..blocks {
+        let mut bad = data.clone();
+        bad[(blk * 4096 + 7) as usize] ^= 0x40;
+        match open(bad, report.root_hash) {
+            Ok(img) => assert!(img.verify_all().is_err(), "block {blk} changed, not found"),
+            Err(_) => {}
+        }
+    }
+}
