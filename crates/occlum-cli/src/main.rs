@@ -7,6 +7,7 @@ mod cmd;
 mod enclave;
 mod instance;
 mod libdeps;
+mod progress;
 mod service;
 
 use std::process::ExitCode;

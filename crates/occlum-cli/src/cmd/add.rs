@@ -599,7 +599,13 @@ fn execute(
     out: &mut dyn Write,
 ) -> Result<Report> {
     let mut report = Report::default();
+    let bar = if dry_run {
+        indicatif::ProgressBar::hidden()
+    } else {
+        crate::progress::bar(ops.len() as u64, "adding")
+    };
     for (rel, op) in ops {
+        bar.inc(1);
         let dest = image.join(rel);
         let shown = Path::new("image").join(rel);
         if present(&dest, op)? {
@@ -630,6 +636,7 @@ fn execute(
             report.added += 1;
         }
     }
+    bar.finish_and_clear();
     if !dry_run {
         for (rel, op) in ops.iter().rev() {
             if let Op::Dir { host: Some(host) } = op {

@@ -131,8 +131,11 @@ pub fn build(force: bool, sign_key: Option<&Path>, image_key: Option<&Path>) -> 
             if let Some(dir) = out.parent() {
                 fs::create_dir_all(dir)?;
             }
+            let spin = crate::progress::spinner("packing image/ and its hash tree");
             let report = occlum_image::build_image(&image, &out)
-                .map_err(|e| anyhow!("cannot pack the image: {e}"))?;
+                .map_err(|e| anyhow!("cannot pack the image: {e}"));
+            spin.finish_and_clear();
+            let report = report?;
             for (path, why) in &report.skipped {
                 eprintln!("warning: skipping {}: {why}", path.display());
             }

@@ -58,9 +58,13 @@ pub fn package(name: Option<&Path>) -> Result<u8> {
     let root = Path::new(&top);
     tar.append_path_with_name(inst.config_path(), root.join("Occlum.json"))?;
     tar.append_path_with_name(&exe, root.join("bin/occlum"))?;
-    // build/, except what only `occlum build` uses.
-    for entry in walkdir::WalkDir::new(inst.build_dir()).sort_by_file_name() {
-        let entry = entry?;
+    let entries: Vec<walkdir::DirEntry> = walkdir::WalkDir::new(inst.build_dir())
+        .sort_by_file_name()
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let bar = crate::progress::bar(entries.len() as u64, "packing");
+    for entry in entries {
+        bar.inc(1);
         let rel = entry
             .path()
             .strip_prefix(inst.dir())
@@ -75,6 +79,7 @@ pub fn package(name: Option<&Path>) -> Result<u8> {
     for d in ["run", "run/mount", "run/mount/__ROOT"] {
         tar.append_dir(root.join(d), inst.dir())?;
     }
+    bar.finish_and_clear();
     tar.into_inner()?.finish()?.sync_all()?;
     std::fs::rename(&tmp, &out)?;
     let size = std::fs::metadata(&out)?.len();
