@@ -113,6 +113,12 @@ enum Command {
     },
     /// Whether the enclave runs (exit status 0) or not (1), and its processes.
     Status,
+    /// Mount the instance's root file system (image and encrypted layer) at
+    /// DIR on the host, read-write, until `umount DIR`.
+    Mount {
+        /// The (empty) directory to mount it on.
+        dir: std::path::PathBuf,
+    },
     /// Pack the built instance into NAME.tar.gz (default: the instance
     /// directory's name), to run with `bin/occlum run` elsewhere.
     Package {
@@ -192,6 +198,7 @@ fn main() -> ExitCode {
         }
         Command::Stop { time } => ("stop", cmd::server::stop(time)),
         Command::Status => ("status", cmd::server::status()),
+        Command::Mount { dir } => ("mount", cmd::mount::mount(&dir)),
         Command::Package { name } => ("package", cmd::package::package(name.as_deref())),
         Command::Serve => ("server", cmd::server::serve()),
     };

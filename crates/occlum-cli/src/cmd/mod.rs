@@ -3,6 +3,7 @@
 pub mod add;
 pub mod build;
 pub mod keys;
+pub mod mount;
 pub mod new;
 pub mod package;
 pub mod print;
