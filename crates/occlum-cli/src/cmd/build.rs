@@ -123,7 +123,16 @@ pub fn build(force: bool, sign_key: Option<&Path>, image_key: Option<&Path>) -> 
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     let root_hash = match old {
-        Some(s) if !force && s.fingerprint == fingerprint && out.is_file() => {
+        // Unchanged: the same inputs, and the image file as it was made (a
+        // changed image.bin is made again).
+        Some(s)
+            if !force
+                && s.fingerprint == fingerprint
+                && out.is_file()
+                && unhex(&s.root_hash)
+                    .and_then(|r| <[u8; 32]>::try_from(r.as_slice()).ok())
+                    .is_some_and(|r| super::run::image_known_good(&inst, &out, &r)) =>
+        {
             eprintln!("The image is unchanged ({})", out.display());
             s.root_hash
         }
@@ -140,6 +149,8 @@ pub fn build(force: bool, sign_key: Option<&Path>, image_key: Option<&Path>) -> 
                 eprintln!("warning: skipping {}: {why}", path.display());
             }
             let root_hash = hex(&report.root_hash);
+            // Just made: no need to read it all again at the first run.
+            super::run::record_image_checked(&inst, &out, &report.root_hash);
             let state = BuildState {
                 fingerprint,
                 root_hash: root_hash.clone(),

@@ -161,26 +161,7 @@ fn layer_of(config: &Config) -> Result<occlum_config::MountConfig> {
 /// changed byte anywhere is refused before anything runs, not only when a
 /// program reads it. Unchanged images are not read again.
 fn check_image_once(inst: &Instance, file: std::path::PathBuf, root_hash: &[u8; 32]) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(&file).with_context(|| {
-        format!(
-            "{}: cannot read the image; run `occlum build`",
-            file.display()
-        )
-    })?;
-    let stamp = format!(
-        "{} {} {} {} {}\n",
-        meta.dev(),
-        meta.ino(),
-        meta.len(),
-        meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
-        root_hash
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let stamp_path = inst.dir().join("run/image.verified");
-    if std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
+    if image_known_good(inst, &file, root_hash) {
         return Ok(());
     }
     let dev = std::fs::File::open(&file)
@@ -193,10 +174,46 @@ fn check_image_once(inst: &Instance, file: std::path::PathBuf, root_hash: &[u8; 
     };
     let image = occlum_image::Image::open(std::sync::Arc::new(dev), *root_hash).map_err(refused)?;
     image.verify_all().map_err(refused)?;
-    std::fs::create_dir_all(inst.dir().join("run"))?;
-    // Best effort: a read-only instance checks its image at every start.
-    let _ = std::fs::write(&stamp_path, stamp);
+    record_image_checked(inst, &file, root_hash);
     Ok(())
+}
+
+/// What identifies one copy of the image file in a given state: device,
+/// inode, size, change time, and the root hash it was checked against.
+fn image_stamp(file: &Path, root_hash: &[u8; 32]) -> Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).with_context(|| {
+        format!(
+            "{}: cannot read the image; run `occlum build`",
+            file.display()
+        )
+    })?;
+    let hash: String = root_hash.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!(
+        "{} {} {} {} {hash}\n",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+    ))
+}
+
+/// Whether the image `file` is the copy last recorded as matching
+/// `root_hash` (unchanged since).
+pub fn image_known_good(inst: &Instance, file: &Path, root_hash: &[u8; 32]) -> bool {
+    image_stamp(file, root_hash).is_ok_and(|stamp| {
+        std::fs::read_to_string(inst.dir().join("run/image.verified")).is_ok_and(|s| s == stamp)
+    })
+}
+
+/// Records that the image `file` is known to match `root_hash` (checked in
+/// full, or just made by `occlum build`). Best effort: an instance whose
+/// `run/` cannot be written checks its image at every start.
+pub fn record_image_checked(inst: &Instance, file: &Path, root_hash: &[u8; 32]) {
+    if let Ok(stamp) = image_stamp(file, root_hash) {
+        let _ = std::fs::create_dir_all(inst.dir().join("run"));
+        let _ = std::fs::write(inst.dir().join("run/image.verified"), stamp);
+    }
 }
 
 fn mounts(id: &Identity, inst: &Instance) -> Result<Vec<MountSpec>> {
