@@ -298,8 +298,33 @@ pub fn exec_client(path: &str, args: &[String]) -> Result<u8> {
         forwarded.add(s);
     }
     forwarded.thread_block()?;
-    let env: Vec<(String, String)> = std::env::vars().collect();
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    // A standard stream this command was started without is /dev/null for
+    // the program, as a shell would give it.
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let mut stdio = Vec::with_capacity(3);
+    for (n, fd) in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()]
+        .into_iter()
+        .enumerate()
+    {
+        let owned = match fd.try_clone_to_owned() {
+            Ok(f) => f,
+            Err(_) => std::os::fd::OwnedFd::from(
+                std::fs::OpenOptions::new()
+                    .read(n == 0)
+                    .write(n != 0)
+                    .open("/dev/null")?,
+            ),
+        };
+        stdio.push(owned);
+    }
     service::send_request(
         &stream,
         &Request::Exec {
@@ -307,8 +332,9 @@ pub fn exec_client(path: &str, args: &[String]) -> Result<u8> {
             args: args.to_vec(),
             env,
         },
-        &[stdin.as_fd(), stdout.as_fd(), stderr.as_fd()],
+        &[stdio[0].as_fd(), stdio[1].as_fd(), stdio[2].as_fd()],
     )?;
+    drop(stdio);
     let mut replies = BufReader::new(stream.try_clone()?);
     match service::recv::<Reply>(&mut replies)? {
         Some(Reply::Started { .. }) => {}
