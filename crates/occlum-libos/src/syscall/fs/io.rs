@@ -10,6 +10,19 @@ use crate::{Errno, Result};
 
 /// Largest chunk copied between user memory and a file at once.
 const CHUNK: usize = 1 << 20;
+/// Largest bounce buffer for one read of a pipe: a read returns at most
+/// what the pipe holds (64 KiB unless `F_SETPIPE_SZ` raised it), so a
+/// larger buffer would only be zeroed for nothing on every call.
+const PIPE_READ_CHUNK: usize = 1 << 16;
+
+/// The bounce buffer for a read of up to `want` bytes from `f`.
+fn bounce_len(f: &FileRef, want: usize) -> usize {
+    if crate::fs::pipe::is_pipe(f) {
+        want.min(PIPE_READ_CHUNK)
+    } else {
+        want.min(CHUNK)
+    }
+}
 const TCGETS: u64 = 0x5401;
 const TIOCGWINSZ: u64 = 0x5413;
 const FIONREAD: u64 = 0x541b;
@@ -76,9 +89,9 @@ pub(in crate::syscall) fn sys_read(
     count: usize,
 ) -> Result<u64> {
     let f = file(ctx, fd)?;
-    let len = count.min(CHUNK);
     // Check the buffer first: a bad one must not consume the file's data.
-    user::check_access(buf, len, PROT_WRITE)?;
+    user::check_access(buf, count.min(CHUNK), PROT_WRITE)?;
+    let len = bounce_len(&f, count);
     let mut data = vec![0u8; len];
     let n = f.read(&mut data)?;
     user::write_bytes(buf, &data[..n])?;
@@ -335,7 +348,7 @@ fn readv_into(f: &FileRef, at: At, iov: &[IoVec]) -> Result<u64> {
         user::check_access(v.base, v.len, PROT_WRITE)?;
     }
     let total: usize = iov.iter().map(|v| v.len).sum();
-    let mut buf = vec![0u8; total.min(CHUNK)];
+    let mut buf = vec![0u8; bounce_len(f, total)];
     let mut n = read_file(f, at, &mut buf)?;
     let mut off = 0;
     for v in iov {
