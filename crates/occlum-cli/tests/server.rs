@@ -224,6 +224,25 @@ fn start_exec_status_stop() {
     gone.wait().unwrap();
     wait_until("the group is gone", || processes(&dir) == 0);
 
+    // What a program leaves running in the background outlives its exec.
+    let bg = exec(
+        &dir,
+        &[
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "/bin/busybox sleep 30 > /dev/null 2>&1 &",
+        ],
+    );
+    assert_ok(&bg, "a background child");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(processes(&dir), 1, "the background child runs on");
+    assert_ok(
+        &exec(&dir, &["/bin/busybox", "kill", "-9", "-1"]),
+        "kill -1",
+    );
+    wait_until("the background child is gone", || processes(&dir) == 0);
+
     // stop: SIGTERM, then SIGKILL for what ignores it; the client learns.
     let stubborn = exec_child(
         &dir,

@@ -31,6 +31,11 @@ impl Session {
         self.process.wait_until_ended()
     }
 
+    /// Whether it has ended.
+    pub fn ended(&self) -> bool {
+        self.process.exit_status().is_some()
+    }
+
     /// Sends `sig` to its process group, as a terminal's Ctrl-C does.
     pub fn signal(&self, sig: i32) {
         let _ = signal::kill_group(self.pid(), sig, 0);

@@ -235,7 +235,9 @@ fn exec(
     service::send(&conn, &Reply::Started { pid: session.pid() })?;
     let session = std::sync::Arc::new(session);
     // Signals from the client go to the program's group; a client that
-    // goes away (its end of the socket closes) takes the group with it.
+    // goes away (its end of the socket closes) while the program runs takes
+    // the group with it. What the program left running in the background
+    // after it ended stays, as after `docker exec`.
     {
         let session = session.clone();
         let conn = conn.try_clone()?;
@@ -245,7 +247,9 @@ fn exec(
                 match service::recv::<Event>(&mut r) {
                     Ok(Some(Event::Signal { signal })) => session.signal(signal),
                     Ok(None) | Err(_) => {
-                        session.signal(SIGKILL);
+                        if !session.ended() {
+                            session.signal(SIGKILL);
+                        }
                         return;
                     }
                 }

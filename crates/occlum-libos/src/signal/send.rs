@@ -129,11 +129,12 @@ pub fn kill_group(pgid: i32, sig: SigNum, sender: i32) -> Result<()> {
     Ok(())
 }
 
-/// `kill(-1, sig)`: every live process except the init process.
+/// `kill(-1, sig)`: every live process except the init process and, as on
+/// Linux, the caller (`sender`).
 pub fn signal_all(sig: SigNum, sender: i32) -> Result<()> {
     let targets: Vec<Arc<Process>> = process::all_processes()
         .into_iter()
-        .filter(|p| p.exit_status().is_none() && p.pid() != process::INIT_PID)
+        .filter(|p| p.exit_status().is_none() && p.pid() != process::INIT_PID && p.pid() != sender)
         .collect();
     if targets.is_empty() {
         return Err(Errno::ESRCH);
