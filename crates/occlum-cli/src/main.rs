@@ -116,6 +116,10 @@ enum Command {
     /// Mount the instance's root file system (image and encrypted layer) at
     /// DIR on the host, read-write, until `umount DIR`.
     Mount {
+        /// The key the instance was built with (`occlum build --image-key`),
+        /// checked against it.
+        #[arg(long, value_name = "FILE")]
+        image_key: Option<std::path::PathBuf>,
         /// The (empty) directory to mount it on.
         dir: std::path::PathBuf,
     },
@@ -198,7 +202,9 @@ fn main() -> ExitCode {
         }
         Command::Stop { time } => ("stop", cmd::server::stop(time)),
         Command::Status => ("status", cmd::server::status()),
-        Command::Mount { dir } => ("mount", cmd::mount::mount(&dir)),
+        Command::Mount { image_key, dir } => {
+            ("mount", cmd::mount::mount(&dir, image_key.as_deref()))
+        }
         Command::Package { name } => ("package", cmd::package::package(name.as_deref())),
         Command::Serve => ("server", cmd::server::serve()),
     };

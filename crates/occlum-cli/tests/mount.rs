@@ -99,3 +99,41 @@ fn write_through_the_mount_then_run() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("occlum stop"));
 }
+
+#[test]
+fn image_key_is_checked() {
+    let tmp = tempdir();
+    assert_ok(&occlum_in(tmp.path(), &["new", "i"], &[]), "occlum new");
+    let dir = tmp.path().join("i");
+    let (key, other) = (tmp.path().join("key"), tmp.path().join("other"));
+    for k in [&key, &other] {
+        assert_ok(
+            &occlum_in(&dir, &["gen-image-key", &k.to_string_lossy()], &[]),
+            "gen-image-key",
+        );
+    }
+    let mnt = tmp.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let mount = |args: &[&str]| {
+        let mut all = vec!["mount"];
+        all.extend_from_slice(args);
+        all.push(mnt.to_str().unwrap());
+        occlum_in(&dir, &all, &[])
+    };
+    // Built with the sealing key: no --image-key.
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    let out = mount(&["--image-key", &key.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built without --image-key"));
+    // Built with `key`: `other` is refused (before anything is mounted).
+    assert_ok(
+        &occlum_in(&dir, &["build", "--image-key", &key.to_string_lossy()], &[]),
+        "occlum build --image-key",
+    );
+    let out = mount(&["--image-key", &other.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not the key this instance was built with")
+    );
+    assert!(!mounted(&mnt));
+}

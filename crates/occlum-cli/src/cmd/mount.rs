@@ -428,8 +428,10 @@ impl Filesystem for RootFs {
     }
 }
 
-/// Mounts the instance's root at `dir` until it is unmounted.
-pub fn mount(dir: &Path) -> Result<u8> {
+/// Mounts the instance's root at `dir` until it is unmounted. With
+/// `image_key` (a file from `occlum gen-image-key`), the instance must have
+/// been built with that key.
+pub fn mount(dir: &Path, image_key: Option<&Path>) -> Result<u8> {
     let inst = Instance::current()?;
     if crate::service::connect(&inst).is_ok() {
         bail!(
@@ -437,6 +439,20 @@ pub fn mount(dir: &Path) -> Result<u8> {
         );
     }
     let id = verified_identity(&inst)?;
+    if let Some(path) = image_key {
+        let key = super::keys::read_image_key(path)?;
+        match &id.image_key {
+            Some(k) if *k == key => {}
+            Some(_) => bail!(
+                "--image-key {}: not the key this instance was built with",
+                path.display()
+            ),
+            None => bail!(
+                "--image-key {}: this instance was built without --image-key (its files are sealed to its signer); mount it without the option",
+                path.display()
+            ),
+        }
+    }
     let boot = boot_config(&inst, &id)?;
     let root = boot
         .mounts
