@@ -189,7 +189,7 @@ fn inherit_start_state(proc: &Process, st: &occlum_pal::host::InheritedState) {
 /// Once per host process.
 pub fn run(cfg: &BootConfig, program: Program) -> Result<ExitStatus, BootError> {
     boot(cfg)?;
-    let stdio = host_stdio(HostStdio::new)?;
+    let stdio = host_stdio()?;
     let proc = start_process(&program, stdio, None)?;
     let status = proc.wait_until_ended();
     shut_down();
@@ -219,19 +219,14 @@ pub(crate) fn boot(cfg: &BootConfig) -> Result<(), BootError> {
     Ok(())
 }
 
-/// The standard streams of a new session: host descriptors 0-2 as `make`
-/// gives them.
-pub(crate) fn host_stdio(
-    mut make: impl FnMut(i32) -> Option<HostStdio>,
-) -> Result<[crate::fs::FileRef; 3], BootError> {
-    let mut files: Vec<crate::fs::FileRef> = Vec::with_capacity(3);
-    for n in 0..3 {
-        let f = make(n).ok_or_else(|| BootError::Platform(format!("no host descriptor {n}")))?;
-        files.push(Arc::new(f));
-    }
-    Ok(files
-        .try_into()
-        .unwrap_or_else(|_| unreachable!("three descriptors")))
+/// The first process's standard streams: this host process's 0, 1 and 2.
+fn host_stdio() -> Result<[crate::fs::FileRef; 3], BootError> {
+    let stream = |n: i32| -> Result<crate::fs::FileRef, BootError> {
+        let f = HostStdio::new(n)
+            .ok_or_else(|| BootError::Platform(format!("no host descriptor {n}")))?;
+        Ok(Arc::new(f))
+    };
+    Ok([stream(0)?, stream(1)?, stream(2)?])
 }
 
 /// Starts `program` as a new process that leads its own session, with

@@ -116,6 +116,7 @@ pub fn verified_identity(inst: &Instance) -> Result<Identity> {
     let layer = image_layer(&mut config).ok_or_else(|| {
         anyhow!("build/Occlum.json: field `mount`: no image layer; run `occlum build` again")
     })?;
+    let image = image_file(inst, layer);
     let mac = layer.options.mac.clone().unwrap_or_default();
     let root_hash: [u8; 32] = unhex(&mac)
         .and_then(|v| v.try_into().ok())
@@ -134,7 +135,7 @@ pub fn verified_identity(inst: &Instance) -> Result<Identity> {
     };
     let key_id = image_key.as_deref().map(key_id).unwrap_or_default();
     let signed = enclave::verify(inst, &text, &[root_hash.to_vec(), key_id].concat())?;
-    check_image_once(inst, image_file(inst, &layer_of(&config)?), &root_hash)?;
+    check_image_once(inst, image, &root_hash)?;
     Ok(Identity {
         config,
         root_hash,
@@ -148,13 +149,6 @@ pub fn verified_identity(inst: &Instance) -> Result<Identity> {
 /// is the union of the integrity-protected image and the encrypted writable
 /// layer, whose key is the sealing key of the enclave's signer, or the
 /// `--image-key` the instance was built with.
-fn layer_of(config: &Config) -> Result<occlum_config::MountConfig> {
-    let mut config = config.clone();
-    image_layer(&mut config).cloned().ok_or_else(|| {
-        anyhow!("build/Occlum.json: field `mount`: no image layer; run `occlum build` again")
-    })
-}
-
 /// Reads the whole image once for each copy of it (a new file, or one
 /// written since: its inode or change time differ from the stamp in
 /// `run/`) and checks every block against the signed root hash, so that a
@@ -417,12 +411,20 @@ pub fn outcome(what: &str, path: &str, r: Result<ExitStatus, BootError>) -> Resu
             134,
             format!("{path}: ended by a LibOS bug (see the message above)"),
         )),
-        Err(BootError::Load(e)) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => Err(failure(
+        Err(e) => Err(start_failure(path, e)),
+    }
+}
+
+/// A program that could not start, as `occlum run` and `occlum exec` say it:
+/// 127 for a missing file, 126 for one that cannot run.
+pub fn start_failure(path: &str, e: BootError) -> anyhow::Error {
+    match e {
+        BootError::Load(e) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => failure(
             127,
             format!("{path}: no such file in the image, or the ELF interpreter it needs is not there (`occlum add` copies a program with its libraries; then `occlum build`)"),
-        )),
-        Err(BootError::Load(e)) => Err(failure(126, format!("{path}: {e}"))),
-        Err(e) => Err(e.into()),
+        ),
+        BootError::Load(e) => failure(126, format!("{path}: {e}")),
+        e => e.into(),
     }
 }
 

@@ -269,15 +269,11 @@ fn exec(
 
 /// A program that could not start: the message and the status, as `occlum run`.
 fn failure_of(path: &str, e: BootError) -> (String, u8) {
-    match super::run::outcome("exec", path, Err(e)) {
-        Err(e) => {
-            let code = e
-                .downcast_ref::<super::run::RunFailure>()
-                .map_or(1, |f| f.exit_code);
-            (e.to_string(), code)
-        }
-        Ok(code) => (String::new(), code),
-    }
+    let e = super::run::start_failure(path, e);
+    let code = e
+        .downcast_ref::<super::run::RunFailure>()
+        .map_or(1, |f| f.exit_code);
+    (e.to_string(), code)
 }
 
 /// `occlum exec PATH ARGS`: runs a program in the instance's server with

@@ -347,14 +347,13 @@ pub(super) fn sys_shmat(
 }
 
 pub(super) fn sys_shmdt(ctx: &mut SyscallCtx<'_, '_>, shmaddr: usize) -> Result<u64> {
-    let addr = shmaddr;
     let (id, len) = ctx
         .process()
         .shm_attaches()
-        .remove(&addr)
+        .remove(&shmaddr)
         .ok_or(Errno::EINVAL)?;
     let vm = ctx.process().vm()?;
-    crate::sync::lock(&vm).unmap(addr, len)?;
+    crate::sync::lock(&vm).unmap(shmaddr, len)?;
     if let Ok(seg) = SEGMENTS.get(id) {
         let mut t = seg.times();
         t.dtime = now_secs();

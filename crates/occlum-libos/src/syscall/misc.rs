@@ -215,16 +215,16 @@ pub(super) fn sys_getrandom(
     buflen: usize,
     flags: u64,
 ) -> Result<u64> {
-    let (addr, len) = (buf, buflen.min(GETRANDOM_MAX));
+    let len = buflen.min(GETRANDOM_MAX);
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
         || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
     {
         return Err(Errno::EINVAL);
     }
-    let mut buf = vec![0u8; len.min(1 << 20)];
-    host::getrandom(&mut buf)?;
-    user::write_bytes(addr, &buf)?;
-    Ok(buf.len() as u64)
+    let mut bytes = vec![0u8; len.min(1 << 20)];
+    host::getrandom(&mut bytes)?;
+    user::write_bytes(buf, &bytes)?;
+    Ok(bytes.len() as u64)
 }
 
 pub(super) fn sys_sched_yield(_: &mut SyscallCtx<'_, '_>) -> Result<u64> {

@@ -148,9 +148,8 @@ pub(super) fn sys_poll(
     nfds: u64,
     timeout: i32,
 ) -> Result<u64> {
-    let ms = timeout;
-    let timeout = (ms >= 0).then(|| Duration::from_millis(ms as u64));
-    do_poll(ctx, fds, nfds, timeout)
+    let limit = (timeout >= 0).then(|| Duration::from_millis(timeout as u64));
+    do_poll(ctx, fds, nfds, limit)
 }
 
 pub(super) fn sys_ppoll(

@@ -30,11 +30,10 @@ pub(super) fn sys_process_vm_readv(
     riovcnt: u64,
     flags: u64,
 ) -> Result<u64> {
-    let local = (local_iov, liovcnt);
     transfer(
         ctx,
         pid,
-        local,
+        (local_iov, liovcnt),
         (remote_iov, riovcnt),
         flags,
         Direction::Read,
@@ -50,11 +49,10 @@ pub(super) fn sys_process_vm_writev(
     riovcnt: u64,
     flags: u64,
 ) -> Result<u64> {
-    let local = (local_iov, liovcnt);
     transfer(
         ctx,
         pid,
-        local,
+        (local_iov, liovcnt),
         (remote_iov, riovcnt),
         flags,
         Direction::Write,
@@ -87,6 +85,7 @@ fn transfer(
     }
     let local = user::read_iovecs(local.0, local.1)?;
     let remote = user::read_iovecs(remote.0, remote.1)?;
+    // A process id; Linux also takes a thread's id here (ESRCH in the LibOS).
     let target = process::get_process(pid).ok_or(Errno::ESRCH)?;
     let me = ctx.process().creds().clone();
     if !may_access(&me, &target.creds()) {

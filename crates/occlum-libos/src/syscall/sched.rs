@@ -306,19 +306,18 @@ pub(super) fn sys_ioprio_set(
     who: u64,
     ioprio: u32,
 ) -> Result<u64> {
-    let prio = ioprio;
-    let (class, data) = (prio >> 13, prio & 0x1fff);
+    let (class, data) = (ioprio >> 13, ioprio & 0x1fff);
     let valid = match class as u16 {
         IOPRIO_CLASS_NONE => data == 0,
         IOPRIO_CLASS_IDLE => true,
         1 | 2 => data < 8,
         _ => false,
     };
-    if !valid || prio > 0xffff {
+    if !valid || ioprio > 0xffff {
         return Err(Errno::EINVAL);
     }
     for t in ioprio_targets(ctx, which, who)? {
-        t.sched().ioprio = Some(prio as u16);
+        t.sched().ioprio = Some(ioprio as u16);
     }
     Ok(0)
 }

@@ -265,10 +265,9 @@ pub(super) fn sys_tgkill(
 }
 
 pub(super) fn sys_alarm(ctx: &mut SyscallCtx<'_, '_>, seconds: u32) -> Result<u64> {
-    let secs = seconds;
     let (old, _) = timer::set_real_timer(
         ctx.process(),
-        Duration::from_secs(secs as u64),
+        Duration::from_secs(seconds as u64),
         Duration::ZERO,
     );
     // Linux rounds the remaining time to the nearest second, and reports at
@@ -350,9 +349,8 @@ pub(super) fn sys_rt_sigqueueinfo(
     sig: i64,
     info: u64,
 ) -> Result<u64> {
-    let pid = tgid;
-    let info = queued_info(ctx, pid, sig, info)?;
-    let p = process::get_process(pid).ok_or(Errno::ESRCH)?;
+    let info = queued_info(ctx, tgid, sig, info)?;
+    let p = process::get_process(tgid).ok_or(Errno::ESRCH)?;
     if info.signo != 0 {
         signal::send_to_process(&p, info);
     }

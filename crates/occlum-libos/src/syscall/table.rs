@@ -73,7 +73,7 @@ macro_rules! from_arg {
         }
     )*};
 }
-from_arg!(u64, i64, u32, i32, usize, u16, u8);
+from_arg!(u64, i64, u32, i32, usize, u8);
 
 /// Calls a handler with the first N raw arguments, one per name, each
 /// decoded into the type of the handler's parameter at that place.

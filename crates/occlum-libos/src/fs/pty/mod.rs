@@ -192,8 +192,11 @@ impl Pty {
         if flags & O_NOCTTY == 0 && st.session.is_none() {
             if let Some(t) = current() {
                 let p = t.process();
-                let (pid, sid, pgid) = (p.pid(), p.state().sid, p.state().pgid);
-                if pid == sid {
+                let (sid, pgid) = {
+                    let st = p.state();
+                    (st.sid, st.pgid)
+                };
+                if p.pid() == sid {
                     st.session = Some(sid);
                     st.foreground = Some(pgid);
                 }

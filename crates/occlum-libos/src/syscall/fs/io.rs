@@ -17,8 +17,9 @@ const PIPE_READ_CHUNK: usize = 1 << 16;
 
 /// The bounce buffer for a read of up to `want` bytes from `f`.
 fn bounce_len(f: &FileRef, want: usize) -> usize {
-    if crate::fs::pipe::is_pipe(f) {
-        want.min(PIPE_READ_CHUNK)
+    // Small reads (the common case) skip the check.
+    if want > PIPE_READ_CHUNK && crate::fs::pipe::is_pipe(f) {
+        PIPE_READ_CHUNK
     } else {
         want.min(CHUNK)
     }
@@ -444,7 +445,7 @@ pub(in crate::syscall) fn sys_sendfile(
     offset: u64,
     count: usize,
 ) -> Result<u64> {
-    let (out, inp, off_ptr) = (file(ctx, out_fd)?, file(ctx, in_fd)?, offset);
+    let (out, inp) = (file(ctx, out_fd)?, file(ctx, in_fd)?);
     if inp.status_flags() & crate::fs::O_ACCMODE == crate::fs::O_WRONLY
         || out.status_flags() & crate::fs::O_ACCMODE == 0 && out.location().is_some()
     {
@@ -453,10 +454,10 @@ pub(in crate::syscall) fn sys_sendfile(
     if out.status_flags() & crate::fs::O_APPEND != 0 {
         return Err(Errno::EINVAL);
     }
-    let src_at = if off_ptr == 0 {
+    let src_at = if offset == 0 {
         At::Offset
     } else {
-        position(user::read_u64(off_ptr)?)?
+        position(user::read_u64(offset)?)?
     };
     if inp.location().is_none() {
         // Linux needs a seekable source (a file, not a pipe).
@@ -464,7 +465,7 @@ pub(in crate::syscall) fn sys_sendfile(
     }
     let n = copy_between(ctx, &inp, src_at, &out, At::Offset, count.min(0x7fff_f000))?;
     if let At::Pos(p) = src_at {
-        user::write_u64(off_ptr, p + n as u64)?;
+        user::write_u64(offset, p + n as u64)?;
     }
     Ok(n as u64)
 }
