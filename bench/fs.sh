@@ -13,7 +13,7 @@ mib=${2:-256}
 scripts/install-deps.sh
 cargo build --release --locked -j2 -q
 make -s -C bench
-occlum="$repo/target/release/occlum"
+occlum="$repo/target/x86_64-unknown-linux-gnu/release/occlum"
 
 work=$(mktemp -d -p "${BENCH_DIR:-/var/tmp}")
 trap 'rm -rf "$work"' EXIT

@@ -22,7 +22,7 @@ scripts/install-deps.sh
 cargo build --release --locked -j2 -q
 make -s -C tests/apps -j2
 make -s -C bench
-occlum="$repo/target/release/occlum"
+occlum="$repo/target/x86_64-unknown-linux-gnu/release/occlum"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -34,17 +34,16 @@ cp tests/apps/build/glibc/getppid_loop tests/apps/build/glibc/hello tests/apps/b
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 num() { grep -o '[0-9.]* ns/call' | head -1 | cut -d' ' -f1; }
 
-# Mean wall time of one run of "$@", in microseconds, over $starts runs.
+# Mean wall time of one run of PROGRAM ARGS..., in microseconds, over
+# $starts runs started with posix_spawn (no shell in between).
 per_start_us() {
-    local t0 t1
-    t0=$(date +%s%N)
-    for _ in $(seq "$starts"); do "$@" >/dev/null; done
-    t1=$(date +%s%N)
-    echo "scale=1; ($t1 - $t0) / 1000 / $starts" | bc
+    local prog=$1
+    shift
+    "$repo/bench/build/spawn" "$prog" "$starts" "${@:-x}" | usi
 }
 
 : >"$work/native" >"$work/floor" >"$work/libos" >"$work/trapped" >"$work/e2e_native" >"$work/e2e_libos"
-: >"$work/e2e_exec"
+: >"$work/e2e_exec" >"$work/e2e_client"
 (cd "$work/inst" && "$occlum" start >/dev/null)
 trap '(cd "$work/inst" && "$occlum" stop -t 0 >/dev/null 2>&1); rm -rf "$work"' EXIT
 : >"$work/spawn_native" >"$work/spawn_libos"
@@ -59,6 +58,7 @@ for _ in $(seq "$rounds"); do
     per_start_us tests/apps/build/glibc/hello >>"$work/e2e_native"
     (cd "$work/inst" && per_start_us "$occlum" run /bin/hello) >>"$work/e2e_libos"
     (cd "$work/inst" && per_start_us "$occlum" exec /bin/hello) >>"$work/e2e_exec"
+    per_start_us "$occlum" --version >>"$work/e2e_client"
     bench/build/spawn tests/apps/build/glibc/exit_code 300 | usi >>"$work/spawn_native"
     (cd "$work/inst" && "$occlum" run /bin/spawn /bin/exit_code 300) | usi >>"$work/spawn_libos"
     for c in 65536 4096; do
@@ -85,6 +85,7 @@ printf '  native ./hello          %8.1f us\n' "$e2e_native"
 printf '  occlum run /bin/hello   %8.1f us   (%sx native; target <= 10 ms)\n' "$e2e_libos" "$(ratio "$e2e_libos" "$e2e_native")"
 e2e_exec=$(median <"$work/e2e_exec")
 printf '  occlum exec /bin/hello  %8.1f us   (%sx native, %sx occlum run; target <= 1 ms)\n' "$e2e_exec" "$(ratio "$e2e_exec" "$e2e_native")" "$(ratio "$e2e_exec" "$e2e_libos")"
+printf '  occlum --version        %8.1f us   (the exec client alone: its own start-up)\n' "$(median <"$work/e2e_client")"
 spawn_native=$(median <"$work/spawn_native")
 spawn_libos=$(median <"$work/spawn_libos")
 echo "posix_spawn+exit+wait, static-PIE (median of $rounds rounds x 300):"

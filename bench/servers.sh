@@ -3,7 +3,7 @@
 # the servers whose pids are in "pids" and removes the work directory.
 scripts/install-deps.sh
 cargo build --release --locked -j2 -q
-occlum="$repo/target/release/occlum"
+occlum="$repo/target/x86_64-unknown-linux-gnu/release/occlum"
 work=$(mktemp -d)
 pids=()
 cleanup() {

@@ -7,8 +7,8 @@ cd "$repo"
 
 scripts/install-deps.sh
 cargo build --release --locked -j2
-occlum="$repo/target/release/occlum"
-occlum_gcc="$repo/target/release/occlum-gcc"
+occlum="$repo/target/x86_64-unknown-linux-gnu/release/occlum"
+occlum_gcc="$repo/target/x86_64-unknown-linux-gnu/release/occlum-gcc"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

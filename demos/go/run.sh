@@ -2,10 +2,10 @@
 # Go in the LibOS with the Occlum.json that `occlum new` writes: a static Go
 # program (goroutines, a net/http server and its client on loopback).
 # Usage: demos/go/run.sh [INSTANCE_DIR] (OCCLUM: the occlum binary; default:
-# the one on PATH, else this repository's target/release/occlum).
+# the one on PATH, else this repository's target/x86_64-unknown-linux-gnu/release/occlum).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-occlum=${OCCLUM:-$(command -v occlum || echo "$here/../../target/release/occlum")}
+occlum=${OCCLUM:-$(command -v occlum || echo "$here/../../target/x86_64-unknown-linux-gnu/release/occlum")}
 command -v go >/dev/null || { echo "no go: apt-get install golang-go" >&2; exit 1; }
 dir=${1:-go-demo}
 

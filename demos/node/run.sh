@@ -3,10 +3,10 @@
 # host's node added as it is, then a script with timers, crypto and an HTTP
 # server and client on loopback. Usage: demos/node/run.sh [INSTANCE_DIR]
 # (OCCLUM: the occlum binary; default: the one on PATH, else this
-# repository's target/release/occlum).
+# repository's target/x86_64-unknown-linux-gnu/release/occlum).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-occlum=${OCCLUM:-$(command -v occlum || echo "$here/../../target/release/occlum")}
+occlum=${OCCLUM:-$(command -v occlum || echo "$here/../../target/x86_64-unknown-linux-gnu/release/occlum")}
 node=$(command -v node || command -v nodejs || true)
 [ -n "$node" ] || { echo "no node: apt-get install nodejs" >&2; exit 1; }
 dir=${1:-node-demo}

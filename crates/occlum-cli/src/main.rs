@@ -9,6 +9,7 @@ mod instance;
 mod libdeps;
 mod progress;
 mod service;
+mod workers;
 
 use std::process::ExitCode;
 

@@ -156,7 +156,7 @@ pub fn serve() -> Result<u8> {
     let inst: &'static Instance = Box::leak(Box::new(inst));
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
-        std::thread::spawn(move || {
+        crate::workers::run(move || {
             if let Err(e) = handle(conn, id, inst, started) {
                 tracing::warn!("a request failed: {e:#}");
             }
@@ -241,7 +241,7 @@ fn exec(
     {
         let session = session.clone();
         let conn = conn.try_clone()?;
-        std::thread::spawn(move || {
+        crate::workers::run(move || {
             let mut r = BufReader::new(conn);
             loop {
                 match service::recv::<Event>(&mut r) {
@@ -280,12 +280,13 @@ fn failure_of(path: &str, e: BootError) -> (String, u8) {
 /// this terminal, forwards the signals a terminal sends, and exits with the
 /// program's status.
 pub fn exec_client(path: &str, args: &[String]) -> Result<u8> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
     use std::os::fd::AsFd;
     let inst = Instance::current()?;
     let stream = service::connect(&inst)?;
-    // Blocked here, so that every thread started from now on has them
-    // blocked too, and taken by the forwarding thread with sigwait.
+    // Blocked, and read from a signalfd while the program runs.
     let mut forwarded = SigSet::empty();
     for s in [
         Signal::SIGINT,
@@ -344,14 +345,36 @@ pub fn exec_client(path: &str, args: &[String]) -> Result<u8> {
         }
         other => bail!("unexpected answer from the server: {other:?}"),
     }
-    let to_server = stream.try_clone()?;
-    std::thread::spawn(move || loop {
-        if let Ok(sig) = forwarded.wait() {
-            if service::send(&to_server, &Event::Signal { signal: sig as i32 }).is_err() {
-                return;
+    // Until the end comes, the signals this command receives go to the
+    // program's group (read from a signalfd: no thread to start).
+    let signals = SignalFd::with_flags(&forwarded, SfdFlags::SFD_CLOEXEC)?;
+    while replies.buffer().is_empty() {
+        let mut fds = [
+            PollFd::new(stream.as_fd(), PollFlags::POLLIN),
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => bail!("waiting for the server: {e}"),
+        }
+        let signalled = fds[1]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN));
+        if fds[0].any().unwrap_or(false) {
+            break;
+        }
+        if signalled {
+            if let Ok(Some(info)) = signals.read_signal() {
+                // A server that went away shows as the end of the stream.
+                let _ = service::send(
+                    &stream,
+                    &Event::Signal {
+                        signal: info.ssi_signo as i32,
+                    },
+                );
             }
         }
-    });
+    }
     match service::recv::<Reply>(&mut replies)? {
         Some(Reply::Ended { code, signal }) => {
             if let Some(sig) = signal.filter(|&s| s != 13) {
