@@ -131,9 +131,42 @@ enum Command {
         #[arg(value_name = "NAME.tar.gz")]
         name: Option<std::path::PathBuf>,
     },
+    /// Check quotes made inside an enclave (`/dev/sgx`, `/dev/attestation`).
+    /// The platform is simulated: a quote proves nothing about hardware.
+    Attest {
+        #[command(subcommand)]
+        command: AttestCommand,
+    },
     /// The server `occlum start` runs (internal).
     #[command(name = "__serve", hide = true)]
     Serve,
+}
+
+#[derive(Subcommand)]
+enum AttestCommand {
+    /// Verify a DCAP quote: the PCK chain up to the root, the quoting
+    /// enclave's report and signatures; print the enclave's identity as
+    /// JSON. Exit status 0 if it verifies and matches what is given, else 1.
+    Verify {
+        /// The quote file.
+        quote: std::path::PathBuf,
+        /// The root CA certificate(s) to trust, PEM (default: this user's
+        /// simulated platform's, see `occlum attest root`).
+        #[arg(long, value_name = "FILE")]
+        root: Option<std::path::PathBuf>,
+        /// The MRENCLAVE the quote must have (`occlum print mrenclave`).
+        #[arg(long, value_name = "HEX")]
+        mrenclave: Option<String>,
+        /// The MRSIGNER the quote must have (`occlum print mrsigner`).
+        #[arg(long, value_name = "HEX")]
+        mrsigner: Option<String>,
+        /// The report data the quote must carry (up to 64 bytes; the rest zero).
+        #[arg(long, value_name = "HEX")]
+        report_data: Option<String>,
+    },
+    /// Print the root CA certificate of this user's simulated SGX platform
+    /// (PEM), for verifiers on other machines (`verify --root`).
+    Root,
 }
 
 fn init_logging() {
@@ -208,6 +241,27 @@ fn main() -> ExitCode {
         }
         Command::Package { name } => ("package", cmd::package::package(name.as_deref())),
         Command::Serve => ("server", cmd::server::serve()),
+        Command::Attest { command } => match command {
+            AttestCommand::Verify {
+                quote,
+                root,
+                mrenclave,
+                mrsigner,
+                report_data,
+            } => (
+                "attest verify",
+                cmd::attest::verify(
+                    &quote,
+                    root.as_deref(),
+                    &cmd::attest::Expected {
+                        mrenclave: mrenclave.as_deref(),
+                        mrsigner: mrsigner.as_deref(),
+                        report_data: report_data.as_deref(),
+                    },
+                ),
+            ),
+            AttestCommand::Root => ("attest root", cmd::attest::root()),
+        },
     };
     match result {
         Ok(code) => ExitCode::from(code),

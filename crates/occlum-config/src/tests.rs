@@ -774,3 +774,18 @@ fn messages_stay_on_one_line() {
     assert!(!shown.contains('\n'), "{shown:?}");
     assert!(shown.contains("x\\ny"), "{shown}");
 }
+
+#[test]
+fn sgx_ids_must_fit_16_bits() {
+    expect_invalid(
+        |c| c.metadata.product_id = 65536,
+        "metadata.product_id",
+        "expected 0 to 65535",
+    );
+    expect_invalid(
+        |c| c.metadata.version_number = 70000,
+        "metadata.version_number",
+        "16-bit",
+    );
+    assert!(validated(|c| c.metadata.version_number = 65535).is_ok());
+}

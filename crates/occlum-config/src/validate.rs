@@ -25,6 +25,7 @@ type Result = std::result::Result<(), ConfigError>;
 
 pub(crate) fn validate(config: &Config) -> Result {
     resource_limits(config)?;
+    metadata(config)?;
     process(config)?;
     entry_points(config)?;
     env(config)?;
@@ -58,6 +59,22 @@ fn at_most(field: &str, size: ByteSize, max: ByteSize) -> Result {
             field,
             format!("{size} is more than an x86-64 process can address, expected at most {max}"),
         ));
+    }
+    Ok(())
+}
+
+/// ISVPRODID and ISVSVN are 16-bit fields of SGX's reports.
+fn metadata(config: &Config) -> Result {
+    for (field, v) in [
+        ("metadata.product_id", config.metadata.product_id),
+        ("metadata.version_number", config.metadata.version_number),
+    ] {
+        if v > u32::from(u16::MAX) {
+            return Err(ConfigError::invalid(
+                field,
+                format!("{v} does not fit SGX's 16-bit field, expected 0 to 65535"),
+            ));
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Fuzz targets for the parsers that read bytes an attacker controls: ELF
 //! programs (the LibOS's loader), the integrity-protected image (its
-//! reader), the encrypted file system's host file (its on-disk parser) and
-//! `Occlum.json`. Each target must return for any input without panicking,
+//! reader), the encrypted file system's host file (its on-disk parser),
+//! `Occlum.json`, and SGX quotes (`occlum attest verify`, `/dev/sgx`). Each target must return for any input without panicking,
 //! hanging or allocating without bound; errors are the expected outcome.
 //!
 //! `tests/smoke.rs` runs every target on mutations of valid inputs in
@@ -85,4 +85,25 @@ pub fn config(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = occlum_config::Config::from_json_str(text);
     }
+}
+
+/// Parses `data` as a DCAP quote and verifies it, trusting the root its own
+/// certificate chain ends in (so that mutations get past the root check to
+/// the signatures).
+pub fn quote(data: &[u8]) {
+    use occlum_attest::quote;
+    let Ok(q) = quote::parse(data) else {
+        return;
+    };
+    let roots = occlum_attest::pki::ders(q.cert_data)
+        .ok()
+        .and_then(|mut d| d.pop())
+        .into_iter()
+        .collect::<Vec<_>>();
+    let _ = quote::verify(
+        data,
+        &roots,
+        &occlum_attest::quoting_enclave_identity(),
+        std::time::SystemTime::now(),
+    );
 }

@@ -126,3 +126,14 @@ fn occlum_json() {
         occlum_fuzz::config,
     );
 }
+
+#[test]
+fn sgx_quote_verifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = occlum_attest::Platform::open_or_create(dir.path()).unwrap();
+    let enclave = occlum_attest::Enclave::new([1; 32], [2; 32], 3, 4, true);
+    let report = platform.report(&enclave, &platform.qe_target_info(), &[5; 64]);
+    let seed = platform.quote(&report).unwrap();
+    assert!(platform.verify_quote(&seed).is_ok());
+    run("quote", &[seed], 0, 3000, occlum_fuzz::quote);
+}

@@ -45,6 +45,9 @@ pub struct BootConfig {
     /// Ignored signals, signal mask and nice value the first process starts
     /// with, as `execve` would hand them on.
     pub inherited: occlum_pal::host::InheritedState,
+    /// The enclave's identity and attestation platform (`/dev/sgx`,
+    /// `/dev/attestation`); `None`: programs cannot attest.
+    pub sgx: Option<crate::attest::SgxConfig>,
     /// Testing aid: panic inside the LibOS when this syscall number is served,
     /// to check that a LibOS bug ends only the calling process.
     pub inject_panic: Option<InjectedPanic>,
@@ -214,6 +217,7 @@ pub(crate) fn boot(cfg: &BootConfig) -> Result<(), BootError> {
     start_signal_forwarder();
     crate::syscall::set_injected_panic(cfg.inject_panic);
     crate::budget::kernel().set_limit(cfg.kernel_heap_size);
+    crate::attest::init(cfg.sgx.clone());
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
     fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
     Ok(())

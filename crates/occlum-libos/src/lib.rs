@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
+pub mod attest;
 pub mod boot;
 pub mod budget;
 pub mod fs;

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod add;
+pub mod attest;
 pub mod build;
 pub mod keys;
 pub mod mount;

@@ -369,10 +369,35 @@ pub fn boot_config(inst: &Instance, id: &Identity) -> Result<BootConfig> {
         direct_syscalls: direct_syscalls()?,
         mounts: mounts(id, inst)?,
         inherited: occlum_libos::inherited_state(),
+        sgx: Some(sgx_config(id)?),
         inject_panic: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),
     })
+}
+
+/// The enclave as SGX would report it (identity from the signature,
+/// attributes from `metadata`), on this user's simulated SGX platform.
+fn sgx_config(id: &Identity) -> Result<occlum_libos::attest::SgxConfig> {
+    let digest = |hex: &str, what: &str| -> Result<[u8; 32]> {
+        unhex(hex)
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| anyhow!("build/enclave.sig.json: bad {what}; run `occlum build`"))
+    };
+    let meta = &id.config.metadata;
+    let enclave = occlum_attest::Enclave::new(
+        digest(&id.signed.mrenclave, "mrenclave")?,
+        digest(&id.signed.mrsigner, "mrsigner")?,
+        meta.product_id as u16,
+        meta.version_number as u16,
+        meta.debuggable,
+    );
+    let platform = occlum_libos::attest::PlatformSource::new(|| {
+        let dir = occlum_attest::default_dir()
+            .ok_or_else(|| occlum_attest::PlatformError::NoDirectory.to_string())?;
+        occlum_attest::Platform::open_or_create(&dir).map_err(|e| e.to_string())
+    });
+    Ok(occlum_libos::attest::SgxConfig { enclave, platform })
 }
 
 /// The program `path` with `args` and the environment of `occlum run`

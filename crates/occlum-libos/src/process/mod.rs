@@ -139,6 +139,8 @@ pub struct Process {
     started: std::time::Instant,
     /// Syscalls served: trapped, and through the direct entry.
     syscalls: [std::sync::atomic::AtomicU64; 2],
+    /// What it wrote to `/dev/attestation` for its next report.
+    report_inputs: Mutex<crate::attest::ReportInputs>,
 }
 
 impl Process {
@@ -195,12 +197,18 @@ impl Process {
             ended: Condvar::new(),
             started: std::time::Instant::now(),
             syscalls: Default::default(),
+            report_inputs: Default::default(),
         })
     }
 
     /// Counts one syscall, `direct` if it came through the direct entry.
     pub fn count_syscall(&self, direct: bool) {
         self.syscalls[usize::from(direct)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// What it set in `/dev/attestation` for its next report.
+    pub fn report_inputs(&self) -> std::sync::MutexGuard<'_, crate::attest::ReportInputs> {
+        lock(&self.report_inputs)
     }
 
     /// Syscalls served so far: (trapped, direct).

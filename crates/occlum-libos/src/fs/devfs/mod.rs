@@ -1,9 +1,12 @@
 //! devfs: `/dev` with the devices programs expect (`null`, `zero`, `full`,
 //! `random`, `urandom`, `tty`, `ptmx`), the `stdin`/`stdout`/`stderr`/`fd`
-//! links into `/proc/self/fd`, `pts` (the pseudo-terminals' terminal ends)
-//! and `shm`, a ramfs.
+//! links into `/proc/self/fd`, `pts` (the pseudo-terminals' terminal ends),
+//! `shm`, a ramfs, and the SGX devices `sgx` and `attestation` (`sgx.rs`).
 
 mod pts;
+mod sgx;
+
+pub use sgx::SgxDevice;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -27,7 +30,12 @@ enum Device {
     Tty,
     /// The pseudo-terminal multiplexer: each open makes a new pair.
     Ptmx,
+    /// SGX reports, keys and quotes (ioctls of the original Occlum).
+    Sgx,
 }
+
+/// The first inode number of `/dev/attestation`'s nodes.
+const ATTESTATION_INO_BASE: u64 = 0x1000;
 
 /// The devfs instance.
 struct DevFs {
@@ -38,7 +46,7 @@ struct DevFs {
 }
 
 /// The devices of the LibOS by number, as `mknod` names them.
-const DEVICES: [(&[u8], Device, u64, u64); 7] = [
+const DEVICES: [(&[u8], Device, u64, u64); 8] = [
     (b"null", Device::Null, 1, 3),
     (b"zero", Device::Zero, 1, 5),
     (b"full", Device::Full, 1, 7),
@@ -46,6 +54,7 @@ const DEVICES: [(&[u8], Device, u64, u64); 7] = [
     (b"urandom", Device::Random, 1, 9),
     (b"tty", Device::Tty, 5, 0),
     (b"ptmx", Device::Ptmx, 5, 2),
+    (b"sgx", Device::Sgx, 10, 125),
 ];
 
 /// The name under `/dev` of the device of type `kind` and number `rdev`.
@@ -98,6 +107,8 @@ pub fn new() -> Arc<dyn FileSystem> {
         }
         let pts = pts::PtsDir::new(fs.clone(), next(), created);
         entries.insert(b"pts", Arc::new(pts));
+        let attestation = sgx::AttestNode::dir(fs.clone(), ATTESTATION_INO_BASE, created);
+        entries.insert(b"attestation", Arc::new(attestation));
         let shm = RamFs::new(0o1777);
         entries.insert(b"shm", shm.root());
         DevFs {
@@ -257,6 +268,9 @@ impl Inode for DevNode {
         if self.device == Device::Ptmx {
             return Ok(Some(super::pty::open_master(dev_of(&self.fs), flags)?));
         }
+        if self.device == Device::Sgx {
+            return Ok(Some(sgx::open_sgx(self.metadata()?)));
+        }
         if self.device != Device::Tty {
             return Ok(None);
         }
@@ -278,6 +292,7 @@ impl Inode for DevNode {
     fn read_at(&self, _: u64, buf: &mut [u8]) -> Result<usize> {
         match self.device {
             Device::Null | Device::Tty | Device::Ptmx => Ok(0),
+            Device::Sgx => Err(Errno::EPERM),
             Device::Zero | Device::Full => {
                 buf.fill(0);
                 Ok(buf.len())
@@ -292,6 +307,7 @@ impl Inode for DevNode {
     fn write_at(&self, _: u64, buf: &[u8]) -> Result<usize> {
         match self.device {
             Device::Full => Err(Errno::ENOSPC),
+            Device::Sgx => Err(Errno::EPERM),
             _ => Ok(buf.len()),
         }
     }

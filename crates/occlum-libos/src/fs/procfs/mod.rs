@@ -11,7 +11,7 @@ use std::any::Any;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
-use self::snapshot::Snapshot;
+pub(crate) use self::snapshot::Snapshot;
 use super::vfs::{new_dev, DirEntry, FileSystem, FsStats, Inode, InodeRef, Location, PathNode};
 use super::{FileRef, FileType, Stat, Timespec};
 use crate::process::{self, Pid, Process};

@@ -190,6 +190,9 @@ pub(in crate::syscall) fn sys_ioctl(
         {
             return crate::syscall::net::ifreq::ioctl(req, arg);
         }
+        req if crate::fs::downcast::<crate::fs::devfs::SgxDevice>(f.clone()).is_some() => {
+            return super::sgx::ioctl(req as u32, arg);
+        }
         req => return super::tty::ioctl(ctx, &f, req as u32, arg).unwrap_or(Err(Errno::ENOTTY)),
     }
     Ok(0)

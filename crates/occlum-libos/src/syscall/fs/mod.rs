@@ -12,6 +12,7 @@ pub(super) mod memfd;
 pub(super) mod mount;
 pub(super) mod notify;
 pub(super) mod open;
+pub(super) mod sgx;
 pub(super) mod splice;
 pub(super) mod stat;
 pub(super) mod tty;
