@@ -137,6 +137,12 @@ enum Command {
         #[command(subcommand)]
         command: AttestCommand,
     },
+    /// The key broker: releases secrets to enclaves that attest (RA-TLS) and
+    /// match a policy (`Occlum.json`'s `kms` fetches them).
+    Kms {
+        #[command(subcommand)]
+        command: KmsCommand,
+    },
     /// The server `occlum start` runs (internal).
     #[command(name = "__serve", hide = true)]
     Serve,
@@ -167,6 +173,31 @@ enum AttestCommand {
     /// Print the root CA certificate of this user's simulated SGX platform
     /// (PEM), for verifiers on other machines (`verify --root`).
     Root,
+}
+
+#[derive(Subcommand)]
+enum KmsCommand {
+    /// Serve secrets until killed; prints the address and the SHA-256 of
+    /// the TLS key (`kms.address`, `kms.server_key_sha256` in Occlum.json).
+    Serve {
+        /// Which enclaves get the secrets (JSON: mrenclave, mrsigner,
+        /// isv_prod_id, min_isv_svn, allow_debug); read at every connection.
+        #[arg(long, value_name = "FILE")]
+        policy: std::path::PathBuf,
+        /// A secret: its name and the file holding it (repeatable).
+        #[arg(long = "secret", value_name = "NAME=FILE")]
+        secrets: Vec<String>,
+        /// The TLS key (ECDSA P-256, PEM); made if missing.
+        #[arg(long, value_name = "FILE")]
+        tls_key: std::path::PathBuf,
+        /// Where to listen.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4433")]
+        listen: String,
+        /// The root CA certificate(s) quotes must chain to, PEM (default:
+        /// this user's simulated platform's).
+        #[arg(long, value_name = "FILE")]
+        root: Option<std::path::PathBuf>,
+    },
 }
 
 fn init_logging() {
@@ -262,6 +293,25 @@ fn main() -> ExitCode {
             ),
             AttestCommand::Root => ("attest root", cmd::attest::root()),
         },
+        Command::Kms {
+            command:
+                KmsCommand::Serve {
+                    policy,
+                    secrets,
+                    tls_key,
+                    listen,
+                    root,
+                },
+        } => (
+            "kms serve",
+            cmd::kms::serve(&cmd::kms::Serve {
+                listen: &listen,
+                policy: &policy,
+                secrets: &secrets,
+                tls_key: &tls_key,
+                root: root.as_deref(),
+            }),
+        ),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -20,11 +20,13 @@ use serde::Serialize;
 
 pub use error::{ConfigError, ConfigErrorKind, DEFAULT_FILE_NAME};
 pub use schema::{
-    default_mounts, Config, EnvConfig, Feature, FsType, MetaId, Metadata, MountConfig,
+    default_mounts, Config, EnvConfig, Feature, FsType, KmsConfig, MetaId, Metadata, MountConfig,
     MountOptions, ParseFsTypeError, ProcessConfig, ResourceLimits,
 };
 pub use size::{ByteSize, ParseByteSizeError, PAGE_SIZE};
-pub use validate::{MAX_THREADS, MIN_CACHE_SIZE, MIN_KERNEL_STACK_SIZE, MIN_USER_SPACE_SIZE};
+pub use validate::{
+    valid_secret_name, MAX_THREADS, MIN_CACHE_SIZE, MIN_KERNEL_STACK_SIZE, MIN_USER_SPACE_SIZE,
+};
 
 impl Config {
     /// Parses and validates `Occlum.json` text; errors name `"Occlum.json"`.

@@ -52,6 +52,7 @@ object_only_serde!(
     Feature,
     MountConfig,
     MountOptions,
+    KmsConfig,
 );
 
 /// A whole `Occlum.json`. Every omitted field takes its value from
@@ -73,6 +74,31 @@ pub struct Config {
     pub feature: Feature,
     /// File systems mounted at boot, in order.
     pub mount: Vec<MountConfig>,
+    /// Secrets from a key broker (`occlum kms serve`), fetched with remote
+    /// attestation before the file systems are mounted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms: Option<KmsConfig>,
+}
+
+/// `kms`: where the enclave gets its secrets, and what it does with them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct KmsConfig {
+    /// The key broker, `HOST:PORT`.
+    pub address: String,
+    /// SHA-256 of the broker's TLS public key, in hex (as `occlum kms
+    /// serve` prints it): the only broker the enclave talks to.
+    pub server_key_sha256: String,
+    /// The secret that keys the encrypted root; without it the root is not
+    /// mounted and nothing runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_key: Option<String>,
+    /// Secrets given to programs as files `/run/secrets/NAME` (in memory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Environment variables set to secrets: variable name to secret name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// `resource_limits`: enclave-wide memory and thread limits.
@@ -502,6 +528,7 @@ impl Default for Config {
             metadata: Metadata::default(),
             feature: Feature::default(),
             mount: default_mounts(),
+            kms: None,
         }
     }
 }

@@ -789,3 +789,50 @@ fn sgx_ids_must_fit_16_bits() {
     );
     assert!(validated(|c| c.metadata.version_number = 65535).is_ok());
 }
+
+#[test]
+fn kms_settings_are_checked() {
+    let kms = |edit: fn(&mut crate::KmsConfig)| {
+        move |c: &mut Config| {
+            let mut k = crate::KmsConfig {
+                address: "127.0.0.1:4433".into(),
+                server_key_sha256: "ab".repeat(32),
+                root_key: Some("root".into()),
+                files: vec!["db".into()],
+                env: [("TOKEN".to_string(), "api".to_string())].into(),
+            };
+            edit(&mut k);
+            c.kms = Some(k);
+        }
+    };
+    assert!(validated(kms(|_| {})).is_ok());
+    expect_invalid(
+        kms(|k| k.address = "4433".into()),
+        "kms.address",
+        "HOST:PORT",
+    );
+    expect_invalid(
+        kms(|k| k.address = "h:0".into()),
+        "kms.address",
+        "HOST:PORT",
+    );
+    expect_invalid(
+        kms(|k| k.server_key_sha256 = "abc".into()),
+        "kms.server_key_sha256",
+        "64 hex",
+    );
+    expect_invalid(
+        kms(|k| k.files = vec!["../x".into()]),
+        "kms.files[0]",
+        "not a secret name",
+    );
+    expect_invalid(
+        kms(|k| k.root_key = Some(String::new())),
+        "kms.root_key",
+        "not a secret name",
+    );
+    let parsed = Config::from_json_str(
+        r#"{"kms": {"address": "h:1", "server_key_sha256": "00", "bogus": 1}}"#,
+    );
+    assert!(parsed.unwrap_err().to_string().contains("bogus"));
+}

@@ -30,7 +30,69 @@ pub(crate) fn validate(config: &Config) -> Result {
     entry_points(config)?;
     env(config)?;
     feature(config)?;
+    if let Some(k) = &config.kms {
+        kms(k)?;
+    }
     mounts(&config.mount)
+}
+
+/// A secret's name: what `occlum kms serve --secret NAME=FILE` accepts.
+pub fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && !name.starts_with('.')
+}
+
+fn kms(k: &crate::schema::KmsConfig) -> Result {
+    let (host, port) = k.address.rsplit_once(':').unwrap_or(("", ""));
+    if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(ConfigError::invalid(
+            "kms.address",
+            format!(
+                "{:?}, expected HOST:PORT (e.g. \"127.0.0.1:4433\")",
+                k.address
+            ),
+        ));
+    }
+    let hex_ok = k.server_key_sha256.len() == 64
+        && k.server_key_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex_ok {
+        return Err(ConfigError::invalid(
+            "kms.server_key_sha256",
+            "expected 64 hex digits, as `occlum kms serve` prints them",
+        ));
+    }
+    let names = k
+        .root_key
+        .iter()
+        .map(|n| ("kms.root_key".to_string(), n))
+        .chain(
+            k.files
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (format!("kms.files[{i}]"), n)),
+        )
+        .chain(k.env.iter().map(|(var, n)| (format!("kms.env.{var}"), n)));
+    for (field, name) in names {
+        if !valid_secret_name(name) {
+            return Err(ConfigError::invalid(
+                field,
+                format!("{name:?} is not a secret name, expected letters, digits, '_', '-' or '.'"),
+            ));
+        }
+    }
+    for var in k.env.keys() {
+        if var.is_empty() || var.contains('=') || var.contains('\0') {
+            return Err(ConfigError::invalid(
+                format!("kms.env.{var}"),
+                "expected an environment variable name",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn positive(field: &str, size: ByteSize) -> Result {

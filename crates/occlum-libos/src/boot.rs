@@ -48,6 +48,9 @@ pub struct BootConfig {
     /// The enclave's identity and attestation platform (`/dev/sgx`,
     /// `/dev/attestation`); `None`: programs cannot attest.
     pub sgx: Option<crate::attest::SgxConfig>,
+    /// Secrets to get from a key broker before mounting (`Occlum.json`'s
+    /// `kms`).
+    pub kms: Option<crate::kms::KmsBoot>,
     /// Testing aid: panic inside the LibOS when this syscall number is served,
     /// to check that a LibOS bug ends only the calling process.
     pub inject_panic: Option<InjectedPanic>,
@@ -219,7 +222,23 @@ pub(crate) fn boot(cfg: &BootConfig) -> Result<(), BootError> {
     crate::budget::kernel().set_limit(cfg.kernel_heap_size);
     crate::attest::init(cfg.sgx.clone());
     task::configure(cfg.kernel_stack_size, cfg.dispatch_mode);
-    fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?;
+    match &cfg.kms {
+        None => fs::mounts::mount_all(&cfg.mounts).map_err(BootError::Platform)?,
+        Some(k) => {
+            let secrets = crate::kms::fetch(k).map_err(|e| {
+                BootError::Platform(format!(
+                    "the key broker at {}: {e}; the encrypted file systems stay locked",
+                    k.address
+                ))
+            })?;
+            let mounts = match &k.root_key {
+                Some(name) => crate::kms::with_root_key(&cfg.mounts, &secrets[name]),
+                None => cfg.mounts.clone(),
+            };
+            fs::mounts::mount_all(&mounts).map_err(BootError::Platform)?;
+            crate::kms::install(k, &secrets).map_err(BootError::Platform)?;
+        }
+    }
     Ok(())
 }
 
@@ -268,7 +287,7 @@ pub(crate) fn start_process(
             interp: plan.interp.as_ref().map(|i| &i.bytes),
         },
         &plan.argv,
-        &program.envp,
+        &crate::kms::with_secret_env(&program.envp),
         program.path.as_bytes(),
     )
     .map_err(BootError::Load)?;

@@ -11,6 +11,7 @@ pub mod budget;
 pub mod fs;
 pub mod ipc;
 pub mod keys;
+pub mod kms;
 pub mod loader;
 pub mod process;
 pub mod server;

@@ -453,6 +453,11 @@ pub fn mount(dir: &Path, image_key: Option<&Path>) -> Result<u8> {
             ),
         }
     }
+    if id.config.kms.as_ref().is_some_and(|k| k.root_key.is_some()) {
+        bail!(
+            "the encrypted root's key comes from the key broker (Occlum.json field `kms.root_key`), which gives it only to the enclave: `occlum mount` cannot open it"
+        );
+    }
     let boot = boot_config(&inst, &id)?;
     let root = boot
         .mounts

@@ -370,9 +370,39 @@ pub fn boot_config(inst: &Instance, id: &Identity) -> Result<BootConfig> {
         mounts: mounts(id, inst)?,
         inherited: occlum_libos::inherited_state(),
         sgx: Some(sgx_config(id)?),
+        kms: id.config.kms.as_ref().map(kms_boot).transpose()?,
         inject_panic: std::env::var("OCCLUM_TEST_INJECT_PANIC")
             .ok()
             .and_then(|v| v.parse().ok()),
+    })
+}
+
+/// `Occlum.json`'s `kms`, with the broker's address resolved here (the
+/// answer is not trusted: the broker is pinned by its key).
+fn kms_boot(k: &occlum_config::KmsConfig) -> Result<occlum_libos::kms::KmsBoot> {
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<_> = k
+        .address
+        .to_socket_addrs()
+        .with_context(|| {
+            format!(
+                "Occlum.json: field `kms.address`: cannot resolve {:?}",
+                k.address
+            )
+        })?
+        .collect();
+    let pin: [u8; 32] = unhex(&k.server_key_sha256)
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| {
+            anyhow!("Occlum.json: field `kms.server_key_sha256`: expected 64 hex digits")
+        })?;
+    Ok(occlum_libos::kms::KmsBoot {
+        address: k.address.clone(),
+        addrs,
+        server_key_sha256: pin,
+        root_key: k.root_key.clone(),
+        files: k.files.clone(),
+        env: k.env.iter().map(|(v, n)| (v.clone(), n.clone())).collect(),
     })
 }
 
