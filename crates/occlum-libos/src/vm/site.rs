@@ -146,12 +146,15 @@ pub fn find(
 }
 
 /// For a site where nothing can move (Go's `Syscall6` starts with four
-/// 3-byte moves): 5 bytes of `int3` padding within reach of a 2-byte
-/// `jmp` at the `syscall` instruction itself (`jmp rel8`), for a `jmp` to
-/// the stub. Padding of `int3` is never run (running it traps), so it is
-/// free to use; the `syscall` instruction is replaced whole by one
-/// instruction of the same length, so code reaching it any way (a restart
-/// included) takes the jump, and everything after it is left alone.
+/// 3-byte moves; glibc's `read` is `je; xor %eax,%eax; syscall`): 5 bytes
+/// of padding within reach of a 2-byte `jmp` at the `syscall` instruction
+/// itself (`jmp rel8`), for a `jmp` to the stub. Padding is never run:
+/// `int3` padding traps if run, and alignment padding of `nop`s follows an
+/// unconditional `ret` or `jmp` and ends at a 16-byte boundary, where the
+/// next code starts (no direct branch may land inside either). The
+/// `syscall` instruction is replaced whole by one instruction of the same
+/// length, so code reaching it any way (a restart included) takes the jump,
+/// and everything after it is left alone.
 pub fn find_padding(code: &[u8], base: usize, syscall: usize) -> Option<usize> {
     let first = sweep(code, base, base, syscall)?;
     let second = sweep(code, base, base + (syscall - base) / 2, syscall)?;
@@ -179,17 +182,46 @@ pub fn find_padding(code: &[u8], base: usize, syscall: usize) -> Option<usize> {
         .iter()
         .filter(|i| in_step.contains(&i.ip()))
         .chain(&after);
-    // Runs of int3 instructions, by their first address and length.
+    // Runs of int3 instructions, and of nops after an unconditional
+    // transfer up to a 16-byte boundary, by first address and length.
     let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut nops: Option<(usize, usize)> = None;
+    let mut prev: Option<&Instruction> = None;
     for i in decoded.clone() {
-        if i.mnemonic() != Mnemonic::Int3 || i.len() != 1 {
-            continue;
-        }
         let at = i.ip() as usize;
-        match runs.last_mut() {
-            Some((start, len)) if *start + *len == at => *len += 1,
-            _ => runs.push((at, 1)),
+        let follows = prev.is_some_and(|p| p.next_ip() == i.ip());
+        if i.mnemonic() == Mnemonic::Int3 && i.len() == 1 {
+            match runs.last_mut() {
+                Some((start, len)) if *start + *len == at => *len += 1,
+                _ => runs.push((at, 1)),
+            }
         }
+        nops = match nops {
+            Some((start, len)) if follows && i.mnemonic() == Mnemonic::Nop => {
+                Some((start, len + i.len()))
+            }
+            _ if i.mnemonic() == Mnemonic::Nop
+                && follows
+                && prev.is_some_and(|p| {
+                    matches!(
+                        p.flow_control(),
+                        FlowControl::Return
+                            | FlowControl::UnconditionalBranch
+                            | FlowControl::IndirectBranch
+                    )
+                }) =>
+            {
+                Some((at, i.len()))
+            }
+            _ => None,
+        };
+        if let Some((start, len)) = nops {
+            if (start + len).is_multiple_of(16) {
+                runs.push((start, len));
+                nops = None;
+            }
+        }
+        prev = Some(i);
     }
     let targets: Vec<u64> = decoded.map(Instruction::near_branch_target).collect();
     let from = syscall + 2;
@@ -302,6 +334,30 @@ mod tests {
         // Too little padding.
         code.truncate(code.len() - 2);
         assert_eq!(find_padding(&code, BASE, syscall), None);
+    }
+
+    #[test]
+    fn alignment_nops_after_a_ret_take_a_short_jump() {
+        // glibc's read: je +0x17; xor %eax,%eax; syscall; cmp $-4096,%rax;
+        // ja ...; ret; then 10 bytes of cs nopw up to a 16-byte boundary.
+        let mut code = vec![0x53u8; 32];
+        code.extend_from_slice(&[0x74, 0x17, 0x31, 0xc0, 0x0f, 0x05]);
+        code.extend_from_slice(&[0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff, 0x77, 0x5b, 0xc3]);
+        let pad = BASE + code.len();
+        code.extend_from_slice(&[0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0]);
+        assert_eq!((BASE + code.len()) % 16, 9, "the test's own layout");
+        // Move the whole thing so that the padding ends on a boundary.
+        let shift = 16 - 9;
+        let mut aligned = vec![0x53u8; shift];
+        aligned.extend_from_slice(&code);
+        aligned.extend_from_slice(&[0x53; 16]);
+        let syscall = BASE + shift + 32 + 4;
+        assert!(find(&aligned, BASE, syscall, |_| true).is_none());
+        assert_eq!(find_padding(&aligned, BASE, syscall), Some(pad + shift));
+        // The same nops reached by falling through are code, not padding.
+        let mut fallthrough = aligned.clone();
+        fallthrough[shift + 32 + 14] = 0x90; // the ret becomes a nop
+        assert_eq!(find_padding(&fallthrough, BASE, syscall), None);
     }
 
     #[test]
