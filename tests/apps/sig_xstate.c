@@ -6,7 +6,10 @@
  *           ymm0-15 hold values; the handler clobbers every YMM register.
  *   async:  200 timer signals land in a loop that keeps values in ymm0-15.
  *   edit:   the handler writes xmm2 and ymm3's upper half into the frame;
- *           the interrupted code resumes with them. */
+ *           the interrupted code resumes with them.
+ *   calls:  1000 inline getppid syscalls keep ymm0-15 and, where the CPU
+ *           has AVX-512, zmm16-31 and k1-k7 (the LibOS's own code uses
+ *           vector registers while it serves them). */
 #define _GNU_SOURCE
 #include <cpuid.h>
 #include <signal.h>
@@ -117,6 +120,58 @@ __attribute__((target("avx"))) static int async_round(void)
     return same_as_pattern();
 }
 
+__attribute__((target("avx"))) static int call_round(void)
+{
+    long ret = SYS_getppid;
+    __asm__ volatile(LOAD_YMM("%[src]") "syscall\n" STORE_YMM("%[dst]")
+                     : "+a"(ret)
+                     : [src] "r"(pattern), [dst] "r"(after)
+                     : "rcx", "r11", "memory", YMM_CLOBBERS);
+    return ret == getppid() && same_as_pattern();
+}
+
+static uint8_t zpattern[16][64] __attribute__((aligned(64)));
+static uint8_t zafter[16][64] __attribute__((aligned(64)));
+static uint64_t kpattern[7], kafter[7];
+
+#define ZMM_HI_CLOBBERS                                                        \
+    "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",    \
+        "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31"
+
+__attribute__((target("avx512f,avx512bw"))) static int zmm_call_round(void)
+{
+    long ret = SYS_getppid;
+    __asm__ volatile(
+        "vmovdqu64 0(%[z]), %%zmm16\n vmovdqu64 64(%[z]), %%zmm17\n"
+        "vmovdqu64 128(%[z]), %%zmm18\n vmovdqu64 192(%[z]), %%zmm19\n"
+        "vmovdqu64 256(%[z]), %%zmm20\n vmovdqu64 320(%[z]), %%zmm21\n"
+        "vmovdqu64 384(%[z]), %%zmm22\n vmovdqu64 448(%[z]), %%zmm23\n"
+        "vmovdqu64 512(%[z]), %%zmm24\n vmovdqu64 576(%[z]), %%zmm25\n"
+        "vmovdqu64 640(%[z]), %%zmm26\n vmovdqu64 704(%[z]), %%zmm27\n"
+        "vmovdqu64 768(%[z]), %%zmm28\n vmovdqu64 832(%[z]), %%zmm29\n"
+        "vmovdqu64 896(%[z]), %%zmm30\n vmovdqu64 960(%[z]), %%zmm31\n"
+        "kmovq 0(%[k]), %%k1\n kmovq 8(%[k]), %%k2\n kmovq 16(%[k]), %%k3\n"
+        "kmovq 24(%[k]), %%k4\n kmovq 32(%[k]), %%k5\n kmovq 40(%[k]), %%k6\n"
+        "kmovq 48(%[k]), %%k7\n"
+        "syscall\n"
+        "vmovdqu64 %%zmm16, 0(%[zo])\n vmovdqu64 %%zmm17, 64(%[zo])\n"
+        "vmovdqu64 %%zmm18, 128(%[zo])\n vmovdqu64 %%zmm19, 192(%[zo])\n"
+        "vmovdqu64 %%zmm20, 256(%[zo])\n vmovdqu64 %%zmm21, 320(%[zo])\n"
+        "vmovdqu64 %%zmm22, 384(%[zo])\n vmovdqu64 %%zmm23, 448(%[zo])\n"
+        "vmovdqu64 %%zmm24, 512(%[zo])\n vmovdqu64 %%zmm25, 576(%[zo])\n"
+        "vmovdqu64 %%zmm26, 640(%[zo])\n vmovdqu64 %%zmm27, 704(%[zo])\n"
+        "vmovdqu64 %%zmm28, 768(%[zo])\n vmovdqu64 %%zmm29, 832(%[zo])\n"
+        "vmovdqu64 %%zmm30, 896(%[zo])\n vmovdqu64 %%zmm31, 960(%[zo])\n"
+        "kmovq %%k1, 0(%[ko])\n kmovq %%k2, 8(%[ko])\n kmovq %%k3, 16(%[ko])\n"
+        "kmovq %%k4, 24(%[ko])\n kmovq %%k5, 32(%[ko])\n kmovq %%k6, 40(%[ko])\n"
+        "kmovq %%k7, 48(%[ko])\n"
+        : "+a"(ret)
+        : [z] "r"(zpattern), [zo] "r"(zafter), [k] "r"(kpattern), [ko] "r"(kafter)
+        : "rcx", "r11", "memory", ZMM_HI_CLOBBERS, "k1", "k2", "k3", "k4", "k5", "k6", "k7");
+    return ret == getppid() && !memcmp(zpattern, zafter, sizeof zpattern) &&
+           !memcmp(kpattern, kafter, sizeof kpattern);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "sync";
@@ -149,6 +204,21 @@ int main(int argc, char **argv)
         struct itimerval off = {{0, 0}, {0, 0}};
         setitimer(ITIMER_REAL, &off, NULL);
         check_eq(good, 200, "YMM registers kept across 200 timer signals");
+    } else if (!strcmp(mode, "calls")) {
+        for (int i = 0; i < 1000; i++)
+            good += call_round();
+        check_eq(good, 1000, "YMM registers kept across 1000 syscalls");
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+            for (int i = 0; i < 16; i++)
+                for (int j = 0; j < 64; j++)
+                    zpattern[i][j] = (uint8_t)(0x80 + i * 7 + j);
+            for (int i = 0; i < 7; i++)
+                kpattern[i] = 0x0123456789abcdefULL * (uint64_t)(i + 1);
+            good = 0;
+            for (int i = 0; i < 1000; i++)
+                good += zmm_call_round();
+            check_eq(good, 1000, "ZMM16-31 and k1-k7 kept across 1000 syscalls");
+        }
     } else if (!strcmp(mode, "edit")) {
         edit_mode = 1;
         sync_round();

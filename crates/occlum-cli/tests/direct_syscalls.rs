@@ -13,6 +13,7 @@ use common::*;
 differential_tests! {
     threads_racing_to_rewritten_sites: "syscall_mix", [], |o| all_ok(o);
     xstate_at_rewritten_sites: "sig_xstate", ["sync"], |o| all_ok(o);
+    vector_registers_across_direct_syscalls: "sig_xstate", ["calls"], |o| all_ok(o);
 }
 
 /// `(syscalls, direct)` of process 1, from its line in the log at exit.
@@ -32,6 +33,21 @@ fn counts(stderr: &str) -> (u64, u64) {
             .unwrap()
     };
     (number_before(" syscalls"), number_before(" direct"))
+}
+
+/// The direct entry's fallback that saves vector state with XSAVE (for CPUs
+/// whose registers it does not save by hand; forced here) keeps it too.
+#[test]
+fn vector_state_with_the_xsave_fallback() {
+    let xsave = [("OCCLUM_FASTPATH_XSAVE", "1")];
+    for libc in ["glibc", "musl"] {
+        for mode in ["calls", "sync", "edit"] {
+            let native = run_native(libc, "sig_xstate", &[mode], b"", DEFAULT_ENV);
+            let (o, stderr) = run_libos(libc, "sig_xstate", &[mode], b"", &xsave);
+            assert_eq!(native, o, "{libc} {mode}: {stderr}");
+            all_ok(&o);
+        }
+    }
 }
 
 /// At least 95% of the syscalls of a glibc and a musl static-PIE program

@@ -30,6 +30,8 @@ const MAX_SLOTS: usize = 4096;
 const BLOCK_PAGES: usize = 4;
 /// Offset of the XSAVE area in the slot.
 const XSAVE_AREA: usize = 1024;
+/// Size of the vector area (`fastpath.rs`), at the end of the block pages.
+pub(crate) const VEC_AREA_SIZE: usize = 4096;
 /// Largest alternate stack: a slot less the block pages and a guard page.
 pub const MAX_KERNEL_STACK: usize = SLOT_SIZE - (BLOCK_PAGES + 1) * PAGE;
 
@@ -81,6 +83,12 @@ pub(crate) struct ThreadBlock {
     pub(crate) kind: u64,
     /// The user's registers while the direct entry serves them (offset 64).
     pub(crate) regs: UserRegs,
+    /// Where the direct entry saves vector registers by hand (offset 208).
+    pub(crate) vec_area: u64,
+    /// Where the user's FPU and vector state is while the direct entry
+    /// serves it: 0 in the vector area (and the registers), 1 whole in the
+    /// XSAVE area (offset 216).
+    pub(crate) fpu_in_area: u64,
 }
 
 // The assembly in `arch` relies on these offsets.
@@ -97,6 +105,8 @@ const _: () = {
     assert!(std::mem::offset_of!(ThreadBlock, xsave_area) == 48);
     assert!(std::mem::offset_of!(ThreadBlock, kind) == 56);
     assert!(std::mem::offset_of!(ThreadBlock, regs) == 64);
+    assert!(std::mem::offset_of!(ThreadBlock, vec_area) == 208);
+    assert!(std::mem::offset_of!(ThreadBlock, fpu_in_area) == 216);
     assert!(std::mem::size_of::<ThreadBlock>() <= XSAVE_AREA);
 };
 
@@ -242,9 +252,14 @@ impl UserThread {
                 xsave_area: (slot + XSAVE_AREA) as u64,
                 kind: 0,
                 regs: UserRegs::default(),
+                vec_area: (slot + BLOCK_PAGES * PAGE - VEC_AREA_SIZE) as u64,
+                fpu_in_area: 1,
             })
         };
-        crate::fastpath::init_xsave_area(slot + XSAVE_AREA, BLOCK_PAGES * PAGE - XSAVE_AREA);
+        crate::fastpath::init_xsave_area(
+            slot + XSAVE_AREA,
+            BLOCK_PAGES * PAGE - XSAVE_AREA - VEC_AREA_SIZE,
+        );
         let ss = libc::stack_t {
             ss_sp: stack as *mut libc::c_void,
             ss_flags: 0,

@@ -115,14 +115,14 @@ pub fn current_host_tid() -> i32 {
 
 /// The state of the interrupted user code, as the trap handler sees and edits it.
 pub struct TrapFrame<'a> {
-    uc: &'a mut libc::ucontext_t,
+    mc: &'a mut libc::mcontext_t,
     fs: &'a mut u64,
     kind: TrapKind,
     direct: bool,
 }
 
-/// Copies `r` into the general registers of `uc`.
-pub(crate) fn regs_to_ucontext(r: &UserRegs, uc: &mut libc::ucontext_t) {
+/// Copies `r` into the general registers of `mc`.
+pub(crate) fn regs_to_mcontext(r: &UserRegs, mc: &mut libc::mcontext_t) {
     use libc::*;
     for (reg, v) in [
         (REG_RAX, r.rax),
@@ -144,14 +144,14 @@ pub(crate) fn regs_to_ucontext(r: &UserRegs, uc: &mut libc::ucontext_t) {
         (REG_RIP, r.rip),
         (REG_EFL, r.rflags),
     ] {
-        uc.uc_mcontext.gregs[reg as usize] = v as i64;
+        mc.gregs[reg as usize] = v as i64;
     }
 }
 
-/// The general registers in `uc`.
-pub(crate) fn regs_from_ucontext(uc: &libc::ucontext_t) -> UserRegs {
+/// The general registers in `mc`.
+pub(crate) fn regs_from_mcontext(mc: &libc::mcontext_t) -> UserRegs {
     use libc::*;
-    let g = |r: c_int| uc.uc_mcontext.gregs[r as usize] as u64;
+    let g = |r: c_int| mc.gregs[r as usize] as u64;
     UserRegs {
         rax: g(REG_RAX),
         rbx: g(REG_RBX),
@@ -180,11 +180,11 @@ pub(crate) fn handler() -> Option<TrapHandler> {
 }
 
 impl<'a> TrapFrame<'a> {
-    /// A frame for the direct syscall entry (`fastpath.rs`): `uc` holds the
+    /// A frame for the direct syscall entry (`fastpath.rs`): `mc` holds the
     /// user's registers and points at their XSAVE area.
-    pub(crate) fn direct(uc: &'a mut libc::ucontext_t, fs: &'a mut u64, kind: TrapKind) -> Self {
+    pub(crate) fn direct(mc: &'a mut libc::mcontext_t, fs: &'a mut u64, kind: TrapKind) -> Self {
         TrapFrame {
-            uc,
+            mc,
             fs,
             kind,
             direct: true,
@@ -205,11 +205,11 @@ impl TrapFrame<'_> {
     }
 
     fn greg(&self, r: libc::c_int) -> u64 {
-        self.uc.uc_mcontext.gregs[r as usize] as u64
+        self.mc.gregs[r as usize] as u64
     }
 
     fn set_greg(&mut self, r: libc::c_int, v: u64) {
-        self.uc.uc_mcontext.gregs[r as usize] = v as i64;
+        self.mc.gregs[r as usize] = v as i64;
     }
 
     /// The syscall number (RAX).
@@ -236,7 +236,7 @@ impl TrapFrame<'_> {
 
     /// All general registers of the user code.
     pub fn regs(&self) -> UserRegs {
-        regs_from_ucontext(self.uc)
+        regs_from_mcontext(self.mc)
     }
 
     /// Replaces the general registers the user code resumes with. Only the
@@ -254,7 +254,7 @@ impl TrapFrame<'_> {
             rflags: flags,
             ..*r
         };
-        regs_to_ucontext(&r, self.uc);
+        regs_to_mcontext(&r, self.mc);
     }
 
     /// The host kernel's saved copy of the user's FPU and vector state, in
@@ -262,7 +262,15 @@ impl TrapFrame<'_> {
     /// when the kernel saved one (its `FP_XSTATE_MAGIC1` and `MAGIC2` in
     /// place), else the FXSAVE area; `None` if the kernel gave none.
     fn kernel_fpu_area(&mut self) -> Option<&mut [u8]> {
-        let p = self.uc.uc_mcontext.fpregs.cast::<u8>();
+        if self.direct {
+            // The direct entry may have saved only the vector registers.
+            with_current_block(|b| {
+                if let Some(b) = b {
+                    crate::fastpath::materialize(b);
+                }
+            });
+        }
+        let p = self.mc.fpregs.cast::<u8>();
         if p.is_null() {
             return None;
         }
@@ -663,7 +671,7 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
         }
     };
     let mut frame = TrapFrame {
-        uc,
+        mc: &mut uc.uc_mcontext,
         fs,
         kind,
         direct: false,

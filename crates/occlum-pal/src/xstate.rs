@@ -31,7 +31,7 @@ pub const XSTATE_MAX_SIZE: usize = 64 * 1024;
 pub const USER_XFEATURES: u64 = 0b1110_0111;
 /// The x87 and SSE components, the FXSAVE part.
 const LEGACY_XFEATURES: u64 = 0b11;
-const MXCSR: usize = 24;
+pub(crate) const MXCSR: usize = 24;
 const MXCSR_MASK: usize = 28;
 /// `MXCSR` mask when the CPU reports none (all but DAZ).
 const MXCSR_DEFAULT_MASK: u32 = 0xffbf;
