@@ -18,6 +18,12 @@ use crate::records::{DirentRec, InodeRec};
 /// Default size of the verified-block cache.
 pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 
+/// Reads of at least this many whole blocks (256 KiB: a program being
+/// loaded, which the LibOS then keeps sealed) bypass the block cache
+/// (`Store::read_direct`): filling it would cost an allocation and a copy
+/// per block, each page of them a fault.
+const DIRECT_READ_BLOCKS: u64 = 64;
+
 /// Longest parent chain followed when formatting a path.
 const MAX_PATH_DEPTH: usize = 4096;
 
@@ -193,13 +199,37 @@ impl Image {
         }
         let len = (buf.len() as u64).min(rec.size - offset) as usize;
         let buf = &mut buf[..len];
-        let first = rec.extent + offset / BLOCK;
-        let last = rec.extent + (offset + len as u64 - 1) / BLOCK;
-        self.store
-            .read_blocks(first, last - first + 1, |blk, data| {
-                copy_overlap(buf, offset, data, (blk - rec.extent) * BLOCK)
-            })
-            .map_err(|f| self.fail(ino, f))?;
+        // The whole blocks in the middle of a large read go straight into
+        // `buf`; the partial ones at its ends through the cache.
+        let head = (BLOCK - offset % BLOCK) % BLOCK;
+        let whole = (len as u64).saturating_sub(head) / BLOCK;
+        let (direct_from, direct_len) = if whole >= DIRECT_READ_BLOCKS {
+            (head as usize, (whole * BLOCK) as usize)
+        } else {
+            (len, 0)
+        };
+        if direct_len > 0 {
+            let first = rec.extent + (offset + head) / BLOCK;
+            self.store
+                .read_direct(first, &mut buf[direct_from..direct_from + direct_len])
+                .map_err(|f| self.fail(ino, f))?;
+        }
+        let mut through_cache = |from: usize, to: usize| -> Result<(), ImageError> {
+            if from >= to {
+                return Ok(());
+            }
+            let start = offset + from as u64;
+            let first = rec.extent + start / BLOCK;
+            let last = rec.extent + (offset + to as u64 - 1) / BLOCK;
+            let part = &mut buf[from..to];
+            self.store
+                .read_blocks(first, last - first + 1, |blk, data| {
+                    copy_overlap(part, start, data, (blk - rec.extent) * BLOCK)
+                })
+                .map_err(|f| self.fail(ino, f))
+        };
+        through_cache(0, direct_from)?;
+        through_cache(direct_from + direct_len, len)?;
         Ok(len)
     }
 

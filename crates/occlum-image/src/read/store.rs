@@ -98,6 +98,43 @@ impl Store {
         Ok(node)
     }
 
+    /// Reads content blocks `first..` (image block numbers) straight into
+    /// `dst` (whole blocks) and verifies them there, bypassing the cache: a
+    /// large read (a program being loaded) then costs one read from the
+    /// device and no copies or allocations. On error `dst` holds no
+    /// verified data.
+    pub fn read_direct(&self, first: u64, dst: &mut [u8]) -> Result<(), Fault> {
+        let count = (dst.len() / BLOCK_SIZE) as u64;
+        let end = first.checked_add(count).ok_or(Fault::Bad(first))?;
+        if first == 0 || end > self.geom.leaves + 1 || !dst.len().is_multiple_of(BLOCK_SIZE) {
+            return Err(Fault::Bad(first));
+        }
+        let offset = first.checked_mul(BLOCK).ok_or(Fault::Bad(first))?;
+        let got = read_full(&*self.dev, offset, dst).map_err(Fault::Io)?;
+        if got < dst.len() {
+            return Err(Fault::Bad(first + (got / BLOCK_SIZE) as u64));
+        }
+        let mut node: Option<(u64, Arc<[u8]>)> = None;
+        for (i, data) in dst.chunks_exact(BLOCK_SIZE).enumerate() {
+            let b = first + i as u64;
+            let leaf = b - 1;
+            let node_index = leaf / FANOUT;
+            let parent = match &node {
+                Some((idx, n)) if *idx == node_index => n.clone(),
+                _ => {
+                    let n = self.node(0, node_index)?;
+                    node = Some((node_index, n.clone()));
+                    n
+                }
+            };
+            let expected = child_hash(&parent, leaf % FANOUT).ok_or(Fault::Bad(b))?;
+            if leaf_hash(leaf, data) != expected {
+                return Err(Fault::Bad(b));
+            }
+        }
+        Ok(())
+    }
+
     /// Delivers verified content blocks `first..first + count` (image block numbers) to
     /// `sink` in order. Uncached runs are fetched with few large reads.
     pub fn read_blocks(

@@ -133,13 +133,36 @@ fn open_is_lazy_and_large_reads_are_batched() {
     let used = dev.calls() - before;
     // 4 runs of up to 1 MiB plus one read per level-0 node (7) and the inode block.
     assert!(used <= 16, "reading 3 MiB took {used} read_at calls");
+    // Large reads bypass the cache: the device again, in few reads.
     let before = dev.calls();
     assert_eq!(img.read(big, 0, &mut buf).unwrap(), BIG);
+    assert_eq!(buf, pattern(BIG, 5));
+    assert!(dev.calls() - before <= 2, "a large reread in one read");
+    // Smaller ones (and the partial blocks at a large read's ends) are
+    // served from the verified cache when read again.
+    let mut small = vec![0u8; 100_000];
+    assert_eq!(
+        img.read(big, 4096 * 3 + 17, &mut small).unwrap(),
+        small.len()
+    );
+    let before = dev.calls();
+    assert_eq!(
+        img.read(big, 4096 * 3 + 17, &mut small).unwrap(),
+        small.len()
+    );
+    assert_eq!(
+        &small[..],
+        &pattern(BIG, 5)[4096 * 3 + 17..4096 * 3 + 17 + 100_000]
+    );
     assert_eq!(
         dev.calls(),
         before,
         "rereads are served from the verified cache"
     );
+    // An unaligned large read: cached ends, direct middle, all verified.
+    let mut odd = vec![0u8; BIG - 5000];
+    assert_eq!(img.read(big, 2500, &mut odd).unwrap(), odd.len());
+    assert_eq!(&odd[..], &pattern(BIG, 5)[2500..BIG - 2500]);
 }
 
 #[test]
