@@ -114,8 +114,14 @@ impl Store {
         if got < dst.len() {
             return Err(Fault::Bad(first + (got / BLOCK_SIZE) as u64));
         }
+        self.verify_run(first, dst)
+    }
+
+    /// Checks whole content blocks `raw`, image blocks `first..`, against
+    /// the hash tree.
+    fn verify_run(&self, first: u64, raw: &[u8]) -> Result<(), Fault> {
         let mut node: Option<(u64, Arc<[u8]>)> = None;
-        for (i, data) in dst.chunks_exact(BLOCK_SIZE).enumerate() {
+        for (i, data) in raw.chunks_exact(BLOCK_SIZE).enumerate() {
             let b = first + i as u64;
             let leaf = b - 1;
             let node_index = leaf / FANOUT;
@@ -162,24 +168,10 @@ impl Store {
                 }
             }
             let raw = read_raw(&*self.dev, blk, run_end - blk)?;
+            self.verify_run(blk, &raw)?;
             let mut verified = Vec::with_capacity((run_end - blk) as usize);
-            let mut node: Option<(u64, Arc<[u8]>)> = None;
             for (i, data) in raw.chunks_exact(BLOCK_SIZE).enumerate() {
                 let b = blk + i as u64;
-                let leaf = b - 1;
-                let node_index = leaf / FANOUT;
-                let parent = match &node {
-                    Some((idx, n)) if *idx == node_index => n.clone(),
-                    _ => {
-                        let n = self.node(0, node_index)?;
-                        node = Some((node_index, n.clone()));
-                        n
-                    }
-                };
-                let expected = child_hash(&parent, leaf % FANOUT).ok_or(Fault::Bad(b))?;
-                if leaf_hash(leaf, data) != expected {
-                    return Err(Fault::Bad(b));
-                }
                 let block: Arc<[u8]> = Arc::from(data);
                 sink(b, &block);
                 verified.push((b, block));
