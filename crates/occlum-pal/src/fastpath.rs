@@ -118,18 +118,17 @@ fn vector_mode(xcr0: u64) -> u8 {
 }
 
 /// The standard-format `(offset, size)` of extended state component `i`
-/// (asked of the CPU once: `cpuid` exits to the hypervisor in a VM).
+/// (asked of the CPU once per component: `cpuid` exits to the hypervisor
+/// in a VM).
 pub(crate) fn component_offset(i: u32) -> Option<(usize, usize)> {
-    static OFFSETS: std::sync::OnceLock<[(usize, usize); 10]> = std::sync::OnceLock::new();
-    let all = OFFSETS.get_or_init(|| {
-        std::array::from_fn(|i| {
-            let c = std::arch::x86_64::__cpuid_count(0xd, i as u32);
-            (c.ebx as usize, c.eax as usize)
-        })
+    static OFFSETS: [std::sync::OnceLock<(usize, usize)>; 10] =
+        [const { std::sync::OnceLock::new() }; 10];
+    let slot = OFFSETS.get(i as usize).filter(|_| i >= 2)?;
+    let &(offset, size) = slot.get_or_init(|| {
+        let c = std::arch::x86_64::__cpuid_count(0xd, i);
+        (c.ebx as usize, c.eax as usize)
     });
-    all.get(i as usize)
-        .copied()
-        .filter(|&(_, size)| i >= 2 && size != 0)
+    (size != 0).then_some((offset, size))
 }
 
 /// Makes the XSAVE area of the thread block `b` hold the user's whole FPU
