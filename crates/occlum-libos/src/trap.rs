@@ -66,11 +66,17 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
     before_user_resumes(frame);
 }
 
+/// Syscalls a process makes before its sites are rewritten at their first
+/// trap: past start-up, code that traps once tends to run again.
+const EAGER_AFTER: u64 = 150;
+
 /// Rewrites the trapped syscall site that returns to `rip`, so that its
 /// later calls enter the LibOS directly (`vm/rewrite.rs`).
 fn rewrite_site(process: &crate::process::Process, rip: u64) {
+    let (trapped, direct) = process.syscall_counts();
+    let eager = trapped + direct >= EAGER_AFTER;
     if let Ok(vm) = process.vm() {
-        crate::sync::lock(&vm).rewrite_syscall_site(rip as usize);
+        crate::sync::lock(&vm).rewrite_syscall_site(rip as usize, eager);
     }
 }
 

@@ -78,7 +78,7 @@ pub struct VmSpace {
     /// Pages of stubs of rewritten syscall sites (`rewrite.rs`).
     stubs: Vec<rewrite::StubPage>,
     /// Where jumps to stubs were written.
-    patched: std::collections::HashSet<usize>,
+    patched: std::collections::BTreeSet<usize>,
     /// Traps seen from each syscall site, by return address (`rewrite.rs`).
     site_traps: std::collections::HashMap<usize, u8>,
 }

@@ -39,15 +39,20 @@ pub struct StubPage {
 impl VmSpace {
     /// After a trap from the syscall site whose `syscall` instruction ends
     /// at `ret`: rewrites it if this is its second trap (code run once, as
-    /// most of a short-lived process's start-up, is not worth it) and it has
-    /// a form described above. A site that cannot be rewritten is not
-    /// looked at again. Returns whether it was rewritten.
-    pub fn rewrite_syscall_site(&mut self, ret: usize) -> bool {
+    /// most of a short-lived process's start-up, is not worth it), or its
+    /// first where its page has a rewritten site already (the page is this
+    /// process's own copy then, and a rewrite costs about a trap), and it
+    /// has a form described above; at its first trap too when `eager` (the
+    /// process is past its start-up). A site that cannot be rewritten is
+    /// not looked at again. Returns whether it was rewritten.
+    pub fn rewrite_syscall_site(&mut self, ret: usize, eager: bool) -> bool {
         if !fastpath::enabled() || self.parked.is_some() {
             return false;
         }
+        let page = ret.saturating_sub(2) & !(PAGE_SIZE - 1);
+        let cheap = eager || self.patched.range(page..page + PAGE_SIZE).next().is_some();
         let traps = self.site_traps.entry(ret).or_insert(0);
-        if *traps != 1 {
+        if *traps == SITE_REFUSED || (*traps != 1 && !cheap) {
             *traps = traps.saturating_add(1).max(1);
             return false;
         }
