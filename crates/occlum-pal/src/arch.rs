@@ -28,6 +28,10 @@ pub(crate) static OCCLUM_PAL_HAS_PKU: AtomicU8 = AtomicU8::new(0);
 #[no_mangle]
 pub(crate) static OCCLUM_PAL_XSAVE_MASK: AtomicU64 = AtomicU64::new(0);
 
+/// Whether `XGETBV` with ECX = 1 (XINUSE) is available.
+#[no_mangle]
+pub(crate) static OCCLUM_PAL_HAS_XINUSE: AtomicU8 = AtomicU8::new(0);
+
 /// How the direct syscall entry saves vector registers: 0 with `XSAVEOPT`,
 /// 1 XMM, 2 YMM, 3 ZMM and opmask registers by hand (`fastpath.rs`).
 #[no_mangle]
@@ -303,6 +307,17 @@ occlum_pal_fast_common:
     movq $0, 216(%rbx)
     mov 208(%rbx), %rdi
     stmxcsr 2112(%rdi)
+    // XINUSE: which state components were in use (not in their initial
+    // state); the exit keeps clean YMM/ZMM upper halves clean.
+    movl $-1, 2120(%rdi)
+    cmpb $0, OCCLUM_PAL_HAS_XINUSE(%rip)
+    je 26f
+    mov %ecx, %r8d
+    mov $1, %ecx
+    xgetbv
+    mov %eax, 2120(%rdi)
+    mov %r8d, %ecx
+26:
     cmp $3, %ecx
     je 23f
     cmp $2, %ecx
@@ -414,6 +429,76 @@ occlum_pal_fast_common:
     jne 30f
     mov 208(%rbx), %rdi
     movzbl OCCLUM_PAL_VEC_MODE(%rip), %ecx
+    // Upper halves of YMM/ZMM0-15 that were clean at entry are made clean
+    // again (VZEROUPPER, then legacy SSE loads), not left in use: legacy
+    // SSE code pays for in-use upper halves on some CPUs.
+    cmp $1, %ecx
+    je 35f
+    testl $0x44, 2120(%rdi)
+    jnz 35f
+    vzeroupper
+    cmp $3, %ecx
+    je 36f
+    movdqu 0(%rdi), %xmm0
+    movdqu 32(%rdi), %xmm1
+    movdqu 64(%rdi), %xmm2
+    movdqu 96(%rdi), %xmm3
+    movdqu 128(%rdi), %xmm4
+    movdqu 160(%rdi), %xmm5
+    movdqu 192(%rdi), %xmm6
+    movdqu 224(%rdi), %xmm7
+    movdqu 256(%rdi), %xmm8
+    movdqu 288(%rdi), %xmm9
+    movdqu 320(%rdi), %xmm10
+    movdqu 352(%rdi), %xmm11
+    movdqu 384(%rdi), %xmm12
+    movdqu 416(%rdi), %xmm13
+    movdqu 448(%rdi), %xmm14
+    movdqu 480(%rdi), %xmm15
+    jmp 34f
+36:
+    movdqu 0(%rdi), %xmm0
+    movdqu 64(%rdi), %xmm1
+    movdqu 128(%rdi), %xmm2
+    movdqu 192(%rdi), %xmm3
+    movdqu 256(%rdi), %xmm4
+    movdqu 320(%rdi), %xmm5
+    movdqu 384(%rdi), %xmm6
+    movdqu 448(%rdi), %xmm7
+    movdqu 512(%rdi), %xmm8
+    movdqu 576(%rdi), %xmm9
+    movdqu 640(%rdi), %xmm10
+    movdqu 704(%rdi), %xmm11
+    movdqu 768(%rdi), %xmm12
+    movdqu 832(%rdi), %xmm13
+    movdqu 896(%rdi), %xmm14
+    movdqu 960(%rdi), %xmm15
+    vmovdqu64 1024(%rdi), %zmm16
+    vmovdqu64 1088(%rdi), %zmm17
+    vmovdqu64 1152(%rdi), %zmm18
+    vmovdqu64 1216(%rdi), %zmm19
+    vmovdqu64 1280(%rdi), %zmm20
+    vmovdqu64 1344(%rdi), %zmm21
+    vmovdqu64 1408(%rdi), %zmm22
+    vmovdqu64 1472(%rdi), %zmm23
+    vmovdqu64 1536(%rdi), %zmm24
+    vmovdqu64 1600(%rdi), %zmm25
+    vmovdqu64 1664(%rdi), %zmm26
+    vmovdqu64 1728(%rdi), %zmm27
+    vmovdqu64 1792(%rdi), %zmm28
+    vmovdqu64 1856(%rdi), %zmm29
+    vmovdqu64 1920(%rdi), %zmm30
+    vmovdqu64 1984(%rdi), %zmm31
+    kmovq 2048(%rdi), %k0
+    kmovq 2056(%rdi), %k1
+    kmovq 2064(%rdi), %k2
+    kmovq 2072(%rdi), %k3
+    kmovq 2080(%rdi), %k4
+    kmovq 2088(%rdi), %k5
+    kmovq 2096(%rdi), %k6
+    kmovq 2104(%rdi), %k7
+    jmp 34f
+35:
     cmp $3, %ecx
     je 33f
     cmp $2, %ecx

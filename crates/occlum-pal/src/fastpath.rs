@@ -95,6 +95,9 @@ fn xsave_size() -> Option<usize> {
     }
     arch::OCCLUM_PAL_XSAVE_MASK.store(mask, Ordering::SeqCst);
     arch::OCCLUM_PAL_VEC_MODE.store(vector_mode(mask), Ordering::SeqCst);
+    // CPUID.(0DH,1):EAX bit 2: XGETBV with ECX = 1.
+    let xinuse = __cpuid_count(0xd, 1).eax & (1 << 2) != 0;
+    arch::OCCLUM_PAL_HAS_XINUSE.store(u8::from(xinuse), Ordering::SeqCst);
     XSAVE_SIZE.store(size, Ordering::SeqCst);
     Some(size)
 }
