@@ -88,11 +88,14 @@ fn xsave_size() -> Option<usize> {
         std::arch::asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
     };
     let mask = ((hi as u64) << 32 | lo as u64) & XSAVE_COMPONENTS;
-    // CPUID.(EAX=0DH,ECX=0):EBX: the size for the components XCR0 enables.
-    let size = __cpuid_count(0xd, 0).ebx as usize;
-    if size < xstate::XSAVE_MIN_SIZE {
-        return None;
-    }
+    // What XSAVE of `mask` writes: up to the end of its last component.
+    // (CPUID.(0DH,0):EBX would count every component XCR0 enables, the
+    // AMX tiles' 8 KiB too, which the kernel's frames leave out.)
+    let size = (2..10)
+        .filter(|i| mask & (1 << i) != 0)
+        .filter_map(component_offset)
+        .map(|(off, len)| off + len)
+        .fold(xstate::XSAVE_MIN_SIZE, usize::max);
     arch::OCCLUM_PAL_XSAVE_MASK.store(mask, Ordering::SeqCst);
     arch::OCCLUM_PAL_VEC_MODE.store(vector_mode(mask), Ordering::SeqCst);
     // CPUID.(0DH,1):EAX bit 2: XGETBV with ECX = 1.

@@ -319,7 +319,7 @@ impl TrapFrame<'_> {
     /// ([`xstate::merge_user_state`]).
     pub fn set_fpu_state(&mut self, state: &[u8]) {
         if let Some(area) = self.kernel_fpu_area() {
-            xstate::merge_user_state(area, state);
+            xstate::merge_user_state(area, state, crate::fastpath::component_offset);
         }
     }
 

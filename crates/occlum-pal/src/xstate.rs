@@ -66,13 +66,20 @@ pub fn extent(fxsave: &[u8]) -> Option<(usize, u64)> {
 }
 
 /// Merges the state user code supplied, `user` (an FXSAVE area, or a whole
-/// XSAVE area in the layout of `kernel`), into `kernel`, the area the host
+/// XSAVE area in the standard format), into `kernel`, the area the host
 /// kernel saved and will restore. What the kernel relies on stays its own:
 /// the software bytes, MXCSR's reserved bits, the header's format and
-/// reserved fields, and components outside [`USER_XFEATURES`]. An FXSAVE-only
-/// `user` sets x87 and SSE and puts the other user components in their
-/// initial state, as Linux does for such a frame.
-pub fn merge_user_state(kernel: &mut [u8], user: &[u8]) {
+/// reserved fields, and components outside [`USER_XFEATURES`]. Each user
+/// component is copied where both areas hold it (`offsets(i)` gives the
+/// standard-format `(offset, size)` of component `i`): the two may differ
+/// in size, as the host kernel's frames and the direct entry's area do on
+/// CPUs with AMX. A component `user` lacks (all of them for an FXSAVE-only
+/// `user`) is put in its initial state, as Linux does for such a frame.
+pub fn merge_user_state(
+    kernel: &mut [u8],
+    user: &[u8],
+    offsets: impl Fn(u32) -> Option<(usize, usize)>,
+) {
     if kernel.len() < FXSAVE_SIZE || user.len() < FXSAVE_SIZE {
         return;
     }
@@ -92,12 +99,24 @@ pub fn merge_user_state(kernel: &mut [u8], user: &[u8]) {
     }
     let settable = USER_XFEATURES & xfeatures;
     let kernel_bv = get_u64(kernel, XSAVE_HEADER);
-    let user_bv = if user.len() >= size {
-        kernel[XSAVE_MIN_SIZE..size].copy_from_slice(&user[XSAVE_MIN_SIZE..size]);
-        get_u64(user, XSAVE_HEADER)
-    } else {
-        LEGACY_XFEATURES
-    };
+    let mut user_bv = LEGACY_XFEATURES;
+    if user.len() >= XSAVE_MIN_SIZE {
+        let given = get_u64(user, XSAVE_HEADER);
+        user_bv = given & LEGACY_XFEATURES;
+        for i in 2..64 {
+            if settable & (1 << i) == 0 {
+                continue;
+            }
+            let Some((off, len)) = offsets(i) else {
+                continue;
+            };
+            let end = off + len;
+            if end <= size && end <= user.len() {
+                kernel[off..end].copy_from_slice(&user[off..end]);
+                user_bv |= given & (1 << i);
+            }
+        }
+    }
     put_u64(
         kernel,
         XSAVE_HEADER,
@@ -111,15 +130,11 @@ pub fn merge_user_state(kernel: &mut [u8], user: &[u8]) {
 /// does for a signal handler: x87 control word 0x37f, MXCSR 0x1f80, all
 /// registers zero.
 pub fn reset_user_state(kernel: &mut [u8]) {
-    let mut clean = [0u8; FXSAVE_SIZE];
+    let mut clean = [0u8; XSAVE_MIN_SIZE];
     clean[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
     clean[MXCSR..MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
-    let mut user = clean.to_vec();
-    if let Some((size, _)) = extent(kernel) {
-        // A full area with every user component in its initial state.
-        user.resize(size, 0);
-    }
-    merge_user_state(kernel, &user);
+    // No component in use (`XSTATE_BV` 0): XRSTOR initializes them all.
+    merge_user_state(kernel, &clean, |_| None);
 }
 
 /// Writes the initial values of the user components that `area`'s header
@@ -173,6 +188,39 @@ mod tests {
         a
     }
 
+    /// The AVX component's standard place; no other component.
+    fn avx(i: u32) -> Option<(usize, usize)> {
+        (i == 2).then_some((576, 256))
+    }
+
+    #[test]
+    fn areas_of_other_sizes_merge_the_components_both_hold() {
+        // As on a CPU with AMX: the host kernel's frame and the direct
+        // entry's area differ in size.
+        let comps = |i| match i {
+            2 => Some((576, 256)),
+            5 => Some((832, 64)),
+            _ => None,
+        };
+        let mut kernel = area(896, 0x27, 0x3);
+        let mut user = area(832, 0x7, 0x7);
+        user[600] = 0xbb;
+        merge_user_state(&mut kernel, &user, comps);
+        assert_eq!(kernel[600], 0xbb, "AVX, in both, copied");
+        assert_eq!(
+            get_u64(&kernel, XSAVE_HEADER),
+            0x7,
+            "opmask, in user's only, initial"
+        );
+        let mut small = area(832, 0x7, 0x3);
+        let mut big = area(896, 0x27, 0x27);
+        big[600] = 0xcc;
+        big[850] = 0xdd;
+        merge_user_state(&mut small, &big, comps);
+        assert_eq!(small[600], 0xcc);
+        assert_eq!(get_u64(&small, XSAVE_HEADER), 0x7);
+    }
+
     #[test]
     fn init_components_read_as_their_initial_values() {
         let mut a = area(1024, 0x7, 0x1);
@@ -211,7 +259,7 @@ mod tests {
         user[XSAVE_HEADER + 8] = 0x80;
         user[600] = 0xbb;
         user[40] = 0x11;
-        merge_user_state(&mut kernel, &user);
+        merge_user_state(&mut kernel, &user, avx);
         assert_eq!(
             get_u32(&kernel, MXCSR),
             0xffff,
@@ -228,7 +276,7 @@ mod tests {
     #[test]
     fn fxsave_only_user_state_resets_the_upper_components() {
         let mut kernel = area(832, 0x7, 0x7);
-        merge_user_state(&mut kernel, &[0u8; FXSAVE_SIZE]);
+        merge_user_state(&mut kernel, &[0u8; FXSAVE_SIZE], avx);
         assert_eq!(get_u64(&kernel, XSAVE_HEADER), 0x3);
     }
 
