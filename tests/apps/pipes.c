@@ -2,7 +2,9 @@
  * trip, EOF after the write end is closed, O_NONBLOCK (EAGAIN when empty;
  * filling with 4096-byte writes; F_GETFL/F_SETFL), PIPE_BUF atomicity of a
  * non-blocking write, O_CLOEXEC (F_GETFD/F_SETFD), dup/dup2/dup3, F_DUPFD and
- * F_DUPFD_CLOEXEC, EBADF cases, readv/writev, pipe2 with bad flags.
+ * F_DUPFD_CLOEXEC, EBADF cases, readv/writev, EFAULT from bad buffers (the
+ * data stays), data wrapping around the buffer and a capacity raised under it,
+ * pipe2 with bad flags.
  * Fd numbers are compared, never printed (except fixed ones like 100).
  * Args: none. Prints "ok ..." lines, then "all ok" (exit 0) or "FAIL: ..." (exit 1). */
 #define _GNU_SOURCE
@@ -197,6 +199,36 @@ int main(void)
     close(w1);
     close(w2);
     close(r2);
+
+    /* Bad buffers: EFAULT, and the pipe's data stays. */
+    check(pipe(p) == 0, "pipe for bad buffers");
+    void *volatile bad_v = (void *)1;
+    errno = 0;
+    r = write(p[1], bad_v, 10);
+    check_err(r, errno, EFAULT, "write from a bad buffer");
+    check_eq(write(p[1], "kept", 4), 4, "write 4 bytes");
+    errno = 0;
+    r = read(p[0], bad_v, 4);
+    check_err(r, errno, EFAULT, "read into a bad buffer");
+    r = read(p[0], buf, sizeof buf);
+    check(r == 4 && memcmp(buf, "kept", 4) == 0, "the bytes a bad read left are read next");
+
+    /* Data that wraps around the buffer's end, and a capacity raised
+     * while it does, keep their order. */
+    static unsigned char big[3 << 16], back[3 << 16];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (unsigned char)(i * 7 + i / 251);
+    check_eq(write(p[1], big, 60000), 60000, "write 60000 bytes");
+    check_eq(read(p[0], back, 50000), 50000, "read 50000 of them");
+    check_eq(write(p[1], big + 60000, 40000), 40000, "write 40000 more (past the end)");
+    check(fcntl(p[0], F_SETPIPE_SZ, 1 << 18) >= 1 << 18, "F_SETPIPE_SZ to 256 KiB");
+    check_eq(write(p[1], big + 100000, 90000), 90000, "write 90000 more");
+    long got = 50000;
+    while (got < 190000 && (r = read(p[0], back + got, sizeof back - got)) > 0)
+        got += r;
+    check(got == 190000 && memcmp(big, back, 190000) == 0, "all 190000 bytes in order");
+    close(p[0]);
+    close(p[1]);
 
     /* Bad flags. */
     errno = 0;

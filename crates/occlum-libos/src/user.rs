@@ -54,10 +54,19 @@ pub fn write_bytes(addr: u64, data: &[u8]) -> Result<()> {
     space()?.write(addr as usize, data)
 }
 
-/// Copies `data` into an address space being built (the program loader),
-/// which is not yet the caller's.
+/// Copies `data` to `addr` without asking the caller's memory map: for an
+/// address space being built (the program loader), which is not yet the
+/// caller's, or a range just checked with [`check_access`]. A fault still
+/// gives `EFAULT`.
 pub fn write_bytes_unchecked(addr: u64, data: &[u8]) -> Result<()> {
     space()?.write(addr as usize, data)
+}
+
+/// Copies user memory at `addr` into `buf` without asking the caller's
+/// memory map: for a range just checked with [`check_access`]. A fault
+/// still gives `EFAULT`.
+pub fn read_into_unchecked(addr: u64, buf: &mut [u8]) -> Result<()> {
+    space()?.read(addr as usize, buf)
 }
 
 /// Reads a little-endian `u64` at `addr`.

@@ -122,6 +122,14 @@ impl File for FifoFile {
         self.writer.as_ref().ok_or(Errno::EBADF)?.write(buf)
     }
 
+    fn read_to_user(&self, addr: u64, len: usize) -> Option<Result<usize>> {
+        self.reader.as_ref()?.read_to_user(addr, len)
+    }
+
+    fn write_from_user(&self, addr: u64, len: usize) -> Option<Result<usize>> {
+        self.writer.as_ref()?.write_from_user(addr, len)
+    }
+
     fn location(&self) -> Option<Location> {
         Some(self.loc.clone())
     }

@@ -22,6 +22,7 @@ pub mod procfs;
 pub mod program;
 pub mod pty;
 pub mod ramfs;
+mod ring;
 pub mod sefs;
 pub mod signalfd;
 pub mod socket;
@@ -104,6 +105,20 @@ pub trait File: Any + Send + Sync {
     /// Writes `buf`; returns the count written.
     fn write(&self, _buf: &[u8]) -> Result<usize> {
         Err(Errno::EBADF)
+    }
+
+    /// Reads straight into user memory `[addr, addr+len)` where this file
+    /// can (pipes); `None` to go through a bounce buffer and
+    /// [`File::read`]. Data a bad buffer (`EFAULT`) would lose stays.
+    fn read_to_user(&self, _addr: u64, _len: usize) -> Option<Result<usize>> {
+        None
+    }
+
+    /// Writes straight from user memory `[addr, addr+len)` where this file
+    /// can (pipes); `None` to go through a bounce buffer and
+    /// [`File::write`].
+    fn write_from_user(&self, _addr: u64, _len: usize) -> Option<Result<usize>> {
+        None
     }
 
     /// Repositions the file offset.

@@ -1,13 +1,15 @@
 //! Pipes: a bounded byte buffer shared by a read end and a write end.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::ring::ByteRing;
 use super::{File, FileType, Readiness, Stat, O_ACCMODE, O_NONBLOCK};
 use crate::budget::BufferCharge;
 use crate::process::wait_event;
 use crate::sync::{lock, WaitQueue};
+use crate::user;
+use crate::vm::{PROT_READ, PROT_WRITE};
 use crate::{Errno, Result};
 
 /// Capacity of a pipe (Linux's default: 16 pages).
@@ -18,7 +20,7 @@ pub const PIPE_BUF: usize = 4096;
 pub const PIPE_MAX_SIZE: usize = 1 << 20;
 
 pub(super) struct State {
-    buf: VecDeque<u8>,
+    buf: ByteRing,
     charge: BufferCharge,
     capacity: usize,
     pub(super) readers: usize,
@@ -66,7 +68,7 @@ impl Pipe {
         static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Arc::new(Pipe {
             state: Mutex::new(State {
-                buf: VecDeque::new(),
+                buf: ByteRing::new(),
                 charge: BufferCharge::new(PIPE_BUF),
                 capacity: PIPE_CAPACITY,
                 readers: 0,
@@ -168,7 +170,8 @@ pub fn peek(f: &super::FileRef, max: usize, nonblock: bool) -> Option<Result<Vec
     Some(wait_event(&[&pipe.readable], None, || {
         let st = lock(&pipe.state);
         if !st.buf.is_empty() {
-            return Ok(Some(st.buf.iter().take(max).copied().collect()));
+            let (a, b) = st.buf.front(max);
+            return Ok(Some([a, b].concat()));
         }
         if st.writers == 0 {
             return Ok(Some(Vec::new()));
@@ -219,9 +222,11 @@ pub fn bytes_readable(f: &super::FileRef) -> Option<usize> {
     Some(n)
 }
 
-impl File for PipeReader {
-    fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        if buf.is_empty() || self.closed.load(Ordering::Acquire) {
+impl PipeReader {
+    /// Takes up to `max` bytes, waiting for some unless non-blocking; `copy`
+    /// gets them as two slices and may refuse them (they stay then).
+    fn take(&self, max: usize, mut copy: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<usize> {
+        if max == 0 || self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
         let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
@@ -229,12 +234,10 @@ impl File for PipeReader {
         wait_event(&[&pipe.readable], None, || {
             let mut st = lock(&pipe.state);
             if !st.buf.is_empty() {
-                let n = buf.len().min(st.buf.len());
-                let (a, b) = st.buf.as_slices();
-                let from_a = n.min(a.len());
-                buf[..from_a].copy_from_slice(&a[..from_a]);
-                buf[from_a..n].copy_from_slice(&b[..n - from_a]);
-                st.buf.drain(..n);
+                let (a, b) = st.buf.front(max);
+                let n = a.len() + b.len();
+                copy(a, b)?;
+                st.buf.consume(n);
                 let held = st.buf.len();
                 st.charge.release(held);
                 drop(st);
@@ -249,6 +252,24 @@ impl File for PipeReader {
             }
             Ok(None)
         })
+    }
+}
+
+impl File for PipeReader {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.take(buf.len(), |a, b| {
+            buf[..a.len()].copy_from_slice(a);
+            buf[a.len()..a.len() + b.len()].copy_from_slice(b);
+            Ok(())
+        })
+    }
+
+    fn read_to_user(&self, addr: u64, len: usize) -> Option<Result<usize>> {
+        Some(self.take(len, |a, b| {
+            user::check_access(addr, a.len() + b.len(), PROT_WRITE)?;
+            user::write_bytes_unchecked(addr, a)?;
+            user::write_bytes_unchecked(addr + a.len() as u64, b)
+        }))
     }
 
     fn stat(&self) -> Result<Stat> {
@@ -276,33 +297,36 @@ impl File for PipeReader {
     }
 }
 
-impl File for PipeWriter {
-    fn write(&self, data: &[u8]) -> Result<usize> {
+impl PipeWriter {
+    /// Puts `len` bytes in, waiting for room unless non-blocking (up to
+    /// `PIPE_BUF` bytes go in whole, never interleaved with other writes);
+    /// `fill(offset, a, b)` copies the bytes from `offset` on into the
+    /// two slices and may fail (nothing of that step goes in then).
+    fn put(
+        &self,
+        len: usize,
+        mut fill: impl FnMut(usize, &mut [u8], &mut [u8]) -> Result<()>,
+    ) -> Result<usize> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Errno::EPIPE);
         }
-        if data.is_empty() {
+        if len == 0 {
             return Ok(0);
         }
         let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
         let pipe = &self.pipe;
         let mut done = 0;
-        while done < data.len() {
-            let rest = &data[done..];
+        while done < len {
+            let rest = len - done;
             let r = wait_event(&[&pipe.writable], None, || {
                 let mut st = lock(&pipe.state);
                 if st.readers == 0 {
                     return Err(Errno::EPIPE);
                 }
                 let space = st.capacity.saturating_sub(st.buf.len());
-                // Writes of at most PIPE_BUF bytes go in whole, never interleaved.
-                let need = if rest.len() <= PIPE_BUF {
-                    rest.len()
-                } else {
-                    1
-                };
+                let need = if rest <= PIPE_BUF { rest } else { 1 };
                 if space >= need {
-                    let want = space.min(rest.len());
+                    let want = space.min(rest);
                     let held = st.buf.len();
                     let n = st.charge.admit(held, want, need.min(want));
                     if n == 0 {
@@ -312,12 +336,15 @@ impl File for PipeWriter {
                         }
                         return Ok(None);
                     }
-                    let len = st.buf.len();
-                    if st.buf.capacity() < st.capacity {
-                        let cap = st.capacity;
-                        st.buf.reserve_exact(cap - len);
+                    let cap = st.capacity;
+                    st.buf.reserve_total(cap);
+                    let (a, b) = st.buf.spare(n);
+                    if let Err(e) = fill(done, a, b) {
+                        let held = st.buf.len();
+                        st.charge.release(held);
+                        return Err(e);
                     }
-                    st.buf.extend(&rest[..n]);
+                    st.buf.commit(n);
                     drop(st);
                     pipe.readable.wake_all();
                     return Ok(Some(n));
@@ -334,6 +361,25 @@ impl File for PipeWriter {
             }
         }
         Ok(done)
+    }
+}
+
+impl File for PipeWriter {
+    fn write(&self, data: &[u8]) -> Result<usize> {
+        self.put(data.len(), |off, a, b| {
+            a.copy_from_slice(&data[off..off + a.len()]);
+            b.copy_from_slice(&data[off + a.len()..off + a.len() + b.len()]);
+            Ok(())
+        })
+    }
+
+    fn write_from_user(&self, addr: u64, len: usize) -> Option<Result<usize>> {
+        Some(self.put(len, |off, a, b| {
+            let at = addr + off as u64;
+            user::check_access(at, a.len() + b.len(), PROT_READ)?;
+            user::read_into_unchecked(at, a)?;
+            user::read_into_unchecked(at + a.len() as u64, b)
+        }))
     }
 
     fn stat(&self) -> Result<Stat> {

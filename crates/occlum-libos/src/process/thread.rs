@@ -368,6 +368,10 @@ pub fn wait_event_or_host<T>(
     mut cond: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
     let thread = current().ok_or(Errno::ESRCH)?;
+    // Most waits end at once (data is there): no queue is touched then.
+    if let Some(v) = cond()? {
+        return Ok(v);
+    }
     let waiter = thread.waiter().clone();
     for q in queues {
         q.enqueue(&waiter);

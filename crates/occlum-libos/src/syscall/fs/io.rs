@@ -15,6 +15,27 @@ const CHUNK: usize = 1 << 20;
 /// larger buffer would only be zeroed for nothing on every call.
 const PIPE_READ_CHUNK: usize = 1 << 16;
 
+thread_local! {
+    /// A bounce buffer kept between calls on this host thread: taken while
+    /// in use (so a nested use makes a new one), put back after. Reusing it
+    /// saves zeroing and allocating up to a chunk on every read and write.
+    static BOUNCE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with a bounce buffer of `len` bytes (its contents unspecified:
+/// zeros or earlier data of this thread's own calls).
+fn with_bounce<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let mut buf = BOUNCE.with(|b| b.take());
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    let r = f(&mut buf[..len]);
+    if buf.len() <= CHUNK {
+        BOUNCE.with(|b| b.set(buf));
+    }
+    r
+}
+
 /// The bounce buffer for a read of up to `want` bytes from `f`.
 fn bounce_len(f: &FileRef, want: usize) -> usize {
     // Small reads (the common case) skip the check.
@@ -51,15 +72,21 @@ fn write_from_user(
     addr: u64,
     len: usize,
 ) -> Result<usize> {
+    if let Some(r) = f.write_from_user(addr, len) {
+        return check_epipe(ctx, r);
+    }
     let mut done = 0;
     while done < len {
         let n = (len - done).min(CHUNK);
-        let chunk = match user::read_bytes(addr + done as u64, n) {
-            Ok(c) => c,
+        let written = with_bounce(n, |chunk| {
+            user::read_into(addr + done as u64, chunk).map(|()| check_epipe(ctx, f.write(chunk)))
+        });
+        let written = match written {
+            Ok(w) => w,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        match check_epipe(ctx, f.write(&chunk)) {
+        match written {
             Ok(w) => {
                 done += w;
                 if w < n {
@@ -90,13 +117,17 @@ pub(in crate::syscall) fn sys_read(
     count: usize,
 ) -> Result<u64> {
     let f = file(ctx, fd)?;
+    if let Some(r) = f.read_to_user(buf, count) {
+        return r.map(|n| n as u64);
+    }
     // Check the buffer first: a bad one must not consume the file's data.
     user::check_access(buf, count.min(CHUNK), PROT_WRITE)?;
     let len = bounce_len(&f, count);
-    let mut data = vec![0u8; len];
-    let n = f.read(&mut data)?;
-    user::write_bytes(buf, &data[..n])?;
-    Ok(n as u64)
+    with_bounce(len, |data| {
+        let n = f.read(data)?;
+        user::write_bytes(buf, &data[..n])?;
+        Ok(n as u64)
+    })
 }
 
 pub(in crate::syscall) fn sys_writev(
