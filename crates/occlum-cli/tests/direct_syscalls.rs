@@ -14,6 +14,103 @@ differential_tests! {
     threads_racing_to_rewritten_sites: "syscall_mix", [], |o| all_ok(o);
     xstate_at_rewritten_sites: "sig_xstate", ["sync"], |o| all_ok(o);
     vector_registers_across_direct_syscalls: "sig_xstate", ["calls"], |o| all_ok(o);
+    cpuid_answers_as_the_cpu: "cpuid", [], |o| all_ok(o);
+    programs_started_again: "respawn", ["4"], |o| all_ok(o);
+}
+
+/// `(syscalls, direct, cpuid, cpuid direct)` of every process, in the
+/// order they ended, from their lines in the log at exit.
+fn process_counts(stderr: &str) -> Vec<[u64; 4]> {
+    stderr
+        .lines()
+        .filter(|l| l.contains(" syscalls, "))
+        .map(|line| {
+            let number_before = |word: &str| -> u64 {
+                let end = line.find(word).unwrap();
+                line[..end]
+                    .trim_end()
+                    .rsplit(' ')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            let cpuid = &line[line.find("; ").unwrap()..];
+            let cpuid_number = |word: &str| -> u64 {
+                let end = cpuid.find(word).unwrap();
+                cpuid[..end]
+                    .trim_end()
+                    .rsplit(' ')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            [
+                number_before(" syscalls"),
+                number_before(" direct ("),
+                cpuid_number(" cpuid"),
+                cpuid_number(" direct"),
+            ]
+        })
+        .collect()
+}
+
+/// A program started again comes with the sites its earlier runs rewrote
+/// already rewritten (`vm/learned.rs`): its later runs trap less, and
+/// glibc's start-up `cpuid`s mostly enter the LibOS directly (the parent,
+/// the same program, is the first run).
+#[test]
+fn a_program_started_again_comes_with_its_sites_rewritten() {
+    for libc in ["glibc", "musl"] {
+        let info = [("OCCLUM_LOG_LEVEL", "info")];
+        let (o, stderr) = run_libos(libc, "respawn", &["4"], b"", &info);
+        all_ok(&o);
+        let all = process_counts(&stderr);
+        assert_eq!(all.len(), 5, "{libc}: {stderr}");
+        let (parent, first, last) = (all[4], all[0], all[3]);
+        let trapped = |c: [u64; 4]| c[0] - c[1];
+        assert!(
+            trapped(last) < trapped(first),
+            "{libc}: first child {first:?}, last {last:?}"
+        );
+        assert!(
+            last[1] * 100 >= last[0] * 90,
+            "{libc}: the last child's syscalls {last:?}"
+        );
+        if libc == "glibc" {
+            let faulted = |c: [u64; 4]| c[2] - c[3];
+            assert!(
+                faulted(last) * 2 < faulted(parent),
+                "{libc}: cpuid faults, parent {parent:?}, last child {last:?}"
+            );
+        }
+    }
+}
+
+/// User code's `cpuid` is served by the LibOS, most of it through
+/// rewritten sites, with the CPU's answers (`cpuid.c` compares them with a
+/// native run); with `OCCLUM_CPUID=0` it runs on the CPU.
+#[test]
+fn cpuid_is_served_by_the_libos() {
+    for libc in ["glibc", "musl"] {
+        let native = run_native(libc, "cpuid", &[], b"", DEFAULT_ENV);
+        let info = [("OCCLUM_LOG_LEVEL", "info")];
+        let (o, stderr) = run_libos(libc, "cpuid", &[], b"", &info);
+        assert_eq!(native, o, "{libc}: {stderr}");
+        let line = stderr.lines().find(|l| l.contains("process 1 (")).unwrap();
+        let cpuid = &line[line.find("; ").unwrap() + 2..];
+        let words: Vec<&str> = cpuid.split(' ').collect();
+        let (total, direct): (u64, u64) = (words[0].parse().unwrap(), words[2].parse().unwrap());
+        assert!(
+            total >= 6000 && direct * 100 >= total * 60,
+            "{libc}: {cpuid}"
+        );
+        let off = [("OCCLUM_LOG_LEVEL", "info"), ("OCCLUM_CPUID", "0")];
+        let (o, stderr) = run_libos(libc, "cpuid", &[], b"", &off);
+        assert_eq!(native, o, "{libc} with OCCLUM_CPUID=0: {stderr}");
+        assert!(stderr.contains("; 0 cpuid, 0 direct"), "{libc}: {stderr}");
+    }
 }
 
 /// `(syscalls, direct)` of process 1, from its line in the log at exit.

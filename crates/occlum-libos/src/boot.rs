@@ -40,6 +40,8 @@ pub struct BootConfig {
     /// Rewrite trapped syscall sites so that later calls enter the LibOS
     /// directly (`vm/rewrite.rs`), where the CPU allows.
     pub direct_syscalls: bool,
+    /// Serve user code's `cpuid` in the LibOS (with `direct_syscalls`).
+    pub emulate_cpuid: bool,
     /// The file systems to mount, `/` first.
     pub mounts: Vec<MountSpec>,
     /// Ignored signals, signal mask and nice value the first process starts
@@ -216,7 +218,9 @@ pub(crate) fn boot(cfg: &BootConfig) -> Result<(), BootError> {
         .map_err(|e| platform("installing the trap handler", e))?;
     install_panic_hook();
     // Before any other thread starts (see `set_enabled`).
-    occlum_pal::fastpath::set_enabled(cfg.direct_syscalls);
+    let direct = occlum_pal::fastpath::set_enabled(cfg.direct_syscalls);
+    // CPUID served by the LibOS pays off only with rewritten sites.
+    occlum_pal::cpuid::set_enabled(direct && cfg.emulate_cpuid);
     start_signal_forwarder();
     crate::syscall::set_injected_panic(cfg.inject_panic);
     crate::budget::kernel().set_limit(cfg.kernel_heap_size);

@@ -8,6 +8,7 @@ pub mod abi;
 pub mod attest;
 pub mod boot;
 pub mod budget;
+mod cpuid;
 pub mod fs;
 pub mod ipc;
 pub mod keys;

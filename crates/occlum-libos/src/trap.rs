@@ -17,6 +17,11 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
     match frame.kind() {
         TrapKind::Syscall => {
             let process = thread.process();
+            if crate::cpuid::is_stub_entry(frame) {
+                crate::cpuid::serve_stub(process, frame);
+                before_user_resumes(frame);
+                return;
+            }
             process.count_syscall(frame.is_direct());
             if !frame.is_direct() {
                 rewrite_site(process, frame.regs().rip);
@@ -34,6 +39,10 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
             addr,
         } => {
             if signo == SIGTRAP && retry_rewritten_site(&thread, frame) {
+                before_user_resumes(frame);
+                return;
+            }
+            if signo == SIGSEGV && crate::cpuid::serve_fault(thread.process(), frame, code) {
                 before_user_resumes(frame);
                 return;
             }

@@ -283,6 +283,43 @@ pub fn stub_with_syscall(at: u64, ret: u64, slot: u64) -> Option<Vec<u8>> {
     Some(code)
 }
 
+/// The code of a stub at `at` for a `cpuid` site whose instruction
+/// returns to `ret` (`moved` as for [`stub`]; empty where the `cpuid`
+/// itself was replaced by a jump): below the red zone it pushes the flags
+/// (`cpuid` keeps them; the entry does not), RCX (the sub-leaf), R11 and
+/// RAX (the leaf), and enters the LibOS with RAX =
+/// [`crate::cpuid::PSEUDO_SYSCALL`] and RCX = `cont`, where the LibOS
+/// resumes it with the answer and the registers restored; `cont` jumps to
+/// `ret`. A refused entry (at `cont - 2`) pops them again and runs a
+/// `cpuid` of its own, which faults to the LibOS. `None` if out of reach.
+pub fn cpuid_stub(at: u64, moved: &[u8], ret: u64, slot: u64) -> Option<Vec<u8>> {
+    let rel = |target: u64, next: u64| i32::try_from(target as i64 - next as i64).ok();
+    let mut code = moved.to_vec();
+    // lea -0x80(%rsp),%rsp; pushfq; push %rcx; push %r11; push %rax
+    code.extend_from_slice(&[0x48, 0x8d, 0x64, 0x24, 0x80, 0x9c, 0x51, 0x41, 0x53, 0x50]);
+    code.push(0xb8);
+    code.extend_from_slice(&(crate::cpuid::PSEUDO_SYSCALL as u32).to_le_bytes());
+    // lea cont(%rip),%rcx; jmp *slot(%rip); jmp refused; cont: jmp ret
+    let lea_end = at + code.len() as u64 + 7;
+    let cont = lea_end + 6 + 2;
+    code.extend_from_slice(&[0x48, 0x8d, 0x0d]);
+    code.extend_from_slice(&rel(cont, lea_end)?.to_le_bytes());
+    code.extend_from_slice(&[0xff, 0x25]);
+    code.extend_from_slice(&rel(slot, lea_end + 6)?.to_le_bytes());
+    code.extend_from_slice(&[0xeb, 0x05]);
+    code.extend_from_slice(&jump(cont, ret)?);
+    // refused: pop %rax; pop %r11; pop %rcx; popfq; lea 0x80(%rsp),%rsp;
+    // cpuid; jmp ret
+    code.extend_from_slice(&[0x58, 0x41, 0x5b, 0x59, 0x9d]);
+    code.extend_from_slice(&[0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0, 0x0f, 0xa2]);
+    let end = at + code.len() as u64;
+    code.extend_from_slice(&jump(end, ret)?);
+    Some(code)
+}
+
+/// Bytes [`cpuid_stub`] adds to the instructions it moves.
+pub const CPUID_STUB_EXTRA: usize = 55;
+
 /// `jmp rel8` from `at` to `target`, if in reach.
 pub fn short_jump(at: u64, target: u64) -> Option<[u8; 2]> {
     let rel = i8::try_from(target as i64 - (at as i64 + 2)).ok()?;

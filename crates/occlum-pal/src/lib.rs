@@ -26,6 +26,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod arch;
+pub mod cpuid;
 pub mod errno;
 pub mod fastpath;
 pub mod fd_passing;

@@ -18,6 +18,7 @@ pub struct SealedPages {
     fd: OwnedFd,
     ptr: *const u8,
     len: usize,
+    id: u64,
 }
 
 // SAFETY: the mapping behind `ptr` is read-only and sealed against writes,
@@ -84,10 +85,12 @@ impl SealedPages {
             }
             p.cast::<u8>()
         };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(SealedPages {
             fd,
             ptr,
             len: bytes.len(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -96,6 +99,11 @@ impl SealedPages {
         // SAFETY: `ptr` maps `len` readable bytes (or is dangling with len 0)
         // until drop, and the seals forbid any change to them.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// A number no other sealed pages of this process have, ever.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Number of bytes.

@@ -638,6 +638,9 @@ unsafe extern "C" fn occlum_pal_signal_dispatch(
         // LibOS code was interrupted: it checks for pending work itself.
         return;
     }
+    if !from_user && crate::cpuid::serve_host_fault(sig, info.si_code, &mut uc.uc_mcontext) {
+        return;
+    }
     if !from_user || handler.is_none() {
         libos_fault(sig, rip, addr);
         return;

@@ -82,6 +82,17 @@ fn direct_syscalls() -> Result<bool> {
     }
 }
 
+/// `OCCLUM_CPUID`: `1` (default) serves user code's `cpuid` in the LibOS,
+/// from the CPU's answers, and rewrites its sites into direct calls (with
+/// the direct entry on); `0` lets it run on the CPU.
+fn emulate_cpuid() -> Result<bool> {
+    match std::env::var("OCCLUM_CPUID").as_deref() {
+        Err(_) | Ok("1") => Ok(true),
+        Ok("0") => Ok(false),
+        Ok(other) => bail!("OCCLUM_CPUID={other}: expected 0 or 1"),
+    }
+}
+
 /// The built instance, checked: its configuration, the image's root hash,
 /// the image key if it was built with one, and the signed identity.
 pub struct Identity {
@@ -367,6 +378,7 @@ pub fn boot_config(inst: &Instance, id: &Identity) -> Result<BootConfig> {
         max_threads: config.resource_limits.max_num_of_threads as usize,
         dispatch_mode: dispatch_mode()?,
         direct_syscalls: direct_syscalls()?,
+        emulate_cpuid: emulate_cpuid()?,
         mounts: mounts(id, inst)?,
         inherited: occlum_libos::inherited_state(),
         sgx: Some(sgx_config(id)?),

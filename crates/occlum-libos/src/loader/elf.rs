@@ -6,7 +6,9 @@ use goblin::elf::Elf;
 
 use super::LoadError;
 use crate::fs::program::ProgramBytes;
-use crate::vm::{page_down, page_up, Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::vm::{
+    learned, page_down, page_up, Placement, VmSpace, PROT_EXEC, PROT_READ, PROT_WRITE,
+};
 use crate::Errno;
 
 /// Size of one ELF64 program header.
@@ -174,6 +176,19 @@ impl ElfImage {
         (page_down(lo as usize) as u64, hi)
     }
 
+    /// The segments as `vm::learned` reads them.
+    fn learned_segments(&self) -> Vec<learned::Segment> {
+        self.loads
+            .iter()
+            .map(|s| learned::Segment {
+                vaddr: s.vaddr,
+                offset: s.offset,
+                filesz: s.filesz,
+                exec: s.flags & PF_X != 0,
+            })
+            .collect()
+    }
+
     /// The whole pages of read-only segment `i`, placed with `bias`, that
     /// can map the file directly: pages no other segment touches, holding
     /// only file bytes (none of the segment's zero-filled tail).
@@ -219,9 +234,15 @@ impl ElfImage {
         file: &ProgramBytes,
         room_after: usize,
     ) -> Result<Loaded, LoadError> {
-        let bytes: &[u8] = file;
         let (lo, hi) = self.span();
         let span = page_up((hi - lo) as usize).ok_or(Errno::ENOMEM)?;
+        // A position-independent image whose earlier runs rewrote sites
+        // comes prepatched, its stubs just below it (`vm/learned.rs`).
+        let original = file.sealed().filter(|_| !self.fixed);
+        let variant = original.and_then(|f| learned::variant(f, &self.learned_segments(), lo));
+        let sealed = variant.as_ref().map(|v| &v.pages).or(file.sealed());
+        let bytes: &[u8] = sealed.map_or(&**file, |s| s.bytes());
+        let stub_len = variant.as_ref().map_or(0, |v| v.stub_len);
         let base = if self.fixed {
             vm.map(Placement::FixedNoReplace(lo as usize), span, PROT_READ | PROT_WRITE)
                 .map_err(|_| {
@@ -230,16 +251,22 @@ impl ElfImage {
                     ))
                 })?
         } else {
-            let at = vm.claim_program(span, room_after, super::BRK_ROOM)?;
-            vm.map(Placement::Fixed(at), span, PROT_READ | PROT_WRITE)?
+            let at = vm.claim_program(span + stub_len, room_after, super::BRK_ROOM)?;
+            vm.map(
+                Placement::Fixed(at),
+                span + stub_len,
+                PROT_READ | PROT_WRITE,
+            )?;
+            if let Some(v) = &variant {
+                vm.map_sealed(at, stub_len, PROT_READ | PROT_EXEC, &v.stubs, 0)?;
+            }
+            at + stub_len
         };
         let bias = base as u64 - lo;
         for (i, s) in self.loads.iter().enumerate() {
             let seg_start = (bias + s.vaddr) as usize;
             let data = &bytes[s.offset as usize..(s.offset + s.filesz) as usize];
-            let direct = file
-                .sealed()
-                .and_then(|f| Some((f, self.file_pages(i, bias)?)));
+            let direct = sealed.and_then(|f| Some((f, self.file_pages(i, bias)?)));
             let Some((sealed, (start, end))) = direct else {
                 crate::user::write_bytes_unchecked(seg_start as u64, data)?;
                 continue;
@@ -285,6 +312,13 @@ impl ElfImage {
                 None => vm.protect(start, end - start, prot)?,
             }
             covered = end;
+        }
+        if let Some(f) = original {
+            vm.add_image(base, base + span, bias, f.id());
+        }
+        if let Some(v) = &variant {
+            tracing::debug!("a prepatched image at {base:#x} (bias {bias:#x})");
+            vm.adopt_variant(v, bias, base - stub_len);
         }
         let phdr = match self.phdr_vaddr {
             Some(v) => bias + v,

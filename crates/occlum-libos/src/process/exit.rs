@@ -138,11 +138,14 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
     let (trapped, direct) = process.syscall_counts();
     let total = trapped + direct;
     if total > 0 {
+        let (faulted, cpuid_direct) = process.cpuid_counts();
         tracing::info!(
-            "process {} ({}): {total} syscalls, {direct} direct ({:.1}%), {trapped} trapped",
+            "process {} ({}): {total} syscalls, {direct} direct ({:.1}%), {trapped} trapped; \
+             {} cpuid, {cpuid_direct} direct",
             process.pid(),
             process.exe_path(),
-            direct as f64 * 100.0 / total as f64
+            direct as f64 * 100.0 / total as f64,
+            faulted + cpuid_direct,
         );
     }
     drop(process.set_vm(None));

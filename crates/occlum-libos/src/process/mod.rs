@@ -139,6 +139,8 @@ pub struct Process {
     started: std::time::Instant,
     /// Syscalls served: trapped, and through the direct entry.
     syscalls: [std::sync::atomic::AtomicU64; 2],
+    /// `cpuid`s served: from a fault, and through the direct entry.
+    cpuids: [std::sync::atomic::AtomicU64; 2],
     /// What it wrote to `/dev/attestation` for its next report.
     report_inputs: Mutex<crate::attest::ReportInputs>,
 }
@@ -197,6 +199,7 @@ impl Process {
             ended: Condvar::new(),
             started: std::time::Instant::now(),
             syscalls: Default::default(),
+            cpuids: Default::default(),
             report_inputs: Default::default(),
         })
     }
@@ -209,6 +212,17 @@ impl Process {
     /// What it set in `/dev/attestation` for its next report.
     pub fn report_inputs(&self) -> std::sync::MutexGuard<'_, crate::attest::ReportInputs> {
         lock(&self.report_inputs)
+    }
+
+    /// Counts one `cpuid`, `direct` if it came through the direct entry.
+    pub fn count_cpuid(&self, direct: bool) {
+        self.cpuids[usize::from(direct)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `cpuid`s served so far: (from a fault, direct).
+    pub fn cpuid_counts(&self) -> (u64, u64) {
+        let get = |i: usize| self.cpuids[i].load(std::sync::atomic::Ordering::Relaxed);
+        (get(0), get(1))
     }
 
     /// Syscalls served so far: (trapped, direct).

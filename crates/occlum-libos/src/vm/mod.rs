@@ -5,6 +5,7 @@
 
 pub mod domain;
 mod file_map;
+pub mod learned;
 mod owners;
 mod park;
 mod placement;
@@ -77,10 +78,13 @@ pub struct VmSpace {
     backings: Vec<Backing>,
     /// Pages of stubs of rewritten syscall sites (`rewrite.rs`).
     stubs: Vec<rewrite::StubPage>,
-    /// Where jumps to stubs were written.
-    patched: std::collections::BTreeSet<usize>,
+    /// Where jumps to stubs were written, with the bytes they replaced.
+    patched: std::collections::BTreeMap<usize, Vec<u8>>,
     /// Traps seen from each syscall site, by return address (`rewrite.rs`).
     site_traps: std::collections::HashMap<usize, u8>,
+    /// Program images loaded from sealed pages, whose rewritten sites are
+    /// learned for the next processes that run them (`learned.rs`).
+    images: Vec<rewrite::Image>,
 }
 
 /// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
@@ -189,6 +193,7 @@ impl VmSpace {
             stubs: Vec::new(),
             patched: Default::default(),
             site_traps: Default::default(),
+            images: Vec::new(),
         }
     }
 
@@ -475,6 +480,7 @@ impl VmSpace {
         }
         self.forget_shared(addr, addr + len);
         self.forget_backings(addr, addr + len);
+        self.forget_images(addr, addr + len);
         if let Err(e) = self.space.map(addr, len, prot) {
             self.release(addr, addr + len);
             return Err(e);
@@ -503,6 +509,7 @@ impl VmSpace {
         }
         self.forget_shared(lo, hi);
         self.forget_backings(lo, hi);
+        self.forget_images(lo, hi);
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
             self.release(s, e);
@@ -525,6 +532,7 @@ impl VmSpace {
         self.space.protect(addr, len, prot)?;
         if prot & PROT_WRITE != 0 {
             self.forget_backings(addr, addr + len);
+            self.forget_images(addr, addr + len);
         }
         self.vmas.remove(addr, addr + len);
         self.vmas.insert(addr, addr + len, prot);
@@ -593,6 +601,7 @@ impl VmSpace {
         // shared memory stays shared.
         let old_end = old.saturating_add(old_len);
         self.forget_backings(old, old_end);
+        self.forget_images(old, old_end);
         let overlaps = |r: (usize, usize)| r.0 < old_end && old < r.1;
         if self.file_maps.iter().any(|m| overlaps((m.start, m.end))) {
             if let Err(e) = self.write_back(old, old_end) {

@@ -160,6 +160,7 @@ impl VmSpace {
             stubs: self.stubs.clone(),
             patched: self.patched.clone(),
             site_traps: self.site_traps.clone(),
+            images: self.images.clone(),
             parked: Some(parked),
             copied: bytes,
         })

@@ -1,4 +1,5 @@
-//! Rewriting trapped syscall sites into direct calls of the LibOS.
+//! Rewriting trapped syscall sites (and `cpuid` instructions, which the
+//! LibOS serves: `occlum_pal::cpuid`) into direct calls of the LibOS.
 //!
 //! After a trapped syscall, the code before its `syscall` instruction is
 //! decoded (`site.rs`): if straight-line instructions there include one of
@@ -22,12 +23,38 @@ use super::{site, VmSpace, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 
 /// Bytes per stub in a stub page (`site::MAX_MOVED` and 13 more); the
 /// first slot of a page holds the address of the direct entry.
-const STUB_STRIDE: usize = 64;
+pub(super) const STUB_STRIDE: usize = 64;
 /// The trap count of a site that was rewritten or cannot be.
 const SITE_REFUSED: u8 = u8::MAX;
 
 /// How far a stub may lie from its site (a 32-bit displacement, with room).
 const REACH: usize = (1 << 31) - 2 * PAGE_SIZE;
+
+/// What a rewritten site's instruction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) enum SiteKind {
+    Syscall,
+    Cpuid,
+}
+
+impl SiteKind {
+    /// Stub slots one stub takes.
+    pub(super) fn slots(self) -> usize {
+        match self {
+            SiteKind::Syscall => 1,
+            SiteKind::Cpuid => (site::MAX_MOVED + fastpath::CPUID_STUB_EXTRA).div_ceil(STUB_STRIDE),
+        }
+    }
+}
+
+/// A program image loaded from sealed pages (see `learned.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct Image {
+    start: usize,
+    end: usize,
+    bias: u64,
+    file: u64,
+}
 
 /// A page of stubs in the user region.
 #[derive(Clone, Copy, Debug)]
@@ -57,13 +84,81 @@ impl VmSpace {
             return false;
         }
         *traps = SITE_REFUSED;
-        self.rewrite_site(ret)
+        self.rewrite_site(ret, SiteKind::Syscall)
     }
 
-    fn rewrite_site(&mut self, ret: usize) -> bool {
+    /// Records that `[start, end)` holds a program image loaded with
+    /// `bias` from the sealed pages `file` (an id): sites rewritten there
+    /// are learned for the next processes running it.
+    pub fn add_image(&mut self, start: usize, end: usize, bias: u64, file: u64) {
+        self.images.push(Image {
+            start,
+            end,
+            bias,
+            file,
+        });
+    }
+
+    /// Forgets the images in `[start, end)` (unmapped, replaced or made
+    /// writable).
+    pub(super) fn forget_images(&mut self, start: usize, end: usize) {
+        self.images.retain(|i| i.end <= start || end <= i.start);
+    }
+
+    /// Takes in a prepatched image (`learned::Variant`) loaded with `bias`,
+    /// its stubs mapped at `stubs`: its sites count as rewritten.
+    pub fn adopt_variant(&mut self, v: &super::learned::Variant, bias: u64, stubs: usize) {
+        for page in (stubs..stubs + v.stub_len).step_by(PAGE_SIZE) {
+            self.stubs.push(StubPage {
+                addr: page,
+                used: PAGE_SIZE,
+            });
+        }
+        for (p, orig) in &v.patched {
+            self.patched.insert((bias + p) as usize, orig.clone());
+        }
+        for &r in &v.rets {
+            self.site_traps.insert((bias + r) as usize, SITE_REFUSED);
+        }
+    }
+
+    /// Learns the rewritten instruction at `at`, if in an image.
+    fn learn(&self, at: usize, kind: SiteKind) {
+        if let Some(i) = self
+            .images
+            .iter()
+            .find(|i| i.start <= at && at + 2 <= i.end)
+        {
+            super::learned::learn(i.file, at as u64 - i.bias, kind);
+        }
+    }
+
+    /// After a `cpuid` at `at` was served from a fault: rewrites it (at
+    /// once: a fault costs more than a rewrite) so that it enters the
+    /// LibOS directly, if it has a form described above. Returns whether
+    /// it was rewritten.
+    pub fn rewrite_cpuid_site(&mut self, at: usize) -> bool {
+        if !fastpath::enabled() || self.parked.is_some() {
+            return false;
+        }
+        let ret = at + 2;
+        let traps = self.site_traps.entry(ret).or_insert(0);
+        if *traps == SITE_REFUSED {
+            return false;
+        }
+        *traps = SITE_REFUSED;
+        self.rewrite_site(ret, SiteKind::Cpuid)
+    }
+
+    fn rewrite_site(&mut self, ret: usize, kind: SiteKind) -> bool {
         let Some(syscall) = ret.checked_sub(2) else {
             return false;
         };
+        // A stub's own fallback instruction stays as it is.
+        let page = syscall & !(PAGE_SIZE - 1);
+        if self.stubs.iter().any(|p| p.addr == page) {
+            return false;
+        }
         let Some(vma) = self.vmas.containing(syscall) else {
             return false;
         };
@@ -88,21 +183,41 @@ impl VmSpace {
         if self.space.read(lo, &mut window).is_err() {
             return false;
         }
-        // Best where the jump is one atomic store; else anywhere.
-        let atomic = |a: usize| UserSpace::patch_is_atomic(a, 5);
-        let found = site::find(&window, lo, syscall, atomic)
-            .or_else(|| site::find(&window, lo, syscall, |_| true));
+        // Decoded as it was before other sites nearby were rewritten: a
+        // jump's leftover bytes would throw the decoding out of step.
+        for (&at, orig) in self.patched.range(lo.saturating_sub(8)..hi) {
+            for (i, &b) in orig.iter().enumerate() {
+                if let Some(w) = (at + i).checked_sub(lo).and_then(|o| window.get_mut(o)) {
+                    *w = b;
+                }
+            }
+        }
+        let Some(decoded) = site::decode(&window, lo, syscall) else {
+            return false;
+        };
+        // Best where the jump is one atomic store; else anywhere; never
+        // over another site's jump.
+        let free = |a: usize| !self.overlaps_patch(a, 5);
+        let atomic = |a: usize| UserSpace::patch_is_atomic(a, 5) && free(a);
+        let found = decoded
+            .find(&window, lo, syscall, atomic)
+            .or_else(|| decoded.find(&window, lo, syscall, free));
         let Some(moved) = found else {
-            return match site::find_padding(&window, lo, syscall) {
-                Some(pad) => self.rewrite_syscall_itself(syscall, pad, vma.prot),
-                None => {
+            return match decoded.find_padding(syscall) {
+                Some(pad) if !self.overlaps_patch(pad, 5) && !self.overlaps_patch(syscall, 2) => {
+                    let orig = |a: usize, n: usize| window[a - lo..a - lo + n].to_vec();
+                    let originals = [(pad, orig(pad, 5)), (syscall, orig(syscall, 2))];
+                    self.rewrite_syscall_itself(syscall, pad, vma.prot, kind, originals)
+                }
+                _ => {
                     tracing::trace!("syscall site at {syscall:#x}: no instruction to replace");
                     false
                 }
             };
         };
         let start = moved.start;
-        let Some(stub) = self.new_stub(start, &moved, ret) else {
+        let original = window[start - lo..start - lo + 5].to_vec();
+        let Some(stub) = self.new_stub(start, &moved, ret, kind) else {
             return false;
         };
         let Some(jump) = fastpath::jump(start as u64, stub as u64) else {
@@ -114,17 +229,33 @@ impl VmSpace {
         }
         let first = start & !(PAGE_SIZE - 1);
         self.forget_backings(first, (start + 5).next_multiple_of(PAGE_SIZE));
-        self.patched.insert(start);
+        self.patched.insert(start, original);
+        self.learn(syscall, kind);
         true
     }
 
-    /// Replaces the `syscall` instruction at `syscall` by a `jmp rel8` to
-    /// `pad` (free `int3` padding, `site::find_padding`), where a `jmp`
-    /// goes on to a stub with its own fallback `syscall`.
-    fn rewrite_syscall_itself(&mut self, syscall: usize, pad: usize, prot: u32) -> bool {
+    /// Whether `[at, at+len)` shares a byte with a jump written already.
+    fn overlaps_patch(&self, at: usize, len: usize) -> bool {
+        self.patched
+            .range(at.saturating_sub(8)..at + len)
+            .any(|(&a, orig)| a < at + len && at < a + orig.len())
+    }
+
+    /// Replaces the `syscall` (or `cpuid`) instruction at `syscall` by a
+    /// `jmp rel8` to `pad` (free `int3` padding, `site::find_padding`),
+    /// where a `jmp` goes on to a stub with its own fallback instruction.
+    fn rewrite_syscall_itself(
+        &mut self,
+        syscall: usize,
+        pad: usize,
+        prot: u32,
+        kind: SiteKind,
+        originals: [(usize, Vec<u8>); 2],
+    ) -> bool {
         let ret = syscall + 2;
-        let Some(stub) = self.new_stub_with(pad, |at, slot| {
-            fastpath::stub_with_syscall(at as u64, ret as u64, slot as u64)
+        let Some(stub) = self.new_stub_with(pad, kind.slots(), |at, slot| match kind {
+            SiteKind::Syscall => fastpath::stub_with_syscall(at as u64, ret as u64, slot as u64),
+            SiteKind::Cpuid => fastpath::cpuid_stub(at as u64, &[], ret as u64, slot as u64),
         }) else {
             return false;
         };
@@ -146,8 +277,25 @@ impl VmSpace {
             let first = at & !(PAGE_SIZE - 1);
             self.forget_backings(first, (at + 5).next_multiple_of(PAGE_SIZE));
         }
-        self.patched.insert(syscall);
+        self.patched.extend(originals);
+        self.learn(syscall, kind);
         true
+    }
+
+    /// For a general-protection fault at `rip` in user code, what is
+    /// there now: a `cpuid` (`Some(true)`), or a site another thread
+    /// rewrote since (`Some(false)`: the thread retries it); `None` if
+    /// neither.
+    pub fn cpuid_fault_at(&self, rip: usize) -> Option<bool> {
+        let mut insn = [0u8; 2];
+        if !self.allows(rip, 2, PROT_READ) || self.space.read(rip, &mut insn).is_err() {
+            return None;
+        }
+        if insn == [0x0f, 0xa2] {
+            Some(true)
+        } else {
+            self.patched.contains_key(&rip).then_some(false)
+        }
     }
 
     /// For a SIGTRAP at `rip` in user code: whether it is the `int3` of a
@@ -158,7 +306,7 @@ impl VmSpace {
             return false;
         };
         let mut first = [0u8; 1];
-        self.patched.contains(&start)
+        self.patched.contains_key(&start)
             && self.space.read(start, &mut first).is_ok()
             && first[0] != 0xcc
     }
@@ -166,24 +314,36 @@ impl VmSpace {
     /// Writes a stub running `moved` (from the site at `site`, whose
     /// `syscall` returns to `ret`) into a stub page in reach; returns its
     /// address.
-    fn new_stub(&mut self, site: usize, moved: &site::Moved, ret: usize) -> Option<usize> {
-        self.new_stub_with(site, |at, slot| {
-            fastpath::stub(at as u64, &moved.relocated(at)?, ret as u64, slot as u64)
+    fn new_stub(
+        &mut self,
+        site: usize,
+        moved: &site::Moved,
+        ret: usize,
+        kind: SiteKind,
+    ) -> Option<usize> {
+        self.new_stub_with(site, kind.slots(), |at, slot| {
+            let moved = moved.relocated(at)?;
+            match kind {
+                SiteKind::Syscall => fastpath::stub(at as u64, &moved, ret as u64, slot as u64),
+                SiteKind::Cpuid => fastpath::cpuid_stub(at as u64, &moved, ret as u64, slot as u64),
+            }
         })
     }
 
-    /// Writes the stub `code(at, slot)` makes into a stub page in reach of
-    /// `site`; returns its address.
+    /// Writes the stub `code(at, slot)` makes (at most `slots` stub slots)
+    /// into a stub page in reach of `site`; returns its address.
     fn new_stub_with(
         &mut self,
         site: usize,
+        slots: usize,
         code: impl FnOnce(usize, usize) -> Option<Vec<u8>>,
     ) -> Option<usize> {
+        let size = slots * STUB_STRIDE;
         let in_reach = |a: usize| a.abs_diff(site) < REACH;
         let rx = PROT_READ | PROT_EXEC;
         let vmas = &self.vmas;
         let found = self.stubs.iter().position(|p| {
-            p.used + STUB_STRIDE <= PAGE_SIZE
+            p.used + size <= PAGE_SIZE
                 && in_reach(p.addr)
                 && vmas.containing(p.addr).is_some_and(|v| {
                     v.start <= p.addr && p.addr + PAGE_SIZE <= v.end && v.prot == rx
@@ -203,8 +363,11 @@ impl VmSpace {
         let page = self.stubs[index];
         let at = page.addr + page.used;
         let code = code(at, page.addr)?;
+        if code.len() > size {
+            return None;
+        }
         self.write_code(page.addr, at, &code).ok()?;
-        self.stubs[index].used += STUB_STRIDE;
+        self.stubs[index].used += size;
         Some(at)
     }
 

@@ -49,19 +49,85 @@ impl Moved {
     }
 }
 
-/// Decodes `code` (the bytes at `base`) from `from` up to `until`; the
-/// instructions, if one ends exactly at `until` and no direct branch among
-/// them lands in `(avoid, avoid + JUMP_LEN)`.
-fn sweep(code: &[u8], base: usize, from: usize, until: usize) -> Option<Vec<Instruction>> {
-    let bytes = code.get(from - base..until - base)?;
+/// The instructions around a site, decoded once for every question about
+/// it: from the window's start up to the site (`before`, which must end
+/// exactly there), a second decoding from halfway (`second`, up to where
+/// it falls in step with the first: `sync`), and from the site on
+/// (`after`, up to the first invalid or cut-off instruction).
+pub struct Decoded {
+    before: Vec<Instruction>,
+    second: Vec<Instruction>,
+    sync: usize,
+    after: Vec<Instruction>,
+}
+
+/// Decodes `code` (the bytes at `base`) from `from` up to `until`; stops
+/// early at the first instruction `stop` accepts (which is not taken).
+fn sweep(
+    code: &[u8],
+    base: usize,
+    from: usize,
+    until: usize,
+    mut stop: impl FnMut(&Instruction) -> bool,
+) -> Vec<Instruction> {
+    let bytes = &code[from - base..until - base];
     let mut d = Decoder::with_ip(64, bytes, from as u64, DecoderOptions::NONE);
     let mut out = Vec::new();
     let mut insn = Instruction::default();
     while d.can_decode() {
         d.decode_out(&mut insn);
+        if stop(&insn) {
+            break;
+        }
         out.push(insn);
     }
-    (out.last()?.next_ip() as usize == until && !out.last()?.is_invalid()).then_some(out)
+    out
+}
+
+/// Decodes the window `code` (the bytes at `base`, within one mapping)
+/// around the 2-byte instruction at `site`; `None` unless two decodings,
+/// from the window's start and from halfway to the site, fall in step
+/// before it, and both reach it exactly.
+pub fn decode(code: &[u8], base: usize, site: usize) -> Option<Decoded> {
+    if site < base || site + 2 > base + code.len() {
+        return None;
+    }
+    let all = sweep(code, base, base, base + code.len(), |_| false);
+    let at = all.iter().position(|i| i.ip() as usize == site)?;
+    let (before, rest) = all.split_at(at);
+    if before.last().is_some_and(Instruction::is_invalid) {
+        return None;
+    }
+    let after: Vec<Instruction> = rest
+        .iter()
+        .take_while(|i| !i.is_invalid())
+        .copied()
+        .collect();
+    let mid = base + (site - base) / 2;
+    let mut sync = site;
+    let second = sweep(code, base, mid, site, |i| {
+        // `before` is in address order.
+        let in_step = before
+            .binary_search_by_key(&i.ip(), Instruction::ip)
+            .is_ok();
+        if in_step {
+            sync = i.ip() as usize;
+        }
+        in_step
+    });
+    if sync == site
+        && second
+            .last()
+            .is_some_and(|l| l.next_ip() as usize != site || l.is_invalid())
+    {
+        return None;
+    }
+    Some(Decoded {
+        before: before.to_vec(),
+        second,
+        sync,
+        after,
+    })
 }
 
 /// Whether a stub may run `insn` in its place.
@@ -79,162 +145,167 @@ fn movable(insn: &Instruction) -> bool {
 /// [`DECODE_BEFORE`] before it to at most [`DECODE_AFTER`] after it. The
 /// jump goes at the nearest instruction of at least 5 bytes whose address
 /// `may_start` accepts (the search goes on past those it refuses).
+#[cfg(test)]
 pub fn find(
     code: &[u8],
     base: usize,
     syscall: usize,
     may_start: impl Fn(usize) -> bool,
 ) -> Option<Moved> {
-    let first = sweep(code, base, base, syscall)?;
-    let second = sweep(code, base, base + (syscall - base) / 2, syscall)?;
-    let mut start = syscall;
-    let mut found = false;
-    for insn in first.iter().rev() {
-        if insn.next_ip() as usize != start
-            || !movable(insn)
-            || !second.iter().any(|s| s.ip() == insn.ip())
-        {
-            return None;
-        }
-        start = insn.ip() as usize;
-        if syscall - start > MAX_MOVED {
-            return None;
-        }
-        if insn.len() >= JUMP_LEN && may_start(start) {
-            found = true;
-            break;
-        }
-    }
-    if !found {
-        return None;
-    }
-    // No direct branch, before or after, lands inside the jump.
-    let inside = |t: u64| (start as u64 + 1..(start + JUMP_LEN) as u64).contains(&t);
-    let after = sweep(code, base, syscall, base + code.len()).unwrap_or_default();
-    if first
-        .iter()
-        .chain(&second)
-        .chain(&after)
-        .any(|i| inside(i.near_branch_target()))
-    {
-        return None;
-    }
-    let bytes = code[start - base..syscall - base].to_vec();
-    let mut d = Decoder::with_ip(64, &bytes, start as u64, DecoderOptions::NONE);
-    let mut rip_relative = Vec::new();
-    let mut insn = Instruction::default();
-    while d.can_decode() {
-        d.decode_out(&mut insn);
-        if insn.is_ip_rel_memory_operand() {
-            let offsets = d.get_constant_offsets(&insn);
-            if offsets.displacement_size() != 4 {
-                return None;
-            }
-            let at = insn.ip() as usize - start;
-            rip_relative.push((
-                at + offsets.displacement_offset(),
-                at + insn.len(),
-                insn.ip_rel_memory_address(),
-            ));
-        }
-    }
-    Some(Moved {
-        start,
-        bytes,
-        rip_relative,
-    })
+    decode(code, base, syscall)?.find(code, base, syscall, may_start)
 }
 
-/// For a site where nothing can move (Go's `Syscall6` starts with four
-/// 3-byte moves; glibc's `read` is `je; xor %eax,%eax; syscall`): 5 bytes
-/// of padding within reach of a 2-byte `jmp` at the `syscall` instruction
-/// itself (`jmp rel8`), for a `jmp` to the stub. Padding is never run:
-/// `int3` padding traps if run, and alignment padding of `nop`s follows an
-/// unconditional `ret` or `jmp` and ends at a 16-byte boundary, where the
-/// next code starts (no direct branch may land inside either). The
-/// `syscall` instruction is replaced whole by one instruction of the same
-/// length, so code reaching it any way (a restart included) takes the jump,
-/// and everything after it is left alone.
+/// [`Decoded::find_padding`] for the window `code` at `base`.
+#[cfg(test)]
 pub fn find_padding(code: &[u8], base: usize, syscall: usize) -> Option<usize> {
-    let first = sweep(code, base, base, syscall)?;
-    let second = sweep(code, base, base + (syscall - base) / 2, syscall)?;
-    let after = sweep(code, base, syscall, base + code.len()).or_else(|| {
-        // The window may end inside an instruction: decode what is whole.
-        let bytes = &code[syscall - base..];
-        let mut d = Decoder::with_ip(64, bytes, syscall as u64, DecoderOptions::NONE);
-        let mut out = Vec::new();
+    decode(code, base, syscall)?.find_padding(syscall)
+}
+
+impl Decoded {
+    /// Every instruction decoded, the second decoding's out-of-step ones
+    /// included (for the branch targets among them).
+    fn all(&self) -> impl Iterator<Item = &Instruction> + Clone {
+        self.before.iter().chain(&self.second).chain(&self.after)
+    }
+
+    /// [`find`], on this decoding of `code` (at `base`) around `syscall`.
+    pub fn find(
+        &self,
+        code: &[u8],
+        base: usize,
+        syscall: usize,
+        may_start: impl Fn(usize) -> bool,
+    ) -> Option<Moved> {
+        let mut start = syscall;
+        let mut found = false;
+        for insn in self.before.iter().rev() {
+            if insn.next_ip() as usize != start
+                || !movable(insn)
+                || (insn.ip() as usize) < self.sync
+            {
+                return None;
+            }
+            start = insn.ip() as usize;
+            if syscall - start > MAX_MOVED {
+                return None;
+            }
+            if insn.len() >= JUMP_LEN && may_start(start) {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return None;
+        }
+        // No direct branch, before or after, lands inside the jump.
+        let inside = |t: u64| (start as u64 + 1..(start + JUMP_LEN) as u64).contains(&t);
+        if self.all().any(|i| inside(i.near_branch_target())) {
+            return None;
+        }
+        let bytes = code[start - base..syscall - base].to_vec();
+        let mut d = Decoder::with_ip(64, &bytes, start as u64, DecoderOptions::NONE);
+        let mut rip_relative = Vec::new();
         let mut insn = Instruction::default();
         while d.can_decode() {
             d.decode_out(&mut insn);
-            if insn.is_invalid() {
-                break;
-            }
-            out.push(insn);
-        }
-        Some(out)
-    })?;
-    if after.first()?.mnemonic() != Mnemonic::Syscall {
-        return None;
-    }
-    // Where both decodings agree, they are in step with the code.
-    let in_step: std::collections::HashSet<u64> = first.iter().map(Instruction::ip).collect();
-    let decoded = second
-        .iter()
-        .filter(|i| in_step.contains(&i.ip()))
-        .chain(&after);
-    // Runs of int3 instructions, and of nops after an unconditional
-    // transfer up to a 16-byte boundary, by first address and length.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut nops: Option<(usize, usize)> = None;
-    let mut prev: Option<&Instruction> = None;
-    for i in decoded.clone() {
-        let at = i.ip() as usize;
-        let follows = prev.is_some_and(|p| p.next_ip() == i.ip());
-        if i.mnemonic() == Mnemonic::Int3 && i.len() == 1 {
-            match runs.last_mut() {
-                Some((start, len)) if *start + *len == at => *len += 1,
-                _ => runs.push((at, 1)),
+            if insn.is_ip_rel_memory_operand() {
+                let offsets = d.get_constant_offsets(&insn);
+                if offsets.displacement_size() != 4 {
+                    return None;
+                }
+                let at = insn.ip() as usize - start;
+                rip_relative.push((
+                    at + offsets.displacement_offset(),
+                    at + insn.len(),
+                    insn.ip_rel_memory_address(),
+                ));
             }
         }
-        nops = match nops {
-            Some((start, len)) if follows && i.mnemonic() == Mnemonic::Nop => {
-                Some((start, len + i.len()))
-            }
-            _ if i.mnemonic() == Mnemonic::Nop
-                && follows
-                && prev.is_some_and(|p| {
-                    matches!(
-                        p.flow_control(),
-                        FlowControl::Return
-                            | FlowControl::UnconditionalBranch
-                            | FlowControl::IndirectBranch
-                    )
-                }) =>
-            {
-                Some((at, i.len()))
-            }
-            _ => None,
-        };
-        if let Some((start, len)) = nops {
-            if (start + len).is_multiple_of(16) {
-                runs.push((start, len));
-                nops = None;
-            }
-        }
-        prev = Some(i);
-    }
-    let targets: Vec<u64> = decoded.map(Instruction::near_branch_target).collect();
-    let from = syscall + 2;
-    runs.iter()
-        .filter(|r| r.1 >= JUMP_LEN)
-        .flat_map(|&(start, len)| start..=start + len - JUMP_LEN)
-        .filter(|&p| (p as i64 - from as i64) >= -128 && (p as i64 - from as i64) <= 127)
-        .filter(|&p| {
-            !targets
-                .iter()
-                .any(|&t| (p as u64..(p + JUMP_LEN) as u64).contains(&t))
+        Some(Moved {
+            start,
+            bytes,
+            rip_relative,
         })
-        .min_by_key(|&p| p.abs_diff(from))
+    }
+
+    /// For a site where nothing can move (Go's `Syscall6` starts with four
+    /// 3-byte moves; glibc's `read` is `je; xor %eax,%eax; syscall`): 5
+    /// bytes of padding within reach of a 2-byte `jmp` at the `syscall`
+    /// instruction itself (`jmp rel8`), for a `jmp` to the stub. Padding is
+    /// never run: `int3` padding traps if run, and alignment padding of
+    /// `nop`s follows an unconditional `ret` or `jmp` and ends at a 16-byte
+    /// boundary, where the next code starts (no direct branch may land
+    /// inside either). The `syscall` instruction is replaced whole by one
+    /// instruction of the same length, so code reaching it any way (a
+    /// restart included) takes the jump, and everything after it is left
+    /// alone. The same goes for a `cpuid`.
+    pub fn find_padding(&self, syscall: usize) -> Option<usize> {
+        if !matches!(
+            self.after.first()?.mnemonic(),
+            Mnemonic::Syscall | Mnemonic::Cpuid
+        ) {
+            return None;
+        }
+        // Where both decodings agree, they are in step with the code.
+        let decoded = self
+            .before
+            .iter()
+            .filter(|i| i.ip() as usize >= self.sync)
+            .chain(&self.after);
+        // Runs of int3 instructions, and of nops after an unconditional
+        // transfer up to a 16-byte boundary, by first address and length.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut nops: Option<(usize, usize)> = None;
+        let mut prev: Option<&Instruction> = None;
+        for i in decoded.clone() {
+            let at = i.ip() as usize;
+            let follows = prev.is_some_and(|p| p.next_ip() == i.ip());
+            if i.mnemonic() == Mnemonic::Int3 && i.len() == 1 {
+                match runs.last_mut() {
+                    Some((start, len)) if *start + *len == at => *len += 1,
+                    _ => runs.push((at, 1)),
+                }
+            }
+            nops = match nops {
+                Some((start, len)) if follows && i.mnemonic() == Mnemonic::Nop => {
+                    Some((start, len + i.len()))
+                }
+                _ if i.mnemonic() == Mnemonic::Nop
+                    && follows
+                    && prev.is_some_and(|p| {
+                        matches!(
+                            p.flow_control(),
+                            FlowControl::Return
+                                | FlowControl::UnconditionalBranch
+                                | FlowControl::IndirectBranch
+                        )
+                    }) =>
+                {
+                    Some((at, i.len()))
+                }
+                _ => None,
+            };
+            if let Some((start, len)) = nops {
+                if (start + len).is_multiple_of(16) {
+                    runs.push((start, len));
+                    nops = None;
+                }
+            }
+            prev = Some(i);
+        }
+        let targets: Vec<u64> = decoded.map(Instruction::near_branch_target).collect();
+        let from = syscall + 2;
+        runs.iter()
+            .filter(|r| r.1 >= JUMP_LEN)
+            .flat_map(|&(start, len)| start..=start + len - JUMP_LEN)
+            .filter(|&p| (p as i64 - from as i64) >= -128 && (p as i64 - from as i64) <= 127)
+            .filter(|&p| {
+                !targets
+                    .iter()
+                    .any(|&t| (p as u64..(p + JUMP_LEN) as u64).contains(&t))
+            })
+            .min_by_key(|&p| p.abs_diff(from))
+    }
 }
 
 #[cfg(test)]
