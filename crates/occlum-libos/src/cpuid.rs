@@ -35,6 +35,9 @@ pub(crate) fn serve_fault(process: &Process, frame: &mut TrapFrame<'_>, code: i3
     let Ok(vm) = process.vm() else {
         return false;
     };
+    // One thread, in the only process with this address space (ours and
+    // the process's own references).
+    let alone = process.state().threads.len() == 1 && std::sync::Arc::strong_count(&vm) <= 2;
     let mut vm = crate::sync::lock(&vm);
     let mut regs = frame.regs();
     match vm.cpuid_fault_at(regs.rip as usize) {
@@ -44,9 +47,14 @@ pub(crate) fn serve_fault(process: &Process, frame: &mut TrapFrame<'_>, code: i3
         Some(true) => {}
     }
     process.count_cpuid(false);
+    tracing::trace!("cpuid at {:#x} served from a fault", regs.rip);
+    if vm.rewrite_cpuid_site(regs.rip as usize, alone) {
+        // The jump now covers what came after the cpuid too: the thread
+        // runs the site again, through its stub.
+        return true;
+    }
     let (leaf, subleaf) = (regs.rax, regs.rcx);
     answer(&mut regs, leaf, subleaf);
-    vm.rewrite_cpuid_site(regs.rip as usize);
     regs.rip += 2;
     frame.set_regs(&regs);
     true

@@ -283,42 +283,56 @@ pub fn stub_with_syscall(at: u64, ret: u64, slot: u64) -> Option<Vec<u8>> {
     Some(code)
 }
 
-/// The code of a stub at `at` for a `cpuid` site whose instruction
-/// returns to `ret` (`moved` as for [`stub`]; empty where the `cpuid`
-/// itself was replaced by a jump): below the red zone it pushes the flags
-/// (`cpuid` keeps them; the entry does not), RCX (the sub-leaf), R11 and
-/// RAX (the leaf), and enters the LibOS with RAX =
-/// [`crate::cpuid::PSEUDO_SYSCALL`] and RCX = `cont`, where the LibOS
-/// resumes it with the answer and the registers restored; `cont` jumps to
-/// `ret`. A refused entry (at `cont - 2`) pops them again and runs a
-/// `cpuid` of its own, which faults to the LibOS. `None` if out of reach.
-pub fn cpuid_stub(at: u64, moved: &[u8], ret: u64, slot: u64) -> Option<Vec<u8>> {
+/// The code of a stub at `at` for a `cpuid` site: `before` (the site's
+/// instructions before its `cpuid`, as for [`stub`]; empty if none moved),
+/// then, below the red zone, it pushes the flags (`cpuid` keeps them; the
+/// entry does not), RCX (the sub-leaf), R11 and RAX (the leaf), and enters
+/// the LibOS with RAX = [`crate::cpuid::PSEUDO_SYSCALL`] and RCX = `cont`,
+/// where the LibOS resumes it with the answer and the registers restored;
+/// `cont` runs `after` (the instructions after the `cpuid` that the jump
+/// replaced, already adjusted to run at [`cpuid_stub_after`]; empty if
+/// none) and jumps to `resume`. A refused entry (at `cont - 2`) pops them
+/// again and runs a `cpuid` of its own, which faults to the LibOS, then
+/// goes on at `cont`. `None` if out of reach.
+pub fn cpuid_stub(at: u64, before: &[u8], after: &[u8], resume: u64, slot: u64) -> Option<Vec<u8>> {
     let rel = |target: u64, next: u64| i32::try_from(target as i64 - next as i64).ok();
-    let mut code = moved.to_vec();
+    let mut code = before.to_vec();
     // lea -0x80(%rsp),%rsp; pushfq; push %rcx; push %r11; push %rax
     code.extend_from_slice(&[0x48, 0x8d, 0x64, 0x24, 0x80, 0x9c, 0x51, 0x41, 0x53, 0x50]);
     code.push(0xb8);
     code.extend_from_slice(&(crate::cpuid::PSEUDO_SYSCALL as u32).to_le_bytes());
-    // lea cont(%rip),%rcx; jmp *slot(%rip); jmp refused; cont: jmp ret
+    // lea cont(%rip),%rcx; jmp *slot(%rip); jmp refused
     let lea_end = at + code.len() as u64 + 7;
     let cont = lea_end + 6 + 2;
     code.extend_from_slice(&[0x48, 0x8d, 0x0d]);
     code.extend_from_slice(&rel(cont, lea_end)?.to_le_bytes());
     code.extend_from_slice(&[0xff, 0x25]);
     code.extend_from_slice(&rel(slot, lea_end + 6)?.to_le_bytes());
-    code.extend_from_slice(&[0xeb, 0x05]);
-    code.extend_from_slice(&jump(cont, ret)?);
+    code.extend_from_slice(&[
+        0xeb,
+        u8::try_from(after.len() + 5).ok().filter(|&n| n < 128)?,
+    ]);
+    // cont: after; jmp resume
+    code.extend_from_slice(after);
+    let end = at + code.len() as u64;
+    code.extend_from_slice(&jump(end, resume)?);
     // refused: pop %rax; pop %r11; pop %rcx; popfq; lea 0x80(%rsp),%rsp;
-    // cpuid; jmp ret
+    // cpuid; jmp cont
     code.extend_from_slice(&[0x58, 0x41, 0x5b, 0x59, 0x9d]);
     code.extend_from_slice(&[0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0, 0x0f, 0xa2]);
     let end = at + code.len() as u64;
-    code.extend_from_slice(&jump(end, ret)?);
+    code.extend_from_slice(&short_jump(end, cont)?);
     Some(code)
 }
 
+/// Where [`cpuid_stub`] at `at` puts its `after` instructions, for
+/// `before_len` bytes moved before.
+pub fn cpuid_stub_after(at: u64, before_len: usize) -> u64 {
+    at + before_len as u64 + 30
+}
+
 /// Bytes [`cpuid_stub`] adds to the instructions it moves.
-pub const CPUID_STUB_EXTRA: usize = 55;
+pub const CPUID_STUB_EXTRA: usize = 52;
 
 /// `jmp rel8` from `at` to `target`, if in reach.
 pub fn short_jump(at: u64, target: u64) -> Option<[u8; 2]> {
@@ -403,4 +417,31 @@ unsafe extern "C" fn occlum_pal_fast_dispatch(block: *mut ThreadBlock) {
     b.regs = trap::regs_from_mcontext(&mc);
     b.user_fs = fs;
     b.in_trap = false;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cpuid_stub_runs_what_it_moved_and_resumes() {
+        let (at, slot) = (0x10_0000u64, 0x10_0000u64 - 64);
+        let before = [0xb8, 0x07, 0, 0, 0];
+        let after = [0x41, 0x89, 0x01];
+        let code = cpuid_stub(at, &before, &after, 0x20_0000, slot).unwrap();
+        assert_eq!(code.len(), before.len() + after.len() + CPUID_STUB_EXTRA);
+        assert_eq!(code[..5], before, "the moved instructions first");
+        let cont = (cpuid_stub_after(at, before.len()) - at) as usize;
+        assert_eq!(code[cont..cont + 3], after);
+        assert_eq!(
+            code[cont - 2..cont],
+            [0xeb, 8],
+            "a refused entry goes to its cpuid"
+        );
+        // The refused path ends with its cpuid and a jump back to cont.
+        let n = code.len();
+        assert_eq!(code[n - 4..n - 2], [0x0f, 0xa2]);
+        assert_eq!(code[n - 2], 0xeb);
+        assert_eq!(n as i64 + code[n - 1] as i8 as i64, cont as i64);
+    }
 }

@@ -145,19 +145,32 @@ fn plan(
     free: impl Fn(usize, usize) -> bool,
 ) -> Option<Plan> {
     let (ret, at, slot) = (site as u64 + 2, stub_at as u64, slot as u64);
+    let cpuid = kind != SiteKind::Syscall;
     if let Some(moved) = decoded.find(window, lo, site, |a| free(a, 5)) {
         let rel = moved.relocated(stub_at)?;
-        let code = match kind {
-            SiteKind::Syscall => fastpath::stub(at, &rel, ret, slot)?,
-            SiteKind::Cpuid => fastpath::cpuid_stub(at, &rel, ret, slot)?,
+        let code = if cpuid {
+            fastpath::cpuid_stub(at, &rel, &[], ret, slot)?
+        } else {
+            fastpath::stub(at, &rel, ret, slot)?
         };
         let jump = fastpath::jump(moved.start as u64, at)?.to_vec();
         return Some((vec![(moved.start, jump)], code));
     }
+    // No thread runs the program yet: a cpuid may take the jump itself.
+    let after = decoded
+        .find_after(window, lo, site)
+        .filter(|_| free(site, 5));
+    if let Some((after, end)) = after.filter(|_| cpuid) {
+        let rel = after.relocated(fastpath::cpuid_stub_after(at, 0) as usize)?;
+        let code = fastpath::cpuid_stub(at, &[], &rel, end as u64, slot)?;
+        let jump = fastpath::jump(site as u64, at)?.to_vec();
+        return Some((vec![(site, jump)], code));
+    }
     let pad = decoded.find_padding(site)?;
-    let code = match kind {
-        SiteKind::Syscall => fastpath::stub_with_syscall(at, ret, slot)?,
-        SiteKind::Cpuid => fastpath::cpuid_stub(at, &[], ret, slot)?,
+    let code = if cpuid {
+        fastpath::cpuid_stub(at, &[], &[], ret, slot)?
+    } else {
+        fastpath::stub_with_syscall(at, ret, slot)?
     };
     let far = fastpath::jump(pad as u64, at)?.to_vec();
     let near = fastpath::short_jump(site as u64, pad as u64)?.to_vec();
@@ -188,7 +201,7 @@ fn build(
         };
         let expect: &[u8] = match kind {
             SiteKind::Syscall => &[0x0f, 0x05],
-            SiteKind::Cpuid => &[0x0f, 0xa2],
+            _ => &[0x0f, 0xa2],
         };
         if bytes.get(off as usize..off as usize + 2) != Some(expect) {
             continue;
@@ -226,7 +239,10 @@ fn build(
             continue;
         }
         let mappable = |a: usize, n: usize| exec_offset(segments, at(a), n as u64).is_some();
-        if jumps.iter().any(|(a, j)| !free(*a, j.len()) || !mappable(*a, j.len())) {
+        if jumps
+            .iter()
+            .any(|(a, j)| !free(*a, j.len()) || !mappable(*a, j.len()))
+        {
             continue;
         }
         tracing::trace!(

@@ -35,6 +35,8 @@ const REACH: usize = (1 << 31) - 2 * PAGE_SIZE;
 pub(super) enum SiteKind {
     Syscall,
     Cpuid,
+    /// A `cpuid` that may also be rewritten over what follows it.
+    CpuidOrAfter,
 }
 
 impl SiteKind {
@@ -42,7 +44,9 @@ impl SiteKind {
     pub(super) fn slots(self) -> usize {
         match self {
             SiteKind::Syscall => 1,
-            SiteKind::Cpuid => (site::MAX_MOVED + fastpath::CPUID_STUB_EXTRA).div_ceil(STUB_STRIDE),
+            SiteKind::Cpuid | SiteKind::CpuidOrAfter => {
+                (site::MAX_MOVED + fastpath::CPUID_STUB_EXTRA).div_ceil(STUB_STRIDE)
+            }
         }
     }
 }
@@ -84,7 +88,7 @@ impl VmSpace {
             return false;
         }
         *traps = SITE_REFUSED;
-        self.rewrite_site(ret, SiteKind::Syscall)
+        self.rewrite_site(ret, SiteKind::Syscall).is_some()
     }
 
     /// Records that `[start, end)` holds a program image loaded with
@@ -133,11 +137,15 @@ impl VmSpace {
         }
     }
 
-    /// After a `cpuid` at `at` was served from a fault: rewrites it (at
-    /// once: a fault costs more than a rewrite) so that it enters the
-    /// LibOS directly, if it has a form described above. Returns whether
-    /// it was rewritten.
-    pub fn rewrite_cpuid_site(&mut self, at: usize) -> bool {
+    /// For a `cpuid` at `at` that faulted: rewrites it (at once: a fault
+    /// costs more than a rewrite) so that it enters the LibOS directly, if
+    /// it has a form described above; or, where nothing before it can move
+    /// and the process has one thread (`alone`: no other thread can be
+    /// stopped right after the `cpuid`), with the jump at the `cpuid`
+    /// itself, over the instructions after it (`site::Decoded::find_after`).
+    /// Returns whether it did the latter: the thread then runs the site
+    /// again (through the jump) rather than going on after the `cpuid`.
+    pub fn rewrite_cpuid_site(&mut self, at: usize, alone: bool) -> bool {
         if !fastpath::enabled() || self.parked.is_some() {
             return false;
         }
@@ -147,10 +155,30 @@ impl VmSpace {
             return false;
         }
         *traps = SITE_REFUSED;
-        self.rewrite_site(ret, SiteKind::Cpuid)
+        let kind = if alone {
+            SiteKind::CpuidOrAfter
+        } else {
+            SiteKind::Cpuid
+        };
+        self.rewrite_site(ret, kind) == Some(true)
     }
 
-    fn rewrite_site(&mut self, ret: usize, kind: SiteKind) -> bool {
+    /// Rewrites the site whose instruction ends at `ret`: `None` if it
+    /// cannot, else whether its jump went at the instruction itself, over
+    /// the ones after it.
+    fn rewrite_site(&mut self, ret: usize, kind: SiteKind) -> Option<bool> {
+        let written = self.try_rewrite_site(ret, kind);
+        written.then_some(false).or_else(|| {
+            (kind == SiteKind::CpuidOrAfter && self.rewrite_cpuid_after(ret - 2)).then_some(true)
+        })
+    }
+
+    fn try_rewrite_site(&mut self, ret: usize, kind: SiteKind) -> bool {
+        let kind = if kind == SiteKind::CpuidOrAfter {
+            SiteKind::Cpuid
+        } else {
+            kind
+        };
         let Some(syscall) = ret.checked_sub(2) else {
             return false;
         };
@@ -179,19 +207,11 @@ impl VmSpace {
         }
         let lo = syscall.saturating_sub(site::DECODE_BEFORE).max(vma.start);
         let hi = (ret + site::DECODE_AFTER).min(vma.end);
-        let mut window = vec![0u8; hi - lo];
-        if self.space.read(lo, &mut window).is_err() {
-            return false;
-        }
         // Decoded as it was before other sites nearby were rewritten: a
         // jump's leftover bytes would throw the decoding out of step.
-        for (&at, orig) in self.patched.range(lo.saturating_sub(8)..hi) {
-            for (i, &b) in orig.iter().enumerate() {
-                if let Some(w) = (at + i).checked_sub(lo).and_then(|o| window.get_mut(o)) {
-                    *w = b;
-                }
-            }
-        }
+        let Some(window) = self.original_window(lo, hi) else {
+            return false;
+        };
         let Some(decoded) = site::decode(&window, lo, syscall) else {
             return false;
         };
@@ -210,7 +230,7 @@ impl VmSpace {
                     self.rewrite_syscall_itself(syscall, pad, vma.prot, kind, originals)
                 }
                 _ => {
-                    tracing::trace!("syscall site at {syscall:#x}: no instruction to replace");
+                    tracing::trace!("site at {syscall:#x}: no instruction to replace");
                     false
                 }
             };
@@ -234,6 +254,62 @@ impl VmSpace {
         true
     }
 
+    /// Rewrites the `cpuid` at `at` with its jump at the `cpuid` itself,
+    /// over the instructions after it, which its stub runs; only while no
+    /// other thread may be stopped among them. Returns whether it did.
+    fn rewrite_cpuid_after(&mut self, at: usize) -> bool {
+        let Some(vma) = self.vmas.containing(at) else {
+            return false;
+        };
+        let lo = at.saturating_sub(site::DECODE_BEFORE).max(vma.start);
+        let hi = (at + 2 + site::DECODE_AFTER).min(vma.end);
+        let Some(window) = self.original_window(lo, hi) else {
+            return false;
+        };
+        let Some((after, end)) =
+            site::decode(&window, lo, at).and_then(|d| d.find_after(&window, lo, at))
+        else {
+            return false;
+        };
+        if self.overlaps_patch(at, 5) {
+            return false;
+        }
+        let Some(stub) = self.new_stub_with(at, SiteKind::Cpuid.slots(), |s, slot| {
+            let moved = after.relocated(fastpath::cpuid_stub_after(s as u64, 0) as usize)?;
+            fastpath::cpuid_stub(s as u64, &[], &moved, end as u64, slot as u64)
+        }) else {
+            return false;
+        };
+        let Some(jump) = fastpath::jump(at as u64, stub as u64) else {
+            return false;
+        };
+        let original = window[at - lo..at - lo + 5].to_vec();
+        if let Err(e) = self.space.patch_code(at, &jump, vma.prot) {
+            tracing::debug!("cannot rewrite the cpuid at {at:#x}: {e}");
+            return false;
+        }
+        let first = at & !(PAGE_SIZE - 1);
+        self.forget_backings(first, (at + 5).next_multiple_of(PAGE_SIZE));
+        self.patched.insert(at, original);
+        self.learn(at, SiteKind::Cpuid);
+        true
+    }
+
+    /// The bytes of `[lo, hi)` as they were before any site there was
+    /// rewritten.
+    fn original_window(&self, lo: usize, hi: usize) -> Option<Vec<u8>> {
+        let mut window = vec![0u8; hi - lo];
+        self.space.read(lo, &mut window).ok()?;
+        for (&at, orig) in self.patched.range(lo.saturating_sub(8)..hi) {
+            for (i, &b) in orig.iter().enumerate() {
+                if let Some(w) = (at + i).checked_sub(lo).and_then(|o| window.get_mut(o)) {
+                    *w = b;
+                }
+            }
+        }
+        Some(window)
+    }
+
     /// Whether `[at, at+len)` shares a byte with a jump written already.
     fn overlaps_patch(&self, at: usize, len: usize) -> bool {
         self.patched
@@ -255,7 +331,7 @@ impl VmSpace {
         let ret = syscall + 2;
         let Some(stub) = self.new_stub_with(pad, kind.slots(), |at, slot| match kind {
             SiteKind::Syscall => fastpath::stub_with_syscall(at as u64, ret as u64, slot as u64),
-            SiteKind::Cpuid => fastpath::cpuid_stub(at as u64, &[], ret as u64, slot as u64),
+            _ => fastpath::cpuid_stub(at as u64, &[], &[], ret as u64, slot as u64),
         }) else {
             return false;
         };
@@ -325,7 +401,7 @@ impl VmSpace {
             let moved = moved.relocated(at)?;
             match kind {
                 SiteKind::Syscall => fastpath::stub(at as u64, &moved, ret as u64, slot as u64),
-                SiteKind::Cpuid => fastpath::cpuid_stub(at as u64, &moved, ret as u64, slot as u64),
+                _ => fastpath::cpuid_stub(at as u64, &moved, &[], ret as u64, slot as u64),
             }
         })
     }

@@ -37,6 +37,35 @@ pub struct Moved {
 }
 
 impl Moved {
+    /// The instructions `bytes`, which ran at `from`, to be replaced by a
+    /// jump at `start`; `None` if one has a RIP-relative operand of another
+    /// size than 32 bits.
+    fn new(start: usize, from: usize, bytes: Vec<u8>) -> Option<Moved> {
+        let mut d = Decoder::with_ip(64, &bytes, from as u64, DecoderOptions::NONE);
+        let mut rip_relative = Vec::new();
+        let mut insn = Instruction::default();
+        while d.can_decode() {
+            d.decode_out(&mut insn);
+            if insn.is_ip_rel_memory_operand() {
+                let offsets = d.get_constant_offsets(&insn);
+                if offsets.displacement_size() != 4 {
+                    return None;
+                }
+                let at = insn.ip() as usize - from;
+                rip_relative.push((
+                    at + offsets.displacement_offset(),
+                    at + insn.len(),
+                    insn.ip_rel_memory_address(),
+                ));
+            }
+        }
+        Some(Moved {
+            start,
+            bytes,
+            rip_relative,
+        })
+    }
+
     /// The instructions' bytes for a stub at `at`, RIP-relative operands
     /// adjusted; `None` if one is out of reach from there.
     pub fn relocated(&self, at: usize) -> Option<Vec<u8>> {
@@ -202,30 +231,44 @@ impl Decoded {
         if self.all().any(|i| inside(i.near_branch_target())) {
             return None;
         }
-        let bytes = code[start - base..syscall - base].to_vec();
-        let mut d = Decoder::with_ip(64, &bytes, start as u64, DecoderOptions::NONE);
-        let mut rip_relative = Vec::new();
-        let mut insn = Instruction::default();
-        while d.can_decode() {
-            d.decode_out(&mut insn);
-            if insn.is_ip_rel_memory_operand() {
-                let offsets = d.get_constant_offsets(&insn);
-                if offsets.displacement_size() != 4 {
-                    return None;
-                }
-                let at = insn.ip() as usize - start;
-                rip_relative.push((
-                    at + offsets.displacement_offset(),
-                    at + insn.len(),
-                    insn.ip_rel_memory_address(),
-                ));
-            }
+        Moved::new(start, start, code[start - base..syscall - base].to_vec())
+    }
+
+    /// For a `cpuid` at `site` where nothing before it can move: the
+    /// instructions after it that a jump at the `cpuid` itself would cover
+    /// (the `cpuid`'s address is a boundary the CPU reported, and so is the
+    /// one after it), and where they end; a stub runs them after the
+    /// `cpuid`. No direct branch decoded around may land inside them.
+    pub fn find_after(&self, code: &[u8], base: usize, site: usize) -> Option<(Moved, usize)> {
+        if self.after.first()?.mnemonic() != Mnemonic::Cpuid {
+            return None;
         }
-        Some(Moved {
-            start,
-            bytes,
-            rip_relative,
-        })
+        let mut end = site + 2;
+        for insn in &self.after[1..] {
+            if end >= site + JUMP_LEN {
+                break;
+            }
+            if insn.ip() as usize != end
+                || !movable(insn)
+                || matches!(insn.mnemonic(), Mnemonic::Cpuid | Mnemonic::Syscall)
+            {
+                return None;
+            }
+            end = insn.next_ip() as usize;
+        }
+        if end < site + JUMP_LEN || end - site > MAX_MOVED {
+            return None;
+        }
+        let inside = |t: u64| (site as u64 + 1..end as u64).contains(&t);
+        if self.all().any(|i| inside(i.near_branch_target())) {
+            return None;
+        }
+        let moved = Moved::new(
+            site,
+            site + 2,
+            code.get(site + 2 - base..end - base)?.to_vec(),
+        )?;
+        Some((moved, end))
     }
 
     /// For a site where nothing can move (Go's `Syscall6` starts with four
