@@ -86,3 +86,16 @@ pub(crate) fn serve_stub(process: &Process, frame: &mut TrapFrame<'_>) {
     regs.rsp += PUSHED + RED_ZONE;
     frame.set_regs(&regs);
 }
+
+/// Turns CPUID faulting on or off for the calling host thread as it is
+/// about to run user code of `process` (see `occlum_pal::cpuid`).
+pub(crate) fn arm_for(process: &Process) {
+    let on = process
+        .vm()
+        .is_ok_and(|vm| crate::sync::lock(&vm).cpuid_faults());
+    if on {
+        cpuid::arm();
+    } else {
+        cpuid::disarm();
+    }
+}

@@ -8,7 +8,11 @@
 //! ([`query`]) and rewrites into a direct call of the LibOS, as it does
 //! syscall sites. A `cpuid` of the LibOS's own code on such a thread (a
 //! crate detecting CPU features) is answered in the signal handler
-//! ([`serve_host_fault`]).
+//! ([`serve_host_fault`]). A thread has faulting on from when it starts
+//! user code (of a program started before: a first run would pay a fault
+//! and a rewrite for sites it runs once) until it first sleeps ([`arm`],
+//! [`disarm`]): in a VM each switch between threads with and without it
+//! costs an exit, and the `cpuid`s are in programs' start-up.
 //!
 //! The answers are the CPU's own, asked once per leaf and sub-leaf; fields
 //! that differ between CPUs (APIC IDs) are those of the CPU that answered
@@ -41,21 +45,84 @@ thread_local! {
     static FAULTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Turns emulation on for user threads set up from now on, where the
-/// kernel and CPU offer CPUID faulting; returns whether it is on.
+/// Turns emulation on or off (for threads armed from now on); on only
+/// where the kernel and CPU offer CPUID faulting, which the first
+/// [`arm`] finds out. Returns `on`.
 pub fn set_enabled(on: bool) -> bool {
-    let usable = on && {
-        // SAFETY: ARCH_GET_CPUID only reads a thread flag.
-        let r = unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_GET_CPUID, 0) };
-        r >= 0 && set_faulting(true) && set_faulting(false)
-    };
-    ON.store(usable, Ordering::SeqCst);
-    usable
+    ON.store(on, Ordering::SeqCst);
+    on
 }
 
 /// Whether user code's `cpuid` is served by the LibOS.
 pub fn enabled() -> bool {
     ON.load(Ordering::Relaxed)
+}
+
+/// Asks once whether CPUID faulting works here, and starts [`prefill`]
+/// if it does.
+fn usable() -> bool {
+    static USABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *USABLE.get_or_init(|| {
+        // SAFETY: ARCH_GET_CPUID only reads a thread flag.
+        let r = unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_GET_CPUID, 0) };
+        if r < 0 {
+            ON.store(false, Ordering::SeqCst);
+            return false;
+        }
+        let started = std::thread::Builder::new()
+            .name("cpuid".into())
+            .spawn(prefill);
+        if started.is_err() {
+            PREFILLED.set(()).ok();
+        }
+        true
+    })
+}
+
+/// Set once [`prefill`] is done.
+static PREFILLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+/// Asks the CPU, on a thread without CPUID faulting, the leaves programs
+/// ask at their start (glibc some 68 times): each `cpuid` is a VM exit
+/// here, and a thread with faulting on would also pay two MSR writes
+/// (exits too) to ask one itself. Runs while the LibOS boots.
+fn prefill() {
+    let mut answers = Answers::new();
+    let mut ask = |leaf: u32, sub: u32| {
+        *answers.entry((leaf, sub)).or_insert_with(|| {
+            let r = std::arch::x86_64::__cpuid_count(leaf, sub);
+            [r.eax, r.ebx, r.ecx, r.edx]
+        })
+    };
+    for base in [0u32, 0x8000_0000] {
+        let max = ask(base, 0)[0].min(base + 0x28);
+        for leaf in base + 1..=max {
+            let first = ask(leaf, 0);
+            if !has_subleaves(leaf) {
+                continue;
+            }
+            let last = match leaf {
+                // Cache and topology levels: up to the first empty one.
+                0x4 | 0x8000_001d => (1..8).find(|&s| ask(leaf, s)[0] & 0x1f == 0).unwrap_or(8),
+                0xb | 0x1f => (1..6)
+                    .find(|&s| (ask(leaf, s)[2] >> 8) & 0xff == 0)
+                    .unwrap_or(6),
+                0x7 | 0x14 => first[0].min(4),
+                0xd => 19,
+                _ => 1,
+            };
+            for sub in 1..=last {
+                ask(leaf, sub);
+            }
+        }
+    }
+    if let Ok(mut t) = TABLE.lock() {
+        let t = t.get_or_insert_with(HashMap::new);
+        for (k, v) in answers {
+            t.entry(k).or_insert(v);
+        }
+    }
+    PREFILLED.set(()).ok();
 }
 
 /// Turns CPUID faulting on or off for the calling thread.
@@ -68,10 +135,21 @@ fn set_faulting(on: bool) -> bool {
     ok
 }
 
-/// Called as a host thread is set up to run user code.
-pub(crate) fn prepare_user_thread() {
-    if enabled() && !FAULTING.with(|f| f.get()) {
-        set_faulting(true);
+/// Turns CPUID faulting on for the calling thread, which is about to run
+/// user code (a program's start-up is where its `cpuid`s are).
+pub fn arm() {
+    if enabled() && !FAULTING.with(|f| f.get()) && usable() && !set_faulting(true) {
+        ON.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Turns CPUID faulting off for the calling thread, which is about to
+/// sleep in the host: every switch between a thread with it and one
+/// without (the idle task) rewrites an MSR, which in a VM is an exit too.
+/// User code's later `cpuid`s at sites not rewritten yet run on the CPU.
+pub fn disarm() {
+    if FAULTING.with(|f| f.get()) {
+        set_faulting(false);
     }
 }
 
@@ -109,6 +187,19 @@ pub fn query(leaf: u32, subleaf: u32) -> [u32; 4] {
     if let Ok(mut t) = TABLE.try_lock() {
         if let Some(hit) = t.get_or_insert_with(HashMap::new).get(&key) {
             return *hit;
+        }
+    }
+    if PREFILLED.get().is_none() && FAULTING.with(|f| f.get()) {
+        // Soon there, and cheaper than asking with faulting off.
+        while PREFILLED.get().is_none() {
+            std::thread::yield_now();
+        }
+        if let Some(hit) = TABLE
+            .try_lock()
+            .ok()
+            .and_then(|t| t.as_ref()?.get(&key).copied())
+        {
+            return hit;
         }
     }
     let answer = ask_cpu(key.0, key.1);

@@ -256,7 +256,6 @@ impl UserThread {
                 fpu_in_area: 1,
             })
         };
-        crate::cpuid::prepare_user_thread();
         crate::fastpath::init_xsave_area(
             slot + XSAVE_AREA,
             BLOCK_PAGES * PAGE - XSAVE_AREA - VEC_AREA_SIZE,

@@ -139,6 +139,11 @@ pub fn load(
 ) -> Result<Entry, LoadError> {
     let image = ElfImage::parse(program.bytes)?;
     let loaded = image.map_into(vm, program.bytes, layout.heap_size)?;
+    let seen = program
+        .bytes
+        .sealed()
+        .is_some_and(|f| crate::vm::learned::started(f.id()));
+    vm.set_cpuid_faults(seen);
     let (start, interp_base) = match (image.interp(), program.interp) {
         (None, _) => (loaded.entry, 0),
         (Some(_), None) => {

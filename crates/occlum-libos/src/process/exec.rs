@@ -125,6 +125,8 @@ pub fn execve(
             frame.set_regs(&start.regs);
             frame.set_user_fs(0);
             drop(old_vm);
+            // The new program's start-up is where its cpuids are.
+            crate::cpuid::arm_for(&process);
         }
     }
     Ok(())

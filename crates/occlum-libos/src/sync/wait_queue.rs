@@ -83,6 +83,7 @@ impl Waiter {
         let result = if self.woken.swap(false, Ordering::SeqCst) {
             Ok(true)
         } else {
+            occlum_pal::cpuid::disarm();
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match host_poll::wait(fds, host, timeout) {
                 Ok(ready) => Ok(ready),
@@ -101,6 +102,7 @@ impl Waiter {
         if self.spin(deadline) {
             return true;
         }
+        occlum_pal::cpuid::disarm();
         let mut guard = lock(&self.sleep);
         self.sleeping.store(true, Ordering::SeqCst);
         let woken = loop {

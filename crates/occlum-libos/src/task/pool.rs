@@ -95,6 +95,7 @@ fn run(user: &mut UserThread, job: Job) -> Option<Job> {
         domain::leave();
         return None;
     }
+    crate::cpuid::arm_for(job.thread.process());
     drop(job.thread);
     let value = user.enter_user_regs(&job.start.regs, job.start.fs);
     domain::leave();

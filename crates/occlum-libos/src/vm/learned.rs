@@ -67,6 +67,8 @@ pub struct Variant {
 
 #[derive(Default)]
 struct FileSites {
+    /// Times it was loaded as a program.
+    starts: u64,
     sites: BTreeSet<(u64, SiteKind)>,
     variant: Option<Arc<Variant>>,
     built_with: usize,
@@ -74,6 +76,20 @@ struct FileSites {
 }
 
 static FILES: Mutex<Option<HashMap<u64, FileSites>>> = Mutex::new(None);
+
+/// Counts a start of the program whose sealed pages are `file`; returns
+/// whether it was started before (its `cpuid` sites are then worth
+/// serving from faults and rewriting: a later run comes with them
+/// rewritten).
+pub fn started(file: u64) -> bool {
+    let mut files = lock(&FILES);
+    let entry = files
+        .get_or_insert_with(HashMap::new)
+        .entry(file)
+        .or_default();
+    entry.starts += 1;
+    entry.starts > 1
+}
 
 /// Remembers that the instruction at virtual address `vaddr` of the
 /// program file whose sealed pages are `file` was rewritten.

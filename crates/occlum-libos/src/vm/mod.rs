@@ -85,6 +85,8 @@ pub struct VmSpace {
     /// Program images loaded from sealed pages, whose rewritten sites are
     /// learned for the next processes that run them (`learned.rs`).
     images: Vec<rewrite::Image>,
+    /// Whether its threads serve `cpuid` from faults (`crate::cpuid`).
+    cpuid_faults: bool,
 }
 
 /// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
@@ -194,6 +196,7 @@ impl VmSpace {
             patched: Default::default(),
             site_traps: Default::default(),
             images: Vec::new(),
+            cpuid_faults: false,
         }
     }
 

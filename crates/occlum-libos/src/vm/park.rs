@@ -161,6 +161,7 @@ impl VmSpace {
             patched: self.patched.clone(),
             site_traps: self.site_traps.clone(),
             images: self.images.clone(),
+            cpuid_faults: self.cpuid_faults,
             parked: Some(parked),
             copied: bytes,
         })

@@ -103,6 +103,17 @@ impl VmSpace {
         });
     }
 
+    /// Sets whether the threads of this address space serve `cpuid` from
+    /// faults (a program started before: see `occlum_pal::cpuid`).
+    pub fn set_cpuid_faults(&mut self, on: bool) {
+        self.cpuid_faults = on;
+    }
+
+    /// Whether its threads serve `cpuid` from faults.
+    pub fn cpuid_faults(&self) -> bool {
+        self.cpuid_faults
+    }
+
     /// Forgets the images in `[start, end)` (unmapped, replaced or made
     /// writable).
     pub(super) fn forget_images(&mut self, start: usize, end: usize) {
