@@ -24,6 +24,11 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
             }
             process.count_syscall(frame.is_direct());
             if !frame.is_direct() {
+                tracing::trace!(
+                    "trapped syscall {} at {:#x}",
+                    frame.syscall_nr(),
+                    frame.regs().rip
+                );
                 rewrite_site(process, frame.regs().rip);
             }
             syscall::dispatch(&thread, frame)
@@ -76,8 +81,10 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
 }
 
 /// Syscalls a process makes before its sites are rewritten at their first
-/// trap: past start-up, code that traps once tends to run again.
-const EAGER_AFTER: u64 = 150;
+/// trap: past start-up, code that traps once tends to run again (a glibc
+/// static-PIE starts in some 15 syscalls, python3 in some 250; a program
+/// started again comes with its sites rewritten, `vm/learned.rs`).
+const EAGER_AFTER: u64 = 64;
 
 /// Rewrites the trapped syscall site that returns to `rip`, so that its
 /// later calls enter the LibOS directly (`vm/rewrite.rs`).
