@@ -2,7 +2,8 @@
  * child (<dir>/cat reading a pipe) runs; reaping after it exits; waitid with
  * WNOWAIT leaving the child waitable; waitid(P_ALL, WNOHANG) with a running
  * child; waitpid(0) and waitpid(-pgid); EINVAL for bad options; ECHILD for a
- * pid that is not a child. Pids are compared, never printed.
+ * pid that is not a child; an orphan's getppid() moving away from its
+ * parent once that exits. Pids are compared, never printed.
  * Args: argv[1] = directory of the test programs. Prints "ok ..." lines, then
  * "all ok" (exit 0) or "FAIL: ..." (exit 1). */
 #define _GNU_SOURCE
@@ -155,5 +156,38 @@ int main(int argc, char **argv)
     errno = 0;
     r = waitpid(-1, &st, 0);
     check_err(r, errno, ECHILD, "waitpid(-1) at the end");
+
+    /* An orphan: its getppid() moves away from its parent once that exits
+     * (to init, or a subreaper natively: only the change is checked). */
+    int pfd[2];
+    check(pipe(pfd) == 0, "pipe for the orphan");
+    pid = fork();
+    if (pid == 0) {
+        pid_t mid = getpid();
+        if (fork() == 0) {
+            int moved = 0;
+            for (int i = 0; i < 5000 && !moved; i++) {
+                moved = getppid() != mid;
+                if (!moved)
+                    usleep(1000);
+            }
+            char c = moved ? 'y' : 'n';
+            _exit(write(pfd[1], &c, 1) == 1 ? 0 : 1);
+        }
+        _exit(0);
+    }
+    close(pfd[1]);
+    do
+        r = waitpid(pid, &st, 0);
+    while (r == -1 && errno == EINTR);
+    char moved = 0;
+    check(read(pfd[0], &moved, 1) == 1 && moved == 'y',
+          "an orphan's getppid() changes once its parent exits");
+    close(pfd[0]);
+    /* Where this process adopts orphans (init of a pid namespace), it
+     * reaps the grandchild here. */
+    while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
+        ;
+
     return check_done();
 }

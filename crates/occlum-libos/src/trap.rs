@@ -1,6 +1,8 @@
 //! The LibOS's trap handler: what happens when user code stops, and the
 //! checks made before it resumes.
 
+use std::sync::Arc;
+
 use occlum_pal::trap::{self, TrapFrame, TrapKind};
 
 use crate::process::{self, current, set_current, ExitStatus};
@@ -22,7 +24,7 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
                 before_user_resumes(frame);
                 return;
             }
-            process.count_syscall(frame.is_direct());
+            thread.count_syscall(frame.is_direct());
             if !frame.is_direct() {
                 tracing::trace!(
                     "trapped syscall {} at {:#x}",
@@ -77,7 +79,7 @@ pub(crate) fn on_trap(frame: &mut TrapFrame<'_>) {
             signal::send_fault(&thread, info);
         }
     }
-    before_user_resumes(frame);
+    before_user_resumes_of(frame, Some(thread));
 }
 
 /// Syscalls a process makes before its sites are rewritten at their first
@@ -130,8 +132,17 @@ fn fault_in_file(thread: &crate::process::Thread, addr: u64) -> Option<bool> {
 /// for good (or gives its host thread back to its suspended `vfork` parent),
 /// and a thread whose process is ending ends.
 fn before_user_resumes(frame: &mut TrapFrame<'_>) {
+    before_user_resumes_of(frame, None);
+}
+
+/// [`before_user_resumes`], where `served` is the thread just served (the
+/// current one, unless the call changed it: `vfork`, `exec`).
+fn before_user_resumes_of(frame: &mut TrapFrame<'_>, served: Option<Arc<process::Thread>>) {
+    let mut served = served.filter(process::is_current);
     loop {
-        let Some(thread) = current() else { return };
+        let Some(thread) = served.take().or_else(current) else {
+            return;
+        };
         if thread.is_ended() {
             match thread.take_vfork_parent() {
                 Some(parent) => {

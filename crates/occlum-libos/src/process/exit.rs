@@ -24,8 +24,9 @@ pub fn exit_thread(thread: &Arc<Thread>, code: u8) {
 /// and ends the calling thread. The first status set wins.
 pub fn exit_group(thread: &Arc<Thread>, status: ExitStatus) {
     let others: Vec<Arc<Thread>> = {
-        let mut st = thread.process().state();
-        st.exiting.get_or_insert(status);
+        let process = thread.process();
+        let mut st = process.state();
+        process.mark_exiting(&mut st, status);
         st.threads
             .iter()
             .filter(|t| t.tid() != thread.tid())
@@ -50,6 +51,7 @@ pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
     {
         let mut st = process.state();
         st.threads.retain(|t| t.tid() != thread.tid());
+        process.add_syscalls(thread.syscall_counts());
         st.leaving += 1;
         if st.threads.is_empty() {
             st.end_status = Some(st.exiting.unwrap_or(fallback));
@@ -159,7 +161,7 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
     let (parent, orphans) = {
         let mut st = process.state();
         st.zombie = Some(status);
-        st.exiting.get_or_insert(status);
+        process.mark_exiting(&mut st, status);
         (st.parent.upgrade(), std::mem::take(&mut st.children))
     };
     process.ended.notify_all();
@@ -209,7 +211,7 @@ fn adopt_orphans(dead: &Arc<Process>, orphans: Vec<Arc<Process>>) {
         return;
     };
     for child in &orphans {
-        child.state().parent = Arc::downgrade(&init);
+        child.set_parent(&init);
     }
     let any_zombie = orphans.iter().any(|c| c.exit_status().is_some());
     // An init that ignores SIGCHLD (the server's) reaps zombies at once.

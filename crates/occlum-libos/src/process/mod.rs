@@ -29,7 +29,8 @@ pub use table::{
     unregister_thread, INIT_PID,
 };
 pub use thread::{
-    current, set_current, wait_event, wait_event_or_host, StartContext, Thread, VforkParent,
+    current, is_current, set_current, wait_event, wait_event_or_host, StartContext, Thread,
+    VforkParent,
 };
 pub use wait::{wait_child, ChildEvent, WaitFilter};
 
@@ -72,7 +73,8 @@ impl ExitStatus {
 
 /// What changes as a process lives: its family, its threads, its fate.
 pub struct ProcessState {
-    /// The parent (the init process adopts orphans).
+    /// The parent (the init process adopts orphans); changed only through
+    /// [`Process::set_parent`], which keeps `getppid`'s copy.
     pub parent: Weak<Process>,
     /// Children not yet reaped.
     pub children: Vec<Arc<Process>>,
@@ -106,6 +108,9 @@ pub struct ProcessState {
 /// A LibOS process.
 pub struct Process {
     pid: Pid,
+    /// Its parent's pid, as `ProcessState::parent` says (read without
+    /// the state's lock: `getppid`).
+    ppid: std::sync::atomic::AtomicI32,
     state: Mutex<ProcessState>,
     vm: Mutex<Option<Vm>>,
     files: Mutex<FileTable>,
@@ -137,10 +142,14 @@ pub struct Process {
     pub exited: WaitQueue,
     ended: Condvar,
     started: std::time::Instant,
-    /// Syscalls served: trapped, and through the direct entry.
+    /// Syscalls served by threads that left: trapped, and through the
+    /// direct entry (live threads count their own).
     syscalls: [std::sync::atomic::AtomicU64; 2],
     /// `cpuid`s served: from a fault, and through the direct entry.
     cpuids: [std::sync::atomic::AtomicU64; 2],
+    /// Set with `ProcessState::exiting` ([`Process::mark_exiting`]): every
+    /// return to user code checks it, without the state's lock.
+    exiting_flag: std::sync::atomic::AtomicBool,
     /// What it wrote to `/dev/attestation` for its next report.
     report_inputs: Mutex<crate::attest::ReportInputs>,
 }
@@ -160,8 +169,10 @@ impl Process {
         rlimits: Rlimits,
         sig_actions: SigActions,
     ) -> Arc<Process> {
+        let ppid = parent.upgrade().map_or(0, |p| p.pid);
         Arc::new(Process {
             pid,
+            ppid: std::sync::atomic::AtomicI32::new(ppid),
             state: Mutex::new(ProcessState {
                 parent,
                 children: Vec::new(),
@@ -200,13 +211,16 @@ impl Process {
             started: std::time::Instant::now(),
             syscalls: Default::default(),
             cpuids: Default::default(),
+            exiting_flag: Default::default(),
             report_inputs: Default::default(),
         })
     }
 
-    /// Counts one syscall, `direct` if it came through the direct entry.
-    pub fn count_syscall(&self, direct: bool) {
-        self.syscalls[usize::from(direct)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Adds the syscalls a thread that leaves served: (trapped, direct).
+    /// The caller holds the state, out of which the thread goes.
+    fn add_syscalls(&self, (trapped, direct): (u64, u64)) {
+        self.syscalls[0].fetch_add(trapped, std::sync::atomic::Ordering::Relaxed);
+        self.syscalls[1].fetch_add(direct, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// What it set in `/dev/attestation` for its next report.
@@ -227,8 +241,12 @@ impl Process {
 
     /// Syscalls served so far: (trapped, direct).
     pub fn syscall_counts(&self) -> (u64, u64) {
+        let st = self.state();
         let get = |i: usize| self.syscalls[i].load(std::sync::atomic::Ordering::Relaxed);
-        (get(0), get(1))
+        st.threads.iter().fold((get(0), get(1)), |(t, d), th| {
+            let (tt, td) = th.syscall_counts();
+            (t + tt, d + td)
+        })
     }
 
     /// Its nice value (-20..=19; `getpriority`, `setpriority`). The LibOS
@@ -285,7 +303,14 @@ impl Process {
 
     /// Parent's process id (0 for the init process).
     pub fn ppid(&self) -> Pid {
-        self.state().parent.upgrade().map_or(0, |p| p.pid)
+        self.ppid.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Makes `parent` its parent (an orphan adopted by init).
+    pub fn set_parent(&self, parent: &Arc<Process>) {
+        self.state().parent = Arc::downgrade(parent);
+        self.ppid
+            .store(parent.pid, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Path of the program, as the LibOS sees it.
@@ -403,7 +428,18 @@ impl Process {
 
     /// Whether the process must end, and how.
     pub fn exiting(&self) -> Option<ExitStatus> {
+        if !self.exiting_flag.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
         self.state().exiting
+    }
+
+    /// Sets how the process ends, in `st` (its state, locked), unless set
+    /// already: the first status set wins.
+    pub fn mark_exiting(&self, st: &mut ProcessState, status: ExitStatus) {
+        st.exiting.get_or_insert(status);
+        self.exiting_flag
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// How the process ended, once all its threads are gone.

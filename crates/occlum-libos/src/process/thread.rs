@@ -54,6 +54,12 @@ pub struct Thread {
     altstack: Mutex<AltStack>,
     saved_mask: Mutex<Option<SigSet>>,
     restart: Mutex<Option<(u64, RestartKind)>>,
+    /// Whether `saved_mask` and `restart` hold something: every return to
+    /// user code looks, without their locks (only the thread sets them).
+    has_saved_mask: AtomicBool,
+    has_restart: AtomicBool,
+    /// Syscalls it served: trapped, direct (only its host thread adds).
+    syscalls: [AtomicU64; 2],
     /// The name `prctl(PR_SET_NAME)` gave (`None`: the program's file name).
     comm: Mutex<Option<Vec<u8>>>,
     sched: Mutex<super::sched::Sched>,
@@ -91,6 +97,9 @@ impl Thread {
             altstack: Mutex::new(AltStack::default()),
             saved_mask: Mutex::new(None),
             restart: Mutex::new(None),
+            has_saved_mask: AtomicBool::new(false),
+            has_restart: AtomicBool::new(false),
+            syscalls: Default::default(),
             comm: Mutex::new(None),
             sched: Mutex::new(super::sched::Sched::default()),
             timer_slack: AtomicU64::new(50_000),
@@ -269,20 +278,30 @@ impl Thread {
     /// Remembers the mask to restore after `rt_sigsuspend`'s handler.
     pub fn set_saved_mask(&self, m: SigSet) {
         *lock(&self.saved_mask) = Some(m);
+        self.has_saved_mask.store(true, Ordering::Release);
     }
 
     /// Takes the mask saved by `rt_sigsuspend`.
     pub fn take_saved_mask(&self) -> Option<SigSet> {
+        if !self.has_saved_mask.load(Ordering::Acquire) {
+            return None;
+        }
+        self.has_saved_mask.store(false, Ordering::Release);
         lock(&self.saved_mask).take()
     }
 
     /// Records that syscall `nr` was interrupted and may be restarted.
     pub fn set_restart(&self, nr: u64, kind: RestartKind) {
         *lock(&self.restart) = Some((nr, kind));
+        self.has_restart.store(true, Ordering::Release);
     }
 
     /// Takes the interrupted-syscall record.
     pub fn take_restart(&self) -> Option<(u64, RestartKind)> {
+        if !self.has_restart.load(Ordering::Acquire) {
+            return None;
+        }
+        self.has_restart.store(false, Ordering::Release);
         lock(&self.restart).take()
     }
 
@@ -290,6 +309,19 @@ impl Thread {
     pub fn request_exit(&self) {
         self.exit_requested.store(true, Ordering::Release);
         self.kick();
+    }
+
+    /// Counts one syscall it made, `direct` if through the direct entry
+    /// (a plain store: only the thread itself counts).
+    pub fn count_syscall(&self, direct: bool) {
+        let c = &self.syscalls[usize::from(direct)];
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Syscalls it made: (trapped, direct).
+    pub fn syscall_counts(&self) -> (u64, u64) {
+        let get = |i: usize| self.syscalls[i].load(Ordering::Relaxed);
+        (get(0), get(1))
     }
 
     /// Whether [`Thread::request_exit`] was called.
@@ -336,6 +368,12 @@ pub fn set_current(thread: Option<Arc<Thread>>) {
 /// The LibOS thread of the calling host thread.
 pub fn current() -> Option<Arc<Thread>> {
     CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Whether `thread` is the calling host thread's current LibOS thread
+/// (cheaper than [`current`]: no reference is taken).
+pub fn is_current(thread: &Arc<Thread>) -> bool {
+    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|t| Arc::ptr_eq(t, thread)))
 }
 
 /// Clears a thread's sleeping flag when its wait ends.

@@ -21,7 +21,7 @@ fn ignored(process: &Process, sig: SigNum) -> bool {
 fn kill_now(process: &Arc<Process>, sig: SigNum) {
     let threads: Vec<Arc<Thread>> = {
         let mut st = process.state();
-        st.exiting.get_or_insert(ExitStatus::Killed(sig));
+        process.mark_exiting(&mut st, ExitStatus::Killed(sig));
         st.threads.clone()
     };
     for t in threads {
