@@ -274,7 +274,10 @@ impl ElfImage {
             // The file offset of `start`: congruent to it modulo the page size.
             let offset = (s.offset as usize + start).checked_sub(seg_start);
             match offset {
-                Some(offset) => vm.map_sealed(start, end - start, PROT_READ, sealed, offset)?,
+                // With its final protection (read-only segments only).
+                Some(offset) => {
+                    vm.map_sealed(start, end - start, prot_of(s.flags), sealed, offset)?
+                }
                 None => {
                     crate::user::write_bytes_unchecked(seg_start as u64, data)?;
                     continue;

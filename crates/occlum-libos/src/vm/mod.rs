@@ -532,6 +532,10 @@ impl VmSpace {
         if !self.vmas.covers(addr, addr + len) {
             return Err(Errno::ENOMEM);
         }
+        if self.vmas.covers_exactly(addr, addr + len, prot) {
+            // Nothing changes (the loader's final protections, mostly).
+            return Ok(());
+        }
         self.space.protect(addr, len, prot)?;
         if prot & PROT_WRITE != 0 {
             self.forget_backings(addr, addr + len);
@@ -698,9 +702,17 @@ impl Drop for VmSpace {
                     tracing::warn!("writing back shared file mappings: {e}");
                 }
             }
+            // Neighbouring mappings go in one host call.
+            let mut runs: Vec<(usize, usize)> = Vec::new();
             for v in self.vmas.iter() {
-                if let Err(e) = self.space.unmap(v.start, v.end - v.start) {
-                    tracing::error!("cannot unmap {:#x}..{:#x}: {e}", v.start, v.end);
+                match runs.last_mut() {
+                    Some(r) if r.1 == v.start => r.1 = v.end,
+                    _ => runs.push((v.start, v.end)),
+                }
+            }
+            for (start, end) in runs {
+                if let Err(e) = self.space.unmap(start, end - start) {
+                    tracing::error!("cannot unmap {start:#x}..{end:#x}: {e}");
                 }
             }
         }

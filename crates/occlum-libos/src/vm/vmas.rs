@@ -53,6 +53,22 @@ impl VmaSet {
         self.covers_with(start, end, 0)
     }
 
+    /// Whether `[start, end)` is mapped without holes, all of it with
+    /// exactly protection `prot`.
+    pub fn covers_exactly(&self, start: usize, end: usize, prot: Prot) -> bool {
+        let mut cur = start;
+        for v in self.overlapping(start, end) {
+            if v.start > cur || v.prot != prot {
+                return false;
+            }
+            cur = v.end;
+            if cur >= end {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Whether `[start, end)` is mapped without holes, all of it with every
     /// protection bit in `prot`.
     pub fn covers_with(&self, start: usize, end: usize, prot: Prot) -> bool {
