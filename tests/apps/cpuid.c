@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "check.h"
 
@@ -88,9 +87,6 @@ __attribute__((noinline)) static int keeps_the_rest(void)
     for (int i = 0; i < 8; i++)
         ok &= p.zone[i] == 0x77;
     ok &= (rax >> 32) == 0 && (rbx >> 32) == 0 && (rcx >> 32) == 0 && (rdx >> 32) == 0;
-    if (getenv("CPUID_DEBUG"))
-        for (int i = 0; i < 21; i++)
-            fprintf(stderr, "%d: %lx\n", i, ((uint64_t *)&p)[i]);
     return ok;
 }
 
