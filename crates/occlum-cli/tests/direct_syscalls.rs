@@ -18,42 +18,41 @@ differential_tests! {
     programs_started_again: "respawn", ["4"], |o| all_ok(o);
 }
 
-/// `(syscalls, direct, cpuid, cpuid direct)` of every process, in the
-/// order they ended, from their lines in the log at exit.
+/// `[syscalls, direct, cpuid, cpuid direct]` from a process's line in the
+/// log at exit ("... N syscalls, D direct (..%), T trapped; C cpuid, E
+/// direct").
+fn line_counts(line: &str) -> [u64; 4] {
+    let number_before = |text: &str, word: &str| -> u64 {
+        let end = text.find(word).unwrap();
+        let n = text[..end].trim_end().rsplit(' ').next().unwrap();
+        n.parse().unwrap()
+    };
+    let (syscalls, cpuid) = line.split_once("; ").unwrap();
+    [
+        number_before(syscalls, " syscalls"),
+        number_before(syscalls, " direct"),
+        number_before(cpuid, " cpuid"),
+        number_before(cpuid, " direct"),
+    ]
+}
+
+/// The counts of every process, in the order they ended.
 fn process_counts(stderr: &str) -> Vec<[u64; 4]> {
     stderr
         .lines()
         .filter(|l| l.contains(" syscalls, "))
-        .map(|line| {
-            let number_before = |word: &str| -> u64 {
-                let end = line.find(word).unwrap();
-                line[..end]
-                    .trim_end()
-                    .rsplit(' ')
-                    .next()
-                    .unwrap()
-                    .parse()
-                    .unwrap()
-            };
-            let cpuid = &line[line.find("; ").unwrap()..];
-            let cpuid_number = |word: &str| -> u64 {
-                let end = cpuid.find(word).unwrap();
-                cpuid[..end]
-                    .trim_end()
-                    .rsplit(' ')
-                    .next()
-                    .unwrap()
-                    .parse()
-                    .unwrap()
-            };
-            [
-                number_before(" syscalls"),
-                number_before(" direct ("),
-                cpuid_number(" cpuid"),
-                cpuid_number(" direct"),
-            ]
-        })
+        .map(line_counts)
         .collect()
+}
+
+/// The counts of process `pid`.
+fn counts_of(stderr: &str, pid: u32) -> [u64; 4] {
+    let name = format!("process {pid} (");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(&name) && l.contains(" syscalls, "))
+        .unwrap_or_else(|| panic!("no counts of process {pid} in:\n{stderr}"));
+    line_counts(line)
 }
 
 /// A program started again comes with the sites its earlier runs rewrote
@@ -100,13 +99,10 @@ fn cpuid_is_served_by_the_libos() {
         let info = [("OCCLUM_LOG_LEVEL", "info")];
         let (o, stderr) = run_libos(libc, "cpuid", &["again"], b"", &info);
         assert_eq!(native, o, "{libc}: {stderr}");
-        let line = stderr.lines().find(|l| l.contains("process 2 (")).unwrap();
-        let cpuid = &line[line.find("; ").unwrap() + 2..];
-        let words: Vec<&str> = cpuid.split(' ').collect();
-        let (total, direct): (u64, u64) = (words[0].parse().unwrap(), words[2].parse().unwrap());
+        let [_, _, total, direct] = counts_of(&stderr, 2);
         assert!(
             total >= 6000 && direct * 100 >= total * 60,
-            "{libc}: {cpuid}"
+            "{libc}: {direct} of {total} cpuid direct"
         );
         let off = [("OCCLUM_LOG_LEVEL", "info"), ("OCCLUM_CPUID", "0")];
         let (o, stderr) = run_libos(libc, "cpuid", &["again"], b"", &off);
@@ -117,21 +113,8 @@ fn cpuid_is_served_by_the_libos() {
 
 /// `(syscalls, direct)` of process 1, from its line in the log at exit.
 fn counts(stderr: &str) -> (u64, u64) {
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("process 1 (") && l.contains(" syscalls, "))
-        .unwrap_or_else(|| panic!("no syscall counts in:\n{stderr}"));
-    let number_before = |word: &str| -> u64 {
-        let end = line.find(word).unwrap();
-        line[..end]
-            .trim_end()
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    (number_before(" syscalls"), number_before(" direct"))
+    let [syscalls, direct, ..] = counts_of(stderr, 1);
+    (syscalls, direct)
 }
 
 /// The direct entry's fallback that saves vector state with XSAVE (for CPUs

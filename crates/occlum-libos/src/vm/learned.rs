@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use occlum_pal::fastpath;
 use occlum_pal::sealed::SealedPages;
 
-use super::rewrite::{SiteKind, STUB_STRIDE};
+use super::plan::{Plan, SiteKind, STUB_STRIDE};
 use super::{page_up, site};
 use crate::sync::lock;
 
@@ -143,56 +143,6 @@ fn exec_offset(segments: &[Segment], vaddr: u64, len: u64) -> Option<(u64, &Segm
         .map(|s| (s.offset + (vaddr - s.vaddr), s))
 }
 
-/// The jumps to write for a site (address, bytes) and its stub's code.
-type Plan = (Vec<(usize, Vec<u8>)>, Vec<u8>);
-
-/// For the site at `site` (decoded in `window`, at `lo`), whose stub goes
-/// at `stub_at` (the entry slot at `slot`): the jumps to write, by
-/// address, and the stub's code; `None` if it cannot be rewritten.
-#[allow(clippy::too_many_arguments)]
-fn plan(
-    decoded: &site::Decoded,
-    window: &[u8],
-    lo: usize,
-    site: usize,
-    kind: SiteKind,
-    stub_at: usize,
-    slot: usize,
-    free: impl Fn(usize, usize) -> bool,
-) -> Option<Plan> {
-    let (ret, at, slot) = (site as u64 + 2, stub_at as u64, slot as u64);
-    let cpuid = kind != SiteKind::Syscall;
-    if let Some(moved) = decoded.find(window, lo, site, |a| free(a, 5)) {
-        let rel = moved.relocated(stub_at)?;
-        let code = if cpuid {
-            fastpath::cpuid_stub(at, &rel, &[], ret, slot)?
-        } else {
-            fastpath::stub(at, &rel, ret, slot)?
-        };
-        let jump = fastpath::jump(moved.start as u64, at)?.to_vec();
-        return Some((vec![(moved.start, jump)], code));
-    }
-    // No thread runs the program yet: a cpuid may take the jump itself.
-    let after = decoded
-        .find_after(window, lo, site)
-        .filter(|_| free(site, 5));
-    if let Some((after, end)) = after.filter(|_| cpuid) {
-        let rel = after.relocated(fastpath::cpuid_stub_after(at, 0) as usize)?;
-        let code = fastpath::cpuid_stub(at, &[], &rel, end as u64, slot)?;
-        let jump = fastpath::jump(site as u64, at)?.to_vec();
-        return Some((vec![(site, jump)], code));
-    }
-    let pad = decoded.find_padding(site)?;
-    let code = if cpuid {
-        fastpath::cpuid_stub(at, &[], &[], ret, slot)?
-    } else {
-        fastpath::stub_with_syscall(at, ret, slot)?
-    };
-    let far = fastpath::jump(pad as u64, at)?.to_vec();
-    let near = fastpath::short_jump(site as u64, pad as u64)?.to_vec();
-    Some((vec![(pad, far), (site, near)], code))
-}
-
 /// Makes the prepatched copy of `bytes` for `sites` (in address order).
 fn build(
     bytes: &[u8],
@@ -217,7 +167,7 @@ fn build(
         };
         let expect: &[u8] = match kind {
             SiteKind::Syscall => &[0x0f, 0x05],
-            _ => &[0x0f, 0xa2],
+            SiteKind::Cpuid => &[0x0f, 0xa2],
         };
         if bytes.get(off as usize..off as usize + 2) != Some(expect) {
             continue;
@@ -240,25 +190,27 @@ fn build(
         if used + size > stub_len {
             break;
         }
-        // Jumps of two sites never share a byte.
+        // Jumps of two sites never share a byte. No thread runs the
+        // program yet: a cpuid may take the jump itself.
         let free = |a: usize, n: usize| {
             let (a, e) = (at(a), at(a) + n as u64);
             !written.iter().any(|&(s, t)| s < e && a < t)
         };
-        let planned = plan(
-            &decoded, window, lo_at, site_at, kind, stub_at, stub_base, free,
-        );
-        let Some((jumps, code)) = planned else {
+        let site = (site_at, kind);
+        let Some(plan) = Plan::find(&decoded, window, lo_at, site, free, |_| true, true) else {
+            continue;
+        };
+        let (Some(code), Some(jumps)) = (
+            plan.stub(site, stub_at, stub_base),
+            plan.jumps(site_at, stub_at),
+        ) else {
             continue;
         };
         if code.len() > size {
             continue;
         }
         let mappable = |a: usize, n: usize| exec_offset(segments, at(a), n as u64).is_some();
-        if jumps
-            .iter()
-            .any(|(a, j)| !free(*a, j.len()) || !mappable(*a, j.len()))
-        {
+        if jumps.iter().any(|(a, j)| !mappable(*a, j.len())) {
             continue;
         }
         tracing::trace!(

@@ -9,6 +9,7 @@ pub mod learned;
 mod owners;
 mod park;
 mod placement;
+mod plan;
 mod rewrite;
 mod shared;
 mod site;

@@ -19,37 +19,14 @@
 use occlum_pal::fastpath;
 use occlum_pal::uspace::UserSpace;
 
+use super::plan::{Plan, SiteKind, STUB_STRIDE};
 use super::{site, VmSpace, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 
-/// Bytes per stub in a stub page (`site::MAX_MOVED` and 13 more); the
-/// first slot of a page holds the address of the direct entry.
-pub(super) const STUB_STRIDE: usize = 64;
 /// The trap count of a site that was rewritten or cannot be.
 const SITE_REFUSED: u8 = u8::MAX;
 
 /// How far a stub may lie from its site (a 32-bit displacement, with room).
 const REACH: usize = (1 << 31) - 2 * PAGE_SIZE;
-
-/// What a rewritten site's instruction is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(super) enum SiteKind {
-    Syscall,
-    Cpuid,
-    /// A `cpuid` that may also be rewritten over what follows it.
-    CpuidOrAfter,
-}
-
-impl SiteKind {
-    /// Stub slots one stub takes.
-    pub(super) fn slots(self) -> usize {
-        match self {
-            SiteKind::Syscall => 1,
-            SiteKind::Cpuid | SiteKind::CpuidOrAfter => {
-                (site::MAX_MOVED + fastpath::CPUID_STUB_EXTRA).div_ceil(STUB_STRIDE)
-            }
-        }
-    }
-}
 
 /// A program image loaded from sealed pages (see `learned.rs`).
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +65,7 @@ impl VmSpace {
             return false;
         }
         *traps = SITE_REFUSED;
-        self.rewrite_site(ret, SiteKind::Syscall).is_some()
+        self.rewrite_site(ret, SiteKind::Syscall, false).is_some()
     }
 
     /// Records that `[start, end)` holds a program image loaded with
@@ -166,144 +143,69 @@ impl VmSpace {
             return false;
         }
         *traps = SITE_REFUSED;
-        let kind = if alone {
-            SiteKind::CpuidOrAfter
-        } else {
-            SiteKind::Cpuid
-        };
-        self.rewrite_site(ret, kind) == Some(true)
+        self.rewrite_site(ret, SiteKind::Cpuid, alone) == Some(true)
     }
 
-    /// Rewrites the site whose instruction ends at `ret`: `None` if it
-    /// cannot, else whether its jump went at the instruction itself, over
-    /// the ones after it.
-    fn rewrite_site(&mut self, ret: usize, kind: SiteKind) -> Option<bool> {
-        let written = self.try_rewrite_site(ret, kind);
-        written.then_some(false).or_else(|| {
-            (kind == SiteKind::CpuidOrAfter && self.rewrite_cpuid_after(ret - 2)).then_some(true)
-        })
-    }
-
-    fn try_rewrite_site(&mut self, ret: usize, kind: SiteKind) -> bool {
-        let kind = if kind == SiteKind::CpuidOrAfter {
-            SiteKind::Cpuid
-        } else {
-            kind
+    /// Rewrites the site whose instruction ends at `ret` (over what follows
+    /// it only if `after`): `None` if it cannot, else whether the jump
+    /// covers what follows the instruction ([`Plan::covers_after`]).
+    fn rewrite_site(&mut self, ret: usize, kind: SiteKind, after: bool) -> Option<bool> {
+        let site = ret.checked_sub(2)?;
+        let (lo, window, prot) = self.site_window(site)?;
+        let decoded = site::decode(&window, lo, site)?;
+        // Best where the jump is one atomic store; never over another
+        // site's jump.
+        let free = |a: usize, n: usize| !self.overlaps_patch(a, n);
+        let atomic = |a: usize| UserSpace::patch_is_atomic(a, 5);
+        let Some(plan) = Plan::find(&decoded, &window, lo, (site, kind), free, atomic, after)
+        else {
+            tracing::trace!("site at {site:#x}: no instruction to replace");
+            return None;
         };
-        let Some(syscall) = ret.checked_sub(2) else {
-            return false;
-        };
-        // A stub's own fallback instruction stays as it is.
-        let page = syscall & !(PAGE_SIZE - 1);
-        if self.stubs.iter().any(|p| p.addr == page) {
-            return false;
+        let stub = self.new_stub_with(plan.jump_at(site), kind.slots(), |at, slot| {
+            plan.stub((site, kind), at, slot)
+        })?;
+        for (at, code) in plan.jumps(site, stub)? {
+            let original = window.get(at - lo..at - lo + code.len())?.to_vec();
+            if let Err(e) = self.space.patch_code(at, &code, prot) {
+                tracing::debug!("cannot rewrite the site at {site:#x}: {e}");
+                return None;
+            }
+            let first = at & !(PAGE_SIZE - 1);
+            self.forget_backings(first, (at + code.len()).next_multiple_of(PAGE_SIZE));
+            self.patched.insert(at, original);
         }
-        let Some(vma) = self.vmas.containing(syscall) else {
-            return false;
-        };
+        self.learn(site, kind);
+        Some(plan.covers_after())
+    }
+
+    /// For a site at `site`: the window of code around it, from `lo`, as
+    /// it was before any site there was rewritten (a jump's leftover bytes
+    /// would throw the decoding out of step), and its mapping's
+    /// protection; `None` where code must not be rewritten: stubs' own
+    /// fallback instructions, writable code, shared memory.
+    fn site_window(&self, site: usize) -> Option<(usize, Vec<u8>, u32)> {
+        let ret = site + 2;
+        let page = site & !(PAGE_SIZE - 1);
+        if self.stubs.iter().any(|p| p.addr == page) {
+            return None;
+        }
+        let vma = self.vmas.containing(site)?;
         if vma.end < ret || vma.prot & PROT_EXEC == 0 || vma.prot & PROT_WRITE != 0 {
-            return false;
+            return None;
         }
         // Code in shared memory would change for every mapper.
-        let shared = self
-            .shared
-            .iter()
-            .any(|m| m.start <= syscall && syscall < m.end)
+        let shared = self.shared.iter().any(|m| m.start <= site && site < m.end)
             || self
                 .file_maps
                 .iter()
-                .any(|m| m.shared && m.start <= syscall && syscall < m.end);
+                .any(|m| m.shared && m.start <= site && site < m.end);
         if shared {
-            return false;
+            return None;
         }
-        let lo = syscall.saturating_sub(site::DECODE_BEFORE).max(vma.start);
+        let lo = site.saturating_sub(site::DECODE_BEFORE).max(vma.start);
         let hi = (ret + site::DECODE_AFTER).min(vma.end);
-        // Decoded as it was before other sites nearby were rewritten: a
-        // jump's leftover bytes would throw the decoding out of step.
-        let Some(window) = self.original_window(lo, hi) else {
-            return false;
-        };
-        let Some(decoded) = site::decode(&window, lo, syscall) else {
-            return false;
-        };
-        // Best where the jump is one atomic store; else anywhere; never
-        // over another site's jump.
-        let free = |a: usize| !self.overlaps_patch(a, 5);
-        let atomic = |a: usize| UserSpace::patch_is_atomic(a, 5) && free(a);
-        let found = decoded
-            .find(&window, lo, syscall, atomic)
-            .or_else(|| decoded.find(&window, lo, syscall, free));
-        let Some(moved) = found else {
-            return match decoded.find_padding(syscall) {
-                Some(pad) if !self.overlaps_patch(pad, 5) && !self.overlaps_patch(syscall, 2) => {
-                    let orig = |a: usize, n: usize| window[a - lo..a - lo + n].to_vec();
-                    let originals = [(pad, orig(pad, 5)), (syscall, orig(syscall, 2))];
-                    self.rewrite_syscall_itself(syscall, pad, vma.prot, kind, originals)
-                }
-                _ => {
-                    tracing::trace!("site at {syscall:#x}: no instruction to replace");
-                    false
-                }
-            };
-        };
-        let start = moved.start;
-        let original = window[start - lo..start - lo + 5].to_vec();
-        let Some(stub) = self.new_stub(start, &moved, ret, kind) else {
-            return false;
-        };
-        let Some(jump) = fastpath::jump(start as u64, stub as u64) else {
-            return false;
-        };
-        if let Err(e) = self.space.patch_code(start, &jump, vma.prot) {
-            tracing::debug!("cannot rewrite the syscall site at {start:#x}: {e}");
-            return false;
-        }
-        let first = start & !(PAGE_SIZE - 1);
-        self.forget_backings(first, (start + 5).next_multiple_of(PAGE_SIZE));
-        self.patched.insert(start, original);
-        self.learn(syscall, kind);
-        true
-    }
-
-    /// Rewrites the `cpuid` at `at` with its jump at the `cpuid` itself,
-    /// over the instructions after it, which its stub runs; only while no
-    /// other thread may be stopped among them. Returns whether it did.
-    fn rewrite_cpuid_after(&mut self, at: usize) -> bool {
-        let Some(vma) = self.vmas.containing(at) else {
-            return false;
-        };
-        let lo = at.saturating_sub(site::DECODE_BEFORE).max(vma.start);
-        let hi = (at + 2 + site::DECODE_AFTER).min(vma.end);
-        let Some(window) = self.original_window(lo, hi) else {
-            return false;
-        };
-        let Some((after, end)) =
-            site::decode(&window, lo, at).and_then(|d| d.find_after(&window, lo, at))
-        else {
-            return false;
-        };
-        if self.overlaps_patch(at, 5) {
-            return false;
-        }
-        let Some(stub) = self.new_stub_with(at, SiteKind::Cpuid.slots(), |s, slot| {
-            let moved = after.relocated(fastpath::cpuid_stub_after(s as u64, 0) as usize)?;
-            fastpath::cpuid_stub(s as u64, &[], &moved, end as u64, slot as u64)
-        }) else {
-            return false;
-        };
-        let Some(jump) = fastpath::jump(at as u64, stub as u64) else {
-            return false;
-        };
-        let original = window[at - lo..at - lo + 5].to_vec();
-        if let Err(e) = self.space.patch_code(at, &jump, vma.prot) {
-            tracing::debug!("cannot rewrite the cpuid at {at:#x}: {e}");
-            return false;
-        }
-        let first = at & !(PAGE_SIZE - 1);
-        self.forget_backings(first, (at + 5).next_multiple_of(PAGE_SIZE));
-        self.patched.insert(at, original);
-        self.learn(at, SiteKind::Cpuid);
-        true
+        Some((lo, self.original_window(lo, hi)?, vma.prot))
     }
 
     /// The bytes of `[lo, hi)` as they were before any site there was
@@ -326,47 +228,6 @@ impl VmSpace {
         self.patched
             .range(at.saturating_sub(8)..at + len)
             .any(|(&a, orig)| a < at + len && at < a + orig.len())
-    }
-
-    /// Replaces the `syscall` (or `cpuid`) instruction at `syscall` by a
-    /// `jmp rel8` to `pad` (free `int3` padding, `site::find_padding`),
-    /// where a `jmp` goes on to a stub with its own fallback instruction.
-    fn rewrite_syscall_itself(
-        &mut self,
-        syscall: usize,
-        pad: usize,
-        prot: u32,
-        kind: SiteKind,
-        originals: [(usize, Vec<u8>); 2],
-    ) -> bool {
-        let ret = syscall + 2;
-        let Some(stub) = self.new_stub_with(pad, kind.slots(), |at, slot| match kind {
-            SiteKind::Syscall => fastpath::stub_with_syscall(at as u64, ret as u64, slot as u64),
-            _ => fastpath::cpuid_stub(at as u64, &[], &[], ret as u64, slot as u64),
-        }) else {
-            return false;
-        };
-        let (Some(far), Some(near)) = (
-            fastpath::jump(pad as u64, stub as u64),
-            fastpath::short_jump(syscall as u64, pad as u64),
-        ) else {
-            return false;
-        };
-        if let Err(e) = self
-            .space
-            .patch_code(pad, &far, prot)
-            .and_then(|_| self.space.patch_code(syscall, &near, prot))
-        {
-            tracing::debug!("cannot rewrite the syscall at {syscall:#x}: {e}");
-            return false;
-        }
-        for at in [pad, syscall] {
-            let first = at & !(PAGE_SIZE - 1);
-            self.forget_backings(first, (at + 5).next_multiple_of(PAGE_SIZE));
-        }
-        self.patched.extend(originals);
-        self.learn(syscall, kind);
-        true
     }
 
     /// For a general-protection fault at `rip` in user code, what is
@@ -396,25 +257,6 @@ impl VmSpace {
         self.patched.contains_key(&start)
             && self.space.read(start, &mut first).is_ok()
             && first[0] != 0xcc
-    }
-
-    /// Writes a stub running `moved` (from the site at `site`, whose
-    /// `syscall` returns to `ret`) into a stub page in reach; returns its
-    /// address.
-    fn new_stub(
-        &mut self,
-        site: usize,
-        moved: &site::Moved,
-        ret: usize,
-        kind: SiteKind,
-    ) -> Option<usize> {
-        self.new_stub_with(site, kind.slots(), |at, slot| {
-            let moved = moved.relocated(at)?;
-            match kind {
-                SiteKind::Syscall => fastpath::stub(at as u64, &moved, ret as u64, slot as u64),
-                _ => fastpath::cpuid_stub(at as u64, &moved, &[], ret as u64, slot as u64),
-            }
-        })
     }
 
     /// Writes the stub `code(at, slot)` makes (at most `slots` stub slots)
