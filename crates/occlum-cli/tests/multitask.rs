@@ -19,6 +19,7 @@ differential_tests! {
     clone_fork_with_stack: "clone_fork", [], |o| all_ok(o);
     pipeline: "pipeline", ["@BIN@"], |o| all_ok(o);
     pipes: "pipes", [], |o| all_ok(o);
+    pipe_writers_side_by_side: "pipe_writers", [], |o| all_ok(o);
     wait: "wait", ["@BIN@"], |o| all_ok(o);
     pgid: "pgid", ["@BIN@"], |o| all_ok(o);
     fork: "fork", ["@BIN@"], |o| all_ok(o);

@@ -4,7 +4,7 @@
 use occlum_pal::uspace::{self, UserSpace};
 
 use crate::abi::{Iovec, Timespec, Timeval, UserPtr};
-use crate::process::current;
+use crate::process::with_current;
 use crate::sync::lock;
 use crate::vm::{PROT_READ, PROT_WRITE};
 use crate::{Errno, Result};
@@ -23,10 +23,10 @@ pub fn check_access(addr: u64, len: usize, prot: u32) -> Result<()> {
     if len == 0 {
         return Ok(());
     }
-    let Some(thread) = current() else {
+    let Some(vm) = with_current(|t| t.process().vm()) else {
         return Ok(());
     };
-    let vm = thread.process().vm()?;
+    let vm = vm?;
     let allowed = lock(&vm).allows(addr as usize, len, prot);
     if allowed {
         Ok(())
@@ -67,6 +67,13 @@ pub fn write_bytes_unchecked(addr: u64, data: &[u8]) -> Result<()> {
 /// still gives `EFAULT`.
 pub fn read_into_unchecked(addr: u64, buf: &mut [u8]) -> Result<()> {
     space()?.read(addr as usize, buf)
+}
+
+/// Appends `len` bytes of user memory at `addr` to `out`, without asking
+/// the caller's memory map (for a range just checked with
+/// [`check_access`]); on a fault, `EFAULT` and `out` unchanged.
+pub fn read_append_unchecked(addr: u64, len: usize, out: &mut Vec<u8>) -> Result<()> {
+    space()?.read_append(addr as usize, len, out)
 }
 
 /// Reads a little-endian `u64` at `addr`.

@@ -323,6 +323,30 @@ impl UserSpace {
         Ok(())
     }
 
+    /// Appends `len` bytes of user memory at `addr` to `out` without
+    /// initialising its new room first; on a fault `out` is unchanged.
+    pub fn read_append(&self, addr: usize, len: usize, out: &mut Vec<u8>) -> Result<(), Errno> {
+        if len == 0 {
+            return Ok(());
+        }
+        if !self.contains(addr, len) {
+            return Err(Errno::EFAULT);
+        }
+        out.reserve(len);
+        let old = out.len();
+        let room = out.spare_capacity_mut()[..len].as_mut_ptr().cast::<u8>();
+        // SAFETY: the destination is `len` bytes of the vector's own spare
+        // room (reserved above); the source lies in the user region and the
+        // copy routine turns any fault into an error.
+        let failed = unsafe { arch::occlum_pal_copy(room, addr as *const u8, len) };
+        if failed != 0 {
+            return Err(Errno::EFAULT);
+        }
+        // SAFETY: the copy above initialised the `len` bytes after `old`.
+        unsafe { out.set_len(old + len) };
+        Ok(())
+    }
+
     /// Atomically replaces the `u32` at user address `addr` with `new` if it
     /// equals `expected`; returns the value found. `EINVAL` if `addr` is not
     /// 4-byte aligned, `EFAULT` if it is not writable user memory.

@@ -59,15 +59,14 @@ pub fn open(loc: Location, flags: u32) -> Result<FileRef> {
             flags: AtomicU32::new(flags),
         },
         O_WRONLY => {
-            if nonblock && lock(&pipe.state).readers == 0 {
+            if nonblock && pipe.readers() == 0 {
                 return Err(Errno::ENXIO);
             }
-            let seen = lock(&pipe.state).reader_opens;
+            let seen = pipe.reader_opens();
             let writer = PipeWriter::open(&pipe, flags);
             if !nonblock {
                 wait_for(&pipe.writable, || {
-                    let st = lock(&pipe.state);
-                    st.readers > 0 || st.reader_opens != seen
+                    pipe.readers() > 0 || pipe.reader_opens() != seen
                 })?;
             }
             FifoFile {
@@ -78,12 +77,11 @@ pub fn open(loc: Location, flags: u32) -> Result<FileRef> {
             }
         }
         _ => {
-            let seen = lock(&pipe.state).writer_opens;
+            let seen = pipe.writer_opens();
             let reader = PipeReader::open(&pipe, flags);
             if !nonblock {
                 wait_for(&pipe.readable, || {
-                    let st = lock(&pipe.state);
-                    st.writers > 0 || st.writer_opens != seen
+                    pipe.writers() > 0 || pipe.writer_opens() != seen
                 })?;
             }
             FifoFile {

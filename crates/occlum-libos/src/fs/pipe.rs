@@ -1,11 +1,12 @@
 //! Pipes: a bounded byte buffer shared by a read end and a write end.
+//! Readers take turns among themselves and so do writers, but a reader and
+//! a writer copy at the same time (see `pipe_chunks`).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::ring::ByteRing;
+use super::pipe_chunks::{Chunk, ChunkQueue, SMALL_WRITE};
 use super::{File, FileType, Readiness, Stat, O_ACCMODE, O_NONBLOCK};
-use crate::budget::BufferCharge;
 use crate::process::wait_event;
 use crate::sync::{lock, WaitQueue};
 use crate::user;
@@ -19,21 +20,21 @@ pub const PIPE_BUF: usize = 4096;
 /// The largest capacity `F_SETPIPE_SZ` sets (`/proc/sys/fs/pipe-max-size`).
 pub const PIPE_MAX_SIZE: usize = 1 << 20;
 
-pub(super) struct State {
-    buf: ByteRing,
-    charge: BufferCharge,
-    capacity: usize,
-    pub(super) readers: usize,
-    pub(super) writers: usize,
-    /// Opens of each end so far (a named pipe's `open` waits for the
-    /// other end's count to move, even if that end closed again since).
-    pub(super) reader_opens: u64,
-    pub(super) writer_opens: u64,
-}
-
 /// The buffer and ends of one pipe.
 pub(super) struct Pipe {
-    pub(super) state: Mutex<State>,
+    queue: Mutex<ChunkQueue>,
+    /// Held by a reader while it copies (reads get consecutive bytes).
+    read_turn: Mutex<()>,
+    /// Held by a writer while it copies (a write of up to `PIPE_BUF` bytes
+    /// goes in whole).
+    write_turn: Mutex<()>,
+    capacity: AtomicUsize,
+    readers: AtomicUsize,
+    writers: AtomicUsize,
+    /// Opens of each end so far (a named pipe's `open` waits for the
+    /// other end's count to move, even if that end closed again since).
+    reader_opens: AtomicU64,
+    writer_opens: AtomicU64,
     pub(super) readable: WaitQueue,
     pub(super) writable: WaitQueue,
     ino: u64,
@@ -67,15 +68,14 @@ impl Pipe {
     pub(super) fn new() -> Arc<Pipe> {
         static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Arc::new(Pipe {
-            state: Mutex::new(State {
-                buf: ByteRing::new(),
-                charge: BufferCharge::new(PIPE_BUF),
-                capacity: PIPE_CAPACITY,
-                readers: 0,
-                writers: 0,
-                reader_opens: 0,
-                writer_opens: 0,
-            }),
+            queue: Mutex::new(ChunkQueue::new(PIPE_BUF)),
+            read_turn: Mutex::new(()),
+            write_turn: Mutex::new(()),
+            capacity: AtomicUsize::new(PIPE_CAPACITY),
+            readers: AtomicUsize::new(0),
+            writers: AtomicUsize::new(0),
+            reader_opens: AtomicU64::new(0),
+            writer_opens: AtomicU64::new(0),
             readable: WaitQueue::new(),
             writable: WaitQueue::new(),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
@@ -91,11 +91,8 @@ impl PipeReader {
 
     /// Opens a read end of `pipe`.
     pub(super) fn open(pipe: &Arc<Pipe>, flags: u32) -> PipeReader {
-        {
-            let mut st = lock(&pipe.state);
-            st.readers += 1;
-            st.reader_opens += 1;
-        }
+        pipe.readers.fetch_add(1, Ordering::SeqCst);
+        pipe.reader_opens.fetch_add(1, Ordering::SeqCst);
         pipe.writable.wake_all();
         PipeReader {
             pipe: pipe.clone(),
@@ -113,11 +110,8 @@ impl PipeWriter {
 
     /// Opens a write end of `pipe`.
     pub(super) fn open(pipe: &Arc<Pipe>, flags: u32) -> PipeWriter {
-        {
-            let mut st = lock(&pipe.state);
-            st.writers += 1;
-            st.writer_opens += 1;
-        }
+        pipe.writers.fetch_add(1, Ordering::SeqCst);
+        pipe.writer_opens.fetch_add(1, Ordering::SeqCst);
         pipe.readable.wake_all();
         PipeWriter {
             pipe: pipe.clone(),
@@ -129,7 +123,7 @@ impl PipeWriter {
 
 /// `F_GETPIPE_SZ`: the capacity of the pipe `f` is an end of.
 pub fn capacity(f: &super::FileRef) -> Option<usize> {
-    Some(lock(&end_of(f)?.state).capacity)
+    Some(end_of(f)?.capacity.load(Ordering::Relaxed))
 }
 
 /// `F_SETPIPE_SZ`: sets the capacity of the pipe `f` is an end of to at
@@ -142,12 +136,14 @@ pub fn set_capacity(f: &super::FileRef, size: u64) -> Option<Result<usize>> {
         return Some(Err(Errno::EPERM));
     }
     let cap = (size as usize).max(4096).next_power_of_two();
-    let mut st = lock(&pipe.state);
-    if st.buf.len() > cap {
-        return Some(Err(Errno::EBUSY));
+    {
+        // Writers hold their turn from their room check to their append.
+        let _turn = lock(&pipe.write_turn);
+        if lock(&pipe.queue).len() > cap {
+            return Some(Err(Errno::EBUSY));
+        }
+        pipe.capacity.store(cap, Ordering::SeqCst);
     }
-    st.capacity = cap;
-    drop(st);
     pipe.writable.wake_all();
     Some(Ok(cap))
 }
@@ -168,12 +164,13 @@ pub fn same_pipe(a: &super::FileRef, b: &super::FileRef) -> bool {
 pub fn peek(f: &super::FileRef, max: usize, nonblock: bool) -> Option<Result<Vec<u8>>> {
     let pipe = end_of(f)?;
     Some(wait_event(&[&pipe.readable], None, || {
-        let st = lock(&pipe.state);
-        if !st.buf.is_empty() {
-            let (a, b) = st.buf.front(max);
-            return Ok(Some([a, b].concat()));
+        // A reader's turn: no bytes are out of the queue being copied.
+        let _turn = lock(&pipe.read_turn);
+        let q = lock(&pipe.queue);
+        if q.len() > 0 {
+            return Ok(Some(q.front(max)));
         }
-        if st.writers == 0 {
+        if pipe.writers() == 0 {
             return Ok(Some(Vec::new()));
         }
         if nonblock {
@@ -209,67 +206,121 @@ fn pipe_stat(pipe: &Pipe) -> Stat {
 }
 
 impl Pipe {
+    /// Open read ends.
+    pub(super) fn readers(&self) -> usize {
+        self.readers.load(Ordering::SeqCst)
+    }
+
+    /// Open write ends.
+    pub(super) fn writers(&self) -> usize {
+        self.writers.load(Ordering::SeqCst)
+    }
+
+    /// Read ends opened so far.
+    pub(super) fn reader_opens(&self) -> u64 {
+        self.reader_opens.load(Ordering::SeqCst)
+    }
+
+    /// Write ends opened so far.
+    pub(super) fn writer_opens(&self) -> u64 {
+        self.writer_opens.load(Ordering::SeqCst)
+    }
+
+    fn held(&self) -> usize {
+        lock(&self.queue).len()
+    }
+
     fn readable_now(&self) -> bool {
-        let st = lock(&self.state);
-        !st.buf.is_empty() || st.writers == 0
+        self.held() > 0 || self.writers() == 0
     }
 }
 
 /// Bytes waiting in the pipe whose read end is `f` (`FIONREAD`); `None` if
 /// `f` is not a pipe's read end.
 pub fn bytes_readable(f: &super::FileRef) -> Option<usize> {
-    let n = lock(&end_of(f)?.state).buf.len();
-    Some(n)
+    Some(end_of(f)?.held())
 }
 
 impl PipeReader {
-    /// Takes up to `max` bytes, waiting for some unless non-blocking; `copy`
-    /// gets them as two slices and may refuse them (they stay then).
-    fn take(&self, max: usize, mut copy: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<usize> {
+    /// Takes up to `max` bytes, waiting for some unless non-blocking.
+    /// `check(n)` may refuse `n` bytes before any is taken (they stay
+    /// then); `copy(offset, bytes)` gets them piece by piece.
+    fn take(
+        &self,
+        max: usize,
+        check: impl Fn(usize) -> Result<()>,
+        mut copy: impl FnMut(usize, &[u8]) -> Result<()>,
+    ) -> Result<usize> {
         if max == 0 || self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
         let nonblock = self.flags.load(Ordering::Relaxed) & O_NONBLOCK != 0;
         let pipe = &self.pipe;
         wait_event(&[&pipe.readable], None, || {
-            let mut st = lock(&pipe.state);
-            if !st.buf.is_empty() {
-                let (a, b) = st.buf.front(max);
-                let n = a.len() + b.len();
-                copy(a, b)?;
-                st.buf.consume(n);
-                let held = st.buf.len();
-                st.charge.release(held);
-                drop(st);
+            let _turn = lock(&pipe.read_turn);
+            let held = pipe.held();
+            if held == 0 {
+                if pipe.writers() == 0 {
+                    return Ok(Some(0));
+                }
+                if nonblock {
+                    return Err(Errno::EAGAIN);
+                }
+                return Ok(None);
+            }
+            let want = held.min(max);
+            check(want)?;
+            let mut done = 0;
+            let mut emptied: Option<Chunk> = None;
+            let mut failed = None;
+            while done < want {
+                let Some(mut chunk) = lock(&pipe.queue).take_front(emptied.take()) else {
+                    break;
+                };
+                let n = chunk.data().len().min(want - done);
+                if let Err(e) = copy(done, &chunk.data()[..n]) {
+                    lock(&pipe.queue).put_back(chunk);
+                    failed = Some(e);
+                    break;
+                }
+                chunk.advance(n);
+                done += n;
+                if chunk.data().is_empty() {
+                    emptied = Some(chunk);
+                } else {
+                    lock(&pipe.queue).put_back(chunk);
+                }
+            }
+            lock(&pipe.queue).consumed(done, emptied);
+            if done > 0 {
                 pipe.writable.wake_all();
-                return Ok(Some(n));
             }
-            if st.writers == 0 {
-                return Ok(Some(0));
+            match failed {
+                Some(e) if done == 0 => Err(e),
+                _ => Ok(Some(done)),
             }
-            if nonblock {
-                return Err(Errno::EAGAIN);
-            }
-            Ok(None)
         })
     }
 }
 
 impl File for PipeReader {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        self.take(buf.len(), |a, b| {
-            buf[..a.len()].copy_from_slice(a);
-            buf[a.len()..a.len() + b.len()].copy_from_slice(b);
-            Ok(())
-        })
+        self.take(
+            buf.len(),
+            |_| Ok(()),
+            |off, data| {
+                buf[off..off + data.len()].copy_from_slice(data);
+                Ok(())
+            },
+        )
     }
 
     fn read_to_user(&self, addr: u64, len: usize) -> Option<Result<usize>> {
-        Some(self.take(len, |a, b| {
-            user::check_access(addr, a.len() + b.len(), PROT_WRITE)?;
-            user::write_bytes_unchecked(addr, a)?;
-            user::write_bytes_unchecked(addr + a.len() as u64, b)
-        }))
+        Some(self.take(
+            len,
+            |n| user::check_access(addr, n, PROT_WRITE),
+            |off, data| user::write_bytes_unchecked(addr + off as u64, data),
+        ))
     }
 
     fn stat(&self) -> Result<Stat> {
@@ -287,7 +338,7 @@ impl File for PipeReader {
     fn poll(&self) -> Readiness {
         Readiness {
             readable: self.pipe.readable_now(),
-            hangup: lock(&self.pipe.state).writers == 0,
+            hangup: self.pipe.writers() == 0,
             ..Readiness::default()
         }
     }
@@ -300,12 +351,13 @@ impl File for PipeReader {
 impl PipeWriter {
     /// Puts `len` bytes in, waiting for room unless non-blocking (up to
     /// `PIPE_BUF` bytes go in whole, never interleaved with other writes);
-    /// `fill(offset, a, b)` copies the bytes from `offset` on into the
-    /// two slices and may fail (nothing of that step goes in then).
+    /// `fill(offset, n, buf)` appends the `n` bytes from `offset` on to
+    /// `buf`, or fails and leaves it as it was (nothing of that step goes in
+    /// then).
     fn put(
         &self,
         len: usize,
-        mut fill: impl FnMut(usize, &mut [u8], &mut [u8]) -> Result<()>,
+        mut fill: impl FnMut(usize, usize, &mut Vec<u8>) -> Result<()>,
     ) -> Result<usize> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Errno::EPIPE);
@@ -319,40 +371,50 @@ impl PipeWriter {
         while done < len {
             let rest = len - done;
             let r = wait_event(&[&pipe.writable], None, || {
-                let mut st = lock(&pipe.state);
-                if st.readers == 0 {
+                let _turn = lock(&pipe.write_turn);
+                if pipe.readers() == 0 {
                     return Err(Errno::EPIPE);
                 }
-                let space = st.capacity.saturating_sub(st.buf.len());
+                let mut q = lock(&pipe.queue);
+                let space = pipe.capacity.load(Ordering::SeqCst).saturating_sub(q.len());
                 let need = if rest <= PIPE_BUF { rest } else { 1 };
-                if space >= need {
-                    let want = space.min(rest);
-                    let held = st.buf.len();
-                    let n = st.charge.admit(held, want, need.min(want));
-                    if n == 0 {
-                        // LibOS memory is spent: wait as for a full pipe.
-                        if nonblock {
-                            return Err(Errno::EAGAIN);
+                if space < need {
+                    return if nonblock {
+                        Err(Errno::EAGAIN)
+                    } else {
+                        Ok(None)
+                    };
+                }
+                let want = space.min(rest);
+                let n = q.reserve(want, need.min(want));
+                if n == 0 {
+                    // LibOS memory is spent: wait as for a full pipe.
+                    return if nonblock {
+                        Err(Errno::EAGAIN)
+                    } else {
+                        Ok(None)
+                    };
+                }
+                if n <= SMALL_WRITE {
+                    if let Some(r) = q.append(n, |buf| fill(done, n, buf)) {
+                        if let Err(e) = r {
+                            q.unreserve(n);
+                            return Err(e);
                         }
-                        return Ok(None);
+                        drop(q);
+                        pipe.readable.wake_all();
+                        return Ok(Some(n));
                     }
-                    let cap = st.capacity;
-                    st.buf.reserve_total(cap);
-                    let (a, b) = st.buf.spare(n);
-                    if let Err(e) = fill(done, a, b) {
-                        let held = st.buf.len();
-                        st.charge.release(held);
-                        return Err(e);
-                    }
-                    st.buf.commit(n);
-                    drop(st);
-                    pipe.readable.wake_all();
-                    return Ok(Some(n));
                 }
-                if nonblock {
-                    return Err(Errno::EAGAIN);
+                let mut buf = q.buffer(n);
+                drop(q);
+                if let Err(e) = fill(done, n, &mut buf) {
+                    lock(&pipe.queue).unreserve(n);
+                    return Err(e);
                 }
-                Ok(None)
+                lock(&pipe.queue).push(buf);
+                pipe.readable.wake_all();
+                Ok(Some(n))
             });
             match r {
                 Ok(n) => done += n,
@@ -366,19 +428,17 @@ impl PipeWriter {
 
 impl File for PipeWriter {
     fn write(&self, data: &[u8]) -> Result<usize> {
-        self.put(data.len(), |off, a, b| {
-            a.copy_from_slice(&data[off..off + a.len()]);
-            b.copy_from_slice(&data[off + a.len()..off + a.len() + b.len()]);
+        self.put(data.len(), |off, n, buf| {
+            buf.extend_from_slice(&data[off..off + n]);
             Ok(())
         })
     }
 
     fn write_from_user(&self, addr: u64, len: usize) -> Option<Result<usize>> {
-        Some(self.put(len, |off, a, b| {
+        Some(self.put(len, |off, n, buf| {
             let at = addr + off as u64;
-            user::check_access(at, a.len() + b.len(), PROT_READ)?;
-            user::read_into_unchecked(at, a)?;
-            user::read_into_unchecked(at + a.len() as u64, b)
+            user::check_access(at, n, PROT_READ)?;
+            user::read_append_unchecked(at, n, buf)
         }))
     }
 
@@ -395,10 +455,15 @@ impl File for PipeWriter {
     }
 
     fn poll(&self) -> Readiness {
-        let st = lock(&self.pipe.state);
+        let closed = self.pipe.readers() == 0;
+        let room = self
+            .pipe
+            .capacity
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.pipe.held());
         Readiness {
-            writable: st.readers == 0 || st.capacity.saturating_sub(st.buf.len()) >= PIPE_BUF,
-            error: st.readers == 0,
+            writable: closed || room >= PIPE_BUF,
+            error: closed,
             ..Readiness::default()
         }
     }
@@ -413,7 +478,7 @@ impl PipeReader {
     /// `shutdown(SHUT_RD)` of a socket): writers then get `EPIPE`.
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            lock(&self.pipe.state).readers -= 1;
+            self.pipe.readers.fetch_sub(1, Ordering::SeqCst);
             self.pipe.writable.wake_all();
         }
     }
@@ -424,7 +489,7 @@ impl PipeWriter {
     /// `shutdown(SHUT_WR)` of a socket): readers then see end of file.
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            lock(&self.pipe.state).writers -= 1;
+            self.pipe.writers.fetch_sub(1, Ordering::SeqCst);
             self.pipe.readable.wake_all();
         }
     }

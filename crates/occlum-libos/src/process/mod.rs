@@ -29,8 +29,8 @@ pub use table::{
     unregister_thread, INIT_PID,
 };
 pub use thread::{
-    current, is_current, set_current, wait_event, wait_event_or_host, StartContext, Thread,
-    VforkParent,
+    current, is_current, set_current, wait_event, wait_event_or_host, with_current, StartContext,
+    Thread, VforkParent,
 };
 pub use wait::{wait_child, ChildEvent, WaitFilter};
 

@@ -370,6 +370,12 @@ pub fn current() -> Option<Arc<Thread>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
+/// Runs `f` on the calling host thread's current LibOS thread, without
+/// taking a reference to it (an atomic update of a count other CPUs touch).
+pub fn with_current<R>(f: impl FnOnce(&Thread) -> R) -> Option<R> {
+    CURRENT.with(|c| c.borrow().as_deref().map(f))
+}
+
 /// Whether `thread` is the calling host thread's current LibOS thread
 /// (cheaper than [`current`]: no reference is taken).
 pub fn is_current(thread: &Arc<Thread>) -> bool {

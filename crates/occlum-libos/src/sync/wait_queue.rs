@@ -24,8 +24,10 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 const SPIN: Duration = Duration::from_micros(20);
 
 /// Parks and unparks one thread. A wake-up that arrives before the thread
-/// parks is remembered.
+/// parks is remembered. Other CPUs write it: it has cache lines of its own
+/// (128 bytes: line pairs are fetched together).
 #[derive(Default, Debug)]
+#[repr(align(128))]
 pub struct Waiter {
     woken: AtomicBool,
     /// Set while the thread may sleep on `cv`: only then does a wake-up
