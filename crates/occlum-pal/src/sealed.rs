@@ -30,6 +30,19 @@ unsafe impl Sync for SealedPages {}
 impl SealedPages {
     /// Copies `bytes` into a new sealed memfd.
     pub fn new(bytes: &[u8]) -> Result<SealedPages, Errno> {
+        SealedPages::build(bytes.len(), |room| {
+            room.copy_from_slice(bytes);
+            Ok(())
+        })
+    }
+
+    /// Makes sealed pages of `len` bytes that `fill` writes in place, into
+    /// a new memfd's pages before they are sealed (no copy, no buffer of
+    /// the caller's); `fill`'s error ends it.
+    pub fn build<E: From<Errno>>(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<SealedPages, E> {
         // SAFETY: the name is a valid C string; the flags are known.
         let raw = unsafe {
             libc::memfd_create(
@@ -38,34 +51,30 @@ impl SealedPages {
             )
         };
         if raw < 0 {
-            return Err(Errno::last());
+            return Err(Errno::last().into());
         }
         // SAFETY: `raw` is a new descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mut done = 0;
-        while done < bytes.len() {
-            let rest = &bytes[done..];
-            // SAFETY: writes from a valid buffer of `rest.len()` bytes.
-            let n = unsafe {
-                libc::pwrite(
-                    fd.as_raw_fd(),
-                    rest.as_ptr().cast(),
-                    rest.len(),
-                    done as libc::off_t,
-                )
-            };
-            if n <= 0 {
-                return Err(if n < 0 { Errno::last() } else { Errno::EIO });
-            }
-            done += n as usize;
+        let size = libc::off_t::try_from(len).map_err(|_| Errno::EFBIG)?;
+        // SAFETY: sizes our own new memfd; no memory effects.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), size) } != 0 {
+            return Err(Errno::last().into());
+        }
+        if len > 0 {
+            let room = WritableMap::new(&fd, len)?;
+            // SAFETY: `room` maps `len` writable bytes of the memfd, which
+            // nothing else maps or can reach yet; the slice lives only for
+            // this call and the mapping until `room` drops after it.
+            fill(unsafe { std::slice::from_raw_parts_mut(room.ptr, len) })?;
         }
         let seals =
             libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-        // SAFETY: adds seals to our own memfd; no memory effects.
+        // SAFETY: adds seals to our own memfd; no memory effects. No
+        // writable mapping of it is left (F_SEAL_WRITE would fail).
         if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-            return Err(Errno::last());
+            return Err(Errno::last().into());
         }
-        let ptr = if bytes.is_empty() {
+        let ptr = if len == 0 {
             std::ptr::NonNull::<u8>::dangling().as_ptr()
         } else {
             // SAFETY: a new read-only shared mapping of the whole memfd at a
@@ -73,7 +82,7 @@ impl SealedPages {
             let p = unsafe {
                 libc::mmap(
                     std::ptr::null_mut(),
-                    bytes.len(),
+                    len,
                     libc::PROT_READ,
                     libc::MAP_SHARED,
                     fd.as_raw_fd(),
@@ -81,7 +90,7 @@ impl SealedPages {
                 )
             };
             if p == libc::MAP_FAILED {
-                return Err(Errno::ENOMEM);
+                return Err(Errno::ENOMEM.into());
             }
             p.cast::<u8>()
         };
@@ -89,7 +98,7 @@ impl SealedPages {
         Ok(SealedPages {
             fd,
             ptr,
-            len: bytes.len(),
+            len,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
@@ -114,6 +123,42 @@ impl SealedPages {
     /// Whether there are no bytes.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+/// A writable shared mapping of a memfd being filled, with its pages
+/// allocated up front; unmapped on drop.
+struct WritableMap {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl WritableMap {
+    fn new(fd: &OwnedFd, len: usize) -> Result<WritableMap, Errno> {
+        // SAFETY: a new shared mapping of `len` bytes of our own memfd (as
+        // long as the mapping) at a place the kernel picks; replaces nothing.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(WritableMap { ptr: p.cast(), len })
+    }
+}
+
+impl Drop for WritableMap {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping made in `new`; the only slice of it
+        // (in `SealedPages::build`) ended before.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
     }
 }
 
@@ -170,6 +215,24 @@ mod tests {
         assert_eq!(sealed.len(), 5000);
         let empty = SealedPages::new(&[]).unwrap();
         assert!(empty.is_empty() && empty.bytes().is_empty());
+    }
+
+    #[test]
+    fn built_in_place_and_sealed() {
+        let sealed = SealedPages::build(10000, |room| -> Result<(), Errno> {
+            assert!(room.iter().all(|&b| b == 0));
+            room[9999] = 7;
+            room[..3].copy_from_slice(b"abc");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(&sealed.bytes()[..3], b"abc");
+        assert_eq!(sealed.bytes()[9999], 7);
+        // SAFETY: asks our own memfd's seals; no memory effects.
+        let seals = unsafe { libc::fcntl(sealed.fd.as_raw_fd(), libc::F_GET_SEALS) };
+        assert_ne!(seals & libc::F_SEAL_WRITE, 0);
+        let failed = SealedPages::build(100, |_| Err(Errno::EIO));
+        assert_eq!(failed.unwrap_err(), Errno::EIO);
     }
 
     #[test]

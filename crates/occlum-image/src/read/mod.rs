@@ -4,7 +4,7 @@ mod cache;
 mod dev;
 mod error;
 mod image;
-mod store;
+pub(crate) mod store;
 
 pub use dev::ReadAt;
 pub use error::ImageError;

@@ -12,6 +12,11 @@ use crate::hash::{leaf_hash, node_hash, Hash};
 
 /// Most content blocks fetched with one `read_at` call.
 const MAX_RUN: u64 = 256;
+/// Bytes a direct read fetches and verifies at a time (they stay in the
+/// CPU's cache in between).
+pub(crate) const PIECE: usize = 256 << 10;
+/// Direct reads from this size on are shared by two threads.
+const SPLIT_AT: usize = 1 << 20;
 
 /// A low-level failure: a block that is missing or fails verification, or a host I/O error.
 #[derive(Debug)]
@@ -32,6 +37,10 @@ pub(crate) struct Store {
 }
 
 fn lock(m: &Mutex<ClockCache>) -> MutexGuard<'_, ClockCache> {
+    lock_any(m)
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -100,8 +109,10 @@ impl Store {
 
     /// Reads content blocks `first..` (image block numbers) straight into
     /// `dst` (whole blocks) and verifies them there, bypassing the cache: a
-    /// large read (a program being loaded) then costs one read from the
-    /// device and no copies or allocations. On error `dst` holds no
+    /// large read (a program being loaded) then costs no copies or
+    /// allocations. Pieces of [`PIECE`] bytes are read and hashed in turn
+    /// (hashed while in the CPU's cache), and a read of [`SPLIT_AT`] bytes
+    /// or more is shared with a second thread. On error `dst` holds no
     /// verified data.
     pub fn read_direct(&self, first: u64, dst: &mut [u8]) -> Result<(), Fault> {
         let count = (dst.len() / BLOCK_SIZE) as u64;
@@ -109,12 +120,45 @@ impl Store {
         if first == 0 || end > self.geom.leaves + 1 || !dst.len().is_multiple_of(BLOCK_SIZE) {
             return Err(Fault::Bad(first));
         }
-        let offset = first.checked_mul(BLOCK).ok_or(Fault::Bad(first))?;
-        let got = read_full(&*self.dev, offset, dst).map_err(Fault::Io)?;
-        if got < dst.len() {
-            return Err(Fault::Bad(first + (got / BLOCK_SIZE) as u64));
+        if dst.len() < SPLIT_AT {
+            return self.read_pieces(first, dst);
         }
-        self.verify_run(first, dst)
+        let half = dst.len() / 2 / BLOCK_SIZE * BLOCK_SIZE;
+        let (a, b) = dst.split_at_mut(half);
+        let second = first + (half / BLOCK_SIZE) as u64;
+        // The second half goes to whichever thread takes it: the helper,
+        // or this one if no helper could start.
+        let rest = Mutex::new(Some(b));
+        let read_rest = || match lock_any(&rest).take() {
+            Some(b) => self.read_pieces(second, b),
+            None => Ok(()),
+        };
+        std::thread::scope(|s| {
+            let helper = std::thread::Builder::new()
+                .name("occlum-verify".into())
+                .spawn_scoped(s, read_rest);
+            let ra = self.read_pieces(first, a);
+            let rb = match helper {
+                Ok(h) => h.join().unwrap_or(Err(Fault::Bad(second))),
+                Err(_) => read_rest(),
+            };
+            ra.and(rb)
+        })
+    }
+
+    /// Reads and verifies `dst` (whole blocks from image block `first`) a
+    /// piece at a time.
+    fn read_pieces(&self, first: u64, dst: &mut [u8]) -> Result<(), Fault> {
+        for (i, piece) in dst.chunks_mut(PIECE).enumerate() {
+            let at = first + (i * PIECE / BLOCK_SIZE) as u64;
+            let offset = at.checked_mul(BLOCK).ok_or(Fault::Bad(at))?;
+            let got = read_full(&*self.dev, offset, piece).map_err(Fault::Io)?;
+            if got < piece.len() {
+                return Err(Fault::Bad(at + (got / BLOCK_SIZE) as u64));
+            }
+            self.verify_run(at, piece)?;
+        }
+        Ok(())
     }
 
     /// Checks whole content blocks `raw`, image blocks `first..`, against

@@ -96,13 +96,13 @@ pub fn sealed_file(inode: &InodeRef, wanted: u64) -> Result<Option<Arc<SealedPag
     if size > MAX_SEALED_FILE || wanted.saturating_mul(2) < size {
         return Ok(None);
     }
-    let bytes = read_all(&source, size as usize)?;
-    let sealed = match SealedPages::new(&bytes) {
+    let sealed = match SealedPages::build(size as usize, |room| read_exact(&source, room)) {
         Ok(s) => Arc::new(s),
-        Err(e) => {
-            tracing::warn!("cannot keep a file in sealed pages: {e}");
+        Err(Errno::ENOMEM | Errno::EMFILE | Errno::ENFILE) => {
+            tracing::warn!("cannot keep a file in sealed pages: out of host memory or files");
             return Ok(None);
         }
+        Err(e) => return Err(e),
     };
     let mut cache = lock(&CACHE);
     let cache = cache.get_or_insert_with(SealedCache::default);
@@ -111,9 +111,22 @@ pub fn sealed_file(inode: &InodeRef, wanted: u64) -> Result<Option<Arc<SealedPag
         cache.files.clear();
         cache.bytes = 0;
     }
+
     cache.bytes += sealed.len();
     cache.files.insert(key, sealed.clone());
     Ok(Some(sealed))
+}
+
+/// Fills `buf` from the start of `inode`, which must not end before (`EIO`).
+fn read_exact(inode: &InodeRef, buf: &mut [u8]) -> Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match inode.read_at(done as u64, &mut buf[done..])? {
+            0 => return Err(Errno::EIO),
+            n => done += n,
+        }
+    }
+    Ok(())
 }
 
 /// Reads `inode` from the start: up to `size` bytes, fewer if it ends first.
