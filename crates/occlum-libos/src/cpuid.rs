@@ -47,6 +47,9 @@ pub(crate) fn serve_fault(process: &Process, frame: &mut TrapFrame<'_>, code: i3
         Some(true) => {}
     }
     process.count_cpuid(false);
+    if let Some(file) = vm.cpuid_faults_for() {
+        crate::vm::learned::cpuid_faulted(file);
+    }
     tracing::trace!("cpuid at {:#x} served from a fault", regs.rip);
     if vm.rewrite_cpuid_site(regs.rip as usize, alone) {
         // The jump now covers what came after the cpuid too: the thread
@@ -92,7 +95,7 @@ pub(crate) fn serve_stub(process: &Process, frame: &mut TrapFrame<'_>) {
 pub(crate) fn arm_for(process: &Process) {
     let on = process
         .vm()
-        .is_ok_and(|vm| crate::sync::lock(&vm).cpuid_faults());
+        .is_ok_and(|vm| crate::sync::lock(&vm).cpuid_faults_for().is_some());
     if on {
         cpuid::arm();
     } else {

@@ -219,23 +219,30 @@ pub fn clock_gettime(clock: i32) -> Result<Duration, Errno> {
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// CPU time host thread `tid` of this process has used: (user, user and
-/// system), in nanoseconds; `None` if it has ended.
-pub fn thread_cpu_time(tid: i32) -> Option<(u64, u64)> {
-    // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_VIRT / CPUCLOCK_PROF).
-    // The precise run time (CPUCLOCK_SCHED) split in the proportion of the
-    // sampled user and system times (VIRT, PROF), as Linux's
-    // `cputime_adjust` does for getrusage.
-    let clock = |kind: i32| (!(tid as u32) << 3) as i32 | 4 | kind;
-    let total = clock_gettime(clock(2)).ok()?.as_nanos() as u64;
-    let virt = clock_gettime(clock(1)).ok()?.as_nanos() as u64;
-    let prof = clock_gettime(clock(0)).ok()?.as_nanos() as u64;
-    let user = if prof == 0 {
-        total
-    } else {
-        (total as u128 * virt.min(prof) as u128 / prof as u128) as u64
-    };
-    Some((user, total))
+/// Run time of host thread `tid` of this process (its precise CPU clock,
+/// user and system), in nanoseconds; `None` if it has ended.
+pub fn thread_run_time(tid: i32) -> Option<u64> {
+    // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED).
+    let clock = (!(tid as u32) << 3) as i32 | 4 | 2;
+    Some(clock_gettime(clock).ok()?.as_nanos() as u64)
+}
+
+/// Splits `total` ns of CPU time into (user, total) in the proportion of
+/// user to all CPU time this host process has used (sampled), as Linux's
+/// `cputime_adjust` splits a precise run time for `getrusage`.
+pub fn split_user_time(total: u64) -> (u64, u64) {
+    // SAFETY: an all-zero rusage is a valid value to be overwritten.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid out-buffer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return (total, total);
+    }
+    let us = |t: libc::timeval| (t.tv_sec.max(0) as u128) * 1_000_000 + t.tv_usec.max(0) as u128;
+    let (user, all) = (us(ru.ru_utime), us(ru.ru_utime) + us(ru.ru_stime));
+    if all == 0 {
+        return (total, total);
+    }
+    ((total as u128 * user / all) as u64, total)
 }
 
 /// The resolution of host clock `clock`.

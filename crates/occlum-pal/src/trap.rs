@@ -107,10 +107,19 @@ pub fn interrupt(host_tid: i32) -> Result<(), Errno> {
     Ok(())
 }
 
-/// The host thread id of the calling thread (for [`interrupt`]).
+/// The host thread id of the calling thread (for [`interrupt`]), asked of
+/// the host once per thread (the LibOS's host process never forks).
 pub fn current_host_tid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }
+    thread_local! {
+        static TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+    }
+    TID.with(|t| {
+        if t.get() == 0 {
+            // SAFETY: gettid has no preconditions.
+            t.set(unsafe { libc::gettid() });
+        }
+        t.get()
+    })
 }
 
 /// The state of the interrupted user code, as the trap handler sees and edits it.

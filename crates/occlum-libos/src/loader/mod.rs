@@ -139,11 +139,12 @@ pub fn load(
 ) -> Result<Entry, LoadError> {
     let image = ElfImage::parse(program.bytes)?;
     let loaded = image.map_into(vm, program.bytes, layout.heap_size)?;
-    let seen = program
+    let armed = program
         .bytes
         .sealed()
-        .is_some_and(|f| crate::vm::learned::started(f.id()));
-    vm.set_cpuid_faults(seen);
+        .map(|f| f.id())
+        .filter(|&f| crate::vm::learned::started(f));
+    vm.set_cpuid_faults(armed);
     let (start, interp_base) = match (image.interp(), program.interp) {
         (None, _) => (loaded.entry, 0),
         (Some(_), None) => {

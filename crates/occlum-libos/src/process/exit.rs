@@ -47,7 +47,7 @@ pub fn finish_thread(thread: &Arc<Thread>, fallback: ExitStatus) {
     // below then finds the process with one thread fewer (it may fork, or
     // read Threads: in /proc/self/status, at once).
     let process = thread.process();
-    process.add_ended_cpu(thread.cpu_time());
+    process.add_ended_cpu(thread.run_time());
     {
         let mut st = process.state();
         st.threads.retain(|t| t.tid() != thread.tid());
@@ -158,13 +158,20 @@ fn end_process(process: &Arc<Process>, status: ExitStatus) {
     let files = std::mem::take(&mut *process.files());
     drop(files);
     crate::fs::lock::release_process(process.pid());
-    let (parent, orphans) = {
+    let (parent, orphans, waited) = {
         let mut st = process.state();
         st.zombie = Some(status);
         process.mark_exiting(&mut st, status);
-        (st.parent.upgrade(), std::mem::take(&mut st.children))
+        let waited = st.end_waiters > 0;
+        (
+            st.parent.upgrade(),
+            std::mem::take(&mut st.children),
+            waited,
+        )
     };
-    process.ended.notify_all();
+    if waited {
+        process.ended.notify_all();
+    }
     process.exited.wake_all();
     if !orphans.is_empty() {
         adopt_orphans(process, orphans);

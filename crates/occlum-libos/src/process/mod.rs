@@ -103,6 +103,9 @@ pub struct ProcessState {
     pub leaving: usize,
     /// The status the process ends with, fixed when its last thread left.
     pub end_status: Option<ExitStatus>,
+    /// Host threads blocked in [`Process::wait_until_ended`] (the end
+    /// notifies only if there are some).
+    pub end_waiters: usize,
 }
 
 /// A LibOS process.
@@ -124,10 +127,10 @@ pub struct Process {
     sem_undo: Mutex<std::collections::BTreeMap<i32, Vec<i32>>>,
     /// System V shared memory attached: address -> (segment id, length).
     shm_attaches: Mutex<std::collections::BTreeMap<usize, (i32, usize)>>,
-    /// CPU time (user, total; ns) of the process's ended threads, and of
+    /// CPU time (ns, user and system) of the process's ended threads, and of
     /// its reaped children.
-    cpu_ended: Mutex<(u64, u64)>,
-    cpu_children: Mutex<(u64, u64)>,
+    cpu_ended: Mutex<u64>,
+    cpu_children: Mutex<u64>,
     /// The session and process keyrings.
     keyrings: Mutex<keys::ProcessKeyrings>,
     /// `membarrier` registrations (their command bits).
@@ -187,6 +190,7 @@ impl Process {
                 did_exec: false,
                 leaving: 0,
                 end_status: None,
+                end_waiters: 0,
             }),
             vm: Mutex::new(Some(vm)),
             files: Mutex::new(files),
@@ -198,8 +202,8 @@ impl Process {
             posix_timers: Mutex::new(PosixTimers::default()),
             membarrier: std::sync::atomic::AtomicU64::new(0),
             keyrings: Mutex::new(keys::ProcessKeyrings::default()),
-            cpu_ended: Mutex::new((0, 0)),
-            cpu_children: Mutex::new((0, 0)),
+            cpu_ended: Mutex::new(0),
+            cpu_children: Mutex::new(0),
             sem_undo: Mutex::new(Default::default()),
             shm_attaches: Mutex::new(Default::default()),
             nice: std::sync::atomic::AtomicI32::new(0),
@@ -375,34 +379,30 @@ impl Process {
 
     /// CPU time the process has used: (user, user and system), in ns.
     pub fn cpu_time(&self) -> (u64, u64) {
+        occlum_pal::host::split_user_time(self.run_time())
+    }
+
+    /// CPU time (user and system) the process has used, in ns.
+    fn run_time(&self) -> u64 {
         let threads = self.state().threads.clone();
-        let mut t = *lock(&self.cpu_ended);
-        for th in threads {
-            let c = th.cpu_time();
-            t.0 += c.0;
-            t.1 += c.1;
-        }
-        t
+        *lock(&self.cpu_ended) + threads.iter().map(|t| t.run_time()).sum::<u64>()
     }
 
-    /// CPU time of the reaped children (and theirs).
+    /// CPU time of the reaped children (and theirs): (user, user and
+    /// system), in ns.
     pub fn children_cpu_time(&self) -> (u64, u64) {
-        *lock(&self.cpu_children)
+        occlum_pal::host::split_user_time(*lock(&self.cpu_children))
     }
 
-    /// Adds an ended thread's CPU time.
-    pub(crate) fn add_ended_cpu(&self, t: (u64, u64)) {
-        let mut e = lock(&self.cpu_ended);
-        e.0 += t.0;
-        e.1 += t.1;
+    /// Adds an ended thread's CPU time (ns).
+    pub(crate) fn add_ended_cpu(&self, ns: u64) {
+        *lock(&self.cpu_ended) += ns;
     }
 
     /// Adds a reaped child's CPU time (its own and its children's).
     pub(crate) fn add_child_cpu(&self, child: &Process) {
-        let (own, theirs) = (child.cpu_time(), child.children_cpu_time());
-        let mut c = lock(&self.cpu_children);
-        c.0 += own.0 + theirs.0;
-        c.1 += own.1 + theirs.1;
+        let ns = child.run_time() + *lock(&child.cpu_children);
+        *lock(&self.cpu_children) += ns;
     }
 
     /// The session and process keyrings.
@@ -454,7 +454,9 @@ impl Process {
             if let Some(s) = st.zombie {
                 return s;
             }
+            st.end_waiters += 1;
             st = self.ended.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.end_waiters -= 1;
         }
     }
 }

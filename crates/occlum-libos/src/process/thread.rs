@@ -68,13 +68,14 @@ pub struct Thread {
     keyring: AtomicI32,
 }
 
-/// CPU time accounting of a thread.
+/// CPU time accounting of a thread: one host clock read each time it
+/// takes or leaves a host thread (a spawn moves threads four times).
 #[derive(Clone, Copy, Debug, Default)]
 struct CpuTime {
-    /// Used on host threads left: (user, total) ns.
-    used: (u64, u64),
-    /// The current host thread's clock when this thread took it.
-    base: (u64, u64),
+    /// Run time (ns) on host threads left.
+    used: u64,
+    /// The current host thread's run time when this thread took it.
+    base: u64,
 }
 
 impl Thread {
@@ -189,13 +190,12 @@ impl Thread {
         let mut cpu = lock(&self.cpu);
         let old = self.host_tid.swap(tid, Ordering::AcqRel);
         if old != 0 {
-            if let Some(now) = occlum_pal::host::thread_cpu_time(old) {
-                cpu.used.0 += now.0.saturating_sub(cpu.base.0);
-                cpu.used.1 += now.1.saturating_sub(cpu.base.1);
+            if let Some(now) = occlum_pal::host::thread_run_time(old) {
+                cpu.used += now.saturating_sub(cpu.base);
             }
         }
         if tid != 0 {
-            cpu.base = occlum_pal::host::thread_cpu_time(tid).unwrap_or_default();
+            cpu.base = occlum_pal::host::thread_run_time(tid).unwrap_or_default();
         }
     }
 
@@ -206,16 +206,20 @@ impl Thread {
 
     /// CPU time this thread has used: (user, user and system), in ns.
     pub fn cpu_time(&self) -> (u64, u64) {
+        occlum_pal::host::split_user_time(self.run_time())
+    }
+
+    /// CPU time (user and system) this thread has used, in ns.
+    pub fn run_time(&self) -> u64 {
         let cpu = lock(&self.cpu);
         let host = self.host_tid.load(Ordering::Acquire);
-        let mut t = cpu.used;
+        let mut total = cpu.used;
         if host != 0 {
-            if let Some(now) = occlum_pal::host::thread_cpu_time(host) {
-                t.0 += now.0.saturating_sub(cpu.base.0);
-                t.1 += now.1.saturating_sub(cpu.base.1);
+            if let Some(now) = occlum_pal::host::thread_run_time(host) {
+                total += now.saturating_sub(cpu.base);
             }
         }
-        t
+        total
     }
 
     /// Makes the thread notice pending work (the end of its process, a

@@ -61,6 +61,8 @@ struct State {
     /// Ranges a member unmapped while others might still use them: given
     /// back when a member leaves and no remaining member uses them.
     orphans: Vec<(usize, usize)>,
+    /// Host threads waiting on `turn` (a change notifies only if some are).
+    sleepers: usize,
 }
 
 /// Every domain, by owner id (to join the one that has the addresses a
@@ -139,8 +141,7 @@ impl Domain {
             st.active.clear();
         }
         st.spaces.retain(|(m, w)| *m != id && w.strong_count() > 0);
-        drop(st);
-        self.turn.notify_all();
+        self.changed(st);
         self.members.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
@@ -168,7 +169,7 @@ impl Domain {
     /// Makes the calling host thread active in member `id`, waiting for its
     /// turn; `space` is the member's address space.
     fn enter(&self, id: MemberId, space: &Arc<Mutex<VmSpace>>) {
-        let me = host_tid();
+        let me = trap::current_host_tid();
         let mut st = self.lock();
         let mut ticket: Option<u64> = None;
         loop {
@@ -185,23 +186,21 @@ impl Domain {
                     // Active before the lock is let go: no other member
                     // may switch in meanwhile.
                     Self::admit(&mut st, ticket, me);
+                    let wake = st.sleepers > 0;
                     drop(st);
                     // The last reference to the outgoing member may be
                     // this one: dropped unlocked (that takes the lock).
                     drop(outgoing);
-                    self.turn.notify_all();
+                    if wake {
+                        self.turn.notify_all();
+                    }
                     return;
                 }
                 if outgoing.is_some() {
                     // Its pages could not be moved: look again later.
                     drop(st);
                     drop(outgoing);
-                    st = self.lock();
-                    st = self
-                        .turn
-                        .wait_timeout(st, TIME_SLICE)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    st = self.wait_turn(self.lock()).0;
                 }
                 continue;
             }
@@ -211,12 +210,9 @@ impl Domain {
                 st.waiting.push_back((t, id));
                 ticket = Some(t);
             }
-            let (guard, timeout) = self
-                .turn
-                .wait_timeout(st, TIME_SLICE)
-                .unwrap_or_else(|e| e.into_inner());
-            st = guard;
-            if timeout.timed_out() && st.resident != Some(id) && !st.active.is_empty() {
+            let timed_out;
+            (st, timed_out) = self.wait_turn(st);
+            if timed_out && st.resident != Some(id) && !st.active.is_empty() {
                 st.yield_wanted = true;
                 for &host in &st.active {
                     let _ = trap::interrupt(host);
@@ -224,8 +220,29 @@ impl Domain {
             }
         }
         Self::admit(&mut st, ticket, me);
+        self.changed(st);
+    }
+
+    /// Waits for a change to the state, or a time slice; true if the time
+    /// slice passed.
+    fn wait_turn<'a>(&'a self, mut st: MutexGuard<'a, State>) -> (MutexGuard<'a, State>, bool) {
+        st.sleepers += 1;
+        let (mut st, r) = self
+            .turn
+            .wait_timeout(st, TIME_SLICE)
+            .unwrap_or_else(|e| e.into_inner());
+        st.sleepers -= 1;
+        (st, r.timed_out())
+    }
+
+    /// Lets go of the state after a change, waking the threads that wait
+    /// for one (a host call only if there are some).
+    fn changed(&self, st: MutexGuard<'_, State>) {
+        let wake = st.sleepers > 0;
         drop(st);
-        self.turn.notify_all();
+        if wake {
+            self.turn.notify_all();
+        }
     }
 
     /// Host thread `me` (which waited with `ticket`) is active now.
@@ -266,10 +283,7 @@ impl Domain {
                     tracing::error!("cannot switch an address space out of the user region: {e}");
                     return (st, false, outgoing);
                 }
-                let (guard, _) = self
-                    .turn
-                    .wait_timeout(st, TIME_SLICE)
-                    .unwrap_or_else(|e| e.into_inner());
+                let (guard, _) = self.wait_turn(st);
                 return (guard, false, None);
             }
             st.resident = None;
@@ -294,7 +308,7 @@ impl Domain {
 
     /// The calling host thread stops being active in member `id`.
     fn leave(&self, id: MemberId) {
-        let me = host_tid();
+        let me = trap::current_host_tid();
         let mut st = self.lock();
         if st.resident == Some(id) {
             if let Some(i) = st.active.iter().position(|&h| h == me) {
@@ -331,18 +345,6 @@ struct Held {
 
 thread_local! {
     static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
-    static HOST_TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
-}
-
-/// The calling host thread's id (asked of the host once per thread: this is
-/// on the path of every blocking wait).
-fn host_tid() -> i32 {
-    HOST_TID.with(|t| {
-        if t.get() == 0 {
-            t.set(trap::current_host_tid());
-        }
-        t.get()
-    })
 }
 
 /// Makes the calling host thread active in `space` (waiting for its turn if

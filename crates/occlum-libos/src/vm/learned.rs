@@ -69,6 +69,10 @@ pub struct Variant {
 struct FileSites {
     /// Times it was loaded as a program.
     starts: u64,
+    /// Starts that served `cpuid` from faults.
+    armed_starts: u64,
+    /// `cpuid` faults in its processes since the last armed start.
+    cpuid_faults: u64,
     sites: BTreeSet<(u64, SiteKind)>,
     variant: Option<Arc<Variant>>,
     built_with: usize,
@@ -78,9 +82,12 @@ struct FileSites {
 static FILES: Mutex<Option<HashMap<u64, FileSites>>> = Mutex::new(None);
 
 /// Counts a start of the program whose sealed pages are `file`; returns
-/// whether it was started before (its `cpuid` sites are then worth
-/// serving from faults and rewriting: a later run comes with them
-/// rewritten).
+/// whether this start serves `cpuid` from faults: a program started before
+/// (its sites are then worth rewriting: a later run comes with them
+/// rewritten), unless its last such start saw no `cpuid` fault (a musl
+/// program never runs one; a glibc program's sites may all come
+/// prepatched): in a VM every switch between a host thread with CPUID
+/// faulting and one without writes an MSR, which is a costly exit.
 pub fn started(file: u64) -> bool {
     let mut files = lock(&FILES);
     let entry = files
@@ -88,7 +95,19 @@ pub fn started(file: u64) -> bool {
         .entry(file)
         .or_default();
     entry.starts += 1;
-    entry.starts > 1
+    let arm = entry.starts > 1 && (entry.armed_starts == 0 || entry.cpuid_faults > 0);
+    if arm {
+        entry.armed_starts += 1;
+        entry.cpuid_faults = 0;
+    }
+    arm
+}
+
+/// Counts a `cpuid` fault in a process started from `file` with faulting.
+pub fn cpuid_faulted(file: u64) {
+    if let Some(entry) = lock(&FILES).get_or_insert_with(HashMap::new).get_mut(&file) {
+        entry.cpuid_faults += 1;
+    }
 }
 
 /// Remembers that the instruction at virtual address `vaddr` of the
@@ -259,6 +278,23 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpuid_faulting_stays_on_only_while_it_finds_cpuids() {
+        // A musl-like program: its first armed start sees no cpuid.
+        let quiet = u64::MAX - 1;
+        assert!(!started(quiet), "a first start is not armed");
+        assert!(started(quiet), "the second start learns");
+        assert!(!started(quiet), "no cpuid seen: no more faulting");
+        assert!(!started(quiet));
+        // A program whose starts keep faulting (sites in a library).
+        let busy = u64::MAX - 2;
+        assert!(!started(busy));
+        assert!(started(busy));
+        cpuid_faulted(busy);
+        assert!(started(busy), "it faulted: armed again");
+        assert!(!started(busy), "the last armed start was quiet");
+    }
 
     /// A 2-page "program": one executable segment at vaddr 0x1000 (file
     /// offset 0x1000) holding `code` at 0x1100, after `push %rbx`es.

@@ -86,8 +86,9 @@ pub struct VmSpace {
     /// Program images loaded from sealed pages, whose rewritten sites are
     /// learned for the next processes that run them (`learned.rs`).
     images: Vec<rewrite::Image>,
-    /// Whether its threads serve `cpuid` from faults (`crate::cpuid`).
-    cpuid_faults: bool,
+    /// The program file (sealed pages id) for whose start its threads
+    /// serve `cpuid` from faults (`crate::cpuid`), if they do.
+    cpuid_faults: Option<u64>,
 }
 
 /// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
@@ -197,7 +198,7 @@ impl VmSpace {
             patched: Default::default(),
             site_traps: Default::default(),
             images: Vec::new(),
-            cpuid_faults: false,
+            cpuid_faults: None,
         }
     }
 

@@ -81,13 +81,15 @@ impl VmSpace {
     }
 
     /// Sets whether the threads of this address space serve `cpuid` from
-    /// faults (a program started before: see `occlum_pal::cpuid`).
-    pub fn set_cpuid_faults(&mut self, on: bool) {
-        self.cpuid_faults = on;
+    /// faults, for a start of program file `file` (see `learned::started`
+    /// and `occlum_pal::cpuid`); `None`: they do not.
+    pub fn set_cpuid_faults(&mut self, file: Option<u64>) {
+        self.cpuid_faults = file;
     }
 
-    /// Whether its threads serve `cpuid` from faults.
-    pub fn cpuid_faults(&self) -> bool {
+    /// The program file for whose start its threads serve `cpuid` from
+    /// faults, if they do.
+    pub fn cpuid_faults_for(&self) -> Option<u64> {
         self.cpuid_faults
     }
 
