@@ -3,10 +3,12 @@
  * both ways, a counter in shared memory under a process-shared mutex ends
  * exact, a busy child is killed, a child creates and joins threads, a
  * process with a running thread forks (only the caller goes on in the
- * child), and a child blocked in a TCP recv lets its parent answer.
+ * child), a child blocked in a TCP recv lets its parent answer, and a
+ * child's protection of a mapping of the program file stays its own.
  * Prints "ok ..." lines, then "all ok". */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <pthread.h>
@@ -114,6 +116,50 @@ static void pipes_both_ways(void)
     check_eq(read(up[0], &c, 1), 0, "end of file once the child is done");
     check_eq(wait_status(pid), 0, "the child's status");
     close(up[0]);
+}
+
+/* Parent and child map the start of the program file, read-only; the
+ * child takes the whole mapping away from itself while both take turns:
+ * the parent still reads it, and the child gets it back. */
+static void program_pages_in_turns(void)
+{
+    int fd = open("/proc/self/exe", O_RDONLY);
+    volatile const unsigned char *elf = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0);
+    check(fd >= 0 && elf != MAP_FAILED, "the program file mapped");
+    if (fd < 0 || elf == MAP_FAILED)
+        return;
+    close(fd);
+    int down[2], up[2];
+    check(pipe(down) == 0 && pipe(up) == 0, "pipes");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(down[1]), close(up[0]);
+        if (mprotect((void *)elf, 8192, PROT_NONE) != 0)
+            _exit(2);
+        char c;
+        for (int i = 0; i < ROUNDS / 4; i++) {
+            if (read(down[0], &c, 1) != 1 || write(up[1], &c, 1) != 1)
+                _exit(3);
+        }
+        if (mprotect((void *)elf, 8192, PROT_READ) != 0)
+            _exit(4);
+        _exit(elf[0] == 0x7f && elf[1] == 'E' ? 0 : 5);
+    }
+    close(down[0]), close(up[1]);
+    int ok = 1;
+    char c = 'x';
+    for (int i = 0; i < ROUNDS / 4; i++) {
+        if (write(down[1], &c, 1) != 1 || read(up[0], &c, 1) != 1)
+            ok = 0;
+        if (elf[0] != 0x7f || elf[1] != 'E' || elf[2] != 'L' || elf[3] != 'F')
+            ok = 0;
+    }
+    close(down[1]);
+    close(up[0]);
+    check(ok, "the parent reads the mapping between turns");
+    check_eq(wait_status(pid), 0, "the child protected all of it and got it back");
+    munmap((void *)elf, 8192);
 }
 
 struct shared_counter {
@@ -254,6 +300,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     private_memory();
     pipes_both_ways();
+    program_pages_in_turns();
     shared_counter();
     busy_child_is_killed();
     child_threads();

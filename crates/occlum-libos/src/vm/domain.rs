@@ -266,6 +266,7 @@ impl Domain {
     ) -> (MutexGuard<'a, State>, bool, Option<Arc<Mutex<VmSpace>>>) {
         let mut outgoing = None;
         let mut vacated = Vec::new();
+        let mut in_place = Vec::new();
         if let Some(out) = st.resident {
             outgoing = st
                 .spaces
@@ -274,7 +275,11 @@ impl Domain {
                 .and_then(|(_, w)| w.upgrade());
             let t0 = std::time::Instant::now();
             let parked = match &outgoing {
-                Some(vm) => lock(vm).park_out().map(|v| vacated = v),
+                Some(vm) => {
+                    let mut vm = lock(vm);
+                    in_place = vm.sealed_maps();
+                    vm.park_out().map(|v| vacated = v)
+                }
                 None => Err(crate::Errno::ESRCH),
             };
             tracing::trace!("member {out} parked in {:?}", t0.elapsed());
@@ -291,7 +296,7 @@ impl Domain {
         let t0 = std::time::Instant::now();
         let parked_in = {
             let mut incoming = lock(space);
-            let r = incoming.park_in();
+            let r = incoming.park_in(&in_place);
             incoming.clear_vacated(&vacated);
             r
         };

@@ -13,6 +13,10 @@ use crate::{Errno, Result};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// A mapping of sealed pages: (start, end, protection, sealed pages id,
+/// offset in them).
+pub(super) type SealedMap = (usize, usize, u32, u64, usize);
+
 /// Bytes of memory that fork copies hold, in all: at most the size of the
 /// user region (`resource_limits.user_space_size`), so that fork bombs and
 /// large forks end with `ENOMEM` for the guest instead of exhausting the
@@ -89,8 +93,25 @@ impl VmSpace {
         }
     }
 
-    /// Puts the space back into the region.
-    pub(super) fn park_in(&mut self) -> Result<()> {
+    /// Its mappings of sealed pages, as the region holds them while it is
+    /// in: (start, end, protection, sealed pages id, offset).
+    pub(super) fn sealed_maps(&self) -> Vec<SealedMap> {
+        let mut out = Vec::new();
+        for v in self.vmas.iter() {
+            for b in &self.backings {
+                let (s, e) = (b.start.max(v.start), b.end.min(v.end));
+                if s < e {
+                    out.push((s, e, v.prot, b.pages.id(), b.offset + (s - b.start)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Puts the space back into the region. Its mappings of sealed pages
+    /// that are among `in_place` (the outgoing member's: a fork child's
+    /// program and libraries are its parent's) are there already.
+    pub(super) fn park_in(&mut self, in_place: &[SealedMap]) -> Result<()> {
         let Some(parked) = self.parked.take() else {
             return Ok(());
         };
@@ -103,10 +124,9 @@ impl VmSpace {
         for v in self.vmas.iter() {
             for b in &self.backings {
                 let (s, e) = (b.start.max(v.start), b.end.min(v.end));
-                if s < e {
-                    let r =
-                        self.space
-                            .map_sealed(s, e - s, v.prot, &b.pages, b.offset + (s - b.start));
+                let offset = b.offset + (s - b.start);
+                if s < e && !in_place.contains(&(s, e, v.prot, b.pages.id(), offset)) {
+                    let r = self.space.map_sealed(s, e - s, v.prot, &b.pages, offset);
                     result = result.and(r);
                 }
             }
