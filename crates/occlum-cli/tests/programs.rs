@@ -53,6 +53,45 @@ fn dynamic_glibc_and_musl_programs() {
     }
 }
 
+/// A dynamic program started again comes with the sites that its earlier
+/// runs rewrote in its shared libraries (libc.so, mapped by ld.so) already
+/// rewritten (`vm/library.rs`), as a static program does: glibc's later
+/// children make all their syscalls directly. (musl's libc is its
+/// interpreter, which the LibOS loads as a program.)
+#[test]
+fn dynamic_programs_started_again_come_with_their_libraries_rewritten() {
+    let (_tmp, dir) = new_instance();
+    let other = apps_build_dir().join("other");
+    for name in ["respawn-dynamic", "respawn-musl-dynamic"] {
+        add(&dir, &[other.join(name).to_str().unwrap(), "--to", "/bin"]);
+    }
+    assert_ok(&occlum_in(&dir, &["build"], &[]), "occlum build");
+    for name in ["respawn-dynamic", "respawn-musl-dynamic"] {
+        let mut cmd = std::process::Command::new(occlum());
+        cmd.current_dir(&dir)
+            .args(["run", &format!("/bin/{name}"), "4"])
+            .env_clear()
+            .env("OCCLUM_LOG_LEVEL", "info");
+        let out = run_with_stdin(&mut cmd, b"");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(stdout.ends_with("all ok\n"), "{name}: {stdout}{stderr}");
+        let counts = process_counts(&stderr);
+        assert_eq!(counts.len(), 5, "{name}: {stderr}");
+        let (first, last) = (counts[0], counts[3]);
+        let trapped = |c: [u64; 4]| c[0] - c[1];
+        assert!(
+            trapped(last) < trapped(first),
+            "{name}: first child {first:?}, last {last:?}"
+        );
+        if name == "respawn-dynamic" {
+            assert!(
+                last[1] * 100 >= last[0] * 99,
+                "{name}: the last child's syscalls {last:?}"
+            );
+        }
+    }
+}
+
 /// The Python directory of the host's python3 (`/usr/lib/python3.N`).
 fn python_lib_dir() -> String {
     let out = std::process::Command::new("/usr/bin/python3")

@@ -355,3 +355,30 @@ pub fn all_ok(o: &Outcome) {
     assert!(!o.stdout.contains("FAIL"), "{}", o.stdout);
     assert_eq!(o.status, 0);
 }
+
+/// `[syscalls, direct, cpuid, cpuid direct]` from a process's line in the
+/// log at exit ("... N syscalls, D direct (..%), T trapped; C cpuid, E
+/// direct").
+pub fn line_counts(line: &str) -> [u64; 4] {
+    let number_before = |text: &str, word: &str| -> u64 {
+        let end = text.find(word).unwrap();
+        let n = text[..end].trim_end().rsplit(' ').next().unwrap();
+        n.parse().unwrap()
+    };
+    let (syscalls, cpuid) = line.split_once("; ").unwrap();
+    [
+        number_before(syscalls, " syscalls"),
+        number_before(syscalls, " direct"),
+        number_before(cpuid, " cpuid"),
+        number_before(cpuid, " direct"),
+    ]
+}
+
+/// The counts of every process, in the order they ended.
+pub fn process_counts(stderr: &str) -> Vec<[u64; 4]> {
+    stderr
+        .lines()
+        .filter(|l| l.contains(" syscalls, "))
+        .map(line_counts)
+        .collect()
+}

@@ -176,6 +176,25 @@ impl ElfImage {
         (page_down(lo as usize) as u64, hi)
     }
 
+    /// For a position-independent image with an executable segment: its
+    /// segments as `vm::learned` reads them, its lowest page (before the
+    /// load bias), the bytes its span takes (whole pages) and the file
+    /// offset of its first segment's page.
+    pub fn library_layout(&self) -> Option<(Vec<learned::Segment>, u64, usize, u64)> {
+        if self.fixed || !self.loads.iter().any(|s| s.flags & PF_X != 0) {
+            return None;
+        }
+        let (lo, hi) = self.span();
+        let first = self.loads.iter().min_by_key(|s| s.vaddr)?;
+        let span = page_up(usize::try_from(hi - lo).ok()?)?;
+        Some((
+            self.learned_segments(),
+            lo,
+            span,
+            page_down(first.offset as usize) as u64,
+        ))
+    }
+
     /// The segments as `vm::learned` reads them.
     fn learned_segments(&self) -> Vec<learned::Segment> {
         self.loads

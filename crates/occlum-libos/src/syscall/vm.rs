@@ -149,20 +149,33 @@ pub(super) fn sys_mmap(
         crate::fs::program::sealed_file(&inode, len as u64)?
     };
     with_vm(ctx, |vm| {
-        let addr = vm.map(placement, len, PROT_READ | PROT_WRITE)?;
+        // A shared library's mapping may come prepatched (`vm/library.rs`),
+        // its stubs below it.
+        let mut library = sealed
+            .as_ref()
+            .and_then(|p| vm.library_map(p, placement, (len, offset, prot)));
+        let stub_room = library.as_ref().map_or(0, |l| l.stub_room);
+        let at = vm.map(placement, len + stub_room, PROT_READ | PROT_WRITE)?;
+        let addr = at + stub_room;
         let end = addr + crate::vm::page_up(len).ok_or(Errno::ENOMEM)?;
-        let filled = match &sealed {
-            Some(pages) => map_sealed_file(vm, pages, addr, len, offset),
-            None => fill_from_file(vm, &inode, addr, len, offset),
+        let filled = match (&mut library, &sealed) {
+            (Some(l), _) => vm
+                .prepare_library_map(l, addr)
+                .and_then(|()| map_sealed_file(vm, &l.pages.clone(), addr, len, offset)),
+            (None, Some(pages)) => map_sealed_file(vm, pages, addr, len, offset),
+            (None, None) => fill_from_file(vm, &inode, addr, len, offset),
         };
         let filled = match filled {
             Ok(n) => n,
             Err(e) => {
-                let _ = vm.unmap(addr, len);
+                let _ = vm.unmap(at, len + stub_room);
                 return Err(e);
             }
         };
         vm.protect(addr, len, prot)?;
+        if let Some(l) = library {
+            vm.library_mapped(l, addr, len);
+        }
         let valid_end = (addr + crate::vm::page_up(filled).unwrap_or(filled)).min(end);
         vm.add_file_map(FileMap {
             start: addr,

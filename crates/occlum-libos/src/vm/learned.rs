@@ -13,7 +13,9 @@
 //! rewrite in a process, on the file's bytes, so a site is rewritten in it
 //! only where it would be in a running process; the address of a learned
 //! site is one the kernel reported as an instruction boundary in these
-//! same bytes, and the instruction there is checked again.
+//! same bytes, and the instruction there is checked again. Shared
+//! libraries that a dynamic loader maps are learned and prepatched the same
+//! way (`library.rs`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

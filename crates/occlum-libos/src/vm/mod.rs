@@ -6,6 +6,7 @@
 pub mod domain;
 mod file_map;
 pub mod learned;
+mod library;
 mod owners;
 mod park;
 mod placement;
@@ -89,6 +90,8 @@ pub struct VmSpace {
     /// The program file (sealed pages id) for whose start its threads
     /// serve `cpuid` from faults (`crate::cpuid`), if they do.
     cpuid_faults: Option<u64>,
+    /// Shared libraries a dynamic loader mapped (`library.rs`).
+    libraries: Vec<library::Library>,
 }
 
 /// A range mapped from sealed pages (see [`VmSpace::map_sealed`]).
@@ -199,6 +202,7 @@ impl VmSpace {
             site_traps: Default::default(),
             images: Vec::new(),
             cpuid_faults: None,
+            libraries: Vec::new(),
         }
     }
 
@@ -486,6 +490,7 @@ impl VmSpace {
         self.forget_shared(addr, addr + len);
         self.forget_backings(addr, addr + len);
         self.forget_images(addr, addr + len);
+        self.forget_code(addr, addr + len);
         if let Err(e) = self.space.map(addr, len, prot) {
             self.release(addr, addr + len);
             return Err(e);
@@ -515,6 +520,7 @@ impl VmSpace {
         self.forget_shared(lo, hi);
         self.forget_backings(lo, hi);
         self.forget_images(lo, hi);
+        self.forget_code(lo, hi);
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
             self.release(s, e);
@@ -611,6 +617,7 @@ impl VmSpace {
         let old_end = old.saturating_add(old_len);
         self.forget_backings(old, old_end);
         self.forget_images(old, old_end);
+        self.forget_code(old, old_end);
         let overlaps = |r: (usize, usize)| r.0 < old_end && old < r.1;
         if self.file_maps.iter().any(|m| overlaps((m.start, m.end))) {
             if let Err(e) = self.write_back(old, old_end) {

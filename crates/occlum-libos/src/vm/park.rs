@@ -182,6 +182,7 @@ impl VmSpace {
             site_traps: self.site_traps.clone(),
             images: self.images.clone(),
             cpuid_faults: self.cpuid_faults,
+            libraries: self.libraries.clone(),
             parked: Some(parked),
             copied: bytes,
         })

@@ -99,10 +99,21 @@ impl VmSpace {
         self.images.retain(|i| i.end <= start || end <= i.start);
     }
 
+    /// Forgets the jumps written in `[start, end)` and the libraries
+    /// there: their code was unmapped or replaced.
+    pub(super) fn forget_code(&mut self, start: usize, end: usize) {
+        self.patched
+            .retain(|&at, orig| at >= end || at + orig.len() <= start);
+        self.forget_libraries(start, end);
+    }
+
     /// Takes in a prepatched image (`learned::Variant`) loaded with `bias`,
     /// its stubs mapped at `stubs`: its sites count as rewritten.
     pub fn adopt_variant(&mut self, v: &super::learned::Variant, bias: u64, stubs: usize) {
         for page in (stubs..stubs + v.stub_len).step_by(PAGE_SIZE) {
+            if self.stubs.iter().any(|s| s.addr == page) {
+                continue;
+            }
             self.stubs.push(StubPage {
                 addr: page,
                 used: PAGE_SIZE,

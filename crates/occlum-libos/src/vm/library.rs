@@ -1,0 +1,164 @@
+//! Shared libraries that a dynamic loader (`ld.so`, musl's too) maps with
+//! `mmap`: the first mapping of one takes its whole span from its first
+//! segment's page, and the loader maps the other segments over it. Such a
+//! first mapping is recognized, so that the sites rewritten in the library
+//! are learned as a program's are (`learned.rs`), and a later process gets
+//! its prepatched copy: room for the stubs is kept just below the span,
+//! and the library's code (its executable mappings, and only those: a
+//! program reading the file through a mapping sees its own bytes) comes
+//! from the copy, with the stubs mapped and the sites taken as rewritten.
+
+use std::sync::Arc;
+
+use occlum_pal::sealed::SealedPages;
+
+use super::learned::{self, Variant};
+use super::placement::Placement;
+use super::{page_up, VmSpace, PROT_EXEC, PROT_READ};
+use crate::Result;
+
+/// A library's span in an address space.
+#[derive(Clone)]
+pub struct Library {
+    start: usize,
+    end: usize,
+    bias: u64,
+    /// The library's own sealed pages.
+    pages: Arc<SealedPages>,
+    /// Its prepatched copy, with the address of the room for its stubs
+    /// and whether they are mapped there.
+    variant: Option<(Arc<Variant>, usize, bool)>,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Library({:#x}..{:#x}, file {}, prepatched {})",
+            self.start,
+            self.end,
+            self.pages.id(),
+            self.variant.is_some()
+        )
+    }
+}
+
+/// How to make one private mapping of a library's sealed pages.
+pub struct LibraryMap {
+    /// The pages to map: the prepatched copy for code, else the library's.
+    pub pages: Arc<SealedPages>,
+    /// Bytes to keep below the mapping for stubs (a first mapping).
+    pub stub_room: usize,
+    library: Library,
+    /// The library's lowest page before the load bias (a first mapping).
+    first: Option<u64>,
+    /// Whether the mapping is executable.
+    code: bool,
+}
+
+impl VmSpace {
+    /// For a private mapping with `prot` of `len` bytes of the sealed
+    /// `pages` from `offset` at `placement`: how to make it if it is a
+    /// library's first mapping, or a mapping of one of its segments in its
+    /// span; `None` for any other mapping.
+    pub fn library_map(
+        &self,
+        pages: &Arc<SealedPages>,
+        placement: Placement,
+        (len, offset, prot): (usize, u64, u32),
+    ) -> Option<LibraryMap> {
+        let len = page_up(len)?;
+        let code = prot & PROT_EXEC != 0;
+        let (library, first) = match placement {
+            Placement::Fixed(addr) => {
+                let lib = self.libraries.iter().rev().find(|l| {
+                    l.pages.id() == pages.id()
+                        && l.start <= addr
+                        && addr.checked_add(len) <= Some(l.end)
+                })?;
+                (lib.clone(), None)
+            }
+            Placement::Hint(_) => {
+                let image = crate::loader::ElfImage::parse(pages.bytes()).ok()?;
+                let (segments, lo, span, first_offset) = image.library_layout()?;
+                if len != span || offset != first_offset {
+                    return None;
+                }
+                let variant = learned::variant(pages, &segments, lo);
+                let library = Library {
+                    start: 0,
+                    end: 0,
+                    bias: 0,
+                    pages: pages.clone(),
+                    variant: variant.map(|v| (v, 0, false)),
+                };
+                (library, Some(lo))
+            }
+            _ => return None,
+        };
+        let stub_room = match (&library.variant, first) {
+            (Some((v, ..)), Some(_)) => v.stub_len,
+            _ => 0,
+        };
+        let pages = match &library.variant {
+            Some((v, ..)) if code => v.pages.clone(),
+            _ => library.pages.clone(),
+        };
+        Some(LibraryMap {
+            pages,
+            stub_room,
+            library,
+            first,
+            code,
+        })
+    }
+
+    /// Before a library's mapping is filled at `addr` (its stub room, if
+    /// any, just below): code from the prepatched copy needs its stubs.
+    pub fn prepare_library_map(&mut self, map: &mut LibraryMap, addr: usize) -> Result<()> {
+        if let Some(lo) = map.first {
+            let lib = &mut map.library;
+            lib.start = addr;
+            lib.bias = addr as u64 - lo;
+            if let Some((_, room, _)) = &mut lib.variant {
+                *room = addr - map.stub_room;
+            }
+        }
+        match &mut map.library.variant {
+            Some((v, room, mapped)) if map.code && !*mapped => {
+                self.map_sealed(*room, v.stub_len, PROT_READ | PROT_EXEC, &v.stubs, 0)?;
+                *mapped = true;
+            }
+            // The room stays out of reach until code needs it.
+            Some((v, room, false)) if map.first.is_some() => {
+                self.protect(*room, v.stub_len, 0)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The mapping `map` planned was made at `[addr, addr+len)` with `prot`:
+    /// a first mapping records the library; a mapping of its code is an
+    /// image whose rewritten sites are learned, and takes a prepatched
+    /// copy's sites as rewritten.
+    pub fn library_mapped(&mut self, map: LibraryMap, addr: usize, len: usize) {
+        let mut lib = map.library;
+        if map.first.is_some() {
+            lib.end = addr + page_up(len).unwrap_or(len);
+        }
+        self.forget_libraries(lib.start, lib.end);
+        if map.code {
+            if let Some((v, room, true)) = &lib.variant {
+                self.adopt_variant(v, lib.bias, *room);
+            }
+            self.add_image(addr, addr + len, lib.bias, lib.pages.id());
+        }
+        self.libraries.push(lib);
+    }
+
+    /// Forgets the libraries whose spans overlap `[start, end)`.
+    pub(super) fn forget_libraries(&mut self, start: usize, end: usize) {
+        self.libraries.retain(|l| l.end <= start || end <= l.start);
+    }
+}
