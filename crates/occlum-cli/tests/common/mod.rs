@@ -382,3 +382,23 @@ pub fn process_counts(stderr: &str) -> Vec<[u64; 4]> {
         .map(line_counts)
         .collect()
 }
+
+/// From the log of `respawn N` (a parent starting itself N times, N >= 2):
+/// the counts of its first and last child; asserts that the last trapped
+/// fewer syscalls than the first and made at least `percent`% of its
+/// syscalls directly.
+pub fn respawn_counts(what: &str, stderr: &str, n: usize, percent: u64) -> ([u64; 4], [u64; 4]) {
+    let all = process_counts(stderr);
+    assert_eq!(all.len(), n + 1, "{what}: {stderr}");
+    let (first, last) = (all[0], all[n - 1]);
+    let trapped = |c: [u64; 4]| c[0] - c[1];
+    assert!(
+        trapped(last) < trapped(first),
+        "{what}: first child {first:?}, last {last:?}"
+    );
+    assert!(
+        last[1] * 100 >= last[0] * percent,
+        "{what}: the last child's syscalls {last:?}"
+    );
+    (first, last)
+}
