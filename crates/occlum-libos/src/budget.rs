@@ -89,7 +89,9 @@ const CHARGE_STEP: usize = 16384;
 /// kernel budget. Every buffer may hold `free` bytes uncharged, as Linux
 /// leaves each pipe one page when a user's pipes are over their limit; the
 /// rest is charged as it comes and returned as it leaves, in steps of
-/// `CHARGE_STEP` (a buffer keeps one step once it has had it).
+/// `CHARGE_STEP` (a buffer holding bytes keeps a step more than it needs,
+/// so that a fill going back and forth across a step's end does not charge
+/// and return each time; an empty one keeps nothing).
 #[derive(Debug)]
 pub struct BufferCharge {
     charged: usize,
@@ -128,13 +130,14 @@ impl BufferCharge {
     }
 
     /// The buffer now holds `held` bytes: returns what it no longer needs
-    /// (all but one step beyond them).
+    /// (all but a step beyond them; all of it when it is empty).
     pub fn release(&mut self, held: usize) {
-        let keep = self.charged.min(
-            held.div_ceil(CHARGE_STEP)
-                .max(1)
-                .saturating_mul(CHARGE_STEP),
-        );
+        let steps = if held == 0 {
+            0
+        } else {
+            held.div_ceil(CHARGE_STEP) + 1
+        };
+        let keep = self.charged.min(steps.saturating_mul(CHARGE_STEP));
         if keep < self.charged {
             kernel().uncharge((self.charged - keep) as u64);
             self.charged = keep;
@@ -160,7 +163,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_buffer_charges_in_steps_and_keeps_one() {
+    fn a_buffer_charges_in_steps() {
         let mut c = BufferCharge::new(4096);
         assert_eq!(c.admit(0, 4096, 4096), 4096);
         assert_eq!(c.charged, CHARGE_STEP);
@@ -168,8 +171,13 @@ mod tests {
         assert_eq!(c.charged, CHARGE_STEP);
         assert_eq!(c.admit(CHARGE_STEP, 1, 1), 1);
         assert_eq!(c.charged, 2 * CHARGE_STEP);
+        c.release(100);
+        assert_eq!(c.charged, 2 * CHARGE_STEP, "a step beyond what is held");
+        assert_eq!(c.admit(100, 3 * CHARGE_STEP, 1), 3 * CHARGE_STEP);
+        c.release(100);
+        assert_eq!(c.charged, 2 * CHARGE_STEP);
         c.release(0);
-        assert_eq!(c.charged, CHARGE_STEP);
+        assert_eq!(c.charged, 0, "an empty buffer keeps nothing");
     }
 
     #[test]

@@ -112,8 +112,8 @@ impl Store {
     /// large read (a program being loaded) then costs no copies or
     /// allocations. Pieces of [`PIECE`] bytes are read and hashed in turn
     /// (hashed while in the CPU's cache), and a read of [`SPLIT_AT`] bytes
-    /// or more is shared with a second thread. On error `dst` holds no
-    /// verified data.
+    /// or more is shared with a second thread. On error, which of `dst`'s
+    /// bytes were verified is not said: use none of them.
     pub fn read_direct(&self, first: u64, dst: &mut [u8]) -> Result<(), Fault> {
         let count = (dst.len() / BLOCK_SIZE) as u64;
         let end = first.checked_add(count).ok_or(Fault::Bad(first))?;

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::pipe_chunks::{Chunk, ChunkQueue, SMALL_WRITE};
+use super::pipe_chunks::{Chunk, ChunkQueue, APPEND_MAX};
 use super::{File, FileType, Readiness, Stat, O_ACCMODE, O_NONBLOCK};
 use crate::process::wait_event;
 use crate::sync::{lock, WaitQueue};
@@ -231,7 +231,7 @@ impl Pipe {
     }
 
     fn readable_now(&self) -> bool {
-        self.held() > 0 || self.writers() == 0
+        self.writers() == 0 || self.held() > 0
     }
 }
 
@@ -258,9 +258,12 @@ impl PipeReader {
         let pipe = &self.pipe;
         wait_event(&[&pipe.readable], None, || {
             let _turn = lock(&pipe.read_turn);
+            // Writers first: with none left, every byte they wrote is in
+            // (a write ends before its end closes).
+            let no_writers = pipe.writers() == 0;
             let held = pipe.held();
             if held == 0 {
-                if pipe.writers() == 0 {
+                if no_writers {
                     return Ok(Some(0));
                 }
                 if nonblock {
@@ -395,7 +398,7 @@ impl PipeWriter {
                         Ok(None)
                     };
                 }
-                if n <= SMALL_WRITE {
+                if n <= APPEND_MAX {
                     if let Some(r) = q.append(n, |buf| fill(done, n, buf)) {
                         if let Err(e) = r {
                             q.unreserve(n);

@@ -8,8 +8,9 @@ use std::collections::VecDeque;
 
 use crate::budget::BufferCharge;
 
-/// Writes up to this size are appended to the last chunk when it has room.
-pub const SMALL_WRITE: usize = 512;
+/// Writes up to this size are appended to the last chunk when it has room
+/// (copied under the queue's lock).
+pub const APPEND_MAX: usize = 4096;
 /// Least room a new chunk is made with (small writes coalesce into it).
 const CHUNK_ROOM: usize = 4096;
 /// Most bytes of emptied chunks kept for reuse.
@@ -76,11 +77,19 @@ impl ChunkQueue {
         self.charge.release(self.held + self.reserved);
     }
 
-    /// An empty buffer with room for `n` bytes, reused when one is spare.
+    /// An empty buffer with room for `n` bytes (at least [`CHUNK_ROOM`]),
+    /// reused when a spare one is not more than twice that: a chunk takes
+    /// at most twice the memory of the bytes it was made for.
     pub fn buffer(&mut self, n: usize) -> Vec<u8> {
-        let mut b = self.spare.pop().unwrap_or_default();
-        b.reserve(n.max(CHUNK_ROOM));
-        b
+        let want = n.max(CHUNK_ROOM);
+        match self
+            .spare
+            .iter()
+            .position(|b| (want..=2 * want).contains(&b.capacity()))
+        {
+            Some(i) => self.spare.swap_remove(i),
+            None => Vec::with_capacity(want),
+        }
     }
 
     /// Appends `bytes`, which were reserved.
@@ -168,7 +177,7 @@ mod tests {
 
     fn write(q: &mut ChunkQueue, data: &[u8]) {
         assert_eq!(q.reserve(data.len(), data.len()), data.len());
-        if data.len() <= SMALL_WRITE {
+        if data.len() <= APPEND_MAX {
             if let Some(r) = q.append(data.len(), |b: &mut Vec<u8>| -> Result<(), ()> {
                 b.extend_from_slice(data);
                 Ok(())
@@ -232,6 +241,21 @@ mod tests {
         q.unreserve(3);
         assert_eq!(q.len(), 2);
         assert_eq!(read(&mut q, 10), b"xy");
+    }
+
+    #[test]
+    fn writes_coalesce_and_chunks_stay_near_their_size() {
+        let mut q = ChunkQueue::new(1 << 20);
+        for _ in 0..14 {
+            write(&mut q, &[7; 513]);
+        }
+        assert_eq!(q.chunks.len(), 2, "513-byte writes fill 4 KiB chunks");
+        let big = vec![9u8; 100_000];
+        write(&mut q, &big);
+        let room: usize = q.chunks.iter().map(|c| c.bytes.capacity()).sum();
+        assert!(room <= 2 * q.len(), "{room} bytes of room for {}", q.len());
+        assert_eq!(read(&mut q, 14 * 513).len(), 14 * 513);
+        assert_eq!(read(&mut q, 200_000), big);
     }
 
     #[test]

@@ -96,13 +96,18 @@ pub fn sealed_file(inode: &InodeRef, wanted: u64) -> Result<Option<Arc<SealedPag
     if size > MAX_SEALED_FILE || wanted.saturating_mul(2) < size {
         return Ok(None);
     }
+    // A large image read shares its work with a helper thread, which
+    // would inherit CPUID faulting (see `occlum_pal::cpuid`) without the
+    // means to serve it.
+    occlum_pal::cpuid::disarm();
     let sealed = match SealedPages::build(size as usize, |room| read_exact(&source, room)) {
         Ok(s) => Arc::new(s),
-        Err(Errno::ENOMEM | Errno::EMFILE | Errno::ENFILE) => {
-            tracing::warn!("cannot keep a file in sealed pages: out of host memory or files");
+        // The file's bytes could not be read (or failed verification).
+        Err(Errno::EIO) => return Err(Errno::EIO),
+        Err(e) => {
+            tracing::warn!("cannot keep a file in sealed pages: {e}");
             return Ok(None);
         }
-        Err(e) => return Err(e),
     };
     let mut cache = lock(&CACHE);
     let cache = cache.get_or_insert_with(SealedCache::default);
@@ -117,13 +122,14 @@ pub fn sealed_file(inode: &InodeRef, wanted: u64) -> Result<Option<Arc<SealedPag
     Ok(Some(sealed))
 }
 
-/// Fills `buf` from the start of `inode`, which must not end before (`EIO`).
+/// Fills `buf` from the start of `inode`, which must not end before (`EIO`;
+/// any error is `EIO`).
 fn read_exact(inode: &InodeRef, buf: &mut [u8]) -> Result<()> {
     let mut done = 0;
     while done < buf.len() {
-        match inode.read_at(done as u64, &mut buf[done..])? {
-            0 => return Err(Errno::EIO),
-            n => done += n,
+        match inode.read_at(done as u64, &mut buf[done..]) {
+            Ok(0) | Err(_) => return Err(Errno::EIO),
+            Ok(n) => done += n,
         }
     }
     Ok(())

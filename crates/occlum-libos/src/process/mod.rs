@@ -108,6 +108,28 @@ pub struct ProcessState {
     pub end_waiters: usize,
 }
 
+/// The (user, system) split of a CPU time last reported, so that neither
+/// part goes back when the proportion it is split in changes (as Linux's
+/// `cputime_adjust` keeps them).
+#[derive(Default)]
+pub(crate) struct SplitTime(Mutex<(u64, u64)>);
+
+impl SplitTime {
+    /// (user, user and system) of `total` ns.
+    pub(crate) fn split(&self, total: u64) -> (u64, u64) {
+        let (user, _) = occlum_pal::host::split_user_time(total);
+        let mut last = lock(&self.0);
+        let mut system = (total - user.min(total)).max(last.1);
+        let mut user = total.saturating_sub(system);
+        if user < last.0 {
+            user = last.0;
+            system = total.saturating_sub(user);
+        }
+        *last = (user, system);
+        (user, user + system)
+    }
+}
+
 /// A LibOS process.
 pub struct Process {
     pid: Pid,
@@ -131,6 +153,8 @@ pub struct Process {
     /// its reaped children.
     cpu_ended: Mutex<u64>,
     cpu_children: Mutex<u64>,
+    cpu_split: SplitTime,
+    children_split: SplitTime,
     /// The session and process keyrings.
     keyrings: Mutex<keys::ProcessKeyrings>,
     /// `membarrier` registrations (their command bits).
@@ -204,6 +228,8 @@ impl Process {
             keyrings: Mutex::new(keys::ProcessKeyrings::default()),
             cpu_ended: Mutex::new(0),
             cpu_children: Mutex::new(0),
+            cpu_split: SplitTime::default(),
+            children_split: SplitTime::default(),
             sem_undo: Mutex::new(Default::default()),
             shm_attaches: Mutex::new(Default::default()),
             nice: std::sync::atomic::AtomicI32::new(0),
@@ -379,7 +405,7 @@ impl Process {
 
     /// CPU time the process has used: (user, user and system), in ns.
     pub fn cpu_time(&self) -> (u64, u64) {
-        occlum_pal::host::split_user_time(self.run_time())
+        self.cpu_split.split(self.run_time())
     }
 
     /// CPU time (user and system) the process has used, in ns.
@@ -391,7 +417,8 @@ impl Process {
     /// CPU time of the reaped children (and theirs): (user, user and
     /// system), in ns.
     pub fn children_cpu_time(&self) -> (u64, u64) {
-        occlum_pal::host::split_user_time(*lock(&self.cpu_children))
+        let total = *lock(&self.cpu_children);
+        self.children_split.split(total)
     }
 
     /// Adds an ended thread's CPU time (ns).
@@ -458,5 +485,29 @@ impl Process {
             st = self.ended.wait(st).unwrap_or_else(|e| e.into_inner());
             st.end_waiters -= 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SplitTime;
+
+    #[test]
+    fn neither_part_of_a_split_time_goes_back() {
+        let split = SplitTime::default();
+        let mut last = (0, 0);
+        for total in [0, 10, 1_000, 1_000, 50_000, 60_000, 10_000_000] {
+            let (user, all) = split.split(total);
+            assert_eq!(all, total);
+            assert!(
+                user >= last.0 && all - user >= last.1,
+                "{last:?} then ({user}, {all})"
+            );
+            last = (user, all - user);
+        }
+        // The proportion moves against the parts already reported.
+        *super::lock(&split.0) = (9_000_000, 1_000_000);
+        let (user, all) = split.split(10_000_001);
+        assert!(user >= 9_000_000 && all - user >= 1_000_000);
     }
 }

@@ -44,6 +44,7 @@ pub struct Thread {
     /// CPU time (user, total; ns) used on host threads this thread has
     /// left, and the host thread's clock when it took the current one.
     cpu: Mutex<CpuTime>,
+    cpu_split: super::SplitTime,
     /// Whether the thread is blocked in the LibOS (`S` in `/proc`).
     sleeping: AtomicBool,
     vfork_parent: Mutex<Option<VforkParent>>,
@@ -89,6 +90,7 @@ impl Thread {
             waiter: Waiter::new(),
             host_tid: AtomicI32::new(0),
             cpu: Mutex::new(CpuTime::default()),
+            cpu_split: super::SplitTime::default(),
             sleeping: AtomicBool::new(false),
             vfork_parent: Mutex::new(None),
             exit_requested: AtomicBool::new(false),
@@ -206,7 +208,7 @@ impl Thread {
 
     /// CPU time this thread has used: (user, user and system), in ns.
     pub fn cpu_time(&self) -> (u64, u64) {
-        occlum_pal::host::split_user_time(self.run_time())
+        self.cpu_split.split(self.run_time())
     }
 
     /// CPU time (user and system) this thread has used, in ns.

@@ -27,6 +27,9 @@ use super::plan::{Plan, SiteKind, STUB_STRIDE};
 use super::{page_up, site};
 use crate::sync::lock;
 
+/// A program whose armed starts find no `cpuid` fault is armed again at
+/// every this many starts.
+const REARM_EVERY: u64 = 16;
 /// Most sites remembered per file.
 const MAX_SITES: usize = 4096;
 /// Most prepatched copies made of one file (each when more sites were
@@ -97,7 +100,9 @@ pub fn started(file: u64) -> bool {
         .entry(file)
         .or_default();
     entry.starts += 1;
-    let arm = entry.starts > 1 && (entry.armed_starts == 0 || entry.cpuid_faults > 0);
+    // Now and then again, for sites a quiet start did not reach.
+    let again = entry.starts.is_multiple_of(REARM_EVERY);
+    let arm = entry.starts > 1 && (entry.armed_starts == 0 || entry.cpuid_faults > 0 || again);
     if arm {
         entry.armed_starts += 1;
         entry.cpuid_faults = 0;
@@ -288,6 +293,10 @@ mod tests {
         assert!(!started(quiet), "a first start is not armed");
         assert!(started(quiet), "the second start learns");
         assert!(!started(quiet), "no cpuid seen: no more faulting");
+        for _ in 4..REARM_EVERY {
+            assert!(!started(quiet));
+        }
+        assert!(started(quiet), "armed again now and then");
         assert!(!started(quiet));
         // A program whose starts keep faulting (sites in a library).
         let busy = u64::MAX - 2;

@@ -125,7 +125,9 @@ impl VmSpace {
             }
         }
         match &mut map.library.variant {
-            Some((v, room, mapped)) if map.code && !*mapped => {
+            // The stubs must be there (not only once have been: the room
+            // could have been unmapped since).
+            Some((v, room, mapped)) if map.code && !self.holds_stubs(*room, v) => {
                 self.map_sealed(*room, v.stub_len, PROT_READ | PROT_EXEC, &v.stubs, 0)?;
                 *mapped = true;
             }
@@ -155,6 +157,17 @@ impl VmSpace {
             self.add_image(addr, addr + len, lib.bias, lib.pages.id());
         }
         self.libraries.push(lib);
+    }
+
+    /// Whether `v`'s stubs are mapped at `room`.
+    fn holds_stubs(&self, room: usize, v: &Variant) -> bool {
+        self.backings
+            .iter()
+            .any(|b| b.start == room && b.end == room + v.stub_len && b.pages.id() == v.stubs.id())
+            && self
+                .vmas
+                .containing(room)
+                .is_some_and(|m| m.end >= room + v.stub_len && m.prot == PROT_READ | PROT_EXEC)
     }
 
     /// Forgets the libraries whose spans overlap `[start, end)`.

@@ -617,7 +617,6 @@ impl VmSpace {
         let old_end = old.saturating_add(old_len);
         self.forget_backings(old, old_end);
         self.forget_images(old, old_end);
-        self.forget_code(old, old_end);
         let overlaps = |r: (usize, usize)| r.0 < old_end && old < r.1;
         if self.file_maps.iter().any(|m| overlaps((m.start, m.end))) {
             if let Err(e) = self.write_back(old, old_end) {
@@ -643,7 +642,11 @@ impl VmSpace {
             if dst < old + old_len && old < dst + len {
                 return Err(Errno::EINVAL);
             }
+            // What moves over code is most likely a copy of it (a program
+            // putting its text on huge pages): its jumps stay known.
+            let jumps = self.jumps_in(dst, dst + len);
             self.unmap(dst, len)?;
+            self.patched.extend(jumps);
             if !owners::lock().claim_fixed(dst, dst + len, self.domain.owner()) {
                 return Err(Errno::ENOMEM);
             }

@@ -99,12 +99,29 @@ impl VmSpace {
         self.images.retain(|i| i.end <= start || end <= i.start);
     }
 
-    /// Forgets the jumps written in `[start, end)` and the libraries
-    /// there: their code was unmapped or replaced.
+    /// Forgets the jumps written in `[start, end)`, the stub pages there
+    /// and the libraries there: their code was unmapped or replaced.
     pub(super) fn forget_code(&mut self, start: usize, end: usize) {
-        self.patched
-            .retain(|&at, orig| at >= end || at + orig.len() <= start);
+        let gone: Vec<usize> = self
+            .patched
+            .range(start.saturating_sub(site::MAX_MOVED)..end)
+            .filter(|(&at, orig)| at + orig.len() > start)
+            .map(|(&at, _)| at)
+            .collect();
+        for at in gone {
+            self.patched.remove(&at);
+        }
+        self.stubs
+            .retain(|p| p.addr + PAGE_SIZE <= start || end <= p.addr);
         self.forget_libraries(start, end);
+    }
+
+    /// The jumps written in `[start, end)`, with the bytes they replaced.
+    pub(super) fn jumps_in(&self, start: usize, end: usize) -> Vec<(usize, Vec<u8>)> {
+        self.patched
+            .range(start..end)
+            .map(|(&at, orig)| (at, orig.clone()))
+            .collect()
     }
 
     /// Takes in a prepatched image (`learned::Variant`) loaded with `bias`,
