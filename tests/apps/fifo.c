@@ -3,12 +3,17 @@
  * processes), O_NONBLOCK opens (ENXIO for a writer without reader),
  * O_RDWR, data and end of file between processes, F_GETPIPE_SZ and
  * F_SETPIPE_SZ, FIONREAD, a socket node (ENXIO), and the old getdents, in
- * a fresh directory (argv[1]). Prints "ok ..." lines and "all ok". */
+ * a fresh directory (argv[1]); and, many times over, a writer in another
+ * process (posix_spawn, so that both run at once in the LibOS) that writes
+ * and closes as soon as a reader's open lets its own open return: the
+ * reader's open must not wait for another writer. Prints "ok ..." lines and
+ * "all ok". (Internal mode: fifo DIR writer.) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +73,50 @@ static void old_getdents(void)
     close(file);
 }
 
+extern char **environ;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* Rounds of a spawned writer that is gone as soon as it has written. */
+static void writers_gone_at_once(const char *self)
+{
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    int ok = 1, rounds = 100;
+    for (int i = 0; i < rounds && ok; i++) {
+        char *args[] = {(char *)self, ".", "writer", NULL};
+        pid_t pid;
+        if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0) {
+            ok = 0;
+            break;
+        }
+        alarm(10);
+        int r = open("p", O_RDONLY);
+        char c = 0;
+        ok = r >= 0 && read(r, &c, 1) == 1 && c == 'w' && read(r, &c, 1) == 0;
+        alarm(0);
+        if (r >= 0)
+            close(r);
+        int status;
+        ok = ok && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    check(ok, "a reader's open returns though its writer wrote and closed at once (%d rounds)", rounds);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && !strcmp(argv[2], "writer")) {
+        if (chdir(argv[1]) != 0)
+            return 2;
+        int fd = open("p", O_WRONLY);
+        return fd >= 0 && write(fd, "w", 1) == 1 ? 0 : 3;
+    }
+    char self[4096];
+    if (!realpath("/proc/self/exe", self))
+        snprintf(self, sizeof self, "%s", argv[0]);
     enter_workdir(argc, argv, 2, "fifo DIR");
     strcpy(dir, ".");
     umask(022);
@@ -157,6 +204,8 @@ int main(int argc, char **argv)
     close(w);
     check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
           "the reading child got the bytes");
+
+    writers_gone_at_once(self);
 
     /* O_RDWR: both ends, no wait; poll sees it writable, then readable. */
     int rw = open(at("p"), O_RDWR);

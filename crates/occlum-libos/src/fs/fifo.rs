@@ -62,9 +62,10 @@ pub fn open(loc: Location, flags: u32) -> Result<FileRef> {
             if nonblock && pipe.readers() == 0 {
                 return Err(Errno::ENXIO);
             }
-            let seen = pipe.reader_opens();
-            let writer = PipeWriter::open(&pipe, flags);
-            if !nonblock {
+            // A reader open now, or one opening later, lets it go on (a
+            // reader that is gone again by the time it looks still counts).
+            let (writer, readers, seen) = PipeWriter::open_seeing(&pipe, flags);
+            if !nonblock && readers == 0 {
                 wait_for(&pipe.writable, || {
                     pipe.readers() > 0 || pipe.reader_opens() != seen
                 })?;
@@ -77,9 +78,10 @@ pub fn open(loc: Location, flags: u32) -> Result<FileRef> {
             }
         }
         _ => {
-            let seen = pipe.writer_opens();
-            let reader = PipeReader::open(&pipe, flags);
-            if !nonblock {
+            // A writer open now (it may write and close before this looks
+            // again), or one opening later, lets it go on.
+            let (reader, writers, seen) = PipeReader::open_seeing(&pipe, flags);
+            if !nonblock && writers == 0 {
                 wait_for(&pipe.readable, || {
                     pipe.writers() > 0 || pipe.writer_opens() != seen
                 })?;

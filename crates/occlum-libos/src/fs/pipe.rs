@@ -29,6 +29,10 @@ pub(super) struct Pipe {
     /// goes in whole).
     write_turn: Mutex<()>,
     capacity: AtomicUsize,
+    /// Held while an end opens or closes: a named pipe's `open` sees the
+    /// other end's count as of its own open (the counts below change only
+    /// under it, and are read without it elsewhere).
+    ends: Mutex<()>,
     readers: AtomicUsize,
     writers: AtomicUsize,
     /// Opens of each end so far (a named pipe's `open` waits for the
@@ -72,6 +76,7 @@ impl Pipe {
             read_turn: Mutex::new(()),
             write_turn: Mutex::new(()),
             capacity: AtomicUsize::new(PIPE_CAPACITY),
+            ends: Mutex::new(()),
             readers: AtomicUsize::new(0),
             writers: AtomicUsize::new(0),
             reader_opens: AtomicU64::new(0),
@@ -91,14 +96,25 @@ impl PipeReader {
 
     /// Opens a read end of `pipe`.
     pub(super) fn open(pipe: &Arc<Pipe>, flags: u32) -> PipeReader {
-        pipe.readers.fetch_add(1, Ordering::SeqCst);
-        pipe.reader_opens.fetch_add(1, Ordering::SeqCst);
+        PipeReader::open_seeing(pipe, flags).0
+    }
+
+    /// Opens a read end of `pipe`; also gives, as of that moment, how many
+    /// write ends were open and how many had opened so far.
+    pub(super) fn open_seeing(pipe: &Arc<Pipe>, flags: u32) -> (PipeReader, usize, u64) {
+        let seen = {
+            let _ends = lock(&pipe.ends);
+            pipe.readers.fetch_add(1, Ordering::SeqCst);
+            pipe.reader_opens.fetch_add(1, Ordering::SeqCst);
+            (pipe.writers(), pipe.writer_opens())
+        };
         pipe.writable.wake_all();
-        PipeReader {
+        let end = PipeReader {
             pipe: pipe.clone(),
             flags: AtomicU32::new(flags & !O_ACCMODE),
             closed: AtomicBool::new(false),
-        }
+        };
+        (end, seen.0, seen.1)
     }
 }
 
@@ -110,14 +126,25 @@ impl PipeWriter {
 
     /// Opens a write end of `pipe`.
     pub(super) fn open(pipe: &Arc<Pipe>, flags: u32) -> PipeWriter {
-        pipe.writers.fetch_add(1, Ordering::SeqCst);
-        pipe.writer_opens.fetch_add(1, Ordering::SeqCst);
+        PipeWriter::open_seeing(pipe, flags).0
+    }
+
+    /// Opens a write end of `pipe`; also gives, as of that moment, how many
+    /// read ends were open and how many had opened so far.
+    pub(super) fn open_seeing(pipe: &Arc<Pipe>, flags: u32) -> (PipeWriter, usize, u64) {
+        let seen = {
+            let _ends = lock(&pipe.ends);
+            pipe.writers.fetch_add(1, Ordering::SeqCst);
+            pipe.writer_opens.fetch_add(1, Ordering::SeqCst);
+            (pipe.readers(), pipe.reader_opens())
+        };
         pipe.readable.wake_all();
-        PipeWriter {
+        let end = PipeWriter {
             pipe: pipe.clone(),
             flags: AtomicU32::new((flags & !O_ACCMODE) | 1),
             closed: AtomicBool::new(false),
-        }
+        };
+        (end, seen.0, seen.1)
     }
 }
 
@@ -481,6 +508,7 @@ impl PipeReader {
     /// `shutdown(SHUT_RD)` of a socket): writers then get `EPIPE`.
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ends = lock(&self.pipe.ends);
             self.pipe.readers.fetch_sub(1, Ordering::SeqCst);
             self.pipe.writable.wake_all();
         }
@@ -492,6 +520,7 @@ impl PipeWriter {
     /// `shutdown(SHUT_WR)` of a socket): readers then see end of file.
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ends = lock(&self.pipe.ends);
             self.pipe.writers.fetch_sub(1, Ordering::SeqCst);
             self.pipe.readable.wake_all();
         }

@@ -52,13 +52,19 @@ impl VmSpace {
     /// process's own copy then, and a rewrite costs about a trap), and it
     /// has a form described above; at its first trap too when `eager` (the
     /// process is past its start-up). A site that cannot be rewritten is
-    /// not looked at again. Returns whether it was rewritten.
+    /// not looked at again. Returns whether it was rewritten. A site of an
+    /// image is learned at its first trap, rewritten or not: the next
+    /// process running the image comes with it rewritten (it costs that
+    /// one nothing), so a short-lived program's start-up gets there too.
     pub fn rewrite_syscall_site(&mut self, ret: usize, eager: bool) -> bool {
         if !fastpath::enabled() || self.parked.is_some() {
             return false;
         }
         let page = ret.saturating_sub(2) & !(PAGE_SIZE - 1);
         let cheap = eager || self.patched.range(page..page + PAGE_SIZE).next().is_some();
+        if !self.site_traps.contains_key(&ret) {
+            self.learn(ret.saturating_sub(2), SiteKind::Syscall);
+        }
         let traps = self.site_traps.entry(ret).or_insert(0);
         if *traps == SITE_REFUSED || (*traps != 1 && !cheap) {
             *traps = traps.saturating_add(1).max(1);
