@@ -88,6 +88,30 @@ impl Pipe {
     }
 }
 
+impl Pipe {
+    /// Counts an end opening (`mine`: its open count and opens so far),
+    /// wakes the other end's waiters, and gives the other end's (`theirs`)
+    /// counts as of that moment.
+    fn open_end(
+        &self,
+        mine: (&AtomicUsize, &AtomicU64),
+        theirs: (&AtomicUsize, &AtomicU64),
+        their_queue: &WaitQueue,
+    ) -> (usize, u64) {
+        let seen = {
+            let _ends = lock(&self.ends);
+            mine.0.fetch_add(1, Ordering::SeqCst);
+            mine.1.fetch_add(1, Ordering::SeqCst);
+            (
+                theirs.0.load(Ordering::SeqCst),
+                theirs.1.load(Ordering::SeqCst),
+            )
+        };
+        their_queue.wake_all();
+        seen
+    }
+}
+
 impl PipeReader {
     /// The pipe this is an end of.
     pub(super) fn pipe(&self) -> &Arc<Pipe> {
@@ -102,13 +126,11 @@ impl PipeReader {
     /// Opens a read end of `pipe`; also gives, as of that moment, how many
     /// write ends were open and how many had opened so far.
     pub(super) fn open_seeing(pipe: &Arc<Pipe>, flags: u32) -> (PipeReader, usize, u64) {
-        let seen = {
-            let _ends = lock(&pipe.ends);
-            pipe.readers.fetch_add(1, Ordering::SeqCst);
-            pipe.reader_opens.fetch_add(1, Ordering::SeqCst);
-            (pipe.writers(), pipe.writer_opens())
-        };
-        pipe.writable.wake_all();
+        let seen = pipe.open_end(
+            (&pipe.readers, &pipe.reader_opens),
+            (&pipe.writers, &pipe.writer_opens),
+            &pipe.writable,
+        );
         let end = PipeReader {
             pipe: pipe.clone(),
             flags: AtomicU32::new(flags & !O_ACCMODE),
@@ -132,13 +154,11 @@ impl PipeWriter {
     /// Opens a write end of `pipe`; also gives, as of that moment, how many
     /// read ends were open and how many had opened so far.
     pub(super) fn open_seeing(pipe: &Arc<Pipe>, flags: u32) -> (PipeWriter, usize, u64) {
-        let seen = {
-            let _ends = lock(&pipe.ends);
-            pipe.writers.fetch_add(1, Ordering::SeqCst);
-            pipe.writer_opens.fetch_add(1, Ordering::SeqCst);
-            (pipe.readers(), pipe.reader_opens())
-        };
-        pipe.readable.wake_all();
+        let seen = pipe.open_end(
+            (&pipe.writers, &pipe.writer_opens),
+            (&pipe.readers, &pipe.reader_opens),
+            &pipe.readable,
+        );
         let end = PipeWriter {
             pipe: pipe.clone(),
             flags: AtomicU32::new((flags & !O_ACCMODE) | 1),
