@@ -9,7 +9,8 @@
 #   3. posix_spawn+exit+wait of a static-PIE program, native and in the LibOS.
 #   4. pipe throughput between two processes, 64 KiB and 4 KiB writes, and
 #      one byte's round trip between two processes over two pipes.
-# Each figure is the median of ROUNDS interleaved rounds.
+# Each figure is the median of ROUNDS interleaved rounds; the min and max
+# of every series follow.
 # Usage: bench/run.sh [ROUNDS] [PIPE_MIB]   (defaults: 5 rounds, 1024 MiB per pipe run)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,3 +116,8 @@ done
 n=$(median <"$work/rtt_native")
 l=$(median <"$work/rtt_libos")
 printf '  1-byte round trip:  native %6.2f us,   LibOS %6.2f us     (%sx native)\n' "$n" "$l" "$(ratio "$l" "$n")"
+echo "min - max over the $rounds rounds (same units as above):"
+for f in native floor trapped libos e2e_native e2e_libos e2e_exec e2e_client spawn_native spawn_libos \
+    mspawn_native mspawn_libos pipe65536_native pipe65536_libos pipe4096_native pipe4096_libos rtt_native rtt_libos; do
+    printf '  %-18s %s\n' "$f" "$(sort -g "$work/$f" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo " - " hi }')"
+done
