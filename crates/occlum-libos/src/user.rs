@@ -62,13 +62,6 @@ pub fn write_bytes_unchecked(addr: u64, data: &[u8]) -> Result<()> {
     space()?.write(addr as usize, data)
 }
 
-/// Copies user memory at `addr` into `buf` without asking the caller's
-/// memory map: for a range just checked with [`check_access`]. A fault
-/// still gives `EFAULT`.
-pub fn read_into_unchecked(addr: u64, buf: &mut [u8]) -> Result<()> {
-    space()?.read(addr as usize, buf)
-}
-
 /// Appends `len` bytes of user memory at `addr` to `out`, without asking
 /// the caller's memory map (for a range just checked with
 /// [`check_access`]); on a fault, `EFAULT` and `out` unchanged.

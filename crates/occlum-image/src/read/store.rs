@@ -36,11 +36,7 @@ pub(crate) struct Store {
     blocks: Mutex<ClockCache>,
 }
 
-fn lock(m: &Mutex<ClockCache>) -> MutexGuard<'_, ClockCache> {
-    lock_any(m)
-}
-
-fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -129,7 +125,7 @@ impl Store {
         // The second half goes to whichever thread takes it: the helper,
         // or this one if no helper could start.
         let rest = Mutex::new(Some(b));
-        let read_rest = || match lock_any(&rest).take() {
+        let read_rest = || match lock(&rest).take() {
             Some(b) => self.read_pieces(second, b),
             None => Ok(()),
         };

@@ -116,7 +116,6 @@ pub fn sealed_file(inode: &InodeRef, wanted: u64) -> Result<Option<Arc<SealedPag
         cache.files.clear();
         cache.bytes = 0;
     }
-
     cache.bytes += sealed.len();
     cache.files.insert(key, sealed.clone());
     Ok(Some(sealed))

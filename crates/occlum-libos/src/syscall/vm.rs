@@ -174,7 +174,7 @@ pub(super) fn sys_mmap(
         };
         vm.protect(addr, len, prot)?;
         if let Some(l) = library {
-            vm.library_mapped(l, addr, len);
+            vm.library_mapped(l);
         }
         let valid_end = (addr + crate::vm::page_up(filled).unwrap_or(filled)).min(end);
         vm.add_file_map(FileMap {

@@ -186,14 +186,10 @@ impl Domain {
                     // Active before the lock is let go: no other member
                     // may switch in meanwhile.
                     Self::admit(&mut st, ticket, me);
-                    let wake = st.sleepers > 0;
-                    drop(st);
+                    self.changed(st);
                     // The last reference to the outgoing member may be
                     // this one: dropped unlocked (that takes the lock).
                     drop(outgoing);
-                    if wake {
-                        self.turn.notify_all();
-                    }
                     return;
                 }
                 if outgoing.is_some() {

@@ -25,9 +25,8 @@ pub struct Library {
     bias: u64,
     /// The library's own sealed pages.
     pages: Arc<SealedPages>,
-    /// Its prepatched copy, with the address of the room for its stubs
-    /// and whether they are mapped there.
-    variant: Option<(Arc<Variant>, usize, bool)>,
+    /// Its prepatched copy, with the address of the room for its stubs.
+    variant: Option<(Arc<Variant>, usize)>,
 }
 
 impl std::fmt::Debug for Library {
@@ -52,6 +51,10 @@ pub struct LibraryMap {
     library: Library,
     /// The library's lowest page before the load bias (a first mapping).
     first: Option<u64>,
+    /// Where the mapping is (once [`VmSpace::prepare_library_map`] knows)
+    /// and its length in whole pages.
+    at: usize,
+    len: usize,
     /// Whether the mapping is executable.
     code: bool,
 }
@@ -90,18 +93,18 @@ impl VmSpace {
                     end: 0,
                     bias: 0,
                     pages: pages.clone(),
-                    variant: variant.map(|v| (v, 0, false)),
+                    variant: variant.map(|v| (v, 0)),
                 };
                 (library, Some(lo))
             }
             _ => return None,
         };
         let stub_room = match (&library.variant, first) {
-            (Some((v, ..)), Some(_)) => v.stub_len,
+            (Some((v, _)), Some(_)) => v.stub_len,
             _ => 0,
         };
         let pages = match &library.variant {
-            Some((v, ..)) if code => v.pages.clone(),
+            Some((v, _)) if code => v.pages.clone(),
             _ => library.pages.clone(),
         };
         Some(LibraryMap {
@@ -109,52 +112,51 @@ impl VmSpace {
             stub_room,
             library,
             first,
+            at: 0,
+            len,
             code,
         })
     }
 
     /// Before a library's mapping is filled at `addr` (its stub room, if
-    /// any, just below): code from the prepatched copy needs its stubs.
+    /// any, just below): a first mapping places the library; code from the
+    /// prepatched copy needs its stubs there (not only once: the room could
+    /// have been unmapped since).
     pub fn prepare_library_map(&mut self, map: &mut LibraryMap, addr: usize) -> Result<()> {
+        map.at = addr;
+        let lib = &mut map.library;
         if let Some(lo) = map.first {
-            let lib = &mut map.library;
             lib.start = addr;
+            lib.end = addr + map.len;
             lib.bias = addr as u64 - lo;
-            if let Some((_, room, _)) = &mut lib.variant {
+            if let Some((_, room)) = &mut lib.variant {
                 *room = addr - map.stub_room;
             }
         }
-        match &mut map.library.variant {
-            // The stubs must be there (not only once have been: the room
-            // could have been unmapped since).
-            Some((v, room, mapped)) if map.code && !self.holds_stubs(*room, v) => {
-                self.map_sealed(*room, v.stub_len, PROT_READ | PROT_EXEC, &v.stubs, 0)?;
-                *mapped = true;
+        match &lib.variant {
+            Some((v, room)) if map.code && !self.holds_stubs(*room, v) => {
+                self.map_sealed(*room, v.stub_len, PROT_READ | PROT_EXEC, &v.stubs, 0)
             }
             // The room stays out of reach until code needs it.
-            Some((v, room, false)) if map.first.is_some() => {
-                self.protect(*room, v.stub_len, 0)?;
+            Some((v, room)) if map.first.is_some() && !map.code => {
+                self.protect(*room, v.stub_len, 0)
             }
-            _ => {}
+            _ => Ok(()),
         }
-        Ok(())
     }
 
-    /// The mapping `map` planned was made at `[addr, addr+len)` with `prot`:
-    /// a first mapping records the library; a mapping of its code is an
-    /// image whose rewritten sites are learned, and takes a prepatched
-    /// copy's sites as rewritten.
-    pub fn library_mapped(&mut self, map: LibraryMap, addr: usize, len: usize) {
-        let mut lib = map.library;
-        if map.first.is_some() {
-            lib.end = addr + page_up(len).unwrap_or(len);
-        }
+    /// The mapping `map` planned was made: a first mapping records the
+    /// library; a mapping of its code is an image whose rewritten sites are
+    /// learned, and takes a prepatched copy's sites (its stubs are in place)
+    /// as rewritten.
+    pub fn library_mapped(&mut self, map: LibraryMap) {
+        let lib = map.library;
         self.forget_libraries(lib.start, lib.end);
         if map.code {
-            if let Some((v, room, true)) = &lib.variant {
+            if let Some((v, room)) = &lib.variant {
                 self.adopt_variant(v, lib.bias, *room);
             }
-            self.add_image(addr, addr + len, lib.bias, lib.pages.id());
+            self.add_image(map.at, map.at + map.len, lib.bias, lib.pages.id());
         }
         self.libraries.push(lib);
     }
