@@ -1,7 +1,9 @@
 //! ELF parsing and mapping of `PT_LOAD` segments.
 
 use goblin::elf::header::{EM_X86_64, ET_DYN, ET_EXEC};
-use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
+use goblin::elf::program_header::{
+    ProgramHeader, PF_R, PF_W, PF_X, PT_GNU_EH_FRAME, PT_INTERP, PT_LOAD, PT_PHDR,
+};
 use goblin::elf::Elf;
 
 use super::LoadError;
@@ -23,6 +25,8 @@ pub struct ElfImage {
     phnum: usize,
     fixed: bool,
     interp: Option<Vec<u8>>,
+    /// Where `.eh_frame_hdr` is (`PT_GNU_EH_FRAME`): address and size.
+    eh_frame_hdr: Option<(u64, u64)>,
 }
 
 #[derive(Clone, Copy)]
@@ -141,6 +145,10 @@ impl ElfImage {
             loads,
             fixed,
             interp,
+            eh_frame_hdr: program_headers
+                .iter()
+                .find(|p| p.p_type == PT_GNU_EH_FRAME)
+                .map(|p| (p.p_vaddr, p.p_filesz)),
         })
     }
 
@@ -176,28 +184,23 @@ impl ElfImage {
         (page_down(lo as usize) as u64, hi)
     }
 
-    /// For a position-independent image with an executable segment: its
-    /// segments as `vm::learned` reads them, its lowest page (before the
-    /// load bias), the bytes its span takes (whole pages) and the file
-    /// offset of its first segment's page.
-    pub fn library_layout(&self) -> Option<(Vec<learned::Segment>, u64, usize, u64)> {
+    /// For a position-independent image with an executable segment: where
+    /// its parts are, as `vm::learned` reads them, the bytes its span
+    /// takes (whole pages) and the file offset of its first segment's page.
+    pub fn library_layout(&self) -> Option<(learned::Layout, usize, u64)> {
         if self.fixed || !self.loads.iter().any(|s| s.flags & PF_X != 0) {
             return None;
         }
         let (lo, hi) = self.span();
         let first = self.loads.iter().min_by_key(|s| s.vaddr)?;
         let span = page_up(usize::try_from(hi - lo).ok()?)?;
-        Some((
-            self.learned_segments(),
-            lo,
-            span,
-            page_down(first.offset as usize) as u64,
-        ))
+        Some((self.layout(), span, page_down(first.offset as usize) as u64))
     }
 
-    /// The segments as `vm::learned` reads them.
-    fn learned_segments(&self) -> Vec<learned::Segment> {
-        self.loads
+    /// Where the image's parts are, as `vm::learned` reads them.
+    fn layout(&self) -> learned::Layout {
+        let segments = self
+            .loads
             .iter()
             .map(|s| learned::Segment {
                 vaddr: s.vaddr,
@@ -205,7 +208,12 @@ impl ElfImage {
                 filesz: s.filesz,
                 exec: s.flags & PF_X != 0,
             })
-            .collect()
+            .collect();
+        learned::Layout {
+            segments,
+            lo: self.span().0,
+            eh_frame_hdr: self.eh_frame_hdr,
+        }
     }
 
     /// The whole pages of read-only segment `i`, placed with `bias`, that
@@ -247,18 +255,21 @@ impl ElfImage {
     /// every other process running it); the others get a copy. A
     /// position-independent image is placed where `room_after` more bytes
     /// are free above it, kept free for its break (`VmSpace::claim_program`).
+    /// The sites of `shared` code (an interpreter, which every dynamic
+    /// program runs) are found before its first run (`learned::variant`).
     pub fn map_into(
         &self,
         vm: &mut VmSpace,
         file: &ProgramBytes,
         room_after: usize,
+        shared: bool,
     ) -> Result<Loaded, LoadError> {
         let (lo, hi) = self.span();
         let span = page_up((hi - lo) as usize).ok_or(Errno::ENOMEM)?;
-        // A position-independent image whose earlier runs rewrote sites
+        // A position-independent image whose sites were found or learned
         // comes prepatched, its stubs just below it (`vm/learned.rs`).
         let original = file.sealed().filter(|_| !self.fixed);
-        let variant = original.and_then(|f| learned::variant(f, &self.learned_segments(), lo));
+        let variant = original.and_then(|f| learned::variant(f, &self.layout(), shared));
         let sealed = variant.as_ref().map(|v| &v.pages).or(file.sealed());
         let bytes: &[u8] = sealed.map_or(&**file, |s| s.bytes());
         let stub_len = variant.as_ref().map_or(0, |v| v.stub_len);

@@ -138,7 +138,7 @@ pub fn load(
     execfn: &[u8],
 ) -> Result<Entry, LoadError> {
     let image = ElfImage::parse(program.bytes)?;
-    let loaded = image.map_into(vm, program.bytes, layout.heap_size)?;
+    let loaded = image.map_into(vm, program.bytes, layout.heap_size, false)?;
     let armed = program
         .bytes
         .sealed()
@@ -161,7 +161,7 @@ pub fn load(
                     "the program's interpreter asks for an interpreter itself",
                 ));
             }
-            let l = interp.map_into(vm, bytes, 0)?;
+            let l = interp.map_into(vm, bytes, 0, true)?;
             (l.entry, l.base)
         }
     };

@@ -13,9 +13,11 @@
 //! rewrite in a process, on the file's bytes, so a site is rewritten in it
 //! only where it would be in a running process; the address of a learned
 //! site is one the kernel reported as an instruction boundary in these
-//! same bytes, and the instruction there is checked again. Shared
-//! libraries that a dynamic loader maps are learned and prepatched the same
-//! way (`library.rs`).
+//! same bytes, and the instruction there is checked again (the copy is
+//! made by `prepatch.rs`). Shared libraries that a dynamic loader maps are
+//! learned and prepatched the same way (`library.rs`). Shared code (those
+//! libraries and interpreters) is also searched for sites before its first
+//! run (`scan.rs`), so that even its first process finds them prepatched.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -23,8 +25,9 @@ use std::sync::{Arc, Mutex};
 use occlum_pal::fastpath;
 use occlum_pal::sealed::SealedPages;
 
-use super::plan::{Plan, SiteKind, STUB_STRIDE};
-use super::{page_up, site};
+use super::plan::SiteKind;
+use super::prepatch::{self, Site};
+use super::scan;
 use crate::sync::lock;
 
 /// A program whose armed starts find no `cpuid` fault is armed again at
@@ -37,10 +40,11 @@ const MAX_SITES: usize = 4096;
 const MAX_BUILDS: u32 = 4;
 /// Largest file copied (larger programs keep rewriting per process).
 const MAX_FILE: usize = 64 << 20;
-/// Where the analysis places the image (any page-aligned address far from
-/// 0 does: only relative positions matter).
-const VIRTUAL_BASE: u64 = 1 << 40;
-
+/// Largest shared object searched for sites before it runs (`scan.rs`):
+/// its copy costs about 1 ms per 1.5 MB at its first mapping, which pays
+/// for itself in a C library (its start-up's sites would trap once each),
+/// not in a large library that makes few syscalls itself.
+const MAX_SCANNED: usize = 4 << 20;
 /// A loadable segment of a program image, as the loader reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct Segment {
@@ -52,6 +56,16 @@ pub struct Segment {
     pub filesz: u64,
     /// Whether it is executable.
     pub exec: bool,
+}
+
+/// Where a program image's parts are, as the loader reads them.
+pub struct Layout {
+    /// Its loadable segments.
+    pub segments: Vec<Segment>,
+    /// Its lowest page (before the load bias).
+    pub lo: u64,
+    /// Where its `.eh_frame_hdr` is (`PT_GNU_EH_FRAME`): address and size.
+    pub eh_frame_hdr: Option<(u64, u64)>,
 }
 
 /// A prepatched copy of a program file and its stubs.
@@ -79,6 +93,10 @@ struct FileSites {
     /// `cpuid` faults in its processes since the last armed start.
     cpuid_faults: u64,
     sites: BTreeSet<(u64, SiteKind)>,
+    /// Whether its code was searched for sites (`scan.rs`).
+    scanned: bool,
+    /// The functions holding the sites found so, by site.
+    functions: HashMap<u64, (u64, u64)>,
     variant: Option<Arc<Variant>>,
     built_with: usize,
     builds: u32,
@@ -131,14 +149,19 @@ pub(super) fn learn(file: u64, vaddr: u64, kind: SiteKind) {
     }
 }
 
-/// The prepatched copy of `file` (a program image with `segments`, the
-/// lowest at `lo`) for the sites learned so far, made now if sites were
-/// learned since the last copy; `None` if none were.
-pub fn variant(file: &Arc<SealedPages>, segments: &[Segment], lo: u64) -> Option<Arc<Variant>> {
+/// The prepatched copy of `file` (a program image laid out as `layout`)
+/// for the sites learned so far, made now if sites were learned since the
+/// last copy; `None` if none were. The sites of `shared` code (libraries
+/// and interpreters, which many programs run and each run would otherwise
+/// find by trapping) are searched for at its first copy (`scan.rs`).
+pub fn variant(file: &Arc<SealedPages>, layout: &Layout, shared: bool) -> Option<Arc<Variant>> {
     if !fastpath::enabled() || file.len() > MAX_FILE {
         return None;
     }
-    let sites: Vec<(u64, SiteKind)> = {
+    if shared && file.len() <= MAX_SCANNED {
+        scan_once(file, layout);
+    }
+    let sites: Vec<Site> = {
         let mut files = lock(&FILES);
         let entry = files.get_or_insert_with(HashMap::new).get_mut(&file.id())?;
         if entry.sites.len() == entry.built_with || entry.builds >= MAX_BUILDS {
@@ -146,9 +169,18 @@ pub fn variant(file: &Arc<SealedPages>, segments: &[Segment], lo: u64) -> Option
         }
         entry.built_with = entry.sites.len();
         entry.builds += 1;
-        entry.sites.iter().copied().collect()
+        let functions = &entry.functions;
+        entry
+            .sites
+            .iter()
+            .map(|&(vaddr, kind)| Site {
+                vaddr,
+                kind,
+                function: functions.get(&vaddr).copied(),
+            })
+            .collect()
     };
-    let built = build(file.bytes(), segments, lo, &sites).map(Arc::new);
+    let built = prepatch::build(file.bytes(), &layout.segments, layout.lo, &sites).map(Arc::new);
     let mut files = lock(&FILES);
     let entry = files
         .get_or_insert_with(HashMap::new)
@@ -160,126 +192,39 @@ pub fn variant(file: &Arc<SealedPages>, segments: &[Segment], lo: u64) -> Option
     entry.variant.clone()
 }
 
-/// The file offset of the `len` bytes at virtual address `vaddr`, if they
-/// lie in one executable segment's file bytes; with that segment.
-fn exec_offset(segments: &[Segment], vaddr: u64, len: u64) -> Option<(u64, &Segment)> {
-    segments
-        .iter()
-        .find(|s| s.exec && s.vaddr <= vaddr && vaddr + len <= s.vaddr + s.filesz)
-        .map(|s| (s.offset + (vaddr - s.vaddr), s))
-}
-
-/// Makes the prepatched copy of `bytes` for `sites` (in address order).
-fn build(
-    bytes: &[u8],
-    segments: &[Segment],
-    lo: u64,
-    sites: &[(u64, SiteKind)],
-) -> Option<Variant> {
-    let slots: usize = sites.iter().map(|s| s.1.slots()).sum();
-    let stub_len = page_up((slots + 1) * STUB_STRIDE)?;
-    let stub_base = (VIRTUAL_BASE + lo) as usize - stub_len;
-    let mut file = bytes.to_vec();
-    let mut stubs = vec![0u8; stub_len];
-    stubs[..8].copy_from_slice(&fastpath::entry_address().to_le_bytes());
-    let mut used = STUB_STRIDE;
-    let (mut patched, mut rets) = (Vec::new(), Vec::new());
-    // Where a jump or a short jump was written, by virtual address.
-    let mut written: Vec<(u64, u64)> = Vec::new();
-    let at = |v: usize| v as u64 - VIRTUAL_BASE;
-    for &(vaddr, kind) in sites {
-        let Some((off, seg)) = exec_offset(segments, vaddr, 2) else {
-            continue;
-        };
-        let expect: &[u8] = match kind {
-            SiteKind::Syscall => &[0x0f, 0x05],
-            SiteKind::Cpuid => &[0x0f, 0xa2],
-        };
-        if bytes.get(off as usize..off as usize + 2) != Some(expect) {
-            continue;
+/// Adds the sites found in `file`'s code (`scan.rs`) to those learned, the
+/// first time it is asked.
+fn scan_once(file: &SealedPages, layout: &Layout) {
+    {
+        let mut files = lock(&FILES);
+        let entry = files
+            .get_or_insert_with(HashMap::new)
+            .entry(file.id())
+            .or_default();
+        if std::mem::replace(&mut entry.scanned, true) {
+            return;
         }
-        let seg_lo = VIRTUAL_BASE + seg.vaddr;
-        let seg_hi = seg_lo + seg.filesz;
-        let site_at = (VIRTUAL_BASE + vaddr) as usize;
-        let lo_at = (site_at as u64 - site::DECODE_BEFORE as u64).max(seg_lo) as usize;
-        let hi_at = (site_at as u64 + 2 + site::DECODE_AFTER as u64).min(seg_hi) as usize;
-        let file_lo = (seg.offset + (lo_at as u64 - seg_lo)) as usize;
-        // The original bytes: a jump's leftovers would throw the decoding
-        // out of step.
-        let window = &bytes[file_lo..file_lo + (hi_at - lo_at)];
-        let Some(decoded) = site::decode(window, lo_at, site_at) else {
-            continue;
-        };
-        let ret = site_at + 2;
-        let stub_at = stub_base + used;
-        let size = kind.slots() * STUB_STRIDE;
-        if used + size > stub_len {
+    }
+    let began = std::time::Instant::now();
+    let found = scan::sites(file.bytes(), layout);
+    tracing::debug!(
+        "found {} sites in the code of a shared object of {} bytes in {:?}",
+        found.len(),
+        file.len(),
+        began.elapsed()
+    );
+    let mut files = lock(&FILES);
+    let entry = files
+        .get_or_insert_with(HashMap::new)
+        .entry(file.id())
+        .or_default();
+    for (vaddr, kind, function) in found {
+        if entry.sites.len() >= MAX_SITES {
             break;
         }
-        // Jumps of two sites never share a byte. No thread runs the
-        // program yet: a cpuid may take the jump itself.
-        let free = |a: usize, n: usize| {
-            let (a, e) = (at(a), at(a) + n as u64);
-            !written.iter().any(|&(s, t)| s < e && a < t)
-        };
-        let site = (site_at, kind);
-        let Some(plan) = Plan::find(&decoded, window, lo_at, site, free, |_| true, true) else {
-            continue;
-        };
-        let (Some(code), Some(jumps)) = (
-            plan.stub(site, stub_at, stub_base),
-            plan.jumps(site_at, stub_at),
-        ) else {
-            continue;
-        };
-        if code.len() > size {
-            continue;
-        }
-        let mappable = |a: usize, n: usize| exec_offset(segments, at(a), n as u64).is_some();
-        if jumps.iter().any(|(a, j)| !mappable(*a, j.len())) {
-            continue;
-        }
-        tracing::trace!(
-            "prepatching {kind:?} at {vaddr:#x}: jumps {:x?}, stub at {:#x}",
-            jumps.iter().map(|(a, j)| (at(*a), j)).collect::<Vec<_>>(),
-            at(stub_at) as i64
-        );
-        for (a, j) in &jumps {
-            let Some((o, _)) = exec_offset(segments, at(*a), j.len() as u64) else {
-                continue;
-            };
-            let o = o as usize..o as usize + j.len();
-            patched.push((at(*a), bytes[o.clone()].to_vec()));
-            file[o].copy_from_slice(j);
-            written.push((at(*a), at(*a) + j.len() as u64));
-        }
-        stubs[used..used + code.len()].copy_from_slice(&code);
-        used += size;
-        rets.push(at(ret));
+        entry.sites.insert((vaddr, kind));
+        entry.functions.insert(vaddr, function);
     }
-    if rets.is_empty() {
-        return None;
-    }
-    let pages = match SealedPages::new(&file) {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            tracing::debug!("cannot seal a prepatched program: {e}");
-            return None;
-        }
-    };
-    let stubs = Arc::new(SealedPages::new(&stubs).ok()?);
-    tracing::debug!(
-        "prepatched a program: {} of {} learned sites, {stub_len} bytes of stubs",
-        rets.len(),
-        sites.len()
-    );
-    Some(Variant {
-        pages,
-        stubs,
-        stub_len,
-        patched,
-        rets,
-    })
 }
 
 #[cfg(test)]
@@ -305,69 +250,5 @@ mod tests {
         cpuid_faulted(busy);
         assert!(started(busy), "it faulted: armed again");
         assert!(!started(busy), "the last armed start was quiet");
-    }
-
-    /// A 2-page "program": one executable segment at vaddr 0x1000 (file
-    /// offset 0x1000) holding `code` at 0x1100, after `push %rbx`es.
-    fn program(code: &[u8]) -> (Vec<u8>, Vec<Segment>) {
-        let mut bytes = vec![0x53u8; 0x2000];
-        bytes[0x1100..0x1100 + code.len()].copy_from_slice(code);
-        let seg = Segment {
-            vaddr: 0x1000,
-            offset: 0x1000,
-            filesz: 0x1000,
-            exec: true,
-        };
-        (bytes, vec![seg])
-    }
-
-    #[test]
-    fn a_learned_syscall_site_is_prepatched_with_its_stub() {
-        // mov $0x27,%eax; syscall; cpuid (at 0x1107)
-        let (bytes, segs) = program(&[0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0x0f, 0xa2]);
-        let sites = [(0x1105, SiteKind::Syscall)];
-        let v = build(&bytes, &segs, 0x1000, &sites).expect("a variant");
-        assert_eq!(v.patched, [(0x1100, vec![0xb8, 0x27, 0, 0, 0])]);
-        assert_eq!(v.rets, [0x1107]);
-        let patched = v.pages.bytes();
-        assert_eq!(patched[0x1100], 0xe9, "a jmp at the mov");
-        let rel = i32::from_le_bytes(patched[0x1101..0x1105].try_into().unwrap());
-        let stub = 0x1105 + rel as i64;
-        assert_eq!(stub, 0x1000 - v.stub_len as i64 + STUB_STRIDE as i64);
-        let stubs = v.stubs.bytes();
-        assert_eq!(stubs[..8], fastpath::entry_address().to_le_bytes());
-        assert_eq!(stubs[STUB_STRIDE..STUB_STRIDE + 5], [0xb8, 0x27, 0, 0, 0]);
-        assert_eq!(
-            patched[0x1105..0x1109],
-            [0x0f, 0x05, 0x0f, 0xa2],
-            "the rest as it was"
-        );
-    }
-
-    #[test]
-    fn sites_whose_instruction_differs_are_left_alone() {
-        let (bytes, segs) = program(&[0xb8, 0x27, 0, 0, 0, 0x0f, 0x05]);
-        // Not a cpuid there; not in an executable segment.
-        let sites = [(0x1105, SiteKind::Cpuid), (0x105, SiteKind::Syscall)];
-        assert!(build(&bytes, &segs, 0x1000, &sites).is_none());
-    }
-
-    #[test]
-    fn a_jump_written_nearby_does_not_throw_the_decoding_out_of_step() {
-        // From glibc's get_common_indices: two cpuid sites 45 bytes apart;
-        // the first one's jump leaves a byte of `mov %edx,...(%rip)`, in
-        // which the second one's decoding would go astray and put its jump
-        // inside `mov $0xd,%eax`.
-        let code = [
-            0x89, 0x1d, 0x6d, 0x34, 0x0c, 0x00, 0x89, 0x15, 0x6f, 0x34, 0x0c, 0x00, 0x0f, 0xa2,
-            0x89, 0x05, 0xfb, 0x34, 0x0c, 0x00, 0x89, 0x1d, 0xf9, 0x34, 0x0c, 0x00, 0x89, 0x0d,
-            0xf7, 0x34, 0x0c, 0x00, 0x89, 0x15, 0xf5, 0x34, 0x0c, 0x00, 0x83, 0x3d, 0x12, 0x34,
-            0x0c, 0x00, 0x0c, 0x7e, 0x24, 0xb8, 0x0d, 0, 0, 0, 0xb9, 0x01, 0, 0, 0, 0x0f, 0xa2,
-        ];
-        let (bytes, segs) = program(&code);
-        let sites = [(0x110c, SiteKind::Cpuid), (0x1139, SiteKind::Cpuid)];
-        let v = build(&bytes, &segs, 0x1000, &sites).expect("a variant");
-        let starts: Vec<u64> = v.patched.iter().map(|p| p.0).collect();
-        assert_eq!(starts, [0x1106, 0x1134], "each jump at an instruction");
     }
 }

@@ -1,12 +1,13 @@
 //! Shared libraries that a dynamic loader (`ld.so`, musl's too) maps with
 //! `mmap`: the first mapping of one takes its whole span from its first
 //! segment's page, and the loader maps the other segments over it. Such a
-//! first mapping is recognized, so that the sites rewritten in the library
-//! are learned as a program's are (`learned.rs`), and a later process gets
-//! its prepatched copy: room for the stubs is kept just below the span,
-//! and the library's code (its executable mappings, and only those: a
-//! program reading the file through a mapping sees its own bytes) comes
-//! from the copy, with the stubs mapped and the sites taken as rewritten.
+//! first mapping is recognized, so that the library's sites are found
+//! before it runs (`scan.rs`) and the sites rewritten in it are learned as
+//! a program's are (`learned.rs`), and its processes get its prepatched
+//! copy: room for the stubs is kept just below the span, and the library's
+//! code (its executable mappings, and only those: a program reading the
+//! file through a mapping sees its own bytes) comes from the copy, with the
+//! stubs mapped and the sites taken as rewritten.
 
 use std::sync::Arc;
 
@@ -83,11 +84,11 @@ impl VmSpace {
             }
             Placement::Hint(_) => {
                 let image = crate::loader::ElfImage::parse(pages.bytes()).ok()?;
-                let (segments, lo, span, first_offset) = image.library_layout()?;
+                let (layout, span, first_offset) = image.library_layout()?;
                 if len != span || offset != first_offset {
                     return None;
                 }
-                let variant = learned::variant(pages, &segments, lo);
+                let variant = learned::variant(pages, &layout, true);
                 let library = Library {
                     start: 0,
                     end: 0,
@@ -95,7 +96,7 @@ impl VmSpace {
                     pages: pages.clone(),
                     variant: variant.map(|v| (v, 0)),
                 };
-                (library, Some(lo))
+                (library, Some(layout.lo))
             }
             _ => return None,
         };

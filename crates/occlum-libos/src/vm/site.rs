@@ -101,7 +101,8 @@ fn sweep(
 ) -> Vec<Instruction> {
     let bytes = &code[from - base..until - base];
     let mut d = Decoder::with_ip(64, bytes, from as u64, DecoderOptions::NONE);
-    let mut out = Vec::new();
+    // Instructions average some 4 bytes.
+    let mut out = Vec::with_capacity(bytes.len() / 3 + 1);
     let mut insn = Instruction::default();
     while d.can_decode() {
         d.decode_out(&mut insn);
@@ -118,20 +119,7 @@ fn sweep(
 /// from the window's start and from halfway to the site, fall in step
 /// before it, and both reach it exactly.
 pub fn decode(code: &[u8], base: usize, site: usize) -> Option<Decoded> {
-    if site < base || site + 2 > base + code.len() {
-        return None;
-    }
-    let all = sweep(code, base, base, base + code.len(), |_| false);
-    let at = all.iter().position(|i| i.ip() as usize == site)?;
-    let (before, rest) = all.split_at(at);
-    if before.last().is_some_and(Instruction::is_invalid) {
-        return None;
-    }
-    let after: Vec<Instruction> = rest
-        .iter()
-        .take_while(|i| !i.is_invalid())
-        .copied()
-        .collect();
+    let (before, after) = split(code, base, site)?;
     let mid = base + (site - base) / 2;
     let mut sync = site;
     let second = sweep(code, base, mid, site, |i| {
@@ -152,11 +140,46 @@ pub fn decode(code: &[u8], base: usize, site: usize) -> Option<Decoded> {
         return None;
     }
     Some(Decoded {
-        before: before.to_vec(),
+        before,
         second,
         sync,
         after,
     })
+}
+
+/// [`decode`] for a window whose start is an instruction boundary (a
+/// function's start, which its unwind tables give: `scan.rs`): one
+/// decoding, which must reach `site` exactly.
+pub fn decode_from_boundary(code: &[u8], base: usize, site: usize) -> Option<Decoded> {
+    let (before, after) = split(code, base, site)?;
+    if before.iter().any(Instruction::is_invalid) {
+        return None;
+    }
+    Some(Decoded {
+        before,
+        second: Vec::new(),
+        sync: base,
+        after,
+    })
+}
+
+/// The window `code` (at `base`) decoded from its start: the instructions
+/// before `site`, which must end exactly there with a valid one, and the
+/// valid ones from it on.
+fn split(code: &[u8], base: usize, site: usize) -> Option<(Vec<Instruction>, Vec<Instruction>)> {
+    if site < base || site + 2 > base + code.len() {
+        return None;
+    }
+    let mut all = sweep(code, base, base, base + code.len(), |_| false);
+    let at = all.iter().position(|i| i.ip() as usize == site)?;
+    let mut after = all.split_off(at);
+    if all.last().is_some_and(Instruction::is_invalid) {
+        return None;
+    }
+    if let Some(bad) = after.iter().position(Instruction::is_invalid) {
+        after.truncate(bad);
+    }
+    Some((all, after))
 }
 
 /// Whether a stub may run `insn` in its place.
