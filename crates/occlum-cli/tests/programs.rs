@@ -134,18 +134,19 @@ fn python3_runs_the_standard_library_tour() {
         .env_clear()
         .output()
         .unwrap();
-    let libos = run(
-        &dir,
-        &[
-            "/bin/python3",
-            "/usr/local/share/stdlib_tour.py",
-            "/tmp",
-            "/root",
-            "/bin/busybox",
-        ],
-        b"",
-    );
+    let mut cmd = std::process::Command::new(occlum());
+    cmd.current_dir(&dir)
+        .args(["run", "/bin/python3", "/usr/local/share/stdlib_tour.py"])
+        .args(["/tmp", "/root", "/bin/busybox"])
+        .env_clear()
+        .env("OCCLUM_LOG_LEVEL", "info");
+    let libos = run_with_stdin(&mut cmd, b"");
     assert_same_run(&native, &libos);
+    // Even on a LibOS's first start of python3, 95% of its syscalls are
+    // direct: its libc and ld.so come prepatched (`vm/scan.rs`).
+    let stderr = text(&libos.stderr);
+    let python = process_counts(&stderr).pop().expect("python3's counts");
+    assert!(python[1] * 100 >= python[0] * 95, "{python:?}\n{stderr}");
 }
 
 #[test]
