@@ -1,5 +1,5 @@
 //! Fuzz targets for the parsers that read bytes an attacker controls: ELF
-//! programs (the LibOS's loader), the integrity-protected image (its
+//! programs (the LibOS's loader, and its search of shared code for sites), the integrity-protected image (its
 //! reader), the encrypted file system's host file (its on-disk parser),
 //! `Occlum.json`, and SGX quotes (`occlum attest verify`, `/dev/sgx`). Each target must return for any input without panicking,
 //! hanging or allocating without bound; errors are the expected outcome.
@@ -19,6 +19,19 @@ pub const SEFS_KEY: [u8; 32] = [7; 32];
 /// Parses `data` as an executable, as `execve` does before loading it.
 pub fn elf(data: &[u8]) {
     let _ = occlum_libos::loader::ElfImage::parse(data);
+}
+
+/// Parses `data` as a shared library, as a loader's first mapping of one
+/// is recognized, then searches its code for sites through its unwind
+/// tables and plans their rewriting (`vm/scan.rs`, `vm/prepatch.rs`).
+pub fn shared_code(data: &[u8]) {
+    let Ok(image) = occlum_libos::loader::ElfImage::parse(data) else {
+        return;
+    };
+    if let Some((layout, _, _)) = image.library_layout() {
+        let (found, taken) = occlum_libos::vm::learned::search_and_plan(data, &layout);
+        assert!(taken <= found);
+    }
 }
 
 /// Opens `data[32..]` as an image whose expected root hash is `data[..32]`,

@@ -75,6 +75,18 @@ fn elf_parser() {
 }
 
 #[test]
+fn shared_code_search() {
+    // glibc's dynamic loader: a shared object with unwind tables and some
+    // 80 syscall and cpuid sites.
+    let seed = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+    let image = occlum_libos::loader::ElfImage::parse(&seed).unwrap();
+    let (layout, _, _) = image.library_layout().unwrap();
+    let (found, taken) = occlum_libos::vm::learned::search_and_plan(&seed, &layout);
+    assert!(found >= 50 && taken * 10 >= found * 9, "{found} {taken}");
+    run("shared_code", &[seed], 0, 600, occlum_fuzz::shared_code);
+}
+
+#[test]
 fn image_reader() {
     let src = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(src.path().join("bin/sub")).unwrap();

@@ -30,10 +30,7 @@ unsafe impl Sync for SealedPages {}
 impl SealedPages {
     /// Copies `bytes` into a new sealed memfd.
     pub fn new(bytes: &[u8]) -> Result<SealedPages, Errno> {
-        SealedPages::build(bytes.len(), |room| {
-            room.copy_from_slice(bytes);
-            Ok(())
-        })
+        SealedPages::from_pieces(&[bytes])
     }
 
     /// Makes sealed pages of `len` bytes that `fill` writes in place, into
@@ -43,23 +40,7 @@ impl SealedPages {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<SealedPages, E> {
-        // SAFETY: the name is a valid C string; the flags are known.
-        let raw = unsafe {
-            libc::memfd_create(
-                c"occlum-sealed".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if raw < 0 {
-            return Err(Errno::last().into());
-        }
-        // SAFETY: `raw` is a new descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let size = libc::off_t::try_from(len).map_err(|_| Errno::EFBIG)?;
-        // SAFETY: sizes our own new memfd; no memory effects.
-        if unsafe { libc::ftruncate(fd.as_raw_fd(), size) } != 0 {
-            return Err(Errno::last().into());
-        }
+        let fd = new_memfd(len)?;
         if len > 0 {
             let room = WritableMap::new(&fd, len)?;
             // SAFETY: `room` maps `len` writable bytes of the memfd, which
@@ -67,12 +48,88 @@ impl SealedPages {
             // this call and the mapping until `room` drops after it.
             fill(unsafe { std::slice::from_raw_parts_mut(room.ptr, len) })?;
         }
+        Ok(SealedPages::seal(fd, len)?)
+    }
+
+    /// Makes sealed pages of `pieces` one after the other, which the kernel
+    /// copies into the memfd (its pages are neither zeroed first nor
+    /// mapped for the copy: cheaper than [`SealedPages::build`] for bytes
+    /// that are at hand).
+    pub fn from_pieces(pieces: &[&[u8]]) -> Result<SealedPages, Errno> {
+        let len = pieces.iter().map(|p| p.len()).sum();
+        let fd = new_memfd(len)?;
+        let iov: Vec<libc::iovec> = pieces
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| libc::iovec {
+                iov_base: p.as_ptr().cast_mut().cast(),
+                iov_len: p.len(),
+            })
+            .collect();
+        let (mut at, mut done) = (0usize, 0usize);
+        while at < iov.len() {
+            let batch = &iov[at..iov.len().min(at + IOV_MAX)];
+            let offset = libc::off_t::try_from(done).map_err(|_| Errno::EFBIG)?;
+            // SAFETY: each iovec describes a piece of a slice the caller
+            // lends for this call, which the kernel only reads; the batch
+            // lives through the call.
+            let n = unsafe {
+                libc::pwritev(fd.as_raw_fd(), batch.as_ptr(), batch.len() as i32, offset)
+            };
+            let Ok(mut n) = usize::try_from(n) else {
+                return Err(Errno::last());
+            };
+            if n == 0 {
+                return Err(Errno::EIO);
+            }
+            done += n;
+            // Skip what was written; a short write resumes mid-piece.
+            while n > 0 && at < iov.len() {
+                let first = iov[at].iov_len;
+                if n >= first {
+                    n -= first;
+                    at += 1;
+                } else {
+                    return SealedPages::finish_pieces(fd, len, pieces, done);
+                }
+            }
+        }
+        SealedPages::seal(fd, len)
+    }
+
+    /// After a short write of the first `done` bytes of `pieces` into
+    /// `fd`: writes the rest piece by piece, then seals.
+    fn finish_pieces(
+        fd: OwnedFd,
+        len: usize,
+        pieces: &[&[u8]],
+        mut done: usize,
+    ) -> Result<SealedPages, Errno> {
+        let all: Vec<u8> = pieces.concat();
+        while done < len {
+            let offset = libc::off_t::try_from(done).map_err(|_| Errno::EFBIG)?;
+            let rest = &all[done..];
+            // SAFETY: writes from a live slice the kernel only reads.
+            let n =
+                unsafe { libc::pwrite(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len(), offset) };
+            match usize::try_from(n) {
+                Ok(0) => return Err(Errno::EIO),
+                Ok(n) => done += n,
+                Err(_) => return Err(Errno::last()),
+            }
+        }
+        SealedPages::seal(fd, len)
+    }
+
+    /// Seals `fd` (`len` bytes, no writable mapping of it left) and maps it
+    /// read-only.
+    fn seal(fd: OwnedFd, len: usize) -> Result<SealedPages, Errno> {
         let seals =
             libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
         // SAFETY: adds seals to our own memfd; no memory effects. No
         // writable mapping of it is left (F_SEAL_WRITE would fail).
         if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-            return Err(Errno::last().into());
+            return Err(Errno::last());
         }
         let ptr = if len == 0 {
             std::ptr::NonNull::<u8>::dangling().as_ptr()
@@ -90,7 +147,7 @@ impl SealedPages {
                 )
             };
             if p == libc::MAP_FAILED {
-                return Err(Errno::ENOMEM.into());
+                return Err(Errno::ENOMEM);
             }
             p.cast::<u8>()
         };
@@ -124,6 +181,31 @@ impl SealedPages {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
+
+/// Most iovecs one `pwritev` takes (Linux's `UIO_MAXIOV`).
+const IOV_MAX: usize = 1024;
+
+/// A new memfd of `len` bytes that can be sealed.
+fn new_memfd(len: usize) -> Result<OwnedFd, Errno> {
+    // SAFETY: the name is a valid C string; the flags are known.
+    let raw = unsafe {
+        libc::memfd_create(
+            c"occlum-sealed".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if raw < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: `raw` is a new descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let size = libc::off_t::try_from(len).map_err(|_| Errno::EFBIG)?;
+    // SAFETY: sizes our own new memfd; no memory effects.
+    if unsafe { libc::ftruncate(fd.as_raw_fd(), size) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(fd)
 }
 
 /// A writable shared mapping of a memfd being filled, with its pages
@@ -215,6 +297,18 @@ mod tests {
         assert_eq!(sealed.len(), 5000);
         let empty = SealedPages::new(&[]).unwrap();
         assert!(empty.is_empty() && empty.bytes().is_empty());
+    }
+
+    #[test]
+    fn made_of_pieces() {
+        // More pieces than one pwritev takes, and empty ones.
+        let data: Vec<u8> = (0..30000u32).map(|i| (i % 253) as u8).collect();
+        let mut pieces: Vec<&[u8]> = data.chunks(7).collect();
+        pieces.insert(3, &[]);
+        assert!(pieces.len() > IOV_MAX * 2);
+        let sealed = SealedPages::from_pieces(&pieces).unwrap();
+        assert_eq!(sealed.bytes(), &data[..]);
+        assert!(SealedPages::from_pieces(&[]).unwrap().is_empty());
     }
 
     #[test]

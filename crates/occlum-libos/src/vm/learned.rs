@@ -192,6 +192,22 @@ pub fn variant(file: &Arc<SealedPages>, layout: &Layout, shared: bool) -> Option
     entry.variant.clone()
 }
 
+/// How many sites a search of `bytes` (shared code laid out as `layout`)
+/// finds, and how many of them its prepatched copy would take (no copy is
+/// made): the search and the planning on bytes an attacker may control.
+pub fn search_and_plan(bytes: &[u8], layout: &Layout) -> (usize, usize) {
+    let sites: Vec<Site> = scan::sites(bytes, layout)
+        .into_iter()
+        .map(|(vaddr, kind, function)| Site {
+            vaddr,
+            kind,
+            function: Some(function),
+        })
+        .collect();
+    let taken = prepatch::planned(bytes, &layout.segments, layout.lo, &sites);
+    (sites.len(), taken)
+}
+
 /// Adds the sites found in `file`'s code (`scan.rs`) to those learned, the
 /// first time it is asked.
 fn scan_once(file: &SealedPages, layout: &Layout) {

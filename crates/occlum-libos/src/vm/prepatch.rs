@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use occlum_pal::fastpath;
 use occlum_pal::sealed::SealedPages;
-use occlum_pal::Errno;
 
 use super::learned::{Segment, Variant};
 use super::plan::{Plan, SiteKind, STUB_STRIDE};
@@ -96,14 +95,18 @@ pub(super) fn build(
     lo: u64,
     sites: &[Site],
 ) -> Option<Variant> {
-    let planned = plan(bytes, segments, lo, sites)?;
-    let pages = SealedPages::build(bytes.len(), |room| {
-        room.copy_from_slice(bytes);
-        for (o, j) in &planned.jumps {
-            room[*o..*o + j.len()].copy_from_slice(j);
-        }
-        Ok::<(), Errno>(())
-    });
+    let mut planned = plan(bytes, segments, lo, sites)?;
+    // The file's bytes between the jumps, and the jumps (no two overlap).
+    planned.jumps.sort_unstable_by_key(|j| j.0);
+    let mut pieces: Vec<&[u8]> = Vec::with_capacity(2 * planned.jumps.len() + 1);
+    let mut at = 0;
+    for (o, j) in &planned.jumps {
+        pieces.push(&bytes[at..*o]);
+        pieces.push(j);
+        at = o + j.len();
+    }
+    pieces.push(&bytes[at..]);
+    let pages = SealedPages::from_pieces(&pieces);
     let pages = match pages {
         Ok(p) => Arc::new(p),
         Err(e) => {
@@ -125,6 +128,11 @@ pub(super) fn build(
         patched: planned.patched,
         rets: planned.rets,
     })
+}
+
+/// How many of `sites` a copy of `bytes` would rewrite.
+pub(super) fn planned(bytes: &[u8], segments: &[Segment], lo: u64, sites: &[Site]) -> usize {
+    plan(bytes, segments, lo, sites).map_or(0, |p| p.rets.len())
 }
 
 /// Plans the jumps and stubs of a copy of `bytes` for `sites`; `None` if no
