@@ -93,6 +93,30 @@ fn dynamic_programs_come_with_their_libraries_rewritten() {
     }
 }
 
+/// A library loaded and unloaded 300 times (`dlopen`, `dlclose`) leaves
+/// nothing behind: its prepatched code's stubs go with it, so the number
+/// of mappings comes back to where it was, as natively.
+#[test]
+fn dlopen_cycles_leave_no_mappings_behind() {
+    let (_tmp, dir) = instance_with_other(&["dlcycle-dynamic", "libsys.so"]);
+    let other = apps_build_dir().join("other");
+    let native = std::process::Command::new(other.join("dlcycle-dynamic"))
+        .arg(other.join("libsys.so"))
+        .output()
+        .unwrap();
+    let mut cmd = std::process::Command::new(occlum());
+    cmd.current_dir(&dir)
+        .args(["run", "/bin/dlcycle-dynamic", "/bin/libsys.so"])
+        .env_clear()
+        .env("OCCLUM_LOG_LEVEL", "info");
+    let libos = run_with_stdin(&mut cmd, b"");
+    assert_same_run(&native, &libos);
+    // The library's syscall was prepatched: found before it ran.
+    let stderr = text(&libos.stderr);
+    let counts = process_counts(&stderr).pop().expect("the program's counts");
+    assert!(counts[1] * 100 >= counts[0] * 95, "{counts:?}\n{stderr}");
+}
+
 /// The Python directory of the host's python3 (`/usr/lib/python3.N`).
 fn python_lib_dir() -> String {
     let out = std::process::Command::new("/usr/bin/python3")

@@ -173,6 +173,30 @@ impl VmSpace {
                 .is_some_and(|m| m.end >= room + v.stub_len && m.prot == PROT_READ | PROT_EXEC)
     }
 
+    /// The stub rooms of the libraries whose whole spans lie in
+    /// `[start, end)` (being unmapped: `dlclose`), where the rooms still
+    /// hold their stubs, or still are the inaccessible room a first mapping
+    /// left: each `[room, room + len)`.
+    pub(super) fn stub_rooms_within(&self, start: usize, end: usize) -> Vec<(usize, usize)> {
+        self.libraries
+            .iter()
+            .filter(|l| start <= l.start && l.end <= end)
+            .filter_map(|l| {
+                let (v, room) = l.variant.as_ref()?;
+                let untouched = || {
+                    self.vmas
+                        .containing(*room)
+                        .is_some_and(|m| m.end >= room + v.stub_len && m.prot == 0)
+                        && !self
+                            .backings
+                            .iter()
+                            .any(|b| b.start < room + v.stub_len && *room < b.end)
+                };
+                (self.holds_stubs(*room, v) || untouched()).then_some((*room, room + v.stub_len))
+            })
+            .collect()
+    }
+
     /// Forgets the libraries whose spans overlap `[start, end)`.
     pub(super) fn forget_libraries(&mut self, start: usize, end: usize) {
         self.libraries.retain(|l| l.end <= start || end <= l.start);

@@ -519,6 +519,8 @@ impl VmSpace {
             }
             self.forget_file_maps(lo, hi);
         }
+        // A library unmapped whole takes the room of its stubs along.
+        let rooms = self.stub_rooms_within(lo, hi);
         self.forget_shared(lo, hi);
         self.forget_backings(lo, hi);
         self.forget_images(lo, hi);
@@ -526,6 +528,9 @@ impl VmSpace {
         for (s, e) in self.vmas.remove(lo, hi) {
             self.space.unmap(s, e - s)?;
             self.release(s, e);
+        }
+        for (s, e) in rooms {
+            self.unmap(s, e - s)?;
         }
         Ok(())
     }
