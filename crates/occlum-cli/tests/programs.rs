@@ -58,6 +58,17 @@ fn dynamic_glibc_and_musl_programs() {
             text(&out.stderr)
         );
     }
+    // With `OCCLUM_CPUID=0`, ld.so's `cpuid`s run on the CPU: none of
+    // them is prepatched into the LibOS.
+    let mut cmd = std::process::Command::new(occlum());
+    cmd.current_dir(&dir)
+        .args(["run", "/bin/hello-dynamic"])
+        .env_clear()
+        .env("OCCLUM_LOG_LEVEL", "info")
+        .env("OCCLUM_CPUID", "0");
+    let out = run_with_stdin(&mut cmd, b"");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("; 0 cpuid, 0 direct"), "{stderr}");
 }
 
 /// A dynamic program's shared code comes prepatched: glibc's ld.so and

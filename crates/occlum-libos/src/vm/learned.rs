@@ -234,7 +234,12 @@ fn scan_once(file: &SealedPages, layout: &Layout) {
         .get_or_insert_with(HashMap::new)
         .entry(file.id())
         .or_default();
+    // `cpuid` runs on the CPU unless the LibOS serves it.
+    let cpuid = occlum_pal::cpuid::enabled();
     for (vaddr, kind, function) in found {
+        if kind == SiteKind::Cpuid && !cpuid {
+            continue;
+        }
         if entry.sites.len() >= MAX_SITES {
             break;
         }
