@@ -19,6 +19,7 @@ differential_tests! {
     sig_child: "sig_child", ["@BIN@"], |o| all_ok(o);
     sig_threads: "sig_threads", [], |o| all_ok(o);
     sig_default: "sig_default", ["@BIN@"], |o| all_ok(o);
+    sig_vfork: "sig_vfork", ["@BIN@"], |o| all_ok(o);
     kill_blocked_threads: "kill_mt", ["@BIN@"], |o| all_ok(o);
     xstate_at_syscall: "sig_xstate", ["sync"], |o| all_ok(o);
     xstate_at_timer: "sig_xstate", ["async"], |o| all_ok(o);
