@@ -29,6 +29,29 @@ fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
     run_with_stdin(&mut cmd, stdin)
 }
 
+/// `occlum run ARGS` in `dir` with `env` and the syscall counts of every
+/// process logged at exit (`OCCLUM_LOG_LEVEL=info`).
+fn run_counted(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(occlum());
+    cmd.current_dir(dir)
+        .arg("run")
+        .args(args)
+        .env_clear()
+        .env("OCCLUM_LOG_LEVEL", "info")
+        .envs(env.iter().copied());
+    run_with_stdin(&mut cmd, b"")
+}
+
+/// Asserts that the process that ended last (the one started first) made
+/// at least `percent`% of its syscalls directly.
+fn assert_direct_share(stderr: &str, percent: u64) {
+    let counts = process_counts(stderr).pop().expect("a process's counts");
+    assert!(
+        counts[1] * 100 >= counts[0] * percent,
+        "{counts:?}\n{stderr}"
+    );
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -60,13 +83,7 @@ fn dynamic_glibc_and_musl_programs() {
     }
     // With `OCCLUM_CPUID=0`, ld.so's `cpuid`s run on the CPU: none of
     // them is prepatched into the LibOS.
-    let mut cmd = std::process::Command::new(occlum());
-    cmd.current_dir(&dir)
-        .args(["run", "/bin/hello-dynamic"])
-        .env_clear()
-        .env("OCCLUM_LOG_LEVEL", "info")
-        .env("OCCLUM_CPUID", "0");
-    let out = run_with_stdin(&mut cmd, b"");
+    let out = run_counted(&dir, &["/bin/hello-dynamic"], &[("OCCLUM_CPUID", "0")]);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("; 0 cpuid, 0 direct"), "{stderr}");
 }
@@ -81,12 +98,7 @@ fn dynamic_glibc_and_musl_programs() {
 fn dynamic_programs_come_with_their_libraries_rewritten() {
     let (_tmp, dir) = instance_with_other(&["respawn-dynamic", "respawn-musl-dynamic"]);
     for name in ["respawn-dynamic", "respawn-musl-dynamic"] {
-        let mut cmd = std::process::Command::new(occlum());
-        cmd.current_dir(&dir)
-            .args(["run", &format!("/bin/{name}"), "4"])
-            .env_clear()
-            .env("OCCLUM_LOG_LEVEL", "info");
-        let out = run_with_stdin(&mut cmd, b"");
+        let out = run_counted(&dir, &[&format!("/bin/{name}"), "4"], &[]);
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert!(stdout.ends_with("all ok\n"), "{name}: {stdout}{stderr}");
         if name == "respawn-dynamic" {
@@ -115,17 +127,10 @@ fn dlopen_cycles_leave_no_mappings_behind() {
         .arg(other.join("libsys.so"))
         .output()
         .unwrap();
-    let mut cmd = std::process::Command::new(occlum());
-    cmd.current_dir(&dir)
-        .args(["run", "/bin/dlcycle-dynamic", "/bin/libsys.so"])
-        .env_clear()
-        .env("OCCLUM_LOG_LEVEL", "info");
-    let libos = run_with_stdin(&mut cmd, b"");
+    let libos = run_counted(&dir, &["/bin/dlcycle-dynamic", "/bin/libsys.so"], &[]);
     assert_same_run(&native, &libos);
     // The library's syscall was prepatched: found before it ran.
-    let stderr = text(&libos.stderr);
-    let counts = process_counts(&stderr).pop().expect("the program's counts");
-    assert!(counts[1] * 100 >= counts[0] * 95, "{counts:?}\n{stderr}");
+    assert_direct_share(&text(&libos.stderr), 95);
 }
 
 /// The Python directory of the host's python3 (`/usr/lib/python3.N`).
@@ -169,19 +174,13 @@ fn python3_runs_the_standard_library_tour() {
         .env_clear()
         .output()
         .unwrap();
-    let mut cmd = std::process::Command::new(occlum());
-    cmd.current_dir(&dir)
-        .args(["run", "/bin/python3", "/usr/local/share/stdlib_tour.py"])
-        .args(["/tmp", "/root", "/bin/busybox"])
-        .env_clear()
-        .env("OCCLUM_LOG_LEVEL", "info");
-    let libos = run_with_stdin(&mut cmd, b"");
+    let tour = "/usr/local/share/stdlib_tour.py";
+    let args = ["/bin/python3", tour, "/tmp", "/root", "/bin/busybox"];
+    let libos = run_counted(&dir, &args, &[]);
     assert_same_run(&native, &libos);
     // Even on a LibOS's first start of python3, 95% of its syscalls are
     // direct: its libc and ld.so come prepatched (`vm/scan.rs`).
-    let stderr = text(&libos.stderr);
-    let python = process_counts(&stderr).pop().expect("python3's counts");
-    assert!(python[1] * 100 >= python[0] * 95, "{python:?}\n{stderr}");
+    assert_direct_share(&text(&libos.stderr), 95);
 }
 
 #[test]
