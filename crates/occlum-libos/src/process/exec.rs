@@ -97,44 +97,21 @@ pub fn execve(
         fs: 0,
     };
     match thread.take_vfork_parent() {
-        // The child's new program goes on on this host thread, whose CPU
-        // and caches are its own already; the parent resumes on another one
-        // (starting it overlaps with the child's run). A parent with a
-        // signal to take (or an end) resumes here instead, through the
-        // checks every return to user code makes, as Linux delivers its
-        // signals on its return from vfork.
-        Some(parent) if !parent.thread.interrupted() => {
-            let mut regs = parent.regs;
-            regs.rax = process.pid() as u64;
-            let resume = StartContext {
-                regs,
-                fs: parent.fs,
-            };
-            if let Err(e) = task::spawn(parent.thread.clone(), resume) {
-                // No host thread for the parent: the child ends, and the
-                // parent resumes here when it has (`before_user_resumes`).
-                exit_group(thread, ExitStatus::Killed(9));
-                thread.set_vfork_parent(parent);
-                return Err(e);
-            }
-            frame.set_regs(&start.regs);
-            frame.set_user_fs(0);
-            crate::cpuid::arm_for(&process);
-        }
         Some(parent) => {
-            // The child's program gets a host thread of its own.
+            // The child's program gets a host thread of its own; the parent
+            // resumes on this one, back in its own memory.
             thread.set_host_tid(0);
             if let Err(e) = task::spawn(thread.clone(), start) {
                 // No host thread for the new program: the child ends, and
-                // the parent resumes when it has (`before_user_resumes`).
+                // the parent resumes when it has (see `before_user_resumes`).
                 exit_group(thread, ExitStatus::Killed(9));
                 thread.set_host_tid(trap::current_host_tid());
                 thread.set_vfork_parent(parent);
                 return Err(e);
             }
             if let Ok(vm) = parent.thread.process().vm() {
-                // (If the new program takes turns with the parent, this
-                // waits for the parent's turn.)
+                // (If the new program takes turns with the parent, this waits
+                // for the parent's turn.)
                 domain::enter(&vm);
             }
             let mut regs = parent.regs;
