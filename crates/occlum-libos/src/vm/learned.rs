@@ -68,6 +68,17 @@ pub struct Layout {
     pub eh_frame_hdr: Option<(u64, u64)>,
 }
 
+impl Layout {
+    /// Whether every part lies below 2^47 (user space), so that the
+    /// analysis's addresses cannot overflow on a file's odd values.
+    fn fits(&self) -> bool {
+        const TOP: u64 = 1 << 47;
+        let below = |at: u64, len: u64| at.checked_add(len).is_some_and(|e| e <= TOP);
+        self.segments.iter().all(|s| below(s.vaddr, s.filesz))
+            && self.eh_frame_hdr.is_none_or(|(at, len)| below(at, len))
+    }
+}
+
 /// A prepatched copy of a program file and its stubs.
 pub struct Variant {
     /// The file's bytes with the jumps written.
@@ -96,7 +107,7 @@ struct FileSites {
     /// Whether its code was searched for sites (`scan.rs`).
     scanned: bool,
     /// The functions holding the sites found so, by site.
-    functions: HashMap<u64, (u64, u64)>,
+    functions: HashMap<u64, scan::Function>,
     variant: Option<Arc<Variant>>,
     built_with: usize,
     builds: u32,
@@ -155,7 +166,7 @@ pub(super) fn learn(file: u64, vaddr: u64, kind: SiteKind) {
 /// and interpreters, which many programs run and each run would otherwise
 /// find by trapping) are searched for at its first copy (`scan.rs`).
 pub fn variant(file: &Arc<SealedPages>, layout: &Layout, shared: bool) -> Option<Arc<Variant>> {
-    if !fastpath::enabled() || file.len() > MAX_FILE {
+    if !fastpath::enabled() || file.len() > MAX_FILE || !layout.fits() {
         return None;
     }
     if shared && file.len() <= MAX_SCANNED {
@@ -196,6 +207,9 @@ pub fn variant(file: &Arc<SealedPages>, layout: &Layout, shared: bool) -> Option
 /// finds, and how many of them its prepatched copy would take (no copy is
 /// made): the search and the planning on bytes an attacker may control.
 pub fn search_and_plan(bytes: &[u8], layout: &Layout) -> (usize, usize) {
+    if !layout.fits() {
+        return (0, 0);
+    }
     let sites: Vec<Site> = scan::sites(bytes, layout)
         .into_iter()
         .map(|(vaddr, kind, function)| Site {
@@ -271,5 +285,24 @@ mod tests {
         cpuid_faulted(busy);
         assert!(started(busy), "it faulted: armed again");
         assert!(!started(busy), "the last armed start was quiet");
+    }
+
+    #[test]
+    fn parts_beyond_user_space_are_not_analysed() {
+        // A segment near the top of the address space (`ElfImage::parse`
+        // takes it): the analysis's addresses would overflow.
+        let bytes = vec![0x0f, 0x05, 0xc3, 0];
+        let layout = Layout {
+            segments: vec![Segment {
+                vaddr: u64::MAX - 0x1000,
+                offset: 0,
+                filesz: 4,
+                exec: true,
+            }],
+            lo: u64::MAX - 0x1fff,
+            eh_frame_hdr: Some((u64::MAX - 0x1000, 4)),
+        };
+        assert!(!layout.fits());
+        assert_eq!(search_and_plan(&bytes, &layout), (0, 0));
     }
 }

@@ -175,24 +175,15 @@ impl VmSpace {
 
     /// The stub rooms of the libraries whose whole spans lie in
     /// `[start, end)` (being unmapped: `dlclose`), where the rooms still
-    /// hold their stubs, or still are the inaccessible room a first mapping
-    /// left: each `[room, room + len)`.
+    /// hold their stubs: each `[room, room + len)`.
     pub(super) fn stub_rooms_within(&self, start: usize, end: usize) -> Vec<(usize, usize)> {
         self.libraries
             .iter()
             .filter(|l| start <= l.start && l.end <= end)
             .filter_map(|l| {
                 let (v, room) = l.variant.as_ref()?;
-                let untouched = || {
-                    self.vmas
-                        .containing(*room)
-                        .is_some_and(|m| m.end >= room + v.stub_len && m.prot == 0)
-                        && !self
-                            .backings
-                            .iter()
-                            .any(|b| b.start < room + v.stub_len && *room < b.end)
-                };
-                (self.holds_stubs(*room, v) || untouched()).then_some((*room, room + v.stub_len))
+                self.holds_stubs(*room, v)
+                    .then_some((*room, room + v.stub_len))
             })
             .collect()
     }

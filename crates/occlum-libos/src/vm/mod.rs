@@ -530,7 +530,9 @@ impl VmSpace {
             self.release(s, e);
         }
         for (s, e) in rooms {
-            self.unmap(s, e - s)?;
+            if let Err(err) = self.unmap(s, e - s) {
+                tracing::warn!("cannot unmap the stubs of an unmapped library: {err}");
+            }
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use occlum_pal::sealed::SealedPages;
 
 use super::learned::{Segment, Variant};
 use super::plan::{Plan, SiteKind, STUB_STRIDE};
+use super::scan::Function;
 use super::{page_up, site};
 
 /// Where the analysis places the image (any page-aligned address far from
@@ -24,13 +25,12 @@ pub(super) struct Site {
     /// Its virtual address (before the load bias).
     pub vaddr: u64,
     pub kind: SiteKind,
-    /// The function holding it, `[start, end)`, where the unwind tables
-    /// say (`scan.rs`).
-    pub function: Option<(u64, u64)>,
+    /// The function holding it, where the unwind tables say (`scan.rs`).
+    pub function: Option<Function>,
 }
 
-/// Bytes decoded after a site whose function is known, beyond the
-/// function's end: the padding a short jump from the site can reach.
+/// Bytes decoded after a site whose function is known, for the padding
+/// a short jump from the site can reach.
 const PADDING_REACH: u64 = 160;
 
 /// The file offset of the `len` bytes at virtual address `vaddr`, if they
@@ -42,15 +42,20 @@ pub(super) fn exec_offset(segments: &[Segment], vaddr: u64, len: u64) -> Option<
         .map(|s| (s.offset + (vaddr - s.vaddr), s))
 }
 
+/// Most bytes decoded after a site in its function: a site further from
+/// its function's end gets the general window.
+const MAX_AFTER_IN_FUNCTION: u64 = 4096;
+
 /// The window decoded around the site at `vaddr` in segment `seg`:
 /// `[lo, hi)`, and whether `lo` is an instruction boundary. Where the
-/// function holding it is known and starts within [`site::DECODE_BEFORE`]
-/// bytes: the function, and past its end the padding a short jump from
-/// the site can reach if `padding`.
+/// function holding it is known (and not too far off): the whole function,
+/// so that every branch in it is seen, and if `padding`, the padding after
+/// it up to the next function, as far as a short jump from the site may
+/// reach.
 fn window(
     seg: &Segment,
     vaddr: u64,
-    function: Option<(u64, u64)>,
+    function: Option<Function>,
     padding: bool,
 ) -> (u64, u64, bool) {
     let seg_end = seg.vaddr + seg.filesz;
@@ -62,14 +67,16 @@ fn window(
         false,
     );
     match function {
-        Some((start, end))
-            if seg.vaddr <= start
-                && start <= vaddr
-                && vaddr - start <= site::DECODE_BEFORE as u64 =>
+        Some(f)
+            if seg.vaddr <= f.start
+                && f.start <= vaddr
+                && vaddr < f.end
+                && vaddr - f.start <= site::DECODE_BEFORE as u64
+                && f.end - vaddr <= MAX_AFTER_IN_FUNCTION =>
         {
-            let reach = if padding { PADDING_REACH } else { 0 };
-            let hi = end.max(vaddr + 2 + reach);
-            (start, hi.min(general.1), true)
+            let reach = (vaddr + 2 + PADDING_REACH).min(f.next);
+            let hi = if padding { f.end.max(reach) } else { f.end };
+            (f.start, hi.min(seg_end), true)
         }
         _ => general,
     }
@@ -322,6 +329,11 @@ mod tests {
         assert_eq!(starts, [0x1106, 0x1134], "each jump at an instruction");
     }
 
+    /// A function known from unwind tables.
+    fn function(start: u64, end: u64, next: u64) -> Option<Function> {
+        Some(Function { start, end, next })
+    }
+
     #[test]
     fn a_known_function_bounds_the_decoded_window() {
         let seg = Segment {
@@ -330,42 +342,90 @@ mod tests {
             filesz: 0x4000,
             exec: true,
         };
-        // Decoded from the function's start, to its end or the padding
-        // a short jump reaches.
+        // From the function's start to its end, and with the padding a
+        // short jump from the site reaches, up to the next function.
+        let far = u64::MAX;
         assert_eq!(
-            window(&seg, 0x1200, Some((0x1180, 0x1300)), true),
+            window(&seg, 0x1200, function(0x1180, 0x1300, far), true),
             (0x1180, 0x1300, true)
         );
         assert_eq!(
-            window(&seg, 0x1200, Some((0x1180, 0x1210)), true),
+            window(&seg, 0x1200, function(0x1180, 0x1210, far), true),
             (0x1180, 0x1202 + PADDING_REACH, true)
         );
         assert_eq!(
-            window(&seg, 0x1200, Some((0x1180, 0x1210)), false),
+            window(&seg, 0x1200, function(0x1180, 0x1210, 0x1220), true),
+            (0x1180, 0x1220, true)
+        );
+        assert_eq!(
+            window(&seg, 0x1200, function(0x1180, 0x1210, far), false),
             (0x1180, 0x1210, true)
         );
-        // A function starting too far back, or none known: the general
-        // window, whose start is not known to be a boundary.
+        // A function starting too far back or ending too far on, or none
+        // known: the general window, whose start is not known to be a
+        // boundary.
         let general = (
             0x3000 - site::DECODE_BEFORE as u64,
             0x3002 + site::DECODE_AFTER as u64,
             false,
         );
-        assert_eq!(window(&seg, 0x3000, Some((0x1000, 0x3100)), true), general);
+        assert_eq!(
+            window(&seg, 0x3000, function(0x1000, 0x3100, far), true),
+            general
+        );
+        assert_eq!(
+            window(&seg, 0x3000, function(0x2f00, 0x5000, far), true),
+            general
+        );
         assert_eq!(window(&seg, 0x3000, None, false), general);
     }
 
+    /// [`program`] with `filler` instead of `push %rbx` before the code.
+    fn program_after(filler: u8, code: &[u8]) -> (Vec<u8>, Vec<Segment>) {
+        let (mut bytes, segs) = program(code);
+        bytes[0x1000..0x1100].fill(filler);
+        (bytes, segs)
+    }
+
     #[test]
-    fn a_site_found_in_a_known_function_is_prepatched() {
-        // mov $0x27,%eax; syscall; ret, as its own function.
-        let (bytes, segs) = program(&[0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xc3]);
-        let site = Site {
+    fn a_site_found_in_a_known_function_is_decoded_from_its_start() {
+        // After 5-byte `mov $imm,%eax` instructions that run into it (so
+        // that no decoding from before falls in step at the site): mov
+        // $0x27,%eax; syscall; ret, as its own function.
+        let code = [0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xc3];
+        let (bytes, segs) = program_after(0xb8, &code);
+        let learned = Site {
             vaddr: 0x1105,
             kind: SiteKind::Syscall,
-            function: Some((0x1100, 0x1108)),
+            function: None,
         };
-        let v = build(&bytes, &segs, 0x1000, &[site]).expect("a variant");
+        assert!(build(&bytes, &segs, 0x1000, &[learned]).is_none());
+        let found = Site {
+            function: function(0x1100, 0x1108, 0x1110),
+            ..learned
+        };
+        let v = build(&bytes, &segs, 0x1000, &[found]).expect("a variant");
         assert_eq!(v.patched, [(0x1100, vec![0xb8, 0x27, 0, 0, 0])]);
         assert_eq!(v.rets, [0x1107]);
+    }
+
+    #[test]
+    fn padding_is_only_looked_for_before_the_next_function() {
+        // mov %rsi,%r10; mov %rdi,%rdx; syscall; ret (nothing of 5 bytes
+        // to move), then int3 padding.
+        let mut code = vec![0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0x0f, 0x05, 0xc3];
+        code.extend_from_slice(&[0xcc; 7]);
+        let (bytes, segs) = program(&code);
+        let site = |next| Site {
+            vaddr: 0x1106,
+            kind: SiteKind::Syscall,
+            function: function(0x1100, 0x1109, next),
+        };
+        let v = build(&bytes, &segs, 0x1000, &[site(0x1110)]).expect("a variant");
+        let mut starts: Vec<u64> = v.patched.iter().map(|p| p.0).collect();
+        starts.sort_unstable();
+        assert_eq!(starts, [0x1106, 0x1109], "a short jump into the padding");
+        // The same bytes as the start of the next function are no padding.
+        assert!(build(&bytes, &segs, 0x1000, &[site(0x1109)]).is_none());
     }
 }

@@ -9,10 +9,12 @@
 //! `.eh_frame_hdr`, which every toolchain emits for code that can be
 //! unwound) say where each function starts and ends, and a function
 //! holding the two bytes of an instruction is decoded from its start: only
-//! instructions it decodes to count, and a function that does not decode
-//! cleanly to its end is left alone. The prepatching decodes each site's
-//! window again and checks that it falls in step there (`site.rs`), as for
-//! a learned site.
+//! instructions it decodes to count, and a function is left alone unless
+//! it decodes cleanly to its end and every direct branch inside it lands on
+//! one of its instructions (data in code, or a start that is not an
+//! instruction, would show). Signal trampolines are left alone: their
+//! tables start a byte early on purpose (glibc's `__restore_rt`), for
+//! unwinders that look up a return address minus one.
 
 use std::collections::BTreeMap;
 
@@ -26,10 +28,22 @@ use super::prepatch::exec_offset;
 /// Largest function decoded.
 const MAX_FUNCTION: u64 = 1 << 20;
 
+/// A function, as the unwind tables describe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Function {
+    /// Its first byte.
+    pub start: u64,
+    /// One past its last byte.
+    pub end: u64,
+    /// Where the next function starts (`u64::MAX` if none does): the bytes
+    /// in between are padding.
+    pub next: u64,
+}
+
 /// The `syscall` and `cpuid` instructions in the functions of `bytes` (an
 /// image laid out as `layout`), by virtual address (before the load bias),
 /// with the function holding each; none if it has no unwind tables.
-pub(super) fn sites(bytes: &[u8], layout: &Layout) -> Vec<(u64, SiteKind, (u64, u64))> {
+pub(super) fn sites(bytes: &[u8], layout: &Layout) -> Vec<(u64, SiteKind, Function)> {
     let mut found = Vec::new();
     let Some(functions) = Functions::new(bytes, layout) else {
         return found;
@@ -51,12 +65,12 @@ pub(super) fn sites(bytes: &[u8], layout: &Layout) -> Vec<(u64, SiteKind, (u64, 
             {
                 continue;
             }
-            let Some((start, end)) = functions.containing(vaddr) else {
+            let Some(f) = functions.containing(vaddr) else {
                 continue;
             };
-            decoded.insert(start, end);
-            let sites = function_sites(bytes, &layout.segments, start, end);
-            found.extend(sites.into_iter().map(|(a, k)| (a, k, (start, end))));
+            decoded.insert(f.start, f.end);
+            let sites = function_sites(bytes, &layout.segments, f.start, f.end);
+            found.extend(sites.into_iter().map(|(a, k)| (a, k, f)));
         }
     }
     found
@@ -69,8 +83,9 @@ fn file_bytes<'a>(bytes: &'a [u8], seg: &Segment) -> Option<&'a [u8]> {
 }
 
 /// The `syscall` and `cpuid` instructions of the function at
-/// `[start, end)`; none unless it lies in one executable segment and
-/// decodes to valid instructions that end exactly at its end.
+/// `[start, end)`; none unless it lies in one executable segment, decodes
+/// to valid instructions that end exactly at its end, and its direct
+/// branches that land inside it land on those instructions.
 fn function_sites(
     bytes: &[u8],
     segments: &[Segment],
@@ -85,10 +100,16 @@ fn function_sites(
     let mut d = Decoder::with_ip(64, code, start, DecoderOptions::NONE);
     let mut insn = Instruction::default();
     let mut sites = Vec::new();
+    let (mut starts, mut targets) = (Vec::new(), Vec::new());
     while d.can_decode() {
         d.decode_out(&mut insn);
         if insn.is_invalid() {
             return Vec::new();
+        }
+        starts.push(insn.ip());
+        let target = insn.near_branch_target();
+        if (start..end).contains(&target) {
+            targets.push(target);
         }
         match insn.mnemonic() {
             Mnemonic::Syscall => sites.push((insn.ip(), SiteKind::Syscall)),
@@ -96,7 +117,9 @@ fn function_sites(
             _ => {}
         }
     }
-    if insn.next_ip() != end {
+    // `starts` is in address order.
+    let on_boundaries = targets.iter().all(|t| starts.binary_search(t).is_ok());
+    if insn.next_ip() != end || !on_boundaries {
         return Vec::new();
     }
     sites
@@ -107,6 +130,8 @@ struct Functions<'a> {
     bases: BaseAddresses,
     hdr: gimli::ParsedEhFrameHdr<gimli::EndianSlice<'a, LittleEndian>>,
     eh_frame: EhFrame<gimli::EndianSlice<'a, LittleEndian>>,
+    /// Where every function starts, in address order.
+    starts: Vec<u64>,
 }
 
 impl<'a> Functions<'a> {
@@ -129,23 +154,42 @@ impl<'a> Functions<'a> {
             .find(|s| s.vaddr <= eh_frame_at && eh_frame_at < s.vaddr.saturating_add(s.filesz))?;
         let rest = seg.vaddr + seg.filesz - eh_frame_at;
         let eh_frame_bytes = in_file(bytes, &layout.segments, eh_frame_at, rest)?;
-        hdr.table()?;
+        let bases = bases.set_eh_frame(eh_frame_at);
+        let mut starts = Vec::new();
+        for entry in hdr.table()?.iter(&bases) {
+            match entry {
+                Ok((Pointer::Direct(start), _)) => starts.push(start),
+                _ => return None,
+            }
+        }
+        starts.sort_unstable();
         Some(Functions {
-            bases: bases.set_eh_frame(eh_frame_at),
+            bases,
             hdr,
             eh_frame: EhFrame::new(eh_frame_bytes, LittleEndian),
+            starts,
         })
     }
 
-    /// The function holding `vaddr`: its start and end.
-    fn containing(&self, vaddr: u64) -> Option<(u64, u64)> {
+    /// The function holding `vaddr`, unless it is a signal trampoline.
+    fn containing(&self, vaddr: u64) -> Option<Function> {
         let fde = self
             .hdr
             .table()?
             .fde_for_address(&self.eh_frame, &self.bases, vaddr, EhFrame::cie_from_offset)
             .ok()?;
         let (start, len) = (fde.initial_address(), fde.len());
-        (len <= MAX_FUNCTION).then_some((start, start.checked_add(len)?))
+        if len > MAX_FUNCTION || fde.is_signal_trampoline() {
+            return None;
+        }
+        let end = start.checked_add(len)?;
+        let later = self.starts.partition_point(|&s| s <= start);
+        let next = self.starts.get(later).copied().unwrap_or(u64::MAX);
+        Some(Function {
+            start,
+            end,
+            next: next.max(end),
+        })
     }
 }
 
@@ -175,10 +219,22 @@ mod tests {
     /// them: one CIE, an FDE each (addresses PC-relative), and a sorted
     /// search table.
     fn image(code: &[u8], functions: &[(u64, u64)]) -> (Vec<u8>, Layout) {
-        // The CIE: version 1, "zR", code and data alignment 1 and -8,
-        // return address column 16, FDE addresses pcrel|sdata4.
+        image_of(code, functions, false)
+    }
+
+    /// [`image`], its functions signal trampolines if `signal` (the CIE's
+    /// augmentation "zRS", as glibc's `__restore_rt` has).
+    fn image_of(code: &[u8], functions: &[(u64, u64)], signal: bool) -> (Vec<u8>, Layout) {
+        // The CIE: version 1, "zR" or "zRS", code and data alignment 1 and
+        // -8, return address column 16, FDE addresses pcrel|sdata4.
         let mut eh = vec![0u8; 4];
-        eh.extend_from_slice(&[0, 0, 0, 0, 1, b'z', b'R', 0, 1, 0x78, 16, 1, 0x1b, 0, 0, 0]);
+        let augmentation: &[u8] = if signal { b"zRS\0" } else { b"zR\0" };
+        eh.extend_from_slice(&[0, 0, 0, 0, 1]);
+        eh.extend_from_slice(augmentation);
+        eh.extend_from_slice(&[1, 0x78, 16, 1, 0x1b]);
+        while !eh.len().is_multiple_of(4) {
+            eh.push(0);
+        }
         let cie_len = (eh.len() - 4) as u32;
         eh[..4].copy_from_slice(&cie_len.to_le_bytes());
         let hdr_len = 12 + 8 * functions.len() as u64;
@@ -242,13 +298,50 @@ mod tests {
         ];
         let (bytes, layout) = image(&code, &[(CODE, CODE + 15)]);
         let found = sites(&bytes, &layout);
+        let f = Function {
+            start: CODE,
+            end: CODE + 15,
+            next: u64::MAX,
+        };
         assert_eq!(
             found,
             [
-                (CODE + 10, SiteKind::Syscall, (CODE, CODE + 15)),
-                (CODE + 12, SiteKind::Cpuid, (CODE, CODE + 15)),
+                (CODE + 10, SiteKind::Syscall, f),
+                (CODE + 12, SiteKind::Cpuid, f),
             ]
         );
+    }
+
+    #[test]
+    fn the_next_function_bounds_the_padding() {
+        // Two functions, each `syscall; ret`, 8 bytes apart.
+        let code = [
+            0x0f, 0x05, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0x0f, 0x05, 0xc3,
+        ];
+        let (bytes, layout) = image(&code, &[(CODE, CODE + 3), (CODE + 8, CODE + 11)]);
+        let nexts: Vec<u64> = sites(&bytes, &layout).iter().map(|s| s.2.next).collect();
+        assert_eq!(nexts, [CODE + 8, u64::MAX]);
+    }
+
+    #[test]
+    fn signal_trampolines_and_branches_into_instructions_are_left_alone() {
+        // glibc's __restore_rt, its tables starting a byte early (in the
+        // last byte of a nopl): mov $0xf,%rax; syscall.
+        let code = [
+            0x0f, 0x1f, 0x00, 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05,
+        ];
+        let (bytes, layout) = image_of(&code, &[(CODE + 2, CODE + 12)], true);
+        assert!(sites(&bytes, &layout).is_empty());
+        let (bytes, layout) = image_of(&code, &[(CODE + 3, CODE + 12)], false);
+        assert_eq!(
+            sites(&bytes, &layout).len(),
+            1,
+            "the same, not a trampoline"
+        );
+        // jmp +1 (into the middle of mov $0x27,%eax); mov; syscall; ret
+        let code = [0xeb, 0x01, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xc3];
+        let (bytes, layout) = image(&code, &[(CODE, CODE + 10)]);
+        assert!(sites(&bytes, &layout).is_empty());
     }
 
     #[test]
