@@ -58,21 +58,26 @@ impl SealedPages {
     pub fn from_pieces(pieces: &[&[u8]]) -> Result<SealedPages, Errno> {
         let len = pieces.iter().map(|p| p.len()).sum();
         let fd = new_memfd(len)?;
-        let iov: Vec<libc::iovec> = pieces
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| libc::iovec {
-                iov_base: p.as_ptr().cast_mut().cast(),
-                iov_len: p.len(),
-            })
-            .collect();
-        let (mut at, mut done) = (0usize, 0usize);
-        while at < iov.len() {
-            let batch = &iov[at..iov.len().min(at + IOV_MAX)];
+        let pieces: Vec<&[u8]> = pieces.iter().copied().filter(|p| !p.is_empty()).collect();
+        // The next piece to write, and how much of it was (a short write
+        // can end inside one).
+        let (mut at, mut skip, mut done) = (0usize, 0usize, 0usize);
+        while at < pieces.len() {
+            let batch: Vec<libc::iovec> = pieces[at..pieces.len().min(at + IOV_MAX)]
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let p = if i == 0 { &p[skip..] } else { p };
+                    libc::iovec {
+                        iov_base: p.as_ptr().cast_mut().cast(),
+                        iov_len: p.len(),
+                    }
+                })
+                .collect();
             let offset = libc::off_t::try_from(done).map_err(|_| Errno::EFBIG)?;
-            // SAFETY: each iovec describes a piece of a slice the caller
-            // lends for this call, which the kernel only reads; the batch
-            // lives through the call.
+            // SAFETY: each iovec describes a slice the caller lends for this
+            // call, which the kernel only reads; the batch lives through
+            // the call.
             let n = unsafe {
                 libc::pwritev(fd.as_raw_fd(), batch.as_ptr(), batch.len() as i32, offset)
             };
@@ -83,39 +88,14 @@ impl SealedPages {
                 return Err(Errno::EIO);
             }
             done += n;
-            // Skip what was written; a short write resumes mid-piece.
-            while n > 0 && at < iov.len() {
-                let first = iov[at].iov_len;
-                if n >= first {
-                    n -= first;
-                    at += 1;
-                } else {
-                    return SealedPages::finish_pieces(fd, len, pieces, done);
+            while n > 0 {
+                let rest = pieces[at].len() - skip;
+                if n < rest {
+                    skip += n;
+                    break;
                 }
-            }
-        }
-        SealedPages::seal(fd, len)
-    }
-
-    /// After a short write of the first `done` bytes of `pieces` into
-    /// `fd`: writes the rest piece by piece, then seals.
-    fn finish_pieces(
-        fd: OwnedFd,
-        len: usize,
-        pieces: &[&[u8]],
-        mut done: usize,
-    ) -> Result<SealedPages, Errno> {
-        let all: Vec<u8> = pieces.concat();
-        while done < len {
-            let offset = libc::off_t::try_from(done).map_err(|_| Errno::EFBIG)?;
-            let rest = &all[done..];
-            // SAFETY: writes from a live slice the kernel only reads.
-            let n =
-                unsafe { libc::pwrite(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len(), offset) };
-            match usize::try_from(n) {
-                Ok(0) => return Err(Errno::EIO),
-                Ok(n) => done += n,
-                Err(_) => return Err(Errno::last()),
+                n -= rest;
+                (at, skip) = (at + 1, 0);
             }
         }
         SealedPages::seal(fd, len)
